@@ -1,0 +1,413 @@
+//! The safety record: what this validator last signed, and its locked and
+//! valid value and round — the small piece of state that must be durable
+//! before any vote or proposal leaves the process (SPEC §4, STYLE item 4).
+//!
+//! This module owns the rule "never sign anything that conflicts with what was
+//! signed or locked": [`SafetyRecord::authorize`] is asked before every
+//! signature, and it either updates the record (which the driver then asks the
+//! node to persist) or refuses. It does not write to disk: persistence is the
+//! [`crate::Effect::PersistSafetyRecord`] effect that the node carries out,
+//! and syncs, before it signs.
+//!
+//! Why the lock is in the record: if every validator restarts and forgets its
+//! lock, a value locked by 2/3+ in round `r` can lose to a fresh proposal in
+//! round `r+1`, and the chain forks with no Byzantine node at all.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::state_machine::ValueAtRound;
+use crate::types::{Height, Proposal, Round, Vote, VoteType};
+
+/// Something a validator signs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Signable<V, A> {
+    /// A proposal (step propose).
+    Proposal(Proposal<V, A>),
+    /// A prevote or precommit.
+    Vote(Vote<V, A>),
+}
+
+/// The step a signable belongs to, in round order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SignStep {
+    /// A proposal.
+    Propose,
+    /// A prevote.
+    Prevote,
+    /// A precommit.
+    Precommit,
+}
+
+impl<V, A> Signable<V, A> {
+    /// The height signed at.
+    pub fn height(&self) -> Height {
+        match self {
+            Signable::Proposal(p) => p.height,
+            Signable::Vote(v) => v.height,
+        }
+    }
+    /// The round signed at.
+    pub fn round(&self) -> Round {
+        match self {
+            Signable::Proposal(p) => p.round,
+            Signable::Vote(v) => v.round,
+        }
+    }
+    /// The step signed at.
+    pub fn step(&self) -> SignStep {
+        match self {
+            Signable::Proposal(_) => SignStep::Propose,
+            Signable::Vote(v) => match v.vote_type {
+                VoteType::Prevote => SignStep::Prevote,
+                VoteType::Precommit => SignStep::Precommit,
+            },
+        }
+    }
+}
+
+/// Why the record refuses to sign, or is unusable.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum SafetyError {
+    /// Signing at a height below the record's.
+    #[error("refusing to sign at height {height}: already signed at height {record_height}")]
+    HeightRegressed {
+        /// Height asked for.
+        height: Height,
+        /// Height of the record.
+        record_height: Height,
+    },
+    /// Signing at an earlier (round, step) of the record's height.
+    #[error("refusing to sign {step:?} of round {round} at height {height}: already signed {last_step:?} of round {last_round}")]
+    RoundStepRegressed {
+        /// Height.
+        height: Height,
+        /// Round asked for.
+        round: Round,
+        /// Step asked for.
+        step: SignStep,
+        /// Round last signed.
+        last_round: Round,
+        /// Step last signed.
+        last_step: SignStep,
+    },
+    /// Signing something different at the (height, round, step) last signed.
+    #[error("refusing to sign a different {step:?} at height {height}, round {round}: that would equivocate")]
+    Conflict {
+        /// Height.
+        height: Height,
+        /// Round.
+        round: Round,
+        /// Step.
+        step: SignStep,
+    },
+    /// Prevoting for another value than the locked one without a polka at
+    /// least as recent as the lock (paper L29).
+    #[error("refusing to prevote another value at height {height}, round {round}: locked in round {locked_round}, polka round {polka_round:?}")]
+    LockViolation {
+        /// Height.
+        height: Height,
+        /// Round of the prevote.
+        round: Round,
+        /// Round of the lock.
+        locked_round: Round,
+        /// Round of the justifying polka, if any.
+        polka_round: Option<Round>,
+    },
+    /// A record read back from storage contradicts itself.
+    #[error("corrupt safety record: {reason}")]
+    Corrupt {
+        /// What is inconsistent.
+        reason: &'static str,
+    },
+}
+
+/// What a validator last signed at its current height, with its lock and
+/// valid value. Persisted by the node before every signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyRecord<V, A> {
+    height: Height,
+    last_signed: Option<Signable<V, A>>,
+    locked: Option<ValueAtRound<V>>,
+    valid: Option<ValueAtRound<V>>,
+}
+
+impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
+    /// An empty record: nothing signed at `height` yet.
+    pub fn new(height: Height) -> Self {
+        SafetyRecord {
+            height,
+            last_signed: None,
+            locked: None,
+            valid: None,
+        }
+    }
+
+    /// The height of the last signature (or the starting height).
+    pub fn height(&self) -> Height {
+        self.height
+    }
+    /// The last thing signed at [`Self::height`].
+    pub fn last_signed(&self) -> Option<&Signable<V, A>> {
+        self.last_signed.as_ref()
+    }
+    /// The lock at [`Self::height`] when the last signature was made.
+    pub fn locked(&self) -> Option<&ValueAtRound<V>> {
+        self.locked.as_ref()
+    }
+    /// The valid value at [`Self::height`] when the last signature was made.
+    pub fn valid(&self) -> Option<&ValueAtRound<V>> {
+        self.valid.as_ref()
+    }
+
+    /// Checks a record read back from storage (STYLE item 5: check after reading).
+    pub fn check_consistent(&self) -> Result<(), SafetyError> {
+        let Some(last) = &self.last_signed else {
+            if self.locked.is_some() || self.valid.is_some() {
+                return Err(SafetyError::Corrupt {
+                    reason: "a lock or valid value without any signature",
+                });
+            }
+            return Ok(());
+        };
+        if last.height() != self.height {
+            return Err(SafetyError::Corrupt {
+                reason: "last signature is not at the record's height",
+            });
+        }
+        let after_last =
+            |x: &Option<ValueAtRound<V>>| x.as_ref().is_some_and(|x| x.round > last.round());
+        if after_last(&self.locked) || after_last(&self.valid) {
+            return Err(SafetyError::Corrupt {
+                reason: "lock or valid round after the last signature",
+            });
+        }
+        Ok(())
+    }
+
+    /// Would signing `item` be safe? `polka_round` is the round of the polka
+    /// that justifies a prevote for a value other than the locked one.
+    pub fn check(
+        &self,
+        item: &Signable<V, A>,
+        polka_round: Option<Round>,
+    ) -> Result<(), SafetyError> {
+        let height = item.height();
+        if height < self.height {
+            return Err(SafetyError::HeightRegressed {
+                height,
+                record_height: self.height,
+            });
+        }
+        if height > self.height {
+            return Ok(()); // A new height: nothing signed, nothing locked there.
+        }
+        let (round, step) = (item.round(), item.step());
+        if let Some(last) = &self.last_signed {
+            let (last_round, last_step) = (last.round(), last.step());
+            if (round, step) < (last_round, last_step) {
+                return Err(SafetyError::RoundStepRegressed {
+                    height,
+                    round,
+                    step,
+                    last_round,
+                    last_step,
+                });
+            }
+            if (round, step) == (last_round, last_step) {
+                // Signing the same thing again is how a restarted validator
+                // re-sends a vote that may never have left; anything else is
+                // equivocation.
+                return if item == last {
+                    Ok(())
+                } else {
+                    Err(SafetyError::Conflict {
+                        height,
+                        round,
+                        step,
+                    })
+                };
+            }
+        }
+        if let (Signable::Vote(vote), Some(locked)) = (item, &self.locked) {
+            let other_value = vote.value.as_ref().is_some_and(|v| *v != locked.value);
+            let justified = polka_round.is_some_and(|p| p >= locked.round && p < round);
+            if vote.vote_type == VoteType::Prevote && other_value && !justified {
+                return Err(SafetyError::LockViolation {
+                    height,
+                    round,
+                    locked_round: locked.round,
+                    polka_round,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `item` and, if safe, records it with the lock and valid value
+    /// the state machine holds after deciding to sign it. The caller must then
+    /// persist the record before signing.
+    pub fn authorize(
+        &mut self,
+        item: Signable<V, A>,
+        polka_round: Option<Round>,
+        locked: Option<ValueAtRound<V>>,
+        valid: Option<ValueAtRound<V>>,
+    ) -> Result<(), SafetyError> {
+        self.check(&item, polka_round)?;
+        if item.height() == self.height {
+            // A lock only moves forward within a height (L38 locks in round_p,
+            // which only grows); a regression is a bug in the caller.
+            if let Some(old) = &self.locked {
+                assert!(
+                    locked.as_ref().is_some_and(|new| new.round >= old.round),
+                    "lock regressed within a height"
+                );
+            }
+        }
+        for x in [&locked, &valid].into_iter().flatten() {
+            assert!(
+                x.round <= item.round(),
+                "lock or valid round ahead of the signature"
+            );
+        }
+        self.height = item.height();
+        self.last_signed = Some(item);
+        self.locked = locked;
+        self.valid = valid;
+        debug_assert_eq!(self.check_consistent(), Ok(()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Rec = SafetyRecord<u8, u8>;
+
+    fn vote(vote_type: VoteType, h: u64, r: u32, value: Option<u8>) -> Signable<u8, u8> {
+        Signable::Vote(Vote {
+            vote_type,
+            height: Height(h),
+            round: Round(r),
+            value,
+            validator: 1,
+        })
+    }
+    fn at(value: u8, round: u32) -> Option<ValueAtRound<u8>> {
+        Some(ValueAtRound {
+            value,
+            round: Round(round),
+        })
+    }
+
+    #[test]
+    fn same_vote_again_is_allowed_a_different_one_is_refused() {
+        let mut rec = Rec::new(Height(5));
+        let pv = vote(VoteType::Prevote, 5, 0, Some(3));
+        rec.authorize(pv.clone(), None, None, None).unwrap();
+        assert_eq!(rec.check(&pv, None), Ok(()));
+        assert!(matches!(
+            rec.check(&vote(VoteType::Prevote, 5, 0, Some(4)), None),
+            Err(SafetyError::Conflict { .. })
+        ));
+        assert!(matches!(
+            rec.check(&vote(VoteType::Prevote, 5, 0, None), None),
+            Err(SafetyError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn regressions_are_refused() {
+        let mut rec = Rec::new(Height(5));
+        rec.authorize(vote(VoteType::Precommit, 5, 2, None), None, None, None)
+            .unwrap();
+        assert!(matches!(
+            rec.check(&vote(VoteType::Prevote, 5, 2, None), None),
+            Err(SafetyError::RoundStepRegressed { .. })
+        ));
+        assert!(matches!(
+            rec.check(&vote(VoteType::Precommit, 5, 1, None), None),
+            Err(SafetyError::RoundStepRegressed { .. })
+        ));
+        assert!(matches!(
+            rec.check(&vote(VoteType::Prevote, 4, 9, None), None),
+            Err(SafetyError::HeightRegressed { .. })
+        ));
+        assert_eq!(
+            rec.check(&vote(VoteType::Prevote, 5, 3, None), None),
+            Ok(())
+        );
+        assert_eq!(
+            rec.check(&vote(VoteType::Prevote, 6, 0, Some(1)), None),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn lock_is_kept_unless_a_recent_enough_polka_justifies() {
+        let mut rec = Rec::new(Height(5));
+        // Precommit 7 in round 1, locking on it.
+        rec.authorize(
+            vote(VoteType::Precommit, 5, 1, Some(7)),
+            None,
+            at(7, 1),
+            at(7, 1),
+        )
+        .unwrap();
+        let other = vote(VoteType::Prevote, 5, 3, Some(8));
+        assert!(matches!(
+            rec.check(&other, None),
+            Err(SafetyError::LockViolation { .. })
+        ));
+        assert!(matches!(
+            rec.check(&other, Some(Round(0))),
+            Err(SafetyError::LockViolation { .. })
+        ));
+        assert_eq!(rec.check(&other, Some(Round(1))), Ok(()));
+        assert_eq!(rec.check(&other, Some(Round(2))), Ok(()));
+        // A polka from the future (≥ the vote's round) justifies nothing.
+        assert!(matches!(
+            rec.check(&other, Some(Round(3))),
+            Err(SafetyError::LockViolation { .. })
+        ));
+        // Nil and the locked value need no justification.
+        assert_eq!(
+            rec.check(&vote(VoteType::Prevote, 5, 3, None), None),
+            Ok(())
+        );
+        assert_eq!(
+            rec.check(&vote(VoteType::Prevote, 5, 3, Some(7)), None),
+            Ok(())
+        );
+        // The lock does not carry to the next height.
+        assert_eq!(
+            rec.check(&vote(VoteType::Prevote, 6, 0, Some(8)), None),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn corrupt_records_are_detected() {
+        let mut rec = Rec::new(Height(5));
+        assert_eq!(rec.check_consistent(), Ok(()));
+        rec.authorize(
+            vote(VoteType::Precommit, 5, 1, Some(7)),
+            None,
+            at(7, 1),
+            at(7, 1),
+        )
+        .unwrap();
+        assert_eq!(rec.check_consistent(), Ok(()));
+        let mut bad = rec.clone();
+        bad.height = Height(6);
+        assert!(bad.check_consistent().is_err());
+        let mut bad = rec.clone();
+        bad.locked = at(7, 2);
+        assert!(bad.check_consistent().is_err());
+        let mut bad = Rec::new(Height(5));
+        bad.valid = at(1, 0);
+        assert!(bad.check_consistent().is_err());
+    }
+}

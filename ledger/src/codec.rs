@@ -1,0 +1,105 @@
+//! The one canonical binary encoding: bincode 2.0.1, little-endian, with
+//! variable-length integers, and always a size limit.
+//!
+//! Without a limit a forged length prefix makes bincode allocate until the
+//! process aborts, so every decode goes through [`decode`], which also refuses
+//! trailing bytes and any input that does not re-encode to the same bytes
+//! (non-minimal varints, for one). The byte layout is in ARCHITECTURE.md.
+
+use bincode::config::{Configuration, Limit, LittleEndian, Varint};
+use bincode::{Decode, Encode};
+
+use crate::error::TxError;
+
+/// Largest encoded transaction.
+pub const TX_BYTES_MAX: usize = 64 * 1024;
+/// Largest encoded block (header, transactions, evidence and last commit).
+pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Largest encoded commit certificate.
+pub const CERT_BYTES_MAX: usize = 512 * 1024;
+/// Largest encoded value of any other kind (state records, votes, headers).
+pub const RECORD_BYTES_MAX: usize = 1024 * 1024;
+
+const _: () = assert!(TX_BYTES_MAX < BLOCK_BYTES_MAX);
+const _: () = assert!(CERT_BYTES_MAX < BLOCK_BYTES_MAX);
+
+type Config<const LIMIT: usize> = Configuration<LittleEndian, Varint, Limit<LIMIT>>;
+
+/// The configuration, with `LIMIT` bytes as the most a decode may claim.
+const fn config<const LIMIT: usize>() -> Config<LIMIT> {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_variable_int_encoding()
+        .with_limit::<LIMIT>()
+}
+
+/// Encodes `value` canonically.
+pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
+    // Encoding writes into a Vec and cannot fail for our types; a failure is a
+    // programming error (a type whose Encode impl refuses its own value).
+    bincode::encode_to_vec(value, config::<BLOCK_BYTES_MAX>()).expect("encoding into a Vec")
+}
+
+/// Decodes a canonical encoding of at most `LIMIT` bytes.
+///
+/// Refuses input over the limit, trailing bytes, and anything that does not
+/// re-encode to exactly the same bytes.
+pub fn decode<T: Encode + Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Result<T, TxError> {
+    if bytes.len() > LIMIT {
+        return Err(TxError::TooLarge {
+            bytes: bytes.len(),
+            bytes_max: LIMIT,
+        });
+    }
+    let (value, read): (T, usize) =
+        bincode::decode_from_slice(bytes, config::<LIMIT>()).map_err(|e| TxError::Malformed {
+            reason: e.to_string(),
+        })?;
+    if read != bytes.len() {
+        return Err(TxError::Malformed {
+            reason: format!("{} trailing bytes after the value", bytes.len() - read),
+        });
+    }
+    if encode(&value) != bytes {
+        return Err(TxError::Malformed {
+            reason: "not the canonical encoding".into(),
+        });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_trailing_bytes_and_non_minimal_varints() {
+        let bytes = encode(&5u64);
+        assert_eq!(bytes, vec![5]);
+        assert_eq!(decode::<u64, 16>(&bytes).unwrap(), 5);
+        assert!(matches!(
+            decode::<u64, 16>(&[5, 0]),
+            Err(TxError::Malformed { .. })
+        ));
+        // 5 written as a u16 varint (marker 251) is not minimal.
+        assert!(matches!(
+            decode::<u64, 16>(&[251, 5, 0]),
+            Err(TxError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_forged_length_prefix_without_allocating() {
+        // A Vec<u8> claiming u64::MAX elements.
+        let mut bytes = vec![253];
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode::<Vec<u8>, 1024>(&bytes).is_err());
+        assert!(matches!(
+            decode::<Vec<u8>, 4>(&[0; 5]),
+            Err(TxError::TooLarge {
+                bytes: 5,
+                bytes_max: 4
+            })
+        ));
+    }
+}

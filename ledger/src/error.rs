@@ -1,0 +1,197 @@
+//! Rejections. Every way a transaction can be refused is a [`TxError`] variant
+//! carrying the values that failed, and maps to one SPEC error code.
+
+use thiserror::Error;
+
+use crate::types::{Amount, ContractId, EntityId, LineCode, PublicKey, Year};
+
+/// Why a transaction was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxError {
+    /// The bytes are not a canonical encoding.
+    #[error("malformed: {reason}")]
+    Malformed {
+        /// What is wrong with the bytes.
+        reason: String,
+    },
+    /// The encoding is larger than allowed.
+    #[error("too_large: {bytes} bytes exceeds the limit of {bytes_max}")]
+    TooLarge {
+        /// Size received.
+        bytes: usize,
+        /// Limit.
+        bytes_max: usize,
+    },
+    /// Signed for another chain.
+    #[error("wrong_chain: transaction is for chain {got:?}, this is {expected:?}")]
+    WrongChain {
+        /// This chain.
+        expected: String,
+        /// The transaction's chain id.
+        got: String,
+    },
+    /// The signature does not verify under the signer's key (ZIP-215).
+    #[error("bad_signature: signature does not verify for signer {signer}")]
+    BadSignature {
+        /// The claimed signer.
+        signer: EntityId,
+    },
+    /// The nonce is not the signer's next nonce.
+    #[error("bad_nonce: {signer} must use nonce {expected}, got {got}")]
+    BadNonce {
+        /// Signer.
+        signer: EntityId,
+        /// The next nonce.
+        expected: u64,
+        /// The nonce given.
+        got: u64,
+    },
+    /// A key that is not a canonical point or has small order.
+    #[error("bad_key: {key} is {reason}")]
+    BadKey {
+        /// The refused key.
+        key: PublicKey,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An argument out of range or of the wrong shape.
+    #[error("invalid_argument: {field}: {reason}")]
+    InvalidArgument {
+        /// Which argument.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A figure would overflow.
+    #[error("overflow: {what} would exceed the largest representable amount")]
+    Overflow {
+        /// Which figure.
+        what: String,
+    },
+    /// The signer is not a registered entity.
+    #[error("unknown_signer: no entity {signer}")]
+    UnknownSigner {
+        /// The claimed signer.
+        signer: EntityId,
+    },
+    /// The signer or a counterparty is suspended.
+    #[error("inactive: {entity} is suspended")]
+    Inactive {
+        /// The suspended entity.
+        entity: EntityId,
+    },
+    /// The signer may not perform this operation.
+    #[error("not_authorized: {signer} may not {action}")]
+    NotAuthorized {
+        /// The signer.
+        signer: EntityId,
+        /// What it tried.
+        action: String,
+    },
+    /// A referenced entity, validator or node does not exist.
+    #[error("unknown_entity: no {what} {id}")]
+    UnknownEntity {
+        /// Kind of thing looked up.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A referenced contract does not exist.
+    #[error("unknown_contract: no contract {contract}")]
+    UnknownContract {
+        /// The contract id.
+        contract: ContractId,
+    },
+    /// Something with this id or key already exists.
+    #[error("duplicate: {what} {id} already exists")]
+    Duplicate {
+        /// Kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// Spending more than is available on a budget line.
+    #[error(
+        "over_budget: {entity} needs {requested} on {year}/{line} but only {available} is available"
+    )]
+    OverBudget {
+        /// Entity whose line is short.
+        entity: EntityId,
+        /// Fiscal year.
+        year: Year,
+        /// Budget line.
+        line: LineCode,
+        /// Amount asked for.
+        requested: Amount,
+        /// Amount available.
+        available: Amount,
+    },
+    /// Paying more than a contract's unpaid amount, or amending below what is paid.
+    #[error("over_contract: {message}")]
+    OverContract {
+        /// Contract.
+        contract: ContractId,
+        /// Explanation with the figures.
+        message: String,
+    },
+    /// A validator-set change that breaks the set rules.
+    #[error("validator_set: {reason}")]
+    ValidatorSet {
+        /// Why.
+        reason: String,
+    },
+    /// The mempool cannot take more transactions.
+    #[error("mempool_full: {reason}")]
+    MempoolFull {
+        /// Which limit was hit.
+        reason: String,
+    },
+}
+
+impl TxError {
+    /// The SPEC error code, as used in the API and the CLI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::Malformed { .. } => "malformed",
+            TxError::TooLarge { .. } => "too_large",
+            TxError::WrongChain { .. } => "wrong_chain",
+            TxError::BadSignature { .. } => "bad_signature",
+            TxError::BadNonce { .. } => "bad_nonce",
+            TxError::BadKey { .. } => "bad_key",
+            TxError::InvalidArgument { .. } => "invalid_argument",
+            TxError::Overflow { .. } => "overflow",
+            TxError::UnknownSigner { .. } => "unknown_signer",
+            TxError::Inactive { .. } => "inactive",
+            TxError::NotAuthorized { .. } => "not_authorized",
+            TxError::UnknownEntity { .. } => "unknown_entity",
+            TxError::UnknownContract { .. } => "unknown_contract",
+            TxError::Duplicate { .. } => "duplicate",
+            TxError::OverBudget { .. } => "over_budget",
+            TxError::OverContract { .. } => "over_contract",
+            TxError::ValidatorSet { .. } => "validator_set",
+            TxError::MempoolFull { .. } => "mempool_full",
+        }
+    }
+}
+
+/// Every code, in SPEC order.
+pub const ERROR_CODES: [&str; 18] = [
+    "malformed",
+    "too_large",
+    "wrong_chain",
+    "bad_signature",
+    "bad_nonce",
+    "bad_key",
+    "invalid_argument",
+    "overflow",
+    "unknown_signer",
+    "inactive",
+    "not_authorized",
+    "unknown_entity",
+    "unknown_contract",
+    "duplicate",
+    "over_budget",
+    "over_contract",
+    "validator_set",
+    "mempool_full",
+];

@@ -1,0 +1,30 @@
+//! The Minh Bạch ledger: the public-spending domain, signed transactions,
+//! blocks, Merkle proofs and the RocksDB store.
+//!
+//! This crate owns what a block means: which transactions are valid, how they
+//! change the state, how blocks and certificates are hashed and checked, and
+//! how they are kept on disk. It does no networking and knows nothing of how
+//! validators agree on a block; that is `consensus` and `node`.
+
+pub mod block;
+pub mod builder;
+pub mod codec;
+pub mod crypto;
+pub mod error;
+pub mod merkle;
+pub mod state;
+pub mod store;
+pub mod testkit;
+pub mod tx;
+pub mod types;
+pub mod validators;
+pub mod verify;
+
+pub use block::{Block, CommitCertificate, Evidence, Header, Vote, VoteType};
+pub use error::TxError;
+pub use state::{BlockExec, BlockOutcome, State};
+pub use tx::{Op, SignedTx, TxBody};
+pub use types::{
+    Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Signature, Year,
+};
+pub use validators::{Validator, ValidatorSet};

@@ -1,0 +1,1097 @@
+//! The ledger state and the execution of transactions against it.
+//!
+//! [`State`] is one ordered map from [`StateKey`] to [`StateValue`]: entities,
+//! budget figures, contracts, deliveries, validator sets and registered nodes.
+//! A block is executed in a [`BlockExec`] overlay, so that a rejected
+//! transaction changes nothing and an invalid block can be thrown away whole.
+//! The overlay records every write in order; those writes are what the store
+//! persists and what the state root hashes, so the root costs O(changes).
+//!
+//! Execution is deterministic: it reads no clock, no randomness and iterates
+//! only ordered maps.
+
+use std::collections::BTreeMap;
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::error::TxError;
+use crate::tx::{EntityKind, Op, SignedTx, Status};
+use crate::types::{
+    check_text, Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Year,
+};
+use crate::validators::{check_carry_over, Validator, ValidatorSet};
+
+/// Longest display name, in bytes.
+pub const NAME_BYTES_MAX: usize = 200;
+/// Longest contract title, amendment reason or delivery note, in bytes.
+pub const TEXT_BYTES_MAX: usize = 1000;
+/// Longest legal reference, payment reference or milestone, in bytes.
+pub const REF_BYTES_MAX: usize = 128;
+
+/// An entity on chain.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Entity {
+    /// Id.
+    pub id: EntityId,
+    /// Kind.
+    pub kind: EntityKind,
+    /// Display name.
+    pub name: String,
+    /// A department's ministry.
+    pub parent: Option<EntityId>,
+    /// Current signing key.
+    pub public_key: PublicKey,
+    /// Active or suspended.
+    pub status: Status,
+    /// Last committed nonce (0 before its first transaction).
+    pub nonce: u64,
+}
+
+/// The four figures kept for each (entity, year, line). For a vendor only
+/// `received` is used: what it was paid.
+///
+/// Returns are netted: a department returning funds lowers its `received`
+/// and its ministry's `passed_on`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, Serialize, Deserialize)]
+pub struct BudgetFigures {
+    /// Budget received (for the treasury: appropriated by law).
+    pub received: Amount,
+    /// Budget passed on to children (for the treasury: appropriated to ministries).
+    pub passed_on: Amount,
+    /// Committed to contracts.
+    pub committed: Amount,
+    /// Paid to vendors.
+    pub paid: Amount,
+}
+
+impl BudgetFigures {
+    /// received − passed on − committed, or `None` if that is negative, which
+    /// execution never allows.
+    pub fn available(&self) -> Option<Amount> {
+        self.received
+            .checked_sub(self.passed_on)?
+            .checked_sub(self.committed)
+    }
+}
+
+/// A contract between a department and a vendor.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Contract {
+    /// Id.
+    pub id: ContractId,
+    /// Awarding department.
+    pub department: EntityId,
+    /// Vendor.
+    pub vendor: EntityId,
+    /// Fiscal year.
+    pub year: Year,
+    /// Budget line.
+    pub line: LineCode,
+    /// Current amount.
+    pub amount: Amount,
+    /// Paid so far.
+    pub paid: Amount,
+    /// What is bought.
+    pub title: String,
+    /// SHA-256 of the latest contract document.
+    pub document_hash: Option<Hash>,
+    /// Number of recorded deliveries.
+    pub deliveries: u32,
+    /// Height of the award.
+    pub awarded_at: Height,
+}
+
+/// A recorded delivery.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Milestone name.
+    pub milestone: String,
+    /// Free note.
+    pub note: String,
+    /// Height it was recorded at.
+    pub height: Height,
+}
+
+/// A full node allowed to connect.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Its peer id.
+    pub peer_id: PeerId,
+    /// The entity that runs it.
+    pub operator: EntityId,
+}
+
+/// Which validator set a [`StateKey::Validators`] entry holds, relative to the
+/// last committed height L.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode)]
+pub enum ValidatorSlot {
+    /// set(L+1): decides the next block.
+    Current,
+    /// set(L+2): fixed by the changes committed up to block L.
+    Next,
+}
+
+/// A key in the state map. The derived order is the iteration order.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode)]
+pub enum StateKey {
+    /// The id of the treasury.
+    Treasury,
+    /// An entity.
+    Entity(EntityId),
+    /// Figures of (entity, year, line).
+    Budget(EntityId, Year, LineCode),
+    /// A contract.
+    Contract(ContractId),
+    /// The n-th delivery of a contract.
+    Delivery(ContractId, u32),
+    /// A validator set.
+    Validators(ValidatorSlot),
+    /// A registered full node.
+    Node(PeerId),
+}
+
+/// A value in the state map.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub enum StateValue {
+    /// For [`StateKey::Treasury`].
+    Treasury(EntityId),
+    /// For [`StateKey::Entity`].
+    Entity(Entity),
+    /// For [`StateKey::Budget`].
+    Budget(BudgetFigures),
+    /// For [`StateKey::Contract`].
+    Contract(Contract),
+    /// For [`StateKey::Delivery`].
+    Delivery(Delivery),
+    /// For [`StateKey::Validators`].
+    Validators(ValidatorSet),
+    /// For [`StateKey::Node`].
+    Node(NodeRecord),
+}
+
+/// One state write; `None` deletes.
+pub type Write = (StateKey, Option<StateValue>);
+
+/// The ledger state after the last committed block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    chain_id: String,
+    height: Height,
+    root: Hash,
+    map: BTreeMap<StateKey, StateValue>,
+}
+
+/// The outcome of executing a block: its writes in order and the new root.
+#[derive(Clone, Debug)]
+pub struct BlockOutcome {
+    /// Height executed.
+    pub height: Height,
+    /// The ordered writes.
+    pub writes: Vec<Write>,
+    /// The state root after the block.
+    pub state_root: Hash,
+}
+
+/// The hash of an ordered list of writes, as folded into the state root.
+pub fn writes_hash(writes: &[Write]) -> Hash {
+    Hash::digest(&codec::encode(&writes))
+}
+
+/// The state root after a block: SHA-256(previous root ‖ hash of its writes).
+pub fn next_root(prev: &Hash, writes: &[Write]) -> Hash {
+    Hash::digest_parts(&[&prev.0, &writes_hash(writes).0])
+}
+
+/// A signature verdict computed ahead of execution (for example by a batch),
+/// valid only while the signer's key is still `key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The key the signature was checked against.
+    pub key: PublicKey,
+    /// Whether it verified.
+    pub valid: bool,
+}
+
+impl State {
+    /// The state at genesis, built by the `genesis` crate from its writes.
+    /// The root is SHA-256(genesis hash ‖ hash of the writes).
+    pub fn genesis(chain_id: &str, genesis_hash: Hash, writes: Vec<Write>) -> State {
+        let root = next_root(&genesis_hash, &writes);
+        let mut map = BTreeMap::new();
+        for (k, v) in writes {
+            match v {
+                Some(v) => map.insert(k, v),
+                None => map.remove(&k),
+            };
+        }
+        State {
+            chain_id: chain_id.to_owned(),
+            height: Height(0),
+            root,
+            map,
+        }
+    }
+
+    /// Rebuilds a state read back from the store.
+    pub fn from_parts(
+        chain_id: &str,
+        height: Height,
+        root: Hash,
+        entries: impl IntoIterator<Item = (StateKey, StateValue)>,
+    ) -> State {
+        State {
+            chain_id: chain_id.to_owned(),
+            height,
+            root,
+            map: entries.into_iter().collect(),
+        }
+    }
+
+    /// Chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// Last committed height.
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// State root after the last committed block.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&StateKey, &StateValue)> {
+        self.map.iter()
+    }
+
+    /// An entity.
+    pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
+        match self.map.get(&StateKey::Entity(id.clone())) {
+            Some(StateValue::Entity(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// All entities, by id.
+    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Entity(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Figures of (entity, year, line), zero if never touched.
+    pub fn budget(&self, entity: &EntityId, year: Year, line: &LineCode) -> BudgetFigures {
+        match self
+            .map
+            .get(&StateKey::Budget(entity.clone(), year, line.clone()))
+        {
+            Some(StateValue::Budget(b)) => *b,
+            _ => BudgetFigures::default(),
+        }
+    }
+
+    /// Every budget line touched, with its figures.
+    pub fn budgets(&self) -> impl Iterator<Item = (&EntityId, Year, &LineCode, &BudgetFigures)> {
+        self.map.iter().filter_map(|(k, v)| match (k, v) {
+            (StateKey::Budget(e, y, l), StateValue::Budget(b)) => Some((e, *y, l, b)),
+            _ => None,
+        })
+    }
+
+    /// A contract.
+    pub fn contract(&self, id: &ContractId) -> Option<&Contract> {
+        match self.map.get(&StateKey::Contract(id.clone())) {
+            Some(StateValue::Contract(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// All contracts, by id.
+    pub fn contracts(&self) -> impl Iterator<Item = &Contract> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Contract(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The deliveries of a contract, in order.
+    pub fn deliveries(&self, id: &ContractId) -> Vec<&Delivery> {
+        let from = StateKey::Delivery(id.clone(), 0);
+        let to = StateKey::Delivery(id.clone(), u32::MAX);
+        self.map
+            .range(from..=to)
+            .filter_map(|(_, v)| match v {
+                StateValue::Delivery(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// set(L+1), which decides the next block.
+    pub fn validators(&self) -> &ValidatorSet {
+        self.validator_slot(ValidatorSlot::Current)
+    }
+
+    /// set(L+2).
+    pub fn next_validators(&self) -> &ValidatorSet {
+        self.validator_slot(ValidatorSlot::Next)
+    }
+
+    fn validator_slot(&self, slot: ValidatorSlot) -> &ValidatorSet {
+        match self.map.get(&StateKey::Validators(slot)) {
+            Some(StateValue::Validators(v)) => v,
+            // Genesis always writes both slots; a state without them was not
+            // built by this crate.
+            _ => panic!("state has no {slot:?} validator set"),
+        }
+    }
+
+    /// Registered full nodes.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeRecord> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Node(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The next nonce `id` must use.
+    pub fn next_nonce(&self, id: &EntityId) -> Option<u64> {
+        self.entity(id).map(|e| e.nonce + 1)
+    }
+
+    /// Starts executing block `height` (which must be the next one).
+    pub fn begin_block(&self) -> BlockExec<'_> {
+        BlockExec {
+            base: self,
+            height: self.height.next(),
+            overlay: BTreeMap::new(),
+            writes: Vec::new(),
+            pending_set: None,
+        }
+    }
+
+    /// Executes `txs` as block L+1, all or nothing. On failure names the index
+    /// of the first rejected transaction.
+    ///
+    /// Signatures are checked in one batch against the keys at the start of
+    /// the block; a transaction whose signer's key changes earlier in the same
+    /// block is checked again alone.
+    pub fn execute_block(&self, txs: &[SignedTx]) -> Result<BlockOutcome, (usize, TxError)> {
+        let verdicts = self.batch_verdicts(txs);
+        let mut exec = self.begin_block();
+        for (i, (tx, verdict)) in txs.iter().zip(verdicts).enumerate() {
+            exec.apply_tx(tx, verdict).map_err(|e| (i, e))?;
+        }
+        Ok(exec.finish())
+    }
+
+    /// Signature verdicts for `txs` under their signers' current keys, checked
+    /// as one batch; `None` for a signer this state does not know.
+    pub fn batch_verdicts(&self, txs: &[SignedTx]) -> Vec<Option<Verdict>> {
+        let keyed: Vec<(usize, &SignedTx, PublicKey)> = txs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tx)| self.entity(&tx.body.signer).map(|e| (i, tx, e.public_key)))
+            .collect();
+        let batch: Vec<(&SignedTx, PublicKey)> = keyed.iter().map(|(_, tx, k)| (*tx, *k)).collect();
+        let mut out = vec![None; txs.len()];
+        for ((i, _, key), valid) in keyed.iter().zip(crate::tx::verify_tx_batch(&batch)) {
+            out[*i] = Some(Verdict { key: *key, valid });
+        }
+        out
+    }
+
+    /// Applies an executed block.
+    pub fn commit(&mut self, outcome: BlockOutcome) {
+        assert_eq!(outcome.height, self.height.next(), "blocks commit in order");
+        for (k, v) in outcome.writes {
+            match v {
+                Some(v) => self.map.insert(k, v),
+                None => self.map.remove(&k),
+            };
+        }
+        self.height = outcome.height;
+        self.root = outcome.state_root;
+    }
+
+    /// Checks a transaction against this state alone, as a mempool does for
+    /// the next nonce.
+    pub fn check_tx(&self, tx: &SignedTx) -> Result<(), TxError> {
+        self.begin_block().apply_tx(tx, None)
+    }
+}
+
+/// Executes one block's transactions on top of a [`State`] without changing it.
+pub struct BlockExec<'a> {
+    base: &'a State,
+    height: Height,
+    overlay: BTreeMap<StateKey, Option<StateValue>>,
+    writes: Vec<Write>,
+    /// set(L+3) while this block changes it.
+    pending_set: Option<ValidatorSet>,
+}
+
+fn overflow(what: impl Into<String>) -> TxError {
+    TxError::Overflow { what: what.into() }
+}
+
+fn not_authorized(signer: &EntityId, action: impl Into<String>) -> TxError {
+    TxError::NotAuthorized {
+        signer: signer.clone(),
+        action: action.into(),
+    }
+}
+
+fn unknown_entity(id: &EntityId) -> TxError {
+    TxError::UnknownEntity {
+        what: "entity",
+        id: id.to_string(),
+    }
+}
+
+fn positive(amount: Amount) -> Result<(), TxError> {
+    if amount == Amount::ZERO {
+        return Err(TxError::InvalidArgument {
+            field: "amount",
+            reason: "must be more than zero".into(),
+        });
+    }
+    Ok(())
+}
+
+fn required_text(field: &'static str, s: &str, bytes_max: usize) -> Result<(), TxError> {
+    if s.trim().is_empty() {
+        return Err(TxError::InvalidArgument {
+            field,
+            reason: "must not be empty".into(),
+        });
+    }
+    check_text(field, s, bytes_max)
+}
+
+/// The changes one transaction makes, applied only if it succeeds.
+type Changes = Vec<(StateKey, Option<StateValue>)>;
+
+impl BlockExec<'_> {
+    fn get(&self, key: &StateKey) -> Option<&StateValue> {
+        match self.overlay.get(key) {
+            Some(v) => v.as_ref(),
+            None => self.base.map.get(key),
+        }
+    }
+
+    fn entity(&self, id: &EntityId) -> Option<Entity> {
+        match self.get(&StateKey::Entity(id.clone())) {
+            Some(StateValue::Entity(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    fn budget(&self, entity: &EntityId, year: Year, line: &LineCode) -> BudgetFigures {
+        match self.get(&StateKey::Budget(entity.clone(), year, line.clone())) {
+            Some(StateValue::Budget(b)) => *b,
+            _ => BudgetFigures::default(),
+        }
+    }
+
+    fn contract(&self, id: &ContractId) -> Result<Contract, TxError> {
+        match self.get(&StateKey::Contract(id.clone())) {
+            Some(StateValue::Contract(c)) => Ok(c.clone()),
+            _ => Err(TxError::UnknownContract {
+                contract: id.clone(),
+            }),
+        }
+    }
+
+    fn treasury(&self) -> EntityId {
+        match self.get(&StateKey::Treasury) {
+            Some(StateValue::Treasury(id)) => id.clone(),
+            _ => panic!("state has no treasury"),
+        }
+    }
+
+    fn next_set(&self) -> &ValidatorSet {
+        match self.get(&StateKey::Validators(ValidatorSlot::Next)) {
+            Some(StateValue::Validators(v)) => v,
+            _ => panic!("state has no next validator set"),
+        }
+    }
+
+    fn working_set(&self) -> &ValidatorSet {
+        self.pending_set.as_ref().unwrap_or_else(|| self.next_set())
+    }
+
+    fn available(
+        &self,
+        entity: &EntityId,
+        year: Year,
+        line: &LineCode,
+    ) -> Result<(BudgetFigures, Amount), TxError> {
+        let b = self.budget(entity, year, line);
+        let available = b
+            .available()
+            .ok_or_else(|| overflow(format!("available on {entity} {year}/{line}")))?;
+        Ok((b, available))
+    }
+
+    fn spend_check(
+        &self,
+        entity: &EntityId,
+        year: Year,
+        line: &LineCode,
+        requested: Amount,
+    ) -> Result<BudgetFigures, TxError> {
+        let (b, available) = self.available(entity, year, line)?;
+        if requested > available {
+            return Err(TxError::OverBudget {
+                entity: entity.clone(),
+                year,
+                line: line.clone(),
+                requested,
+                available,
+            });
+        }
+        Ok(b)
+    }
+
+    /// Executes one transaction. On success its writes join the block; on
+    /// failure nothing changes. `verdict` is a signature check made earlier
+    /// (by a batch); it is used only if made against the signer's current key.
+    pub fn apply_tx(&mut self, tx: &SignedTx, verdict: Option<Verdict>) -> Result<(), TxError> {
+        let body = &tx.body;
+        if body.chain_id != self.base.chain_id {
+            return Err(TxError::WrongChain {
+                expected: self.base.chain_id.clone(),
+                got: body.chain_id.clone(),
+            });
+        }
+        let signer = self
+            .entity(&body.signer)
+            .ok_or_else(|| TxError::UnknownSigner {
+                signer: body.signer.clone(),
+            })?;
+        let valid = match verdict {
+            Some(v) if v.key == signer.public_key => v.valid,
+            _ => tx.verify_signature(&signer.public_key),
+        };
+        if !valid {
+            return Err(TxError::BadSignature {
+                signer: signer.id.clone(),
+            });
+        }
+        if signer.status != Status::Active {
+            return Err(TxError::Inactive {
+                entity: signer.id.clone(),
+            });
+        }
+        let expected = signer
+            .nonce
+            .checked_add(1)
+            .ok_or_else(|| overflow("nonce"))?;
+        if body.nonce != expected {
+            return Err(TxError::BadNonce {
+                signer: signer.id.clone(),
+                expected,
+                got: body.nonce,
+            });
+        }
+
+        let (changes, new_set) = self.execute_op(&signer, &body.op)?;
+        for (k, v) in changes {
+            self.put(k, v);
+        }
+        if let Some(set) = new_set {
+            self.pending_set = Some(set);
+        }
+        // Re-read: the operation may have changed the signer (rotate-key).
+        let mut signer = self.entity(&body.signer).expect("signer still exists");
+        signer.nonce = expected;
+        self.put(
+            StateKey::Entity(signer.id.clone()),
+            Some(StateValue::Entity(signer)),
+        );
+        Ok(())
+    }
+
+    fn put(&mut self, key: StateKey, value: Option<StateValue>) {
+        self.writes.push((key.clone(), value.clone()));
+        self.overlay.insert(key, value);
+    }
+
+    /// Ends the block: rotates the validator sets and computes the new root.
+    pub fn finish(mut self) -> BlockOutcome {
+        let next = self.next_set().clone();
+        let current = self.base.validators().clone();
+        if let Some(after) = self.pending_set.take() {
+            if after != next {
+                self.put(
+                    StateKey::Validators(ValidatorSlot::Next),
+                    Some(StateValue::Validators(after)),
+                );
+            }
+        }
+        if current != next {
+            self.put(
+                StateKey::Validators(ValidatorSlot::Current),
+                Some(StateValue::Validators(next)),
+            );
+        }
+        let state_root = next_root(&self.base.root, &self.writes);
+        BlockOutcome {
+            height: self.height,
+            writes: self.writes,
+            state_root,
+        }
+    }
+
+    fn execute_op(&self, s: &Entity, op: &Op) -> Result<(Changes, Option<ValidatorSet>), TxError> {
+        let is_treasury = s.kind == EntityKind::Treasury;
+        let treasury_only = || {
+            if is_treasury {
+                Ok(())
+            } else {
+                Err(not_authorized(&s.id, op.name()))
+            }
+        };
+        let mut ch: Changes = Vec::new();
+        let entity_put = |e: Entity| (StateKey::Entity(e.id.clone()), Some(StateValue::Entity(e)));
+        let budget_put = |e: &EntityId, y: Year, l: &LineCode, b: BudgetFigures| {
+            (
+                StateKey::Budget(e.clone(), y, l.clone()),
+                Some(StateValue::Budget(b)),
+            )
+        };
+        match op {
+            Op::RegisterEntity {
+                id,
+                kind,
+                name,
+                parent,
+                public_key,
+            } => {
+                treasury_only()?;
+                if *kind == EntityKind::Treasury {
+                    return Err(TxError::InvalidArgument {
+                        field: "kind",
+                        reason: "there is exactly one treasury, created in genesis".into(),
+                    });
+                }
+                if self.entity(id).is_some() {
+                    return Err(TxError::Duplicate {
+                        what: "entity",
+                        id: id.to_string(),
+                    });
+                }
+                required_text("name", name, NAME_BYTES_MAX)?;
+                crate::crypto::check_key(public_key)?;
+                match (kind, parent) {
+                    (EntityKind::Department, None) => {
+                        return Err(TxError::InvalidArgument {
+                            field: "parent",
+                            reason: "a department needs its ministry as parent".into(),
+                        })
+                    }
+                    (EntityKind::Department, Some(p)) => {
+                        let parent = self.entity(p).ok_or_else(|| unknown_entity(p))?;
+                        if parent.kind != EntityKind::Ministry {
+                            return Err(TxError::InvalidArgument {
+                                field: "parent",
+                                reason: format!(
+                                    "{p} is a {}, not a ministry",
+                                    parent.kind.as_str()
+                                ),
+                            });
+                        }
+                    }
+                    (_, Some(_)) => {
+                        return Err(TxError::InvalidArgument {
+                            field: "parent",
+                            reason: format!(
+                                "only departments have a parent, not a {}",
+                                kind.as_str()
+                            ),
+                        })
+                    }
+                    (_, None) => {}
+                }
+                ch.push(entity_put(Entity {
+                    id: id.clone(),
+                    kind: *kind,
+                    name: name.clone(),
+                    parent: parent.clone(),
+                    public_key: *public_key,
+                    status: Status::Active,
+                    nonce: 0,
+                }));
+            }
+            Op::SetStatus { entity, status } => {
+                treasury_only()?;
+                let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
+                if e.kind == EntityKind::Treasury {
+                    return Err(TxError::InvalidArgument {
+                        field: "entity",
+                        reason: "the treasury cannot be suspended".into(),
+                    });
+                }
+                e.status = *status;
+                ch.push(entity_put(e));
+            }
+            Op::RotateKey { entity, public_key } => {
+                if !is_treasury && *entity != s.id {
+                    return Err(not_authorized(&s.id, format!("rotate the key of {entity}")));
+                }
+                let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
+                crate::crypto::check_key(public_key)?;
+                e.public_key = *public_key;
+                ch.push(entity_put(e));
+            }
+            Op::Appropriate {
+                year,
+                line,
+                to,
+                amount,
+                legal_ref,
+            } => {
+                treasury_only()?;
+                let m = self.entity(to).ok_or_else(|| unknown_entity(to))?;
+                if m.kind != EntityKind::Ministry {
+                    return Err(TxError::InvalidArgument {
+                        field: "to",
+                        reason: format!("{to} is a {}, not a ministry", m.kind.as_str()),
+                    });
+                }
+                if m.status != Status::Active {
+                    return Err(TxError::Inactive { entity: to.clone() });
+                }
+                positive(*amount)?;
+                required_text("legal_ref", legal_ref, REF_BYTES_MAX)?;
+                let mut t = self.budget(&s.id, *year, line);
+                let mut b = self.budget(to, *year, line);
+                let of = || overflow(format!("appropriations on {year}/{line}"));
+                t.received = t.received.checked_add(*amount).ok_or_else(of)?;
+                t.passed_on = t.passed_on.checked_add(*amount).ok_or_else(of)?;
+                b.received = b.received.checked_add(*amount).ok_or_else(of)?;
+                ch.push(budget_put(&s.id, *year, line, t));
+                ch.push(budget_put(to, *year, line, b));
+            }
+            Op::Allocate {
+                year,
+                line,
+                to,
+                amount,
+            } => {
+                if s.kind != EntityKind::Ministry {
+                    return Err(not_authorized(&s.id, "allocate (only ministries allocate)"));
+                }
+                let d = self.entity(to).ok_or_else(|| unknown_entity(to))?;
+                if d.kind != EntityKind::Department || d.parent.as_ref() != Some(&s.id) {
+                    return Err(not_authorized(
+                        &s.id,
+                        format!("allocate to {to}, which is not its department"),
+                    ));
+                }
+                if d.status != Status::Active {
+                    return Err(TxError::Inactive { entity: to.clone() });
+                }
+                positive(*amount)?;
+                let mut m = self.spend_check(&s.id, *year, line, *amount)?;
+                let mut b = self.budget(to, *year, line);
+                let of = || overflow(format!("allocations on {year}/{line}"));
+                m.passed_on = m.passed_on.checked_add(*amount).ok_or_else(of)?;
+                b.received = b.received.checked_add(*amount).ok_or_else(of)?;
+                ch.push(budget_put(&s.id, *year, line, m));
+                ch.push(budget_put(to, *year, line, b));
+            }
+            Op::ReturnFunds { year, line, amount } => {
+                let parent = match s.kind {
+                    EntityKind::Department => s.parent.clone().expect("departments have a parent"),
+                    EntityKind::Ministry => self.treasury(),
+                    _ => {
+                        return Err(not_authorized(
+                            &s.id,
+                            "return funds (only departments and ministries hold budget)",
+                        ))
+                    }
+                };
+                positive(*amount)?;
+                let mut own = self.spend_check(&s.id, *year, line, *amount)?;
+                let mut p = self.budget(&parent, *year, line);
+                let of = || overflow(format!("returns on {year}/{line}"));
+                own.received = own.received.checked_sub(*amount).ok_or_else(of)?;
+                p.passed_on = p.passed_on.checked_sub(*amount).ok_or_else(of)?;
+                ch.push(budget_put(&s.id, *year, line, own));
+                ch.push(budget_put(&parent, *year, line, p));
+            }
+            Op::Award {
+                contract,
+                year,
+                line,
+                vendor,
+                amount,
+                title,
+                document_hash,
+            } => {
+                if s.kind != EntityKind::Department {
+                    return Err(not_authorized(
+                        &s.id,
+                        "award contracts (only departments do)",
+                    ));
+                }
+                if self.get(&StateKey::Contract(contract.clone())).is_some() {
+                    return Err(TxError::Duplicate {
+                        what: "contract",
+                        id: contract.to_string(),
+                    });
+                }
+                let v = self.entity(vendor).ok_or_else(|| unknown_entity(vendor))?;
+                if v.kind != EntityKind::Vendor {
+                    return Err(TxError::InvalidArgument {
+                        field: "vendor",
+                        reason: format!("{vendor} is a {}, not a vendor", v.kind.as_str()),
+                    });
+                }
+                if v.status != Status::Active {
+                    return Err(TxError::Inactive {
+                        entity: vendor.clone(),
+                    });
+                }
+                positive(*amount)?;
+                required_text("title", title, TEXT_BYTES_MAX)?;
+                let mut d = self.spend_check(&s.id, *year, line, *amount)?;
+                d.committed = d
+                    .committed
+                    .checked_add(*amount)
+                    .ok_or_else(|| overflow("committed"))?;
+                ch.push(budget_put(&s.id, *year, line, d));
+                ch.push((
+                    StateKey::Contract(contract.clone()),
+                    Some(StateValue::Contract(Contract {
+                        id: contract.clone(),
+                        department: s.id.clone(),
+                        vendor: vendor.clone(),
+                        year: *year,
+                        line: line.clone(),
+                        amount: *amount,
+                        paid: Amount::ZERO,
+                        title: title.clone(),
+                        document_hash: *document_hash,
+                        deliveries: 0,
+                        awarded_at: self.height,
+                    })),
+                ));
+            }
+            Op::AmendContract {
+                contract,
+                amount,
+                reason,
+                document_hash,
+            } => {
+                let mut c = self.awarded_by(s, contract, "amend")?;
+                required_text("reason", reason, TEXT_BYTES_MAX)?;
+                if *amount < c.paid {
+                    return Err(TxError::OverContract {
+                        contract: contract.clone(),
+                        message: format!(
+                            "amend {contract} to {amount}, below the {} already paid",
+                            c.paid
+                        ),
+                    });
+                }
+                let mut d = if *amount > c.amount {
+                    let increase = amount.checked_sub(c.amount).expect("amount > c.amount");
+                    let mut d = self.spend_check(&s.id, c.year, &c.line, increase)?;
+                    d.committed = d
+                        .committed
+                        .checked_add(increase)
+                        .ok_or_else(|| overflow("committed"))?;
+                    d
+                } else {
+                    let decrease = c.amount.checked_sub(*amount).expect("amount <= c.amount");
+                    let mut d = self.budget(&s.id, c.year, &c.line);
+                    d.committed = d
+                        .committed
+                        .checked_sub(decrease)
+                        .ok_or_else(|| overflow("committed"))?;
+                    d
+                };
+                c.amount = *amount;
+                if document_hash.is_some() {
+                    c.document_hash = *document_hash;
+                }
+                ch.push(budget_put(&s.id, c.year, &c.line, std::mem::take(&mut d)));
+                ch.push((
+                    StateKey::Contract(contract.clone()),
+                    Some(StateValue::Contract(c)),
+                ));
+            }
+            Op::Pay {
+                contract,
+                amount,
+                reference,
+                document_hash: _,
+            } => {
+                let mut c = self.awarded_by(s, contract, "pay")?;
+                positive(*amount)?;
+                required_text("reference", reference, REF_BYTES_MAX)?;
+                let unpaid = c
+                    .amount
+                    .checked_sub(c.paid)
+                    .ok_or_else(|| overflow("unpaid"))?;
+                if *amount > unpaid {
+                    return Err(TxError::OverContract {
+                        contract: contract.clone(),
+                        message: format!(
+                            "pay {amount} exceeds the {unpaid} still unpaid on contract {contract}"
+                        ),
+                    });
+                }
+                let v = self
+                    .entity(&c.vendor)
+                    .ok_or_else(|| unknown_entity(&c.vendor))?;
+                if v.status != Status::Active {
+                    return Err(TxError::Inactive {
+                        entity: c.vendor.clone(),
+                    });
+                }
+                let mut d = self.budget(&s.id, c.year, &c.line);
+                let mut vb = self.budget(&c.vendor, c.year, &c.line);
+                let of = || overflow(format!("payments on {contract}"));
+                c.paid = c.paid.checked_add(*amount).ok_or_else(of)?;
+                d.paid = d.paid.checked_add(*amount).ok_or_else(of)?;
+                vb.received = vb.received.checked_add(*amount).ok_or_else(of)?;
+                ch.push(budget_put(&s.id, c.year, &c.line, d));
+                ch.push(budget_put(&c.vendor, c.year, &c.line, vb));
+                ch.push((
+                    StateKey::Contract(contract.clone()),
+                    Some(StateValue::Contract(c)),
+                ));
+            }
+            Op::ConfirmDelivery {
+                contract,
+                milestone,
+                note,
+            } => {
+                let mut c = self.awarded_by(s, contract, "confirm delivery on")?;
+                required_text("milestone", milestone, REF_BYTES_MAX)?;
+                check_text("note", note, TEXT_BYTES_MAX)?;
+                let seq = c.deliveries;
+                c.deliveries = seq.checked_add(1).ok_or_else(|| overflow("deliveries"))?;
+                ch.push((
+                    StateKey::Delivery(contract.clone(), seq),
+                    Some(StateValue::Delivery(Delivery {
+                        milestone: milestone.clone(),
+                        note: note.clone(),
+                        height: self.height,
+                    })),
+                ));
+                ch.push((
+                    StateKey::Contract(contract.clone()),
+                    Some(StateValue::Contract(c)),
+                ));
+            }
+            Op::AddValidator {
+                name,
+                consensus_key,
+                peer_id,
+                power,
+            } => {
+                treasury_only()?;
+                required_text("name", name, NAME_BYTES_MAX)?;
+                crate::crypto::check_key(consensus_key)?;
+                if *power == 0 {
+                    return Err(TxError::InvalidArgument {
+                        field: "power",
+                        reason: "must be more than zero".into(),
+                    });
+                }
+                let working = self.working_set();
+                if working.get(consensus_key).is_some() {
+                    return Err(TxError::Duplicate {
+                        what: "validator key",
+                        id: consensus_key.to_hex(),
+                    });
+                }
+                self.peer_id_free(peer_id)?;
+                if working.total_power().checked_add(*power).is_none() {
+                    return Err(overflow("total voting power"));
+                }
+                let new = working.with_added(Validator {
+                    name: name.clone(),
+                    consensus_key: *consensus_key,
+                    peer_id: peer_id.clone(),
+                    power: *power,
+                })?;
+                check_carry_over(self.next_set(), &new)?;
+                return Ok((ch, Some(new)));
+            }
+            Op::RemoveValidator { consensus_key } => {
+                treasury_only()?;
+                let new = self.working_set().with_removed(consensus_key)?;
+                check_carry_over(self.next_set(), &new)?;
+                return Ok((ch, Some(new)));
+            }
+            Op::RegisterNode { peer_id, operator } => {
+                treasury_only()?;
+                self.entity(operator)
+                    .ok_or_else(|| unknown_entity(operator))?;
+                self.peer_id_free(peer_id)?;
+                ch.push((
+                    StateKey::Node(peer_id.clone()),
+                    Some(StateValue::Node(NodeRecord {
+                        peer_id: peer_id.clone(),
+                        operator: operator.clone(),
+                    })),
+                ));
+            }
+            Op::RemoveNode { peer_id } => {
+                treasury_only()?;
+                if self.get(&StateKey::Node(peer_id.clone())).is_none() {
+                    return Err(TxError::UnknownEntity {
+                        what: "node",
+                        id: peer_id.to_string(),
+                    });
+                }
+                ch.push((StateKey::Node(peer_id.clone()), None));
+            }
+        }
+        Ok((ch, None))
+    }
+
+    /// The contract, if `s` awarded it.
+    fn awarded_by(
+        &self,
+        s: &Entity,
+        contract: &ContractId,
+        action: &str,
+    ) -> Result<Contract, TxError> {
+        let c = self.contract(contract)?;
+        if c.department != s.id {
+            return Err(not_authorized(
+                &s.id,
+                format!("{action} {contract}, which {} awarded", c.department),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Refuses a peer id already used by a validator or a registered node.
+    fn peer_id_free(&self, peer_id: &PeerId) -> Result<(), TxError> {
+        let taken = self.get(&StateKey::Node(peer_id.clone())).is_some()
+            || [self.base.validators(), self.next_set(), self.working_set()]
+                .iter()
+                .any(|set| set.validators().iter().any(|v| v.peer_id == *peer_id));
+        if taken {
+            return Err(TxError::Duplicate {
+                what: "peer id",
+                id: peer_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+}

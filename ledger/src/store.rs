@@ -1,0 +1,504 @@
+//! The RocksDB store: blocks, commit certificates, the transaction index,
+//! per-entity history, the state, evidence, validator sets and metadata.
+//!
+//! Each committed block is one synced `WriteBatch`: after a crash the store
+//! holds either all of a block or none of it, and reopens at its last
+//! committed height. Anything unreadable is reported as [`StoreError::Corrupt`]
+//! naming the height, never a panic.
+
+use std::path::Path;
+
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+use thiserror::Error;
+
+use crate::block::{Block, CommitCertificate, Evidence};
+use crate::codec::{self, RECORD_BYTES_MAX};
+use crate::state::{BlockOutcome, State, StateKey, StateValue};
+use crate::tx::Op;
+use crate::types::{EntityId, Hash, Height};
+use crate::validators::ValidatorSet;
+
+const CF_BLOCKS: &str = "blocks";
+const CF_CERTS: &str = "certs";
+const CF_TXINDEX: &str = "txindex";
+const CF_HISTORY: &str = "history";
+const CF_STATE: &str = "state";
+const CF_META: &str = "meta";
+const CF_EVIDENCE: &str = "evidence";
+const CF_VALSETS: &str = "valsets";
+const CF_SAFETY: &str = "safety";
+const COLUMN_FAMILIES: [&str; 9] = [
+    CF_BLOCKS,
+    CF_CERTS,
+    CF_TXINDEX,
+    CF_HISTORY,
+    CF_STATE,
+    CF_META,
+    CF_EVIDENCE,
+    CF_VALSETS,
+    CF_SAFETY,
+];
+
+const META_CHAIN_ID: &[u8] = b"chain_id";
+const META_GENESIS_HASH: &[u8] = b"genesis_hash";
+const META_HEIGHT: &[u8] = b"height";
+const META_LAST_HASH: &[u8] = b"last_block_hash";
+const META_STATE_ROOT: &[u8] = b"state_root";
+
+/// Most history entries returned by one [`Store::history`] call.
+pub const HISTORY_PAGE_MAX: usize = 1000;
+
+/// What went wrong reading or writing the store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// RocksDB failed.
+    #[error("database: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// Stored data cannot be read back.
+    #[error("corrupt store at height {height}: {what}")]
+    Corrupt {
+        /// The height concerned (0 for metadata and state).
+        height: Height,
+        /// What is wrong.
+        what: String,
+    },
+    /// The store belongs to another chain.
+    #[error("store holds chain {found:?} with genesis {found_genesis}, expected {expected:?} with genesis {expected_genesis}")]
+    OtherChain {
+        /// Expected chain id.
+        expected: String,
+        /// Expected genesis hash.
+        expected_genesis: Hash,
+        /// Found chain id.
+        found: String,
+        /// Found genesis hash.
+        found_genesis: Hash,
+    },
+}
+
+fn corrupt(height: Height, what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        height,
+        what: what.into(),
+    }
+}
+
+/// Where a committed transaction sits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: Height,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// One entry of an entity's history.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HistoryEntry {
+    /// Where the transaction is.
+    pub location: TxLocation,
+    /// Its hash.
+    pub tx_hash: Hash,
+}
+
+/// The node's database.
+pub struct Store {
+    db: DB,
+}
+
+fn height_key(h: Height) -> [u8; 8] {
+    h.0.to_be_bytes()
+}
+
+fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
+    // Entity ids never contain 0x00, so the separator keeps prefixes apart.
+    let mut k = Vec::with_capacity(entity.as_str().len() + 13);
+    k.extend_from_slice(entity.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(&h.0.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn location_bytes(loc: TxLocation) -> [u8; 12] {
+    let mut b = [0u8; 12];
+    b[..8].copy_from_slice(&loc.height.0.to_be_bytes());
+    b[8..].copy_from_slice(&loc.index.to_be_bytes());
+    b
+}
+
+fn location_from(bytes: &[u8]) -> Option<TxLocation> {
+    let b: [u8; 12] = bytes.try_into().ok()?;
+    Some(TxLocation {
+        height: Height(u64::from_be_bytes(b[..8].try_into().ok()?)),
+        index: u32::from_be_bytes(b[8..].try_into().ok()?),
+    })
+}
+
+fn hash_from(bytes: &[u8]) -> Option<Hash> {
+    Some(Hash(bytes.try_into().ok()?))
+}
+
+/// The genesis facts a store is tied to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainMeta {
+    /// Chain id.
+    pub chain_id: String,
+    /// Genesis hash.
+    pub genesis_hash: Hash,
+    /// Last committed height.
+    pub height: Height,
+    /// Hash of the last committed block (the genesis hash at height 0).
+    pub last_block_hash: Hash,
+    /// State root after the last committed block.
+    pub state_root: Hash,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Store { db })
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created on open")
+    }
+
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(cf), key)?)
+    }
+
+    fn synced() -> WriteOptions {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        wo
+    }
+
+    /// Writes the genesis state into an empty store, or checks that a store
+    /// already initialised belongs to the same genesis. Returns the state the
+    /// store is at.
+    pub fn init(&self, genesis: &State, genesis_hash: Hash) -> Result<State, StoreError> {
+        if let Some(meta) = self.meta()? {
+            if meta.chain_id != genesis.chain_id() || meta.genesis_hash != genesis_hash {
+                return Err(StoreError::OtherChain {
+                    expected: genesis.chain_id().to_owned(),
+                    expected_genesis: genesis_hash,
+                    found: meta.chain_id,
+                    found_genesis: meta.genesis_hash,
+                });
+            }
+            return self.load_state(&meta);
+        }
+        let mut batch = WriteBatch::default();
+        for (k, v) in genesis.entries() {
+            batch.put_cf(self.cf(CF_STATE), codec::encode(k), codec::encode(v));
+        }
+        for set in [genesis.validators(), genesis.next_validators()] {
+            batch.put_cf(self.cf(CF_VALSETS), set.hash().0, codec::encode(set));
+        }
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_CHAIN_ID, genesis.chain_id().as_bytes());
+        batch.put_cf(meta, META_GENESIS_HASH, genesis_hash.0);
+        batch.put_cf(meta, META_HEIGHT, height_key(Height(0)));
+        batch.put_cf(meta, META_LAST_HASH, genesis_hash.0);
+        batch.put_cf(meta, META_STATE_ROOT, genesis.root().0);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(genesis.clone())
+    }
+
+    /// The chain facts, or `None` for an empty store.
+    pub fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
+        let Some(chain_id) = self.get(CF_META, META_CHAIN_ID)? else {
+            return Ok(None);
+        };
+        let zero = Height(0);
+        let field = |key: &[u8]| -> Result<Vec<u8>, StoreError> {
+            self.get(CF_META, key)?.ok_or_else(|| {
+                corrupt(
+                    zero,
+                    format!("metadata {} missing", String::from_utf8_lossy(key)),
+                )
+            })
+        };
+        let hash = |key: &[u8]| -> Result<Hash, StoreError> {
+            hash_from(&field(key)?).ok_or_else(|| corrupt(zero, "metadata hash is not 32 bytes"))
+        };
+        let height_bytes: [u8; 8] = field(META_HEIGHT)?
+            .try_into()
+            .map_err(|_| corrupt(zero, "metadata height is not 8 bytes"))?;
+        Ok(Some(ChainMeta {
+            chain_id: String::from_utf8(chain_id)
+                .map_err(|_| corrupt(zero, "chain id is not UTF-8"))?,
+            genesis_hash: hash(META_GENESIS_HASH)?,
+            height: Height(u64::from_be_bytes(height_bytes)),
+            last_block_hash: hash(META_LAST_HASH)?,
+            state_root: hash(META_STATE_ROOT)?,
+        }))
+    }
+
+    /// Reads the whole state back.
+    fn load_state(&self, meta: &ChainMeta) -> Result<State, StoreError> {
+        let mut entries = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_STATE), IteratorMode::Start) {
+            let (k, v) = item?;
+            let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
+                .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
+            let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
+                .map_err(|e| corrupt(meta.height, format!("state value for {key:?}: {e}")))?;
+            entries.push((key, value));
+        }
+        let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries);
+        // A state without both validator sets or a treasury cannot execute.
+        for key in [
+            StateKey::Treasury,
+            StateKey::Validators(crate::state::ValidatorSlot::Current),
+            StateKey::Validators(crate::state::ValidatorSlot::Next),
+        ] {
+            if !state.entries().any(|(k, _)| *k == key) {
+                return Err(corrupt(meta.height, format!("state has no {key:?}")));
+            }
+        }
+        Ok(state)
+    }
+
+    /// The stored state entries, decoded, for verification.
+    pub fn state_entries(&self) -> Result<Vec<(StateKey, StateValue)>, StoreError> {
+        let meta = self
+            .meta()?
+            .ok_or_else(|| corrupt(Height(0), "store is empty"))?;
+        Ok(self
+            .load_state(&meta)?
+            .entries()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    /// Commits block H with its certificate and execution outcome, in one
+    /// synced batch. `before` is the state the block was executed on.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        outcome: &BlockOutcome,
+        before: &State,
+    ) -> Result<(), StoreError> {
+        let h = block.header.height;
+        assert_eq!(h, before.height().next(), "blocks are committed in order");
+        assert_eq!(outcome.height, h, "the outcome is for this block");
+        assert_eq!(
+            cert.block_hash,
+            block.hash(),
+            "the certificate is for this block"
+        );
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_BLOCKS), height_key(h), block.encode());
+        batch.put_cf(self.cf(CF_CERTS), height_key(h), cert.encode());
+        for (i, tx) in block.txs.iter().enumerate() {
+            let loc = TxLocation {
+                height: h,
+                index: i as u32,
+            };
+            let hash = tx.hash();
+            batch.put_cf(self.cf(CF_TXINDEX), hash.0, location_bytes(loc));
+            for entity in involved(&tx.body.signer, &tx.body.op, outcome, before) {
+                batch.put_cf(
+                    self.cf(CF_HISTORY),
+                    history_key(&entity, h, loc.index),
+                    hash.0,
+                );
+            }
+        }
+        for ev in &block.evidence {
+            batch.put_cf(self.cf(CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
+        }
+        for (k, v) in &outcome.writes {
+            match v {
+                Some(v) => {
+                    if let StateValue::Validators(set) = v {
+                        batch.put_cf(self.cf(CF_VALSETS), set.hash().0, codec::encode(set));
+                    }
+                    batch.put_cf(self.cf(CF_STATE), codec::encode(k), codec::encode(v))
+                }
+                None => batch.delete_cf(self.cf(CF_STATE), codec::encode(k)),
+            }
+        }
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_HEIGHT, height_key(h));
+        batch.put_cf(meta, META_LAST_HASH, block.hash().0);
+        batch.put_cf(meta, META_STATE_ROOT, outcome.state_root.0);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
+    /// The block at `h`.
+    pub fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
+        self.get(CF_BLOCKS, &height_key(h))?
+            .map(|b| Block::decode(&b).map_err(|e| corrupt(h, format!("block: {e}"))))
+            .transpose()
+    }
+
+    /// The commit certificate of block `h`.
+    pub fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
+        self.get(CF_CERTS, &height_key(h))?
+            .map(|b| {
+                CommitCertificate::decode(&b).map_err(|e| corrupt(h, format!("certificate: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Where a committed transaction is.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.get(CF_TXINDEX, &hash.0)?
+            .map(|b| {
+                location_from(&b)
+                    .ok_or_else(|| corrupt(Height(0), format!("tx index entry of {hash}")))
+            })
+            .transpose()
+    }
+
+    /// A validator set by its hash, as committed in headers.
+    pub fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {
+        self.get(CF_VALSETS, &hash.0)?
+            .map(|b| {
+                codec::decode::<ValidatorSet, RECORD_BYTES_MAX>(&b)
+                    .map_err(|e| corrupt(Height(0), format!("validator set {hash}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Up to `limit` history entries of `entity`, oldest first, strictly after
+    /// `after` (a location from a previous page).
+    pub fn history(
+        &self,
+        entity: &EntityId,
+        after: Option<TxLocation>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let limit = limit.min(HISTORY_PAGE_MAX);
+        let mut prefix = entity.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let start = match after {
+            Some(loc) => {
+                let mut k = history_key(entity, loc.height, loc.index);
+                k.push(0); // just past `after`
+                k
+            }
+            None => prefix.clone(),
+        };
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_HISTORY),
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            let loc = location_from(&k[prefix.len()..])
+                .ok_or_else(|| corrupt(Height(0), format!("history key of {entity}")))?;
+            let tx_hash = hash_from(&v).ok_or_else(|| corrupt(loc.height, "history entry"))?;
+            out.push(HistoryEntry {
+                location: loc,
+                tx_hash,
+            });
+        }
+        Ok(out)
+    }
+
+    /// All committed evidence, oldest first.
+    pub fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_EVIDENCE), IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let h = Height(u64::from_be_bytes(
+                k.get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| corrupt(Height(0), "evidence key"))?,
+            ));
+            let ev = codec::decode::<Evidence, RECORD_BYTES_MAX>(&v)
+                .map_err(|e| corrupt(h, format!("evidence: {e}")))?;
+            out.push((h, ev));
+        }
+        Ok(out)
+    }
+
+    /// Reads a value from the consensus safety column.
+    pub fn safety_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(CF_SAFETY, key)
+    }
+
+    /// Writes a value to the consensus safety column, synced before returning.
+    pub fn safety_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_SAFETY), key, value);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
+    /// Overwrites a raw entry. Only for tests that tamper with a store to see
+    /// verification fail.
+    #[doc(hidden)]
+    pub fn tamper(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.db.put_cf(self.cf(cf), key, value)?;
+        Ok(())
+    }
+}
+
+fn evidence_key(h: Height, ev: &Evidence) -> Vec<u8> {
+    let mut k = height_key(h).to_vec();
+    k.extend_from_slice(&Hash::digest(&codec::encode(ev)).0);
+    k
+}
+
+/// The entities whose history a transaction belongs to: the signer and every
+/// counterparty it names or touches.
+fn involved(signer: &EntityId, op: &Op, outcome: &BlockOutcome, before: &State) -> Vec<EntityId> {
+    let contract_vendor = |id: &crate::types::ContractId| -> Option<EntityId> {
+        let key = StateKey::Contract(id.clone());
+        let written = outcome
+            .writes
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| match v {
+                Some(StateValue::Contract(c)) => Some(c.vendor.clone()),
+                _ => None,
+            });
+        written.or_else(|| before.contract(id).map(|c| c.vendor.clone()))
+    };
+    let mut out = vec![signer.clone()];
+    let other = match op {
+        Op::RegisterEntity { id, .. } => Some(id.clone()),
+        Op::SetStatus { entity, .. } | Op::RotateKey { entity, .. } => Some(entity.clone()),
+        Op::Appropriate { to, .. } | Op::Allocate { to, .. } => Some(to.clone()),
+        Op::ReturnFunds { .. } => before.entity(signer).and_then(|e| e.parent.clone()),
+        Op::Award { vendor, .. } => Some(vendor.clone()),
+        Op::AmendContract { contract, .. }
+        | Op::Pay { contract, .. }
+        | Op::ConfirmDelivery { contract, .. } => contract_vendor(contract),
+        Op::RegisterNode { operator, .. } => Some(operator.clone()),
+        Op::AddValidator { .. } | Op::RemoveValidator { .. } | Op::RemoveNode { .. } => None,
+    };
+    if let Some(o) = other {
+        if o != *signer {
+            out.push(o);
+        }
+    }
+    out
+}

@@ -1,0 +1,461 @@
+//! Newtypes for the values the domain passes around: hashes, heights, amounts,
+//! entity and contract ids, budget line codes, fiscal years and public keys.
+//!
+//! Each constructor that takes outside input validates it, so a value of one of
+//! these types is always well formed. Nothing here knows about execution rules.
+
+use std::fmt;
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::TxError;
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    /// The all-zero hash, used where there is no predecessor.
+    pub const ZERO: Hash = Hash([0; 32]);
+
+    /// SHA-256 of `bytes`.
+    pub fn digest(bytes: &[u8]) -> Hash {
+        Hash(Sha256::digest(bytes).into())
+    }
+
+    /// SHA-256 of the concatenation of `parts`.
+    pub fn digest_parts(parts: &[&[u8]]) -> Hash {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        Hash(h.finalize().into())
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(s: &str) -> Result<Hash, TxError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
+            field: "hash",
+            reason: format!("{s:?} is not 64 hex digits"),
+        })?;
+        Ok(Hash(out))
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &self.to_hex()[..12])
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Hash::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A block height. The first block is height 1; genesis is height 0.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+)]
+pub struct Height(pub u64);
+
+impl Height {
+    /// The height after this one.
+    pub fn next(self) -> Height {
+        Height(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Height {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An amount of money in minor units of the chain's currency.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Encode, Decode)]
+pub struct Amount(pub u64);
+
+impl Amount {
+    /// Zero.
+    pub const ZERO: Amount = Amount(0);
+
+    /// `self + other`, or `None` on overflow.
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        self.0.checked_add(other.0).map(Amount)
+    }
+
+    /// `self - other`, or `None` if it would be negative.
+    pub fn checked_sub(self, other: Amount) -> Option<Amount> {
+        self.0.checked_sub(other.0).map(Amount)
+    }
+}
+
+impl fmt::Display for Amount {
+    /// Groups thousands with commas: `5,000,000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        f.write_str(&out)
+    }
+}
+
+// Amounts are strings in JSON: a JavaScript number loses precision above 2^53.
+impl Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<u64>()
+            .map(Amount)
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a whole amount")))
+    }
+}
+
+/// Checks `[A-Z0-9][A-Z0-9._-]{1,63}`.
+fn is_valid_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=64).contains(&b.len())
+        && (b[0].is_ascii_uppercase() || b[0].is_ascii_digit())
+        && b[1..].iter().all(|c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+        })
+}
+
+macro_rules! code_newtype {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `s` against `[A-Z0-9][A-Z0-9._-]{1,63}`.
+            pub fn new(s: &str) -> Result<Self, TxError> {
+                if is_valid_code(s) {
+                    Ok(Self(s.to_owned()))
+                } else {
+                    Err(TxError::InvalidArgument {
+                        field: $field,
+                        reason: format!("{s:?} does not match [A-Z0-9][A-Z0-9._-]{{1,63}}"),
+                    })
+                }
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<Ctx> Decode<Ctx> for $name {
+            fn decode<D: bincode::de::Decoder<Context = Ctx>>(
+                d: &mut D,
+            ) -> Result<Self, bincode::error::DecodeError> {
+                let s = String::decode(d)?;
+                $name::new(&s).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
+            }
+        }
+        bincode::impl_borrow_decode!($name);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::new(&s).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = TxError;
+            fn from_str(s: &str) -> Result<Self, TxError> {
+                $name::new(s)
+            }
+        }
+    };
+}
+
+code_newtype!(
+    /// An entity id such as `MOF`, `MOH.BVBM` or `V-0042`.
+    EntityId,
+    "entity id"
+);
+code_newtype!(
+    /// A contract id such as `C-17`.
+    ContractId,
+    "contract id"
+);
+code_newtype!(
+    /// A budget line code such as `0402-HEALTH-INFRA`.
+    LineCode,
+    "budget line"
+);
+
+/// A fiscal year, 2000 to 2999.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize,
+)]
+pub struct Year(pub u16);
+
+impl Year {
+    /// Validates the range.
+    pub fn new(y: u16) -> Result<Year, TxError> {
+        if (2000..=2999).contains(&y) {
+            Ok(Year(y))
+        } else {
+            Err(TxError::InvalidArgument {
+                field: "year",
+                reason: format!("{y} is not a fiscal year between 2000 and 2999"),
+            })
+        }
+    }
+}
+
+impl fmt::Display for Year {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The 32 bytes of an ed25519 public key, as received. Whether the bytes are a
+/// good key is checked where a key enters the ledger (see [`crate::crypto::check_key`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex digits (no key check).
+    pub fn from_hex(s: &str) -> Result<PublicKey, TxError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
+            field: "public key",
+            reason: format!("{s:?} is not 64 hex digits"),
+        })?;
+        Ok(PublicKey(out))
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &self.to_hex()[..12])
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct Signature(pub [u8; 64]);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &hex::encode(self.0)[..12])
+    }
+}
+
+/// A libp2p peer id, kept as its multihash bytes and shown in base58.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode)]
+pub struct PeerId(Vec<u8>);
+
+impl PeerId {
+    /// Longest multihash accepted as a peer id.
+    pub const BYTES_MAX: usize = 64;
+
+    /// Parses the base58 text form (`12D3KooW...`).
+    pub fn parse(s: &str) -> Result<PeerId, TxError> {
+        s.parse::<libp2p_identity::PeerId>()
+            .map(|p| PeerId(p.to_bytes()))
+            .map_err(|_| TxError::InvalidArgument {
+                field: "peer id",
+                reason: format!("{s:?} is not a libp2p peer id"),
+            })
+    }
+
+    /// Validates multihash bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<PeerId, TxError> {
+        if b.len() > Self::BYTES_MAX {
+            return Err(TxError::InvalidArgument {
+                field: "peer id",
+                reason: format!("{} bytes is longer than {}", b.len(), Self::BYTES_MAX),
+            });
+        }
+        libp2p_identity::PeerId::from_bytes(b)
+            .map(|p| PeerId(p.to_bytes()))
+            .map_err(|_| TxError::InvalidArgument {
+                field: "peer id",
+                reason: "bytes are not a libp2p peer id".into(),
+            })
+    }
+
+    /// The peer id of an ed25519 node key.
+    pub fn from_ed25519(key: &PublicKey) -> Result<PeerId, TxError> {
+        let pk = libp2p_identity::ed25519::PublicKey::try_from_bytes(&key.0).map_err(|_| {
+            TxError::BadKey {
+                key: *key,
+                reason: "not a curve point",
+            }
+        })?;
+        Ok(PeerId(
+            libp2p_identity::PublicKey::from(pk).to_peer_id().to_bytes(),
+        ))
+    }
+
+    /// The multihash bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match libp2p_identity::PeerId::from_bytes(&self.0) {
+            Ok(p) => write!(f, "{p}"),
+            Err(_) => write!(f, "<invalid {}>", hex::encode(&self.0)),
+        }
+    }
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<Ctx> Decode<Ctx> for PeerId {
+    fn decode<D: bincode::de::Decoder<Context = Ctx>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let b = Vec::<u8>::decode(d)?;
+        PeerId::from_bytes(&b).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
+    }
+}
+bincode::impl_borrow_decode!(PeerId);
+
+impl Serialize for PeerId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PeerId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A bounded UTF-8 text field (names, titles, references, notes).
+pub fn check_text(field: &'static str, s: &str, bytes_max: usize) -> Result<(), TxError> {
+    if s.len() > bytes_max {
+        return Err(TxError::InvalidArgument {
+            field,
+            reason: format!("{} bytes is longer than the {bytes_max} allowed", s.len()),
+        });
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(TxError::InvalidArgument {
+            field,
+            reason: "contains control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_pattern() {
+        for ok in ["MOF", "MOH.BVBM", "V-0042", "0402-HEALTH-INFRA", "A_"] {
+            assert!(EntityId::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "M", "moh", "-MOH", "MOH BV", "Bộ", &"A".repeat(65)] {
+            assert!(EntityId::new(bad).is_err(), "{bad}");
+        }
+        assert!(EntityId::new(&"A".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn amounts_group_thousands_and_are_strings_in_json() {
+        assert_eq!(Amount(5_000_000).to_string(), "5,000,000");
+        assert_eq!(Amount(999).to_string(), "999");
+        assert_eq!(Amount(1000).to_string(), "1,000");
+        assert_eq!(
+            serde_json::to_string(&Amount(u64::MAX)).unwrap(),
+            "\"18446744073709551615\""
+        );
+        let a: Amount = serde_json::from_str("\"9007199254740993\"").unwrap();
+        assert_eq!(a, Amount(9_007_199_254_740_993));
+    }
+}

@@ -1,0 +1,256 @@
+//! Full re-verification of a store, from genesis to its last height: hash
+//! links, transaction and evidence roots, commit certificates against the
+//! right validator set, time, the transaction index, and re-execution of every
+//! transaction to the same state roots. This is `minhbach verify chain`.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::block::{last_commit_hash, Block};
+use crate::state::State;
+use crate::store::{Store, StoreError, TxLocation};
+use crate::types::{Hash, Height};
+use crate::validators::ValidatorSet;
+
+/// The first problem found.
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Block `height` is wrong.
+    #[error("height {height}: {what}")]
+    Bad {
+        /// The first bad height (0 for genesis and metadata).
+        height: Height,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl VerifyError {
+    /// The height the problem was found at.
+    pub fn height(&self) -> Height {
+        match self {
+            VerifyError::Store(StoreError::Corrupt { height, .. }) => *height,
+            VerifyError::Store(_) => Height(0),
+            VerifyError::Bad { height, .. } => *height,
+        }
+    }
+}
+
+/// What a successful verification covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Blocks checked.
+    pub height: Height,
+    /// Transactions re-executed.
+    pub txs: u64,
+    /// Hash of the last block.
+    pub last_block_hash: Hash,
+    /// Final state root.
+    pub state_root: Hash,
+}
+
+fn bad(height: Height, what: impl Into<String>) -> VerifyError {
+    VerifyError::Bad {
+        height,
+        what: what.into(),
+    }
+}
+
+/// Re-verifies `store` from `genesis` (the state built from the genesis file,
+/// whose hash is `genesis_hash` and time `genesis_time_ms`). `progress` is
+/// called after each block.
+pub fn verify_store(
+    store: &Store,
+    genesis: &State,
+    genesis_hash: Hash,
+    genesis_time_ms: u64,
+    mut progress: impl FnMut(Height),
+) -> Result<VerifyReport, VerifyError> {
+    let g = Height(0);
+    let meta = store.meta()?.ok_or_else(|| bad(g, "the store is empty"))?;
+    if meta.chain_id != genesis.chain_id() || meta.genesis_hash != genesis_hash {
+        return Err(bad(
+            g,
+            format!(
+                "the store is for chain {:?} with genesis {}, not {:?} with genesis {genesis_hash}",
+                meta.chain_id,
+                meta.genesis_hash,
+                genesis.chain_id()
+            ),
+        ));
+    }
+    let mut state = genesis.clone();
+    let mut prev_hash = genesis_hash;
+    let mut prev_time = genesis_time_ms;
+    // set(h) for every height where it changed, to check evidence.
+    let mut sets: BTreeMap<Height, ValidatorSet> = BTreeMap::new();
+    let mut prev_set: Option<ValidatorSet> = None;
+    let mut txs: u64 = 0;
+    for n in 1..=meta.height.0 {
+        let h = Height(n);
+        let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
+        let set = state.validators().clone();
+        if sets.last_key_value().map(|(_, s)| s) != Some(&set) {
+            sets.insert(h, set.clone());
+        }
+        check_block(
+            &block,
+            &state,
+            h,
+            prev_hash,
+            prev_time,
+            prev_set.as_ref(),
+            &sets,
+        )?;
+        let outcome = state.execute_block(&block.txs).map_err(|(i, e)| {
+            bad(
+                h,
+                format!("transaction {i} is rejected on re-execution: {e}"),
+            )
+        })?;
+        if outcome.state_root != block.header.state_root {
+            return Err(bad(
+                h,
+                format!(
+                    "re-execution gives state root {}, the header says {}",
+                    outcome.state_root, block.header.state_root
+                ),
+            ));
+        }
+        let cert = store
+            .cert(h)?
+            .ok_or_else(|| bad(h, "commit certificate missing"))?;
+        cert.verify(state.chain_id(), h, &block.hash(), &set)
+            .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
+        for (i, tx) in block.txs.iter().enumerate() {
+            let want = TxLocation {
+                height: h,
+                index: i as u32,
+            };
+            if store.tx_location(&tx.hash())? != Some(want) {
+                return Err(bad(
+                    h,
+                    format!("transaction index entry for {} is wrong", tx.hash()),
+                ));
+            }
+        }
+        txs += block.txs.len() as u64;
+        state.commit(outcome);
+        prev_hash = block.hash();
+        prev_time = block.header.time_ms;
+        prev_set = Some(set);
+        progress(h);
+    }
+    let last = meta.height;
+    if meta.last_block_hash != prev_hash {
+        return Err(bad(
+            last,
+            "the recorded last block hash does not match the chain",
+        ));
+    }
+    if meta.state_root != state.root() {
+        return Err(bad(
+            last,
+            "the recorded state root does not match re-execution",
+        ));
+    }
+    let stored = store.state_entries()?;
+    let computed: Vec<_> = state
+        .entries()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if stored != computed {
+        let first = stored
+            .iter()
+            .zip(&computed)
+            .find(|(a, b)| a != b)
+            .map(|(a, _)| format!("{:?}", a.0))
+            .unwrap_or_else(|| "an entry added or missing".into());
+        return Err(bad(
+            last,
+            format!("the stored state differs from re-execution at {first}"),
+        ));
+    }
+    Ok(VerifyReport {
+        height: last,
+        txs,
+        last_block_hash: prev_hash,
+        state_root: state.root(),
+    })
+}
+
+fn check_block(
+    block: &Block,
+    state: &State,
+    h: Height,
+    prev_hash: Hash,
+    prev_time: u64,
+    prev_set: Option<&ValidatorSet>,
+    sets: &BTreeMap<Height, ValidatorSet>,
+) -> Result<(), VerifyError> {
+    let hd = &block.header;
+    if hd.height != h {
+        return Err(bad(h, format!("the header says height {}", hd.height)));
+    }
+    if hd.chain_id != state.chain_id() {
+        return Err(bad(h, format!("the header is for chain {:?}", hd.chain_id)));
+    }
+    if hd.prev_hash != prev_hash {
+        return Err(bad(
+            h,
+            format!(
+                "previous hash {} does not link to {prev_hash}",
+                hd.prev_hash
+            ),
+        ));
+    }
+    if hd.time_ms <= prev_time {
+        return Err(bad(
+            h,
+            format!("time {} does not increase past {prev_time}", hd.time_ms),
+        ));
+    }
+    block.check_contents().map_err(|e| bad(h, e.to_string()))?;
+    if hd.validators_hash != state.validators().hash() {
+        return Err(bad(h, "validators_hash is not the hash of set(H)"));
+    }
+    if hd.next_validators_hash != state.next_validators().hash() {
+        return Err(bad(h, "next_validators_hash is not the hash of set(H+1)"));
+    }
+    if state.validators().get(&hd.proposer).is_none() {
+        return Err(bad(h, format!("proposer {} is not in set(H)", hd.proposer)));
+    }
+    match (&block.last_commit, prev_set) {
+        (None, None) => {}
+        (Some(c), Some(set)) => c
+            .verify(state.chain_id(), Height(h.0 - 1), &prev_hash, set)
+            .map_err(|e| bad(h, format!("last commit: {e}")))?,
+        (None, Some(_)) => return Err(bad(h, "the last commit is missing")),
+        (Some(_), None) => return Err(bad(h, "block 1 carries a last commit")),
+    }
+    debug_assert_eq!(
+        hd.last_commit_hash,
+        last_commit_hash(block.last_commit.as_ref())
+    );
+    for (i, ev) in block.evidence.iter().enumerate() {
+        let eh = ev.height();
+        let set = sets
+            .range(..=eh)
+            .next_back()
+            .map(|(_, s)| s)
+            .filter(|_| eh <= h && eh.0 > 0)
+            .ok_or_else(|| {
+                bad(
+                    h,
+                    format!("evidence {i} is for height {eh}, which has no validator set"),
+                )
+            })?;
+        ev.verify(state.chain_id(), set)
+            .map_err(|e| bad(h, format!("evidence {i}: {e}")))?;
+    }
+    Ok(())
+}
