@@ -104,7 +104,7 @@ pub struct Decision<V, A, S> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect<V, A, S> {
     /// Write and sync this record before carrying out any later effect.
-    PersistSafetyRecord(SafetyRecord<V, A>),
+    PersistSafetyRecord(SafetyRecord<V, A, S>),
     /// Sign this proposal, broadcast it, and feed it back as an input.
     SignProposal(Proposal<V, A>),
     /// Sign this vote, broadcast it, and feed it back as an input.
@@ -161,7 +161,7 @@ pub struct Consensus<V, A, S> {
     votes: VoteKeeper<V, A, S>,
     proposals: BTreeMap<Round, (SignedProposal<V, A, S>, Validity)>,
     next_height_votes: VecDeque<SignedVote<V, A, S>>,
-    record: SafetyRecord<V, A>,
+    record: SafetyRecord<V, A, S>,
 }
 
 impl<V, A, S> Consensus<V, A, S>
@@ -180,7 +180,7 @@ where
         me: A,
         height: Height,
         validators: ValidatorSet<A>,
-        record: Option<SafetyRecord<V, A>>,
+        record: Option<SafetyRecord<V, A, S>>,
     ) -> Result<(Self, Vec<Effect<V, A, S>>), StartError> {
         config.assert_sane();
         let record = record.unwrap_or_else(|| SafetyRecord::new(height));
@@ -255,7 +255,7 @@ where
         &self.validators
     }
     /// The safety record as last handed out for persistence.
-    pub fn record(&self) -> &SafetyRecord<V, A> {
+    pub fn record(&self) -> &SafetyRecord<V, A, S> {
         &self.record
     }
     /// This process's identity.
@@ -277,6 +277,10 @@ where
             self.record.locked().cloned(),
             self.record.valid().cloned(),
         );
+        // The polka behind the valid value, so a re-proposal can be justified.
+        for vote in self.record.valid_polka().to_vec() {
+            self.on_vote(vote, fx);
+        }
         // The record was synced before the crash; persisting it again keeps
         // the rule "every signature follows a persist" without exceptions.
         fx.push(Effect::PersistSafetyRecord(self.record.clone()));
@@ -501,9 +505,13 @@ where
         }
         let locked: Option<ValueAtRound<V>> = self.state.locked().cloned();
         let valid = self.state.valid().cloned();
+        let valid_polka = valid.as_ref().map_or_else(Vec::new, |v| {
+            self.votes
+                .votes_for(v.round, VoteType::Prevote, Some(&v.value))
+        });
         match self
             .record
-            .authorize(item.clone(), polka_round, locked, valid)
+            .authorize(item.clone(), polka_round, locked, valid, valid_polka)
         {
             Ok(()) => {
                 fx.push(Effect::PersistSafetyRecord(self.record.clone()));

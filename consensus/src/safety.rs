@@ -12,12 +12,20 @@
 //! Why the lock is in the record: if every validator restarts and forgets its
 //! lock, a value locked by 2/3+ in round `r` can lose to a fresh proposal in
 //! round `r+1`, and the chain forks with no Byzantine node at all.
+//!
+//! Why the valid value's polka is in the record: a restarted validator that
+//! keeps its lock but not the 2f+1 prevotes behind it re-proposes its valid
+//! value with a proof-of-lock round nobody can check any more; validators
+//! that missed those prevotes then prevote nil forever while the locked ones
+//! prevote nil for everything else. The seeded simulator found exactly this
+//! livelock. With the polka in the record, the restarted proposer sends it
+//! along with its proposal.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::state_machine::ValueAtRound;
-use crate::types::{Height, Proposal, Round, Vote, VoteType};
+use crate::types::{Height, Proposal, Round, SignedVote, Vote, VoteType};
 
 /// Something a validator signs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,16 +131,18 @@ pub enum SafetyError {
 }
 
 /// What a validator last signed at its current height, with its lock and
-/// valid value. Persisted by the node before every signature.
+/// valid value (and the prevotes that made it valid). Persisted by the node
+/// before every signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SafetyRecord<V, A> {
+pub struct SafetyRecord<V, A, S> {
     height: Height,
     last_signed: Option<Signable<V, A>>,
     locked: Option<ValueAtRound<V>>,
     valid: Option<ValueAtRound<V>>,
+    valid_polka: Vec<SignedVote<V, A, S>>,
 }
 
-impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
+impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
     /// An empty record: nothing signed at `height` yet.
     pub fn new(height: Height) -> Self {
         SafetyRecord {
@@ -140,6 +150,7 @@ impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
             last_signed: None,
             locked: None,
             valid: None,
+            valid_polka: Vec::new(),
         }
     }
 
@@ -160,8 +171,29 @@ impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
         self.valid.as_ref()
     }
 
+    /// The prevotes for the valid value in its round (2f+1 of the power when
+    /// the record was written), so that a restarted proposer can justify
+    /// re-proposing it.
+    pub fn valid_polka(&self) -> &[SignedVote<V, A, S>] {
+        &self.valid_polka
+    }
+
     /// Checks a record read back from storage (STYLE item 5: check after reading).
     pub fn check_consistent(&self) -> Result<(), SafetyError> {
+        let polka_matches = match &self.valid {
+            None => self.valid_polka.is_empty(),
+            Some(valid) => self.valid_polka.iter().all(|v| {
+                v.message.vote_type == VoteType::Prevote
+                    && v.message.height == self.height
+                    && v.message.round == valid.round
+                    && v.message.value.as_ref() == Some(&valid.value)
+            }),
+        };
+        if !polka_matches {
+            return Err(SafetyError::Corrupt {
+                reason: "valid polka does not match the valid value",
+            });
+        }
         let Some(last) = &self.last_signed else {
             if self.locked.is_some() || self.valid.is_some() {
                 return Err(SafetyError::Corrupt {
@@ -244,15 +276,16 @@ impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
         Ok(())
     }
 
-    /// Checks `item` and, if safe, records it with the lock and valid value
-    /// the state machine holds after deciding to sign it. The caller must then
-    /// persist the record before signing.
+    /// Checks `item` and, if safe, records it with the lock, the valid value
+    /// and its polka that the state machine holds after deciding to sign it.
+    /// The caller must then persist the record before signing.
     pub fn authorize(
         &mut self,
         item: Signable<V, A>,
         polka_round: Option<Round>,
         locked: Option<ValueAtRound<V>>,
         valid: Option<ValueAtRound<V>>,
+        valid_polka: Vec<SignedVote<V, A, S>>,
     ) -> Result<(), SafetyError> {
         self.check(&item, polka_round)?;
         if item.height() == self.height {
@@ -275,6 +308,7 @@ impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
         self.last_signed = Some(item);
         self.locked = locked;
         self.valid = valid;
+        self.valid_polka = valid_polka;
         debug_assert_eq!(self.check_consistent(), Ok(()));
         Ok(())
     }
@@ -284,7 +318,7 @@ impl<V: Clone + Eq, A: Clone + Eq> SafetyRecord<V, A> {
 mod tests {
     use super::*;
 
-    type Rec = SafetyRecord<u8, u8>;
+    type Rec = SafetyRecord<u8, u8, ()>;
 
     fn vote(vote_type: VoteType, h: u64, r: u32, value: Option<u8>) -> Signable<u8, u8> {
         Signable::Vote(Vote {
@@ -306,7 +340,7 @@ mod tests {
     fn same_vote_again_is_allowed_a_different_one_is_refused() {
         let mut rec = Rec::new(Height(5));
         let pv = vote(VoteType::Prevote, 5, 0, Some(3));
-        rec.authorize(pv.clone(), None, None, None).unwrap();
+        rec.authorize(pv.clone(), None, None, None, vec![]).unwrap();
         assert_eq!(rec.check(&pv, None), Ok(()));
         assert!(matches!(
             rec.check(&vote(VoteType::Prevote, 5, 0, Some(4)), None),
@@ -321,7 +355,7 @@ mod tests {
     #[test]
     fn regressions_are_refused() {
         let mut rec = Rec::new(Height(5));
-        rec.authorize(vote(VoteType::Precommit, 5, 2, None), None, None, None)
+        rec.authorize(vote(VoteType::Precommit, 5, 2, None), None, None, None, vec![])
             .unwrap();
         assert!(matches!(
             rec.check(&vote(VoteType::Prevote, 5, 2, None), None),

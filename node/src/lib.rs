@@ -1,1 +1,8 @@
-//! placeholder
+//! A Minh Bạch node. This is the only crate that does I/O.
+//!
+//! So far it owns the node's home folder ([`home::Home`]): where the genesis
+//! file, the keys and the RocksDB store live, and how a store is opened and
+//! tied to its genesis. Networking, the mempool, the consensus driver and the
+//! HTTP API join it as they are built.
+
+pub mod home;
