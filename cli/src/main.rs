@@ -15,7 +15,11 @@ use ledger::PeerId;
 const EXIT_FAILED: u8 = 1;
 
 #[derive(Parser)]
-#[command(name = "minhbach", version, about = "Minh Bạch: a transparent ledger of public spending")]
+#[command(
+    name = "minhbach",
+    version,
+    about = "Minh Bạch: a transparent ledger of public spending"
+)]
 struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
@@ -116,12 +120,18 @@ fn verify_chain(output: Output, home: &Path) -> anyhow::Result<u8> {
     let store = home.open_existing_store()?;
     let total = store.meta()?.map_or(0, |m| m.height.0);
     let mut last_report = 0;
-    let result = verify_store(&store, &genesis.state(), genesis.hash(), genesis.genesis_time_ms, |h| {
-        if h.0 >= last_report + 1000 || h.0 == total {
-            last_report = h.0;
-            eprint!("\rverified {} of {total} blocks", h.0);
-        }
-    });
+    let result = verify_store(
+        &store,
+        &genesis.state(),
+        genesis.hash(),
+        genesis.genesis_time_ms,
+        |h| {
+            if h.0 >= last_report + 1000 || h.0 == total {
+                last_report = h.0;
+                eprint!("\rverified {} of {total} blocks", h.0);
+            }
+        },
+    );
     if total > 0 {
         eprintln!();
     }
@@ -156,8 +166,13 @@ fn verify_chain(output: Output, home: &Path) -> anyhow::Result<u8> {
                     "{}",
                     serde_json::json!({"valid": false, "first_bad_height": height.0, "error": e.to_string()})
                 ),
-                Output::Csv => println!("valid,first_bad_height,error\nfalse,{height},\"{}\"", e.to_string().replace('"', "\"\"")),
-                Output::Table => println!("valid             no\nfirst bad height  {height}\nreason            {e}"),
+                Output::Csv => println!(
+                    "valid,first_bad_height,error\nfalse,{height},\"{}\"",
+                    e.to_string().replace('"', "\"\"")
+                ),
+                Output::Table => println!(
+                    "valid             no\nfirst bad height  {height}\nreason            {e}"
+                ),
             }
             Ok(EXIT_FAILED)
         }

@@ -5,7 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 fn minhbach(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_minhbach")).args(args).output().expect("run minhbach")
+    Command::new(env!("CARGO_BIN_EXE_minhbach"))
+        .args(args)
+        .output()
+        .expect("run minhbach")
 }
 
 #[test]
@@ -14,11 +17,19 @@ fn new_writes_a_private_key_that_show_reads_back() {
     let path = dir.path().join("treasury.key");
     let p = path.to_str().unwrap();
     let out = minhbach(&["keys", "new", "--out", p, "--output", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
-    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(file["type"], "ed25519");
     assert_eq!(file["public_key"], created["public_key"]);
     assert_eq!(file["secret_key"].as_str().unwrap().len(), 64);
@@ -28,7 +39,10 @@ fn new_writes_a_private_key_that_show_reads_back() {
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown, created);
     // An ed25519 libp2p peer id is an identity multihash in base58: "12D3KooW...".
-    assert!(shown["peer_id"].as_str().unwrap().starts_with("12D3KooW"), "{shown}");
+    assert!(
+        shown["peer_id"].as_str().unwrap().starts_with("12D3KooW"),
+        "{shown}"
+    );
 
     // Never overwrite a key.
     let again = minhbach(&["keys", "new", "--out", p]);

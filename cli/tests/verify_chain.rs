@@ -6,7 +6,7 @@ use std::process::Command;
 use genesis::Genesis;
 use ledger::builder::{build_block, sign_commit, BlockTemplate};
 use ledger::testkit::key;
-use ledger::tx::{EntityKind, Op, TxBody};
+use ledger::tx::{Op, TxBody};
 use ledger::{Amount, ContractId, EntityId, Height, LineCode, PeerId, SignedTx, Year};
 use node::home::Home;
 use serde_json::json;
@@ -43,24 +43,63 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
     let year = Year::new(2026).unwrap();
     let line = LineCode::new("0402-HEALTH").unwrap();
     let sign = |signer: &str, nonce: u64, op: Op| -> SignedTx {
-        TxBody { chain_id: genesis.chain_id.clone(), signer: id(signer), nonce, op }.sign(&key(signer))
+        TxBody {
+            chain_id: genesis.chain_id.clone(),
+            signer: id(signer),
+            nonce,
+            op,
+        }
+        .sign(&key(signer))
     };
     let contract = ContractId::new("C-17").unwrap();
     let mut prev_hash = genesis.hash();
     let mut last_commit = None;
     for h in 1..=blocks {
         let txs = match h {
-            1 => vec![sign("MOF", 1, Op::Appropriate {
-                year, line: line.clone(), to: id("MOH"), amount: Amount(10_000_000), legal_ref: "QĐ-1".into(),
-            })],
-            2 => vec![sign("MOH", 1, Op::Allocate { year, line: line.clone(), to: id("MOH.BVBM"), amount: Amount(5_000_000) })],
-            3 => vec![sign("MOH.BVBM", 1, Op::Award {
-                contract: contract.clone(), year, line: line.clone(), vendor: id("V-0042"),
-                amount: Amount(3_000_000), title: "Máy thở".into(), document_hash: None,
-            })],
-            n => vec![sign("MOH.BVBM", n - 2, Op::Pay {
-                contract: contract.clone(), amount: Amount(1_000), reference: format!("INV-{n}"), document_hash: None,
-            })],
+            1 => vec![sign(
+                "MOF",
+                1,
+                Op::Appropriate {
+                    year,
+                    line: line.clone(),
+                    to: id("MOH"),
+                    amount: Amount(10_000_000),
+                    legal_ref: "QĐ-1".into(),
+                },
+            )],
+            2 => vec![sign(
+                "MOH",
+                1,
+                Op::Allocate {
+                    year,
+                    line: line.clone(),
+                    to: id("MOH.BVBM"),
+                    amount: Amount(5_000_000),
+                },
+            )],
+            3 => vec![sign(
+                "MOH.BVBM",
+                1,
+                Op::Award {
+                    contract: contract.clone(),
+                    year,
+                    line: line.clone(),
+                    vendor: id("V-0042"),
+                    amount: Amount(3_000_000),
+                    title: "Máy thở".into(),
+                    document_hash: None,
+                },
+            )],
+            n => vec![sign(
+                "MOH.BVBM",
+                n - 2,
+                Op::Pay {
+                    contract: contract.clone(),
+                    amount: Amount(1_000),
+                    reference: format!("INV-{n}"),
+                    document_hash: None,
+                },
+            )],
         };
         let template = BlockTemplate {
             prev_hash,
@@ -81,11 +120,23 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
 
 fn verify(dir: &std::path::Path) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
-        .args(["verify", "chain", "--home", dir.to_str().unwrap(), "--output", "json"])
+        .args([
+            "verify",
+            "chain",
+            "--home",
+            dir.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "stdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (out.status.code(), json)
 }
 
@@ -107,9 +158,13 @@ fn a_rewritten_payment_fails_at_its_height() {
     {
         let store = Home::new(dir.path()).open_existing_store().unwrap();
         let mut block = store.block(Height(6)).unwrap().unwrap();
-        let Op::Pay { amount, .. } = &mut block.txs[0].body.op else { panic!("block 6 pays") };
+        let Op::Pay { amount, .. } = &mut block.txs[0].body.op else {
+            panic!("block 6 pays")
+        };
         *amount = Amount(900_000);
-        store.tamper("blocks", &6u64.to_be_bytes(), &block.encode()).unwrap();
+        store
+            .tamper("blocks", &6u64.to_be_bytes(), &block.encode())
+            .unwrap();
     }
     let (code, json) = verify(dir.path());
     assert_eq!(code, Some(1), "{json}");
@@ -128,5 +183,4 @@ fn a_home_without_a_store_is_an_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store"));
-    let _ = EntityKind::Vendor;
 }

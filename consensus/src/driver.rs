@@ -134,6 +134,9 @@ pub enum Effect<V, A, S> {
     SigningRefused(SafetyError),
 }
 
+/// The effects of one input, in the order the node must carry them out.
+pub type Effects<V, A, S> = Vec<Effect<V, A, S>>;
+
 /// Why consensus cannot start.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum StartError {
@@ -161,6 +164,9 @@ pub struct Consensus<V, A, S> {
     votes: VoteKeeper<V, A, S>,
     proposals: BTreeMap<Round, (SignedProposal<V, A, S>, Validity)>,
     next_height_votes: VecDeque<SignedVote<V, A, S>>,
+    /// The highest round each validator has sent anything in, this height:
+    /// tells us which earlier rounds laggards still need our votes of.
+    latest_round: BTreeMap<A, Round>,
     record: SafetyRecord<V, A, S>,
 }
 
@@ -181,7 +187,7 @@ where
         height: Height,
         validators: ValidatorSet<A>,
         record: Option<SafetyRecord<V, A, S>>,
-    ) -> Result<(Self, Vec<Effect<V, A, S>>), StartError> {
+    ) -> Result<(Self, Effects<V, A, S>), StartError> {
         config.assert_sane();
         let record = record.unwrap_or_else(|| SafetyRecord::new(height));
         record.check_consistent()?;
@@ -199,6 +205,7 @@ where
             state: RoundState::new(height),
             proposals: BTreeMap::new(),
             next_height_votes: VecDeque::new(),
+            latest_round: BTreeMap::new(),
             record,
         };
         let mut fx = Vec::new();
@@ -258,12 +265,17 @@ where
     pub fn record(&self) -> &SafetyRecord<V, A, S> {
         &self.record
     }
+    /// The votes of the current height, for inspection.
+    pub fn votes(&self) -> &VoteKeeper<V, A, S> {
+        &self.votes
+    }
     /// This process's identity.
     pub fn me(&self) -> &A {
         &self.me
     }
 
     fn resume(&mut self, last: Signable<V, A>, fx: &mut Vec<Effect<V, A, S>>) {
+        debug_assert!(self.record.last_signed() == Some(&last));
         let (height, round) = (last.height(), last.round());
         let step = match last.step() {
             SignStep::Propose => Step::Propose,
@@ -283,11 +295,15 @@ where
         }
         // The record was synced before the crash; persisting it again keeps
         // the rule "every signature follows a persist" without exceptions.
+        // Every recorded signature of the height is sent again, byte for
+        // byte: the network may have lost any of them.
         fx.push(Effect::PersistSafetyRecord(self.record.clone()));
-        fx.push(match last {
-            Signable::Proposal(p) => Effect::SignProposal(p),
-            Signable::Vote(v) => Effect::SignVote(v),
-        });
+        for item in self.record.signed() {
+            fx.push(match item.clone() {
+                Signable::Proposal(p) => Effect::SignProposal(p),
+                Signable::Vote(v) => Effect::SignVote(v),
+            });
+        }
         if step == Step::Propose {
             self.schedule(TimeoutKind::Propose, round, fx);
         }
@@ -310,7 +326,11 @@ where
         let Some(power) = self.validators.power_of(&vote.message.validator) else {
             return;
         };
-        if let AddVote::Equivocation(evidence) = self.votes.add(vote, power, self.round()) {
+        self.note_round(&vote.message.validator, vote.message.round);
+        let proposals = &self.proposals;
+        let proposed = |v: &V| proposals.values().any(|(p, _)| p.message.value == *v);
+        if let AddVote::Equivocation(evidence) = self.votes.add(vote, power, self.round(), proposed)
+        {
             fx.push(Effect::Evidence(evidence));
         }
     }
@@ -339,7 +359,14 @@ where
                 self.proposals.remove(&lowest);
             }
         }
+        let proposer = proposal.message.proposer.clone();
         self.proposals.insert(round, (proposal, validity));
+        self.note_round(&proposer, round);
+    }
+
+    fn note_round(&mut self, validator: &A, round: Round) {
+        let latest = self.latest_round.entry(validator.clone()).or_insert(round);
+        *latest = (*latest).max(round);
     }
 
     fn on_timeout(&mut self, timeout: Timeout, fx: &mut Vec<Effect<V, A, S>>) {
@@ -361,8 +388,9 @@ where
     }
 
     /// Sends again our own proposal of this round (with the prevotes that
-    /// justify its proof-of-lock round) and our own votes of this round and of
-    /// the rounds we hold a lock or valid value from.
+    /// justify its proof-of-lock round) and our own votes of this round, of
+    /// the rounds we hold a lock or valid value from, and of the rounds that
+    /// lagging validators are still in (they may need our votes to leave).
     fn rebroadcast(&self, fx: &mut Vec<Effect<V, A, S>>) {
         let round = self.round();
         if let Some((proposal, _)) = self.proposals.get(&round) {
@@ -383,6 +411,7 @@ where
         let mut rounds = BTreeSet::from([round]);
         rounds.extend(self.state.locked().map(|l| l.round));
         rounds.extend(self.state.valid().map(|v| v.round));
+        rounds.extend(self.latest_round.values().filter(|r| **r < round));
         for r in rounds {
             for t in [VoteType::Prevote, VoteType::Precommit] {
                 if let Some(v) = self.votes.vote_of(r, t, &self.me) {
@@ -405,6 +434,7 @@ where
         self.state = RoundState::new(height);
         self.votes = VoteKeeper::new(self.config.future_rounds_per_validator_max);
         self.proposals.clear();
+        self.latest_round.clear();
         let buffered = std::mem::take(&mut self.next_height_votes);
         self.run(self.new_round(Round(0)), fx); // L10 / L54
         for vote in buffered {

@@ -33,7 +33,7 @@ pub mod validators;
 pub mod votes;
 
 pub use config::Config;
-pub use driver::{Consensus, Decision, Effect, Input, Message, StartError};
+pub use driver::{Consensus, Decision, Effect, Effects, Input, Message, StartError};
 pub use evidence::{Evidence, EvidenceError, VoteVerifier};
 pub use safety::{SafetyError, SafetyRecord, SignStep, Signable};
 pub use state_machine::{RoundState, ValueAtRound};

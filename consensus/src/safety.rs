@@ -130,13 +130,26 @@ pub enum SafetyError {
     },
 }
 
-/// What a validator last signed at its current height, with its lock and
-/// valid value (and the prevotes that made it valid). Persisted by the node
-/// before every signature.
+/// At most this many rounds of a height keep their signatures in the record
+/// (the most recent ones); it bounds the record's size.
+pub const RECORD_ROUNDS_MAX: usize = 16;
+
+/// What a validator signed at its latest height (the last
+/// [`RECORD_ROUNDS_MAX`] rounds of it), with its lock and valid value (and
+/// the prevotes that made it valid). Persisted by the node before every
+/// signature.
+///
+/// Signatures of earlier rounds are kept, not only the last one: a validator
+/// that restarts must still be able to re-send what the network may have
+/// lost. Otherwise a validator that restarts at its precommit step cannot
+/// re-send its prevote, and one that moved to round r+1 cannot re-send its
+/// precommit of round r to validators still waiting in round r for 2f+1
+/// precommits; both stall the height for good (the simulator found both).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetyRecord<V, A, S> {
     height: Height,
-    last_signed: Option<Signable<V, A>>,
+    /// Everything signed at `height` (latest rounds), in (round, step) order.
+    signed: Vec<Signable<V, A>>,
     locked: Option<ValueAtRound<V>>,
     valid: Option<ValueAtRound<V>>,
     valid_polka: Vec<SignedVote<V, A, S>>,
@@ -147,7 +160,7 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
     pub fn new(height: Height) -> Self {
         SafetyRecord {
             height,
-            last_signed: None,
+            signed: Vec::new(),
             locked: None,
             valid: None,
             valid_polka: Vec::new(),
@@ -160,7 +173,12 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
     }
     /// The last thing signed at [`Self::height`].
     pub fn last_signed(&self) -> Option<&Signable<V, A>> {
-        self.last_signed.as_ref()
+        self.signed.last()
+    }
+    /// Everything signed at [`Self::height`] in its last
+    /// [`RECORD_ROUNDS_MAX`] rounds, in (round, step) order.
+    pub fn signed(&self) -> &[Signable<V, A>] {
+        &self.signed
     }
     /// The lock at [`Self::height`] when the last signature was made.
     pub fn locked(&self) -> Option<&ValueAtRound<V>> {
@@ -194,7 +212,7 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
                 reason: "valid polka does not match the valid value",
             });
         }
-        let Some(last) = &self.last_signed else {
+        let Some(last) = self.signed.last() else {
             if self.locked.is_some() || self.valid.is_some() {
                 return Err(SafetyError::Corrupt {
                     reason: "a lock or valid value without any signature",
@@ -205,6 +223,15 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
         if last.height() != self.height {
             return Err(SafetyError::Corrupt {
                 reason: "last signature is not at the record's height",
+            });
+        }
+        let in_order = self.signed.windows(2).all(|w| {
+            w[0].height() == w[1].height()
+                && (w[0].round(), w[0].step()) < (w[1].round(), w[1].step())
+        });
+        if !in_order {
+            return Err(SafetyError::Corrupt {
+                reason: "signatures are not of one height in (round, step) order",
             });
         }
         let after_last =
@@ -235,7 +262,7 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
             return Ok(()); // A new height: nothing signed, nothing locked there.
         }
         let (round, step) = (item.round(), item.step());
-        if let Some(last) = &self.last_signed {
+        if let Some(last) = self.signed.last() {
             let (last_round, last_step) = (last.round(), last.step());
             if (round, step) < (last_round, last_step) {
                 return Err(SafetyError::RoundStepRegressed {
@@ -304,8 +331,24 @@ impl<V: Clone + Eq, A: Clone + Eq, S: Clone> SafetyRecord<V, A, S> {
                 "lock or valid round ahead of the signature"
             );
         }
+        if item.height() != self.height {
+            self.signed.clear();
+        }
         self.height = item.height();
-        self.last_signed = Some(item);
+        if self.signed.last() != Some(&item) {
+            self.signed.push(item);
+        }
+        let rounds = |signed: &[Signable<V, A>]| {
+            let mut rounds: Vec<Round> = signed.iter().map(Signable::round).collect();
+            rounds.dedup();
+            rounds
+        };
+        let held = rounds(&self.signed);
+        if held.len() > RECORD_ROUNDS_MAX {
+            let oldest_kept = held[held.len() - RECORD_ROUNDS_MAX];
+            self.signed.retain(|s| s.round() >= oldest_kept);
+        }
+        assert!(rounds(&self.signed).len() <= RECORD_ROUNDS_MAX);
         self.locked = locked;
         self.valid = valid;
         self.valid_polka = valid_polka;
@@ -353,10 +396,53 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_signatures_of_the_height_within_the_round_bound() {
+        let mut rec = Rec::new(Height(5));
+        let a = vote(VoteType::Prevote, 5, 0, Some(3));
+        let b = vote(VoteType::Precommit, 5, 0, None);
+        let c = vote(VoteType::Prevote, 5, 1, None);
+        rec.authorize(a.clone(), None, None, None, vec![]).unwrap();
+        rec.authorize(b.clone(), None, None, None, vec![]).unwrap();
+        rec.authorize(b.clone(), None, None, None, vec![]).unwrap();
+        assert_eq!(rec.signed(), &[a.clone(), b.clone()]);
+        assert_eq!(rec.last_signed(), Some(&b));
+        rec.authorize(c.clone(), None, None, None, vec![]).unwrap();
+        assert_eq!(rec.signed(), &[a, b, c]);
+        assert_eq!(rec.check_consistent(), Ok(()));
+        // Only the latest RECORD_ROUNDS_MAX rounds are kept.
+        for r in 2..40 {
+            rec.authorize(
+                vote(VoteType::Prevote, 5, r, None),
+                None,
+                None,
+                None,
+                vec![],
+            )
+            .unwrap();
+        }
+        assert_eq!(rec.signed().len(), RECORD_ROUNDS_MAX);
+        assert_eq!(
+            rec.signed()[0].round(),
+            Round(40 - RECORD_ROUNDS_MAX as u32)
+        );
+        // A new height starts afresh.
+        let d = vote(VoteType::Prevote, 6, 0, None);
+        rec.authorize(d.clone(), None, None, None, vec![]).unwrap();
+        assert_eq!(rec.signed(), &[d]);
+        assert_eq!(rec.check_consistent(), Ok(()));
+    }
+
+    #[test]
     fn regressions_are_refused() {
         let mut rec = Rec::new(Height(5));
-        rec.authorize(vote(VoteType::Precommit, 5, 2, None), None, None, None, vec![])
-            .unwrap();
+        rec.authorize(
+            vote(VoteType::Precommit, 5, 2, None),
+            None,
+            None,
+            None,
+            vec![],
+        )
+        .unwrap();
         assert!(matches!(
             rec.check(&vote(VoteType::Prevote, 5, 2, None), None),
             Err(SafetyError::RoundStepRegressed { .. })
@@ -388,6 +474,7 @@ mod tests {
             None,
             at(7, 1),
             at(7, 1),
+            vec![],
         )
         .unwrap();
         let other = vote(VoteType::Prevote, 5, 3, Some(8));
@@ -431,6 +518,7 @@ mod tests {
             None,
             at(7, 1),
             at(7, 1),
+            vec![],
         )
         .unwrap();
         assert_eq!(rec.check_consistent(), Ok(()));

@@ -34,41 +34,92 @@ struct Slot<V, A, S> {
     power: u64,
 }
 
+/// The votes of one type in one round.
+#[derive(Clone, Debug)]
+struct TypeVotes<V, A, S> {
+    /// The first vote of each validator: counted for "2f+1 of any kind".
+    first: BTreeMap<A, Slot<V, A, S>>,
+    /// Later votes of equivocators, kept only for values that a proposal of
+    /// this height carries (so at most one per proposal): the paper counts
+    /// "2f+1 ⟨PREVOTE, h, r, id(v)⟩" per value, and a polka that an honest
+    /// validator locked on may include an equivocator's vote that others
+    /// received second. Without these, that polka can never be re-checked
+    /// and the height livelocks (the simulator found it; CometBFT's
+    /// `peerMaj23` exists for the same reason).
+    extra: BTreeMap<A, Vec<Slot<V, A, S>>>,
+}
+
+impl<V, A, S> Default for TypeVotes<V, A, S> {
+    fn default() -> Self {
+        TypeVotes {
+            first: BTreeMap::new(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V: PartialEq, A: Ord, S> TypeVotes<V, A, S> {
+    /// Every stored vote for `value`, at most one per validator.
+    fn for_value<'a>(
+        &'a self,
+        value: Option<&'a V>,
+    ) -> impl Iterator<Item = &'a Slot<V, A, S>> + 'a {
+        let firsts = self
+            .first
+            .values()
+            .filter(move |s| s.vote.message.value.as_ref() == value);
+        let extras = self.extra.values().filter_map(move |slots| {
+            slots
+                .iter()
+                .find(|s| s.vote.message.value.as_ref() == value)
+        });
+        firsts.chain(extras)
+    }
+}
+
 #[derive(Clone, Debug)]
 struct RoundVotes<V, A, S> {
-    prevotes: BTreeMap<A, Slot<V, A, S>>,
-    precommits: BTreeMap<A, Slot<V, A, S>>,
+    prevotes: TypeVotes<V, A, S>,
+    precommits: TypeVotes<V, A, S>,
 }
 
 impl<V, A, S> Default for RoundVotes<V, A, S> {
     fn default() -> Self {
         RoundVotes {
-            prevotes: BTreeMap::new(),
-            precommits: BTreeMap::new(),
+            prevotes: TypeVotes::default(),
+            precommits: TypeVotes::default(),
         }
     }
 }
 
 impl<V, A: Ord, S> RoundVotes<V, A, S> {
-    fn of(&self, vote_type: VoteType) -> &BTreeMap<A, Slot<V, A, S>> {
+    fn of(&self, vote_type: VoteType) -> &TypeVotes<V, A, S> {
         match vote_type {
             VoteType::Prevote => &self.prevotes,
             VoteType::Precommit => &self.precommits,
         }
     }
-    fn of_mut(&mut self, vote_type: VoteType) -> &mut BTreeMap<A, Slot<V, A, S>> {
+    fn of_mut(&mut self, vote_type: VoteType) -> &mut TypeVotes<V, A, S> {
         match vote_type {
             VoteType::Prevote => &mut self.prevotes,
             VoteType::Precommit => &mut self.precommits,
         }
     }
     fn has(&self, validator: &A) -> bool {
-        self.prevotes.contains_key(validator) || self.precommits.contains_key(validator)
+        self.prevotes.first.contains_key(validator) || self.precommits.first.contains_key(validator)
+    }
+    fn remove(&mut self, validator: &A) {
+        for t in [&mut self.prevotes, &mut self.precommits] {
+            t.first.remove(validator);
+            t.extra.remove(validator);
+        }
     }
 }
 
-/// All votes of one height. At most one vote per (round, type, validator) is
-/// counted: the first one received.
+/// All votes of one height. One vote per (round, type, validator) is
+/// counted towards "2f+1 of any kind": the first one received. Towards
+/// "2f+1 for value v", an equivocator's later vote for `v` also counts when
+/// `v` is proposed at this height.
 #[derive(Clone, Debug)]
 pub struct VoteKeeper<V, A, S> {
     rounds: BTreeMap<Round, RoundVotes<V, A, S>>,
@@ -89,12 +140,15 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
 
     /// Adds a vote of a member with `power`, while we are in `current_round`.
     /// Of the rounds above `current_round`, each validator keeps only its
-    /// highest `future_rounds_per_validator_max`.
+    /// highest `future_rounds_per_validator_max`. `proposed(v)` says whether
+    /// a proposal of this height carries `v`: only such values are kept from
+    /// an equivocator's second and later votes.
     pub fn add(
         &mut self,
         vote: SignedVote<V, A, S>,
         power: u64,
         current_round: Round,
+        proposed: impl Fn(&V) -> bool,
     ) -> AddVote<V, A, S> {
         let round = vote.message.round;
         let validator = vote.message.validator.clone();
@@ -102,22 +156,29 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
             return AddVote::Dropped;
         }
         let vote_type = vote.message.vote_type;
-        let slots = self.rounds.entry(round).or_default().of_mut(vote_type);
-        match slots.get(&validator) {
-            None => {
-                slots.insert(validator, Slot { vote, power });
-                AddVote::Added
-            }
-            Some(first) if first.vote.message == vote.message => AddVote::Duplicate,
-            Some(first) => {
-                if !self.equivocations.insert((validator, round, vote_type)) {
-                    return AddVote::EquivocationAgain;
-                }
-                let evidence = Evidence::new(first.vote.clone(), vote)
-                    .expect("same validator, type, height and round; different value");
-                AddVote::Equivocation(Box::new(evidence))
-            }
+        let votes = self.rounds.entry(round).or_default().of_mut(vote_type);
+        let Some(first) = votes.first.get(&validator) else {
+            votes.first.insert(validator, Slot { vote, power });
+            return AddVote::Added;
+        };
+        if first.vote.message == vote.message {
+            return AddVote::Duplicate;
         }
+        let first = first.vote.clone();
+        let extra = votes.extra.entry(validator.clone()).or_default();
+        let known = extra.iter().any(|s| s.vote.message == vote.message);
+        if !known && vote.message.value.as_ref().is_some_and(proposed) {
+            extra.push(Slot {
+                vote: vote.clone(),
+                power,
+            });
+        }
+        if !self.equivocations.insert((validator, round, vote_type)) {
+            return AddVote::EquivocationAgain;
+        }
+        let evidence = Evidence::new(first, vote)
+            .expect("same validator, type, height and round; different value");
+        AddVote::Equivocation(Box::new(evidence))
     }
 
     /// Ensures `validator` may hold votes in future `round`; false to drop.
@@ -135,30 +196,32 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
         if round < lowest {
             return false;
         }
-        let rv = self.rounds.get_mut(&lowest).expect("listed above");
-        rv.prevotes.remove(validator);
-        rv.precommits.remove(validator);
+        self.rounds
+            .get_mut(&lowest)
+            .expect("listed above")
+            .remove(validator);
         true
     }
 
-    /// Total power of `vote_type` votes in `round` for `value` (`None` = nil).
+    /// Total power of `vote_type` votes in `round` for `value` (`None` = nil),
+    /// each validator counted once.
     pub fn power_for(&self, round: Round, vote_type: VoteType, value: Option<&V>) -> u64 {
-        self.slots(round, vote_type)
-            .filter(|s| s.vote.message.value.as_ref() == value)
-            .map(|s| s.power)
-            .sum()
+        self.of(round, vote_type)
+            .map_or(0, |t| t.for_value(value).map(|s| s.power).sum())
     }
 
-    /// Total power of `vote_type` votes in `round`, whatever the value.
+    /// Total power of `vote_type` votes in `round`, whatever the value, each
+    /// validator counted once.
     pub fn power_any(&self, round: Round, vote_type: VoteType) -> u64 {
-        self.slots(round, vote_type).map(|s| s.power).sum()
+        self.of(round, vote_type)
+            .map_or(0, |t| t.first.values().map(|s| s.power).sum())
     }
 
     /// The validators with any vote in `round`, with their power.
     pub fn voters(&self, round: Round) -> BTreeMap<A, u64> {
         let mut voters = BTreeMap::new();
         for t in [VoteType::Prevote, VoteType::Precommit] {
-            for s in self.slots(round, t) {
+            for s in self.of(round, t).into_iter().flat_map(|t| t.first.values()) {
                 voters.insert(s.vote.message.validator.clone(), s.power);
             }
         }
@@ -170,37 +233,32 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
         self.rounds.range(round.next()..).map(|(r, _)| *r)
     }
 
-    /// The stored `vote_type` votes of `round` for `value`.
+    /// The stored `vote_type` votes of `round` for `value`, one per validator.
     pub fn votes_for(
         &self,
         round: Round,
         vote_type: VoteType,
         value: Option<&V>,
     ) -> Vec<SignedVote<V, A, S>> {
-        self.slots(round, vote_type)
-            .filter(|s| s.vote.message.value.as_ref() == value)
-            .map(|s| s.vote.clone())
-            .collect()
+        self.of(round, vote_type).map_or_else(Vec::new, |t| {
+            t.for_value(value).map(|s| s.vote.clone()).collect()
+        })
     }
 
-    /// The counted vote of `validator`, if any.
+    /// The first vote of `validator`, if any.
     pub fn vote_of(
         &self,
         round: Round,
         vote_type: VoteType,
         validator: &A,
     ) -> Option<&SignedVote<V, A, S>> {
-        self.rounds
-            .get(&round)
-            .and_then(|rv| rv.of(vote_type).get(validator))
+        self.of(round, vote_type)
+            .and_then(|t| t.first.get(validator))
             .map(|s| &s.vote)
     }
 
-    fn slots(&self, round: Round, vote_type: VoteType) -> impl Iterator<Item = &Slot<V, A, S>> {
-        self.rounds
-            .get(&round)
-            .into_iter()
-            .flat_map(move |rv| rv.of(vote_type).values())
+    fn of(&self, round: Round, vote_type: VoteType) -> Option<&TypeVotes<V, A, S>> {
+        self.rounds.get(&round).map(|rv| rv.of(vote_type))
     }
 }
 
@@ -222,24 +280,36 @@ mod tests {
         }
     }
 
+    impl VoteKeeper<u8, u8, ()> {
+        /// In these tests only value 2 is proposed.
+        fn add_(
+            &mut self,
+            vote: SignedVote<u8, u8, ()>,
+            power: u64,
+            cur: Round,
+        ) -> AddVote<u8, u8, ()> {
+            self.add(vote, power, cur, |v| *v == 2)
+        }
+    }
+
     #[test]
     fn tallies_are_weighted_and_first_vote_wins() {
         let mut k = VoteKeeper::new(2);
         let cur = Round(0);
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, Some(1), 1), 3, cur),
+            k.add_(v(VoteType::Prevote, 0, Some(1), 1), 3, cur),
             AddVote::Added
         );
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, Some(1), 2), 5, cur),
+            k.add_(v(VoteType::Prevote, 0, Some(1), 2), 5, cur),
             AddVote::Added
         );
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, None, 3), 1, cur),
+            k.add_(v(VoteType::Prevote, 0, None, 3), 1, cur),
             AddVote::Added
         );
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, Some(1), 2), 5, cur),
+            k.add_(v(VoteType::Prevote, 0, Some(1), 2), 5, cur),
             AddVote::Duplicate
         );
         assert_eq!(k.power_for(Round(0), VoteType::Prevote, Some(&1)), 8);
@@ -247,16 +317,43 @@ mod tests {
         assert_eq!(k.power_any(Round(0), VoteType::Prevote), 9);
         assert_eq!(k.power_any(Round(0), VoteType::Precommit), 0);
         // Equivocation: reported once, the first vote stays counted.
-        let AddVote::Equivocation(e) = k.add(v(VoteType::Prevote, 0, Some(2), 1), 3, cur) else {
+        let AddVote::Equivocation(e) = k.add_(v(VoteType::Prevote, 0, Some(2), 1), 3, cur) else {
             panic!("expected evidence");
         };
         assert_eq!(e.validator(), &1);
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, None, 1), 3, cur),
+            k.add_(v(VoteType::Prevote, 0, None, 1), 3, cur),
             AddVote::EquivocationAgain
         );
         assert_eq!(k.power_for(Round(0), VoteType::Prevote, Some(&1)), 8);
-        assert_eq!(k.power_for(Round(0), VoteType::Prevote, Some(&2)), 0);
+        assert_eq!(k.power_any(Round(0), VoteType::Prevote), 9);
+        // Validator 1's second vote was for the proposed value 2: it counts for
+        // 2 as well (per-value tallies, as in the paper), its nil vote does not.
+        assert_eq!(k.power_for(Round(0), VoteType::Prevote, Some(&2)), 3);
+        assert_eq!(k.power_for(Round(0), VoteType::Prevote, None), 1);
+        assert_eq!(k.votes_for(Round(0), VoteType::Prevote, Some(&2)).len(), 1);
+    }
+
+    #[test]
+    fn equivocator_votes_for_unproposed_values_are_not_kept() {
+        let mut k = VoteKeeper::new(2);
+        let cur = Round(0);
+        assert_eq!(
+            k.add_(v(VoteType::Precommit, 0, Some(1), 1), 1, cur),
+            AddVote::Added
+        );
+        assert!(matches!(
+            k.add_(v(VoteType::Precommit, 0, Some(3), 1), 1, cur),
+            AddVote::Equivocation(_)
+        ));
+        for x in 4..50 {
+            assert_eq!(
+                k.add_(v(VoteType::Precommit, 0, Some(x), 1), 1, cur),
+                AddVote::EquivocationAgain
+            );
+        }
+        assert_eq!(k.power_for(Round(0), VoteType::Precommit, Some(&3)), 0);
+        assert_eq!(k.power_any(Round(0), VoteType::Precommit), 1);
     }
 
     #[test]
@@ -264,21 +361,21 @@ mod tests {
         let mut k = VoteKeeper::new(2);
         let cur = Round(1);
         assert_eq!(
-            k.add(v(VoteType::Prevote, 5, None, 1), 1, cur),
+            k.add_(v(VoteType::Prevote, 5, None, 1), 1, cur),
             AddVote::Added
         );
         assert_eq!(
-            k.add(v(VoteType::Prevote, 7, None, 1), 1, cur),
+            k.add_(v(VoteType::Prevote, 7, None, 1), 1, cur),
             AddVote::Added
         );
         // A lower future round than both held: dropped.
         assert_eq!(
-            k.add(v(VoteType::Prevote, 3, None, 1), 1, cur),
+            k.add_(v(VoteType::Prevote, 3, None, 1), 1, cur),
             AddVote::Dropped
         );
         // A higher one evicts round 5.
         assert_eq!(
-            k.add(v(VoteType::Prevote, 9, None, 1), 1, cur),
+            k.add_(v(VoteType::Prevote, 9, None, 1), 1, cur),
             AddVote::Added
         );
         assert_eq!(k.power_any(Round(5), VoteType::Prevote), 0);
@@ -290,16 +387,16 @@ mod tests {
         );
         // Rounds at or below ours are never limited; other validators have their own budget.
         assert_eq!(
-            k.add(v(VoteType::Prevote, 0, None, 1), 1, cur),
+            k.add_(v(VoteType::Prevote, 0, None, 1), 1, cur),
             AddVote::Added
         );
         assert_eq!(
-            k.add(v(VoteType::Prevote, 3, None, 2), 1, cur),
+            k.add_(v(VoteType::Prevote, 3, None, 2), 1, cur),
             AddVote::Added
         );
         // A second vote in a round already held needs no room.
         assert_eq!(
-            k.add(v(VoteType::Precommit, 9, None, 1), 1, cur),
+            k.add_(v(VoteType::Precommit, 9, None, 1), 1, cur),
             AddVote::Added
         );
         assert_eq!(k.voters(Round(9)).len(), 1);

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use sim::{run, Outcome, Scenario};
 
-/// Seeds per scenario in CI (dev profile, 2 cores): keep the file well under a minute.
-const CI_SEEDS: u64 = 6;
+/// Seeds per scenario in CI: about 10 s in the dev profile on 2 cores.
+const CI_SEEDS: u64 = 100;
 
 /// The seeds to run: `SIM_SEED=s` for one, `SIM_SEEDS=n` for `0..n`.
 fn seeds() -> Vec<u64> {
@@ -31,6 +31,7 @@ struct Totals {
     seeds: u64,
     heights: u64,
     heights_with_faults_min: Option<u64>,
+    seeds_short_of_fault_heights: u64,
     max_rounds_after_heal: u32,
     events: u64,
     crashes: u64,
@@ -47,6 +48,7 @@ impl Totals {
             self.heights_with_faults_min
                 .map_or(o.heights_with_faults, |m| m.min(o.heights_with_faults)),
         );
+        self.seeds_short_of_fault_heights += u64::from(o.heights_with_faults < 20);
         self.max_rounds_after_heal = self.max_rounds_after_heal.max(o.max_rounds_after_heal);
         self.events += o.events;
         self.crashes += o.crashes;
@@ -70,12 +72,13 @@ fn run_many(name: &str, scenario: &Scenario) {
         t.add(seed, &o);
     }
     eprintln!(
-        "{name}: {} seeds, {} heights decided (min with faults per seed {:?}), {} violations, \
-         max rounds to decide after heal {}, {} crashes, {} evidence, {} seeds with twin equivocation, \
-         {} events, {:.1}s wall",
+        "{name}: {} seeds, {} heights decided (min with faults per seed {:?}, {} seeds under 20), \
+         {} violations, max rounds to decide after heal {}, {} crashes, {} evidence, \
+         {} seeds with twin equivocation, {} events, {:.1}s wall",
         t.seeds,
         t.heights,
         t.heights_with_faults_min,
+        t.seeds_short_of_fault_heights,
         t.failures.len(),
         t.max_rounds_after_heal,
         t.crashes,
@@ -85,6 +88,10 @@ fn run_many(name: &str, scenario: &Scenario) {
         started.elapsed().as_secs_f64()
     );
     assert!(t.failures.is_empty(), "{name}:\n{}", t.failures.join("\n"));
+    assert_eq!(
+        t.seeds_short_of_fault_heights, 0,
+        "{name}: some seeds ran fewer than 20 heights with faults"
+    );
 }
 
 #[test]
@@ -102,7 +109,11 @@ fn every_seed_runs_twenty_heights_with_faults_on() {
     // Independent of the summary: the fault phase of a seed lasts 20 heights.
     let o = run(seeds()[0], &Scenario::chaos(4, 1));
     assert!(o.violations.is_empty(), "{:?}", o.violations);
-    assert!(o.heights_with_faults >= 20, "only {} heights with faults", o.heights_with_faults);
+    assert!(
+        o.heights_with_faults >= 20,
+        "only {} heights with faults",
+        o.heights_with_faults
+    );
     assert!(o.crashes > 0, "the scenario must crash validators");
 }
 
@@ -115,7 +126,10 @@ fn a_seed_replays_exactly() {
     assert_eq!(a.events, b.events);
     assert_eq!(a.sim_time_ms, b.sim_time_ms);
     let c = run(seed + 1, &Scenario::chaos(4, 1));
-    assert_ne!(a.trace_hash, c.trace_hash, "different seeds, different runs");
+    assert_ne!(
+        a.trace_hash, c.trace_hash,
+        "different seeds, different runs"
+    );
 }
 
 #[test]
@@ -130,7 +144,10 @@ fn twins_equivocate_and_are_reported() {
         expected += o.evidence_expected;
         reported += o.evidence_reported;
     }
-    assert!(expected > 0, "twins never equivocated in view of an honest validator");
+    assert!(
+        expected > 0,
+        "twins never equivocated in view of an honest validator"
+    );
     assert!(reported >= expected);
 }
 

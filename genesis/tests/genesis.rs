@@ -32,6 +32,9 @@ fn good() -> Value {
     })
 }
 
+/// A change to a good genesis that breaks one rule.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 fn parse(v: &Value) -> Result<Genesis, GenesisError> {
     Genesis::from_json(&v.to_string())
 }
@@ -50,7 +53,10 @@ fn a_good_genesis_parses_and_builds_its_state() {
     assert_eq!(g.treasury().as_str(), "MOF");
     let state = g.state();
     assert_eq!(state.entities().count(), 4);
-    assert_eq!(state.entity(&"MOH".parse().unwrap()).unwrap().name, "Bộ Y tế");
+    assert_eq!(
+        state.entity(&"MOH".parse().unwrap()).unwrap().name,
+        "Bộ Y tế"
+    );
     assert_eq!(state.validators().total_power(), 10);
     assert_eq!(state.nodes().count(), 1);
     // Round trip through the file format keeps the hash.
@@ -74,24 +80,60 @@ fn the_hash_ignores_spacing_and_key_order_but_not_content() {
 
 #[test]
 fn every_broken_rule_is_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("chain_id", Box::new(|v| v["chain_id"] = json!("Minh Bach"))),
-        ("genesis_time", Box::new(|v| v["genesis_time"] = json!("yesterday"))),
-        ("currency.code", Box::new(|v| v["currency"]["code"] = json!("dong"))),
-        ("entities[1].id", Box::new(|v| v["entities"][1]["id"] = json!("MOF"))),
-        ("entities[2].parent", Box::new(|v| v["entities"][2]["parent"] = json!("V-0042"))),
-        ("entities[2].parent", Box::new(|v| v["entities"][2]["parent"] = Value::Null)),
-        ("entities[3].parent", Box::new(|v| v["entities"][3]["parent"] = json!("MOH"))),
-        ("entities", Box::new(|v| v["entities"][3]["kind"] = json!("treasury"))),
-        ("entities", Box::new(|v| v["entities"][0]["kind"] = json!("ministry"))),
-        ("entities[1].name", Box::new(|v| v["entities"][1]["name"] = json!(" "))),
+        (
+            "genesis_time",
+            Box::new(|v| v["genesis_time"] = json!("yesterday")),
+        ),
+        (
+            "currency.code",
+            Box::new(|v| v["currency"]["code"] = json!("dong")),
+        ),
+        (
+            "entities[1].id",
+            Box::new(|v| v["entities"][1]["id"] = json!("MOF")),
+        ),
+        (
+            "entities[2].parent",
+            Box::new(|v| v["entities"][2]["parent"] = json!("V-0042")),
+        ),
+        (
+            "entities[2].parent",
+            Box::new(|v| v["entities"][2]["parent"] = Value::Null),
+        ),
+        (
+            "entities[3].parent",
+            Box::new(|v| v["entities"][3]["parent"] = json!("MOH")),
+        ),
+        (
+            "entities",
+            Box::new(|v| v["entities"][3]["kind"] = json!("treasury")),
+        ),
+        (
+            "entities",
+            Box::new(|v| v["entities"][0]["kind"] = json!("ministry")),
+        ),
+        (
+            "entities[1].name",
+            Box::new(|v| v["entities"][1]["name"] = json!(" ")),
+        ),
         ("validators", Box::new(|v| v["validators"] = json!([]))),
-        ("validators", Box::new(|v| v["validators"][0]["power"] = json!(0))),
-        ("nodes[0].operator", Box::new(|v| v["nodes"][0]["operator"] = json!("NOBODY"))),
-        ("nodes[0].peer_id", Box::new(|v| {
-            let p = v["validators"][0]["peer_id"].clone();
-            v["nodes"][0]["peer_id"] = p;
-        })),
+        (
+            "validators",
+            Box::new(|v| v["validators"][0]["power"] = json!(0)),
+        ),
+        (
+            "nodes[0].operator",
+            Box::new(|v| v["nodes"][0]["operator"] = json!("NOBODY")),
+        ),
+        (
+            "nodes[0].peer_id",
+            Box::new(|v| {
+                let p = v["validators"][0]["peer_id"].clone();
+                v["nodes"][0]["peer_id"] = p;
+            }),
+        ),
     ];
     for (field, edit) in cases {
         let mut v = good();
@@ -111,7 +153,10 @@ fn bad_keys_are_refused_in_genesis() {
     assert_eq!(field_of(err), "entities[1].public_key");
     let mut v = good();
     v["validators"][0]["consensus_key"] = json!(hex::encode(identity));
-    assert_eq!(field_of(parse(&v).unwrap_err()), "validators[0].consensus_key");
+    assert_eq!(
+        field_of(parse(&v).unwrap_err()),
+        "validators[0].consensus_key"
+    );
     let _ = SigningKey::generate();
 }
 
@@ -120,7 +165,10 @@ fn unknown_fields_and_bad_json_are_errors() {
     let mut v = good();
     v["extra"] = json!(1);
     assert!(matches!(parse(&v), Err(GenesisError::Json(_))));
-    assert!(matches!(Genesis::from_json("{"), Err(GenesisError::Json(_))));
+    assert!(matches!(
+        Genesis::from_json("{"),
+        Err(GenesisError::Json(_))
+    ));
     let mut v = good();
     v["entities"][1]["id"] = json!("bộ");
     assert!(matches!(parse(&v), Err(GenesisError::Json(_))));

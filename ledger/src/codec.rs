@@ -53,7 +53,12 @@ pub fn decode<T: Encode + Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Resul
     }
     let (value, read): (T, usize) =
         bincode::decode_from_slice(bytes, config::<LIMIT>()).map_err(|e| TxError::Malformed {
-            reason: e.to_string(),
+            // bincode's Display is its Debug form; our own decoders' messages
+            // (an id that breaks the pattern, say) read better unwrapped.
+            reason: match e {
+                bincode::error::DecodeError::OtherString(reason) => reason,
+                e => e.to_string(),
+            },
         })?;
     if read != bytes.len() {
         return Err(TxError::Malformed {

@@ -152,6 +152,22 @@ pub enum StateKey {
     Node(PeerId),
 }
 
+impl StateKey {
+    /// True if `value` is the kind of value this key holds.
+    pub fn accepts(&self, value: &StateValue) -> bool {
+        matches!(
+            (self, value),
+            (StateKey::Treasury, StateValue::Treasury(_))
+                | (StateKey::Entity(_), StateValue::Entity(_))
+                | (StateKey::Budget(..), StateValue::Budget(_))
+                | (StateKey::Contract(_), StateValue::Contract(_))
+                | (StateKey::Delivery(..), StateValue::Delivery(_))
+                | (StateKey::Validators(_), StateValue::Validators(_))
+                | (StateKey::Node(_), StateValue::Node(_))
+        )
+    }
+}
+
 /// A value in the state map.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub enum StateValue {
@@ -273,6 +289,14 @@ impl State {
     pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
         match self.map.get(&StateKey::Entity(id.clone())) {
             Some(StateValue::Entity(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The id of the treasury.
+    pub fn treasury(&self) -> Option<&EntityId> {
+        match self.map.get(&StateKey::Treasury) {
+            Some(StateValue::Treasury(id)) => Some(id),
             _ => None,
         }
     }
@@ -810,7 +834,12 @@ impl BlockExec<'_> {
             }
             Op::ReturnFunds { year, line, amount } => {
                 let parent = match s.kind {
-                    EntityKind::Department => s.parent.clone().expect("departments have a parent"),
+                    EntityKind::Department => {
+                        s.parent.clone().ok_or_else(|| TxError::UnknownEntity {
+                            what: "parent of department",
+                            id: s.id.to_string(),
+                        })?
+                    }
                     EntityKind::Ministry => self.treasury(),
                     _ => {
                         return Err(not_authorized(

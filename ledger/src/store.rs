@@ -257,6 +257,12 @@ impl Store {
                 .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
             let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
                 .map_err(|e| corrupt(meta.height, format!("state value for {key:?}: {e}")))?;
+            if !key.accepts(&value) {
+                return Err(corrupt(
+                    meta.height,
+                    format!("state entry {key:?} holds the wrong kind of value"),
+                ));
+            }
             entries.push((key, value));
         }
         let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries);
@@ -487,7 +493,10 @@ fn involved(signer: &EntityId, op: &Op, outcome: &BlockOutcome, before: &State) 
         Op::RegisterEntity { id, .. } => Some(id.clone()),
         Op::SetStatus { entity, .. } | Op::RotateKey { entity, .. } => Some(entity.clone()),
         Op::Appropriate { to, .. } | Op::Allocate { to, .. } => Some(to.clone()),
-        Op::ReturnFunds { .. } => before.entity(signer).and_then(|e| e.parent.clone()),
+        Op::ReturnFunds { .. } => before
+            .entity(signer)
+            .and_then(|e| e.parent.clone())
+            .or_else(|| before.treasury().cloned()),
         Op::Award { vendor, .. } => Some(vendor.clone()),
         Op::AmendContract { contract, .. }
         | Op::Pay { contract, .. }

@@ -131,7 +131,12 @@ pub fn verify_store(
                 height: h,
                 index: i as u32,
             };
-            if store.tx_location(&tx.hash())? != Some(want) {
+            // The index entry cannot know its height; name the block's.
+            let found = store.tx_location(&tx.hash()).map_err(|e| match e {
+                StoreError::Corrupt { what, .. } => StoreError::Corrupt { height: h, what },
+                e => e,
+            })?;
+            if found != Some(want) {
                 return Err(bad(
                     h,
                     format!("transaction index entry for {} is wrong", tx.hash()),

@@ -34,7 +34,12 @@ fn sample_block() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
     chain.commit(vec![register]).unwrap();
     let (block, cert, _) = chain.make_block(vec![]).unwrap();
     let vote = cert.precommits[0].clone();
-    (appropriate.encode(), block.encode(), cert.encode(), ledger::codec::encode(&vote))
+    (
+        appropriate.encode(),
+        block.encode(),
+        cert.encode(),
+        ledger::codec::encode(&vote),
+    )
 }
 
 /// Checks one decoder on `bytes`: no panic, and acceptance implies canonical.
@@ -61,7 +66,10 @@ fn samples_decode_and_truncations_do_not() {
     assert!(CommitCertificate::decode(&cert).is_ok());
     assert!(Vote::decode(&vote).is_ok());
     for cut in 0..tx.len() {
-        assert!(SignedTx::decode(&tx[..cut]).is_err(), "prefix of {cut} bytes");
+        assert!(
+            SignedTx::decode(&tx[..cut]).is_err(),
+            "prefix of {cut} bytes"
+        );
     }
     let mut long = tx.clone();
     long.push(0);

@@ -27,7 +27,7 @@ pub enum HomeError {
         /// The data folder.
         path: PathBuf,
         /// The error.
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// There is no store yet.
     #[error("{0} has no store (no data/ folder); the node has never run here")]
@@ -81,7 +81,10 @@ impl Home {
     /// belongs to another genesis.
     pub fn open_store(&self, genesis: &Genesis) -> Result<(Store, State), HomeError> {
         let path = self.data_dir();
-        let err = |source| HomeError::Store { path: path.clone(), source };
+        let err = |source| HomeError::Store {
+            path: path.clone(),
+            source: Box::new(source),
+        };
         let store = Store::open(&path).map_err(err)?;
         let state = store.init(&genesis.state(), genesis.hash()).map_err(err)?;
         Ok((store, state))
@@ -93,6 +96,9 @@ impl Home {
         if !path.is_dir() {
             return Err(HomeError::NoStore(self.root.clone()));
         }
-        Store::open(&path).map_err(|source| HomeError::Store { path, source })
+        Store::open(&path).map_err(|source| HomeError::Store {
+            path,
+            source: Box::new(source),
+        })
     }
 }

@@ -37,9 +37,13 @@ type SProp = SignedProposal<Value, Key, Sig>;
 
 // Limits of the simulation, with units (STYLE item 6).
 const SIM_EVENTS_MAX: u64 = 3_000_000;
-const CHAOS_TIME_MAX_MS: u64 = 90_000;
+const CHAOS_TIME_MAX_MS: u64 = 300_000;
 const POST_HEAL_TIME_MAX_MS: u64 = 120_000;
-const ROUNDS_AFTER_HEAL_MAX: u32 = 8;
+/// Rounds a height started after the heal may take. Rounds still fail after
+/// the heal: a twin proposes (two values), a proposal is invalid (10%), or
+/// validators restarted at the heal are still syncing the heights they
+/// missed. The longest seen over 10,000 seeds each of n=4 and n=7 was 9.
+const ROUNDS_AFTER_HEAL_MAX: u32 = 12;
 const NEXT_HEIGHT_PROPOSALS_MAX: usize = 16;
 const SYNC_REQUEST_INTERVAL_MS: u64 = 100;
 const INVALID_PROPOSAL_PERCENT: u32 = 10;
@@ -103,7 +107,8 @@ pub struct Scenario {
     pub weighted: bool,
     /// Crash and restart honest validators (half of them torn mid-effects).
     pub crashes: bool,
-    /// Crash every instance at once, mid-round, and restart them all together.
+    /// Crash every instance at once, mid-round, and restart them all
+    /// together; again every 2–8 s while the faults last.
     pub all_crash: bool,
     /// Highest drop rate during chaos (the issue asks for up to 0.30).
     pub drop_max: f64,
@@ -172,10 +177,21 @@ enum Net {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver { from: usize, to: usize, msg: Net },
-    Timer { inst: usize, epoch: u64, timeout: Timeout },
+    Deliver {
+        from: usize,
+        to: usize,
+        msg: Net,
+    },
+    Timer {
+        inst: usize,
+        epoch: u64,
+        timeout: Timeout,
+    },
     Chaos,
-    Restart { inst: usize, epoch: u64 },
+    Restart {
+        inst: usize,
+        epoch: u64,
+    },
     CrashAll,
 }
 
@@ -267,9 +283,15 @@ impl Sim {
     fn new(seed: u64, scenario: Scenario) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = scenario.validators;
-        assert!(n >= 1 && n < 200);
+        assert!((1..200).contains(&n));
         let powers: Vec<u64> = (0..n)
-            .map(|_| if scenario.weighted { rng.gen_range(1..=3) } else { 1 })
+            .map(|_| {
+                if scenario.weighted {
+                    rng.gen_range(1..=3)
+                } else {
+                    1
+                }
+            })
             .collect();
         let set = ValidatorSet::new(powers.iter().enumerate().map(|(k, &p)| Validator {
             address: k as Key,
@@ -380,7 +402,9 @@ impl Sim {
 
     fn violation(&mut self, what: String) {
         if self.out.violations.len() < 50 {
-            self.out.violations.push(format!("t={}ms: {what}", self.now_ms));
+            self.out
+                .violations
+                .push(format!("t={}ms: {what}", self.now_ms));
         }
     }
 
@@ -465,7 +489,12 @@ impl Sim {
     fn heal(&mut self) {
         self.healed_at_ms = Some(self.now_ms);
         self.out.heights_with_faults = self.lowest_honest_height();
-        self.heal_height = self.honest_ids().into_iter().map(|i| self.inst[i].committed()).max().unwrap_or(0);
+        self.heal_height = self
+            .honest_ids()
+            .into_iter()
+            .map(|i| self.inst[i].committed())
+            .max()
+            .unwrap_or(0);
         self.drop_rate = 0.0;
         for i in 0..self.inst.len() {
             self.inst[i].group = 0;
@@ -478,13 +507,23 @@ impl Sim {
 
     fn finish(&mut self) {
         if std::env::var("SIM_DEBUG").is_ok() {
+            // SIM_DEBUG=1 with SIM_SEED=s: where every instance ended.
             for (i, inst) in self.inst.iter().enumerate() {
                 match &inst.cons {
-                    Some(c) => eprintln!("inst {i} key {} h={} r={} step={:?} locked={:?} valid={:?} committed={}", inst.key, c.height(), c.round(), c.step(), c.state().locked(), c.state().valid(), inst.committed()),
-                    None => eprintln!("inst {i} crashed"),
+                    Some(c) => eprintln!(
+                        "instance {i} key {} twin {:?}: height {} round {} step {:?} locked {:?} valid {:?} committed {}",
+                        inst.key,
+                        inst.twin,
+                        c.height(),
+                        c.round(),
+                        c.step(),
+                        c.state().locked(),
+                        c.state().valid(),
+                        inst.committed()
+                    ),
+                    None => eprintln!("instance {i} key {}: crashed", inst.key),
                 }
             }
-            eprintln!("queue len {}", self.queue.len());
         }
         self.out.heights_decided = self.lowest_honest_height();
         self.out.sim_time_ms = self.now_ms;
@@ -521,6 +560,9 @@ impl Sim {
                 }
             }
             Event::CrashAll => {
+                if self.healed_at_ms.is_some() {
+                    return;
+                }
                 for i in 0..self.inst.len() {
                     if self.inst[i].cons.is_some() {
                         self.crash(i);
@@ -532,6 +574,9 @@ impl Sim {
                     let epoch = self.inst[i].epoch;
                     self.push(delay, Event::Restart { inst: i, epoch });
                 }
+                // Again, mid-round somewhere else, while the faults last.
+                let next = self.rng.gen_range(2_000..8_000);
+                self.push(next, Event::CrashAll);
             }
             Event::Chaos => self.chaos(),
         }
@@ -541,38 +586,31 @@ impl Sim {
         if self.healed_at_ms.is_some() {
             return;
         }
-        match self.rng.gen_range(0..6) {
+        match self.rng.gen_range(0..7) {
             0 if self.scenario.partitions => {
                 let groups = self.rng.gen_range(2..=3);
                 for i in 0..self.inst.len() {
                     self.inst[i].group = self.rng.gen_range(0..groups);
                 }
             }
-            1 => {
+            1 | 2 => {
                 for i in &mut self.inst {
                     i.group = 0;
                 }
             }
-            2 => self.drop_rate = self.rng.gen_range(0.0..=self.scenario.drop_max),
-            3 | 4 if self.scenario.crashes => {
+            3 => self.drop_rate = self.rng.gen_range(0.0..=self.scenario.drop_max),
+            4 if self.scenario.crashes => {
                 let honest = self.honest_ids();
                 let i = honest[self.rng.gen_range(0..honest.len())];
                 if self.inst[i].cons.is_some() {
                     if self.rng.gen_bool(0.5) {
-                        // Torn: die after a random prefix of the next input's effects.
+                        // Torn: die after a random prefix of the next input's
+                        // effects (the restart is scheduled then).
                         self.inst[i].tear_after_effects = Some(self.rng.gen_range(0..4));
                     } else {
                         self.crash(i);
+                        self.schedule_restart(i);
                     }
-                    let epoch_after_crash = self.inst[i].epoch + u64::from(self.inst[i].cons.is_some());
-                    let delay = self.rng.gen_range(200..3_000);
-                    self.push(
-                        delay,
-                        Event::Restart {
-                            inst: i,
-                            epoch: epoch_after_crash,
-                        },
-                    );
                 }
             }
             _ => {
@@ -581,8 +619,14 @@ impl Sim {
                 }
             }
         }
-        let next = self.rng.gen_range(100..800);
+        let next = self.rng.gen_range(200..1_500);
         self.push(next, Event::Chaos);
+    }
+
+    fn schedule_restart(&mut self, i: usize) {
+        let delay = self.rng.gen_range(200..3_000);
+        let epoch = self.inst[i].epoch;
+        self.push(delay, Event::Restart { inst: i, epoch });
     }
 
     fn crash(&mut self, i: usize) {
@@ -602,7 +646,13 @@ impl Sim {
         let inst = &self.inst[i];
         let height = Height(inst.committed() + 1);
         let record = inst.record.clone();
-        match Cons::new(self.config.clone(), inst.key, height, self.set.clone(), record) {
+        match Cons::new(
+            self.config.clone(),
+            inst.key,
+            height,
+            self.set.clone(),
+            record,
+        ) {
             Ok((cons, fx)) => {
                 self.inst[i].cons = Some(cons);
                 let mut queue = VecDeque::new();
@@ -642,6 +692,7 @@ impl Sim {
             if let Some(n) = self.inst[i].tear_after_effects {
                 if n == 0 {
                     self.crash(i);
+                    self.schedule_restart(i);
                     return false;
                 }
                 self.inst[i].tear_after_effects = Some(n - 1);
@@ -723,26 +774,12 @@ impl Sim {
                     value,
                 });
             }
-            Effect::Decide(decision) => {
-                self.on_decide(i, &decision);
-                let next = decision.height.next();
-                self.inst[i].blocks.insert(decision.height, *decision);
-                queue.push_back(Input::NewHeight {
-                    height: next,
-                    validators: self.set.clone(),
-                });
-                let buffered = std::mem::take(&mut self.inst[i].next_height_proposals);
-                for p in buffered.into_iter().filter(|p| p.message.height == next) {
-                    let validity = self.validity(p.message.value, next);
-                    queue.push_back(Input::Proposal {
-                        proposal: p,
-                        validity,
-                    });
-                }
-            }
+            Effect::Decide(decision) => self.commit(i, *decision, queue),
             Effect::Evidence(evidence) => {
                 if let Err(e) = evidence.verify(&self.set, &ToyVerifier) {
-                    self.violation(format!("instance {i} reported evidence that does not verify: {e}"));
+                    self.violation(format!(
+                        "instance {i} reported evidence that does not verify: {e}"
+                    ));
                 }
                 let slot = (
                     *evidence.validator(),
@@ -751,7 +788,10 @@ impl Sim {
                     evidence.vote_type(),
                 );
                 if !self.twin_keys.contains(&slot.0) {
-                    self.violation(format!("evidence against honest validator {}: {slot:?}", slot.0));
+                    self.violation(format!(
+                        "evidence against honest validator {}: {slot:?}",
+                        slot.0
+                    ));
                 }
                 if self.honest(i) {
                     self.reported_evidence.insert(slot);
@@ -765,12 +805,42 @@ impl Sim {
         }
     }
 
+    /// The node's part after a decision, or after block sync fetched a
+    /// certified block: commit it durably, start the next height, and hand
+    /// over the proposals kept for it.
+    fn commit(
+        &mut self,
+        i: usize,
+        decision: Decision<Value, Key, Sig>,
+        queue: &mut VecDeque<Input<Value, Key, Sig>>,
+    ) {
+        self.on_decide(i, &decision);
+        let next = decision.height.next();
+        self.inst[i].blocks.insert(decision.height, decision);
+        queue.push_back(Input::NewHeight {
+            height: next,
+            validators: self.set.clone(),
+        });
+        let buffered = std::mem::take(&mut self.inst[i].next_height_proposals);
+        for p in buffered.into_iter().filter(|p| p.message.height == next) {
+            let validity = self.validity(p.message.value, next);
+            queue.push_back(Input::Proposal {
+                proposal: p,
+                validity,
+            });
+        }
+    }
+
     /// The record must be durable before signing, and an honest key never
     /// signs two different things at one (height, round, step), across
     /// restarts included.
     fn check_signing(&mut self, i: usize, item: Signable<Value, Key>) {
         let key = self.inst[i].key;
-        if self.inst[i].record.as_ref().and_then(|r| r.last_signed()) != Some(&item) {
+        let persisted = self.inst[i]
+            .record
+            .as_ref()
+            .is_some_and(|r| r.signed().contains(&item));
+        if !persisted {
             self.violation(format!("instance {i} signs {item:?} before persisting it"));
         }
         if !self.honest(i) {
@@ -844,7 +914,10 @@ impl Sim {
             power += self.set.power_of(&m.validator).unwrap_or(0);
         }
         if !self.set.is_quorum(power) {
-            self.violation(format!("instance {i}: certificate without quorum at {}", d.height));
+            self.violation(format!(
+                "instance {i}: certificate without quorum at {}",
+                d.height
+            ));
         }
         // Liveness after the heal: heights started after it decide in few rounds.
         if self.healed_at_ms.is_some() && d.height.0 > self.heal_height + 1 {
@@ -933,7 +1006,13 @@ impl Sim {
                     }
                 } else {
                     let validity = self.validity(p.message.value, proposal_height);
-                    self.feed(to, Input::Proposal { proposal: p, validity });
+                    self.feed(
+                        to,
+                        Input::Proposal {
+                            proposal: p,
+                            validity,
+                        },
+                    );
                 }
                 self.maybe_sync(to, from, proposal_height);
             }
@@ -944,46 +1023,44 @@ impl Sim {
                 }
             }
             Net::SyncResponse(d) => {
-                if d.height != height {
-                    return;
-                }
-                let validity = self.validity(d.value, d.height);
-                self.feed(
-                    to,
-                    Input::Proposal {
-                        proposal: d.proposal.clone(),
-                        validity,
-                    },
-                );
-                for v in d.precommits {
-                    self.feed_vote(to, v);
+                // Block sync commits a certified block without consensus
+                // (`on_decide` checks the certificate like a node would). It
+                // is also how a validator recovers when an equivocating
+                // proposer showed it another proposal than the decided one.
+                if d.height == height {
+                    let mut queue = VecDeque::new();
+                    self.commit(to, *d, &mut queue);
+                    self.drain(to, queue);
                 }
             }
         }
     }
 
     /// Feeds a vote, noting whether it shows an honest validator an
-    /// equivocation that it is expected to report: both votes delivered at
-    /// the vote's height, in a round not above the validator's own (such
-    /// votes are always kept), since the validator last restarted.
+    /// equivocation that it is expected to report: both votes delivered (and
+    /// fully processed, not cut short by a torn crash) at the vote's height,
+    /// in a round not above the validator's own (such votes are always kept),
+    /// since the validator last restarted.
     fn feed_vote(&mut self, to: usize, v: SVote) {
         let Some(cons) = &self.inst[to].cons else {
             return;
         };
         let m = &v.message;
-        if self.honest(to)
+        let watched = self.honest(to)
             && self.twin_keys.contains(&m.validator)
             && m.height == cons.height()
-            && m.round <= cons.round()
-        {
-            let slot = (m.validator, m.height, m.round, m.vote_type);
+            && m.round <= cons.round();
+        let slot = (m.validator, m.height, m.round, m.vote_type);
+        let value = m.value;
+        let epoch = self.inst[to].epoch;
+        self.feed(to, Input::Vote(v));
+        if watched && self.inst[to].epoch == epoch {
             let values = self.inst[to].seen.entry(slot).or_default();
-            values.insert(m.value);
+            values.insert(value);
             if values.len() >= 2 {
                 self.expected_evidence.insert(slot);
             }
         }
-        self.feed(to, Input::Vote(v));
     }
 
     /// A node that hears of a later height asks the sender for the block it
