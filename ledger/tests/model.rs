@@ -1529,7 +1529,7 @@ fn run_and_replay(validators: usize, steps: &[Step]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 5_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: model_cases(), ..ProptestConfig::default() })]
 
     /// Budget operations, entities, keys and statuses, on a one-validator chain.
     #[test]
@@ -1539,7 +1539,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 5_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: model_cases(), ..ProptestConfig::default() })]
 
     /// Everything, validator and node operations included, on chains of one
     /// to four validators.
@@ -1628,4 +1628,12 @@ fn a_contract_from_award_to_final_payment() {
         (c.amount, c.paid, c.deliveries),
         (Amount(2_500), Amount(2_500), 1)
     );
+}
+
+/// Cases per property: 5,000 in CI (10,000 in all), more with `MODEL_CASES`.
+fn model_cases() -> u32 {
+    std::env::var("MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000)
 }

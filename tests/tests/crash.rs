@@ -21,7 +21,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Writer runs, each ended by SIGKILL.
-const ITERATIONS: usize = 24;
+const ITERATIONS_DEFAULT: usize = 24;
+
+/// Kills per run: 24 in CI, more with `CRASH_KILLS` for a long run.
+fn iterations() -> usize {
+    std::env::var("CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ITERATIONS_DEFAULT)
+}
 /// One run in this many is killed at a random moment soon after it starts,
 /// whatever it has reported: during open, init or the first commits.
 const EARLY_KILL_ONE_IN: u32 = 5;
@@ -187,7 +195,8 @@ fn store_survives_kill_9_at_random_moments() {
     let started = Instant::now();
     let mut height = 0u64;
     let mut early_kills = 0;
-    for iteration in 0..ITERATIONS {
+    let iterations = iterations();
+    for iteration in 0..iterations {
         let writer = Writer::spawn(&store_dir);
         let spawned = Instant::now();
         let early = rng.gen_ratio(1, EARLY_KILL_ONE_IN);
@@ -227,11 +236,11 @@ fn store_survives_kill_9_at_random_moments() {
         height = stored;
     }
     println!(
-        "{ITERATIONS} kills ({early_kills} early), final height {height}, in {:?}",
+        "{iterations} kills ({early_kills} early), final height {height}, in {:?}",
         started.elapsed()
     );
     assert!(
-        height >= (ITERATIONS as u64 - early_kills as u64),
+        height >= (iterations as u64 - early_kills as u64),
         "the writer made too little progress to test anything"
     );
 }
