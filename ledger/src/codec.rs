@@ -55,10 +55,7 @@ pub fn decode<T: Encode + Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Resul
         bincode::decode_from_slice(bytes, config::<LIMIT>()).map_err(|e| TxError::Malformed {
             // bincode's Display is its Debug form; our own decoders' messages
             // (an id that breaks the pattern, say) read better unwrapped.
-            reason: match e {
-                bincode::error::DecodeError::OtherString(reason) => reason,
-                e => e.to_string(),
-            },
+            reason: describe(e),
         })?;
     if read != bytes.len() {
         return Err(TxError::Malformed {
@@ -71,6 +68,29 @@ pub fn decode<T: Encode + Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Resul
         });
     }
     Ok(value)
+}
+
+/// A sentence for a decode error; bincode's own Display is its Debug form.
+fn describe(e: bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as E;
+    match e {
+        E::OtherString(reason) => reason,
+        E::UnexpectedEnd { additional } => {
+            format!("input ends early ({additional} more bytes needed)")
+        }
+        E::LimitExceeded => "a length prefix claims more bytes than allowed".into(),
+        E::UnexpectedVariant {
+            type_name, found, ..
+        } => {
+            format!(
+                "{found} is not a variant of {}",
+                type_name.rsplit("::").next().unwrap_or(type_name)
+            )
+        }
+        E::InvalidBooleanValue(b) => format!("{b} is not a boolean (0 or 1)"),
+        E::Utf8 { .. } => "text is not valid UTF-8".into(),
+        e => e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +111,18 @@ mod tests {
             decode::<u64, 16>(&[251, 5, 0]),
             Err(TxError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn decode_errors_read_as_sentences() {
+        let short = decode::<(u64, u64), 16>(&[5]).unwrap_err().to_string();
+        assert_eq!(short, "malformed: input ends early (1 more bytes needed)");
+        let bad_bool = decode::<bool, 16>(&[7]).unwrap_err().to_string();
+        assert_eq!(bad_bool, "malformed: 7 is not a boolean (0 or 1)");
+        let bad_text = decode::<String, 16>(&[2, 0xff, 0xfe])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(bad_text, "malformed: text is not valid UTF-8");
     }
 
     #[test]
