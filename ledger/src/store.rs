@@ -424,6 +424,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The transaction recorded in `entity`'s history at `location`.
+    pub fn history_entry(
+        &self,
+        entity: &EntityId,
+        location: TxLocation,
+    ) -> Result<Option<Hash>, StoreError> {
+        self.get(
+            CF_HISTORY,
+            &history_key(entity, location.height, location.index),
+        )?
+        .map(|v| hash_from(&v).ok_or_else(|| corrupt(location.height, "history entry")))
+        .transpose()
+    }
+
+    /// Number of history entries of all entities.
+    pub fn history_len(&self) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_HISTORY), IteratorMode::Start)
+        {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// All committed evidence, oldest first.
     pub fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
         let mut out = Vec::new();
@@ -474,7 +501,12 @@ fn evidence_key(h: Height, ev: &Evidence) -> Vec<u8> {
 
 /// The entities whose history a transaction belongs to: the signer and every
 /// counterparty it names or touches.
-fn involved(signer: &EntityId, op: &Op, outcome: &BlockOutcome, before: &State) -> Vec<EntityId> {
+pub(crate) fn involved(
+    signer: &EntityId,
+    op: &Op,
+    outcome: &BlockOutcome,
+    before: &State,
+) -> Vec<EntityId> {
     let contract_vendor = |id: &crate::types::ContractId| -> Option<EntityId> {
         let key = StateKey::Contract(id.clone());
         let written = outcome

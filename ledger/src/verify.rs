@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::block::{last_commit_hash, Block};
 use crate::state::State;
-use crate::store::{Store, StoreError, TxLocation};
+use crate::store::{involved, Store, StoreError, TxLocation};
 use crate::types::{Hash, Height};
 use crate::validators::ValidatorSet;
 
@@ -90,6 +90,7 @@ pub fn verify_store(
     let mut sets: BTreeMap<Height, ValidatorSet> = BTreeMap::new();
     let mut prev_set: Option<ValidatorSet> = None;
     let mut txs: u64 = 0;
+    let mut history_entries: u64 = 0;
     for n in 1..=meta.height.0 {
         let h = Height(n);
         let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
@@ -143,6 +144,21 @@ pub fn verify_store(
                 ));
             }
         }
+        for (i, tx) in block.txs.iter().enumerate() {
+            let location = TxLocation {
+                height: h,
+                index: i as u32,
+            };
+            for entity in involved(&tx.body.signer, &tx.body.op, &outcome, &state) {
+                if store.history_entry(&entity, location)? != Some(tx.hash()) {
+                    return Err(bad(
+                        h,
+                        format!("the history of {entity} lacks transaction {i}"),
+                    ));
+                }
+                history_entries += 1;
+            }
+        }
         txs += block.txs.len() as u64;
         state.commit(outcome);
         prev_hash = block.hash();
@@ -161,6 +177,13 @@ pub fn verify_store(
         return Err(bad(
             last,
             "the recorded state root does not match re-execution",
+        ));
+    }
+    let stored_history = store.history_len()?;
+    if stored_history != history_entries {
+        return Err(bad(
+            last,
+            format!("the history holds {stored_history} entries, the chain accounts for {history_entries}"),
         ));
     }
     let stored = store.state_entries()?;
