@@ -12,6 +12,54 @@ use sha2::{Digest, Sha256};
 
 use crate::error::TxError;
 
+/// Hex text forms for a 32-byte newtype: `to_hex`, `from_hex`, `Display` (all
+/// 64 digits), `Debug` (the first 12) and serde as a hex string.
+macro_rules! hex_bytes32 {
+    ($name:ident, $field:literal) => {
+        impl $name {
+            /// Lower-case hex.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+
+            /// Parses 64 hex digits.
+            pub fn from_hex(s: &str) -> Result<$name, TxError> {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
+                    field: $field,
+                    reason: format!("{s:?} is not 64 hex digits"),
+                })?;
+                Ok($name(out))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", &self.to_hex()[..12])
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::from_hex(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
 pub struct Hash(pub [u8; 32]);
@@ -33,47 +81,9 @@ impl Hash {
         }
         Hash(h.finalize().into())
     }
-
-    /// Lower-case hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parses 64 hex digits.
-    pub fn from_hex(s: &str) -> Result<Hash, TxError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
-            field: "hash",
-            reason: format!("{s:?} is not 64 hex digits"),
-        })?;
-        Ok(Hash(out))
-    }
 }
 
-impl fmt::Debug for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", &self.to_hex()[..12])
-    }
-}
-
-impl fmt::Display for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl Serialize for Hash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for Hash {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Hash::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+hex_bytes32!(Hash, "hash");
 
 /// A block height. The first block is height 1; genesis is height 0.
 #[derive(
@@ -271,47 +281,7 @@ impl fmt::Display for Year {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct PublicKey(pub [u8; 32]);
 
-impl PublicKey {
-    /// Lower-case hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parses 64 hex digits (no key check).
-    pub fn from_hex(s: &str) -> Result<PublicKey, TxError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
-            field: "public key",
-            reason: format!("{s:?} is not 64 hex digits"),
-        })?;
-        Ok(PublicKey(out))
-    }
-}
-
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", &self.to_hex()[..12])
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl Serialize for PublicKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+hex_bytes32!(PublicKey, "public key");
 
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
@@ -444,6 +414,31 @@ mod tests {
             assert!(EntityId::new(bad).is_err(), "{bad}");
         }
         assert!(EntityId::new(&"A".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn hashes_and_keys_are_hex_text() {
+        let h = Hash::digest(b"abc");
+        assert_eq!(
+            h.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(format!("{h:?}"), "ba7816bf8f01");
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<Hash>(&json).unwrap(), h);
+        let k = PublicKey([7; 32]);
+        assert_eq!(PublicKey::from_hex(&k.to_string()).unwrap(), k);
+        assert!(matches!(
+            PublicKey::from_hex("07"),
+            Err(TxError::InvalidArgument {
+                field: "public key",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Hash::from_hex("zz"),
+            Err(TxError::InvalidArgument { field: "hash", .. })
+        ));
     }
 
     #[test]
