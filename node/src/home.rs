@@ -51,6 +51,11 @@ impl Home {
         &self.root
     }
 
+    /// `HOME/config.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
     /// `HOME/genesis.json`.
     pub fn genesis_path(&self) -> PathBuf {
         self.root.join("genesis.json")

@@ -7,5 +7,6 @@
 //! block selection, re-checks after commits and the signature verdict cache.
 //! Networking, the consensus driver and the HTTP API join it as they are built.
 
+pub mod config;
 pub mod home;
 pub mod mempool;

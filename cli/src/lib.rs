@@ -1,0 +1,183 @@
+//! `minhbach`, the command line of Minh Bạch.
+//!
+//! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
+//! or verification failed; 2 usage; 3 node unreachable.
+
+pub mod client;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ledger::crypto::{read_key_file, write_key_file, SigningKey};
+use ledger::verify::verify_store;
+use ledger::PeerId;
+
+/// Exit code when verification fails or a transaction is rejected.
+const EXIT_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "minhbach",
+    version,
+    about = "Minh Bạch: a transparent ledger of public spending"
+)]
+struct Cli {
+    /// How to print data.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect ed25519 key files.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify data offline.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new key file (mode 0600); refuses to overwrite.
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key file's public key and libp2p peer id.
+    Show {
+        /// The key file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum VerifyCommand {
+    /// Re-verify a node's whole store: hash links, roots, commit
+    /// certificates and re-execution. Names the first bad height.
+    Chain {
+        /// The node's home (holds genesis.json and data/).
+        #[arg(long)]
+        home: PathBuf,
+    },
+}
+
+/// Runs the command line with the process's arguments; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Keys(KeysCommand::New { out }) => {
+            let key = SigningKey::generate();
+            write_key_file(&out, &key)?;
+            eprintln!("wrote {}", out.display());
+            print_key(cli.output, &key)?;
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Show { file }) => {
+            let key = read_key_file(&file)?;
+            print_key(cli.output, &key)?;
+            Ok(0)
+        }
+        Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
+    }
+}
+
+fn print_key(output: Output, key: &SigningKey) -> anyhow::Result<()> {
+    let public_key = key.public_key();
+    let peer_id = PeerId::from_ed25519(&public_key)?;
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({"public_key": public_key.to_hex(), "peer_id": peer_id.to_string()})
+        ),
+        Output::Csv => println!("public_key,peer_id\n{public_key},{peer_id}"),
+        Output::Table => println!("public_key  {public_key}\npeer_id     {peer_id}"),
+    }
+    Ok(())
+}
+
+fn verify_chain(output: Output, home: &Path) -> anyhow::Result<u8> {
+    let home = node::home::Home::new(home);
+    let genesis = home.genesis()?;
+    let store = home.open_existing_store()?;
+    let total = store.meta()?.map_or(0, |m| m.height.0);
+    let mut last_report = 0;
+    let result = verify_store(
+        &store,
+        &genesis.state(),
+        genesis.hash(),
+        genesis.genesis_time_ms,
+        |h| {
+            if h.0 >= last_report + 1000 || h.0 == total {
+                last_report = h.0;
+                eprint!("\rverified {} of {total} blocks", h.0);
+            }
+        },
+    );
+    if total > 0 {
+        eprintln!();
+    }
+    match result {
+        Ok(report) => {
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "valid": true,
+                        "height": report.height.0,
+                        "txs": report.txs,
+                        "last_block_hash": report.last_block_hash.to_hex(),
+                        "state_root": report.state_root.to_hex(),
+                    })
+                ),
+                Output::Csv => println!(
+                    "valid,height,txs,last_block_hash,state_root\ntrue,{},{},{},{}",
+                    report.height, report.txs, report.last_block_hash, report.state_root
+                ),
+                Output::Table => println!(
+                    "valid            yes\nheight           {}\ntransactions     {}\nlast block hash  {}\nstate root       {}",
+                    report.height, report.txs, report.last_block_hash, report.state_root
+                ),
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            let height = e.height();
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({"valid": false, "first_bad_height": height.0, "error": e.to_string()})
+                ),
+                Output::Csv => println!(
+                    "valid,first_bad_height,error\nfalse,{height},\"{}\"",
+                    e.to_string().replace('"', "\"\"")
+                ),
+                Output::Table => println!(
+                    "valid             no\nfirst bad height  {height}\nreason            {e}"
+                ),
+            }
+            Ok(EXIT_FAILED)
+        }
+    }
+}
