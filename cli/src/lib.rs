@@ -45,6 +45,19 @@ enum Command {
     /// Verify data offline.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Run a node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+}
+
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Run the node whose home is DIR until Ctrl-C or SIGTERM.
+    Start {
+        /// The node's home (config.toml, genesis.json, keys, data/).
+        #[arg(long)]
+        home: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +113,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
+        Command::Node(NodeCommand::Start { home }) => {
+            node::run::start(&home)?;
+            Ok(0)
+        }
     }
 }
 
