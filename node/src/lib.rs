@@ -6,7 +6,11 @@
 //! synchronous structure the event loop will own: admission, nonce order,
 //! block selection, re-checks after commits and the signature verdict cache.
 //! Networking, the consensus driver and the HTTP API join it as they are built.
+//!
+//! [`testnet::generate`] writes the homes, genesis and keys of a whole local
+//! network (what `minhbach testnet` and `minhbach devnet` start from).
 
 pub mod config;
 pub mod home;
 pub mod mempool;
+pub mod testnet;
