@@ -6,6 +6,10 @@
 //! a [`Genesis`] value is always valid. Its hash is SHA-256 of its canonical
 //! binary encoding, so it does not depend on the JSON's spacing or key order.
 //! This crate builds the genesis [`State`]; it does not start anything.
+//!
+//! [`story`] holds the data of the devnet's made-up but believable public
+//! sector: the treasury, ministries, departments, vendors, budget lines and
+//! what the departments buy.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,6 +23,8 @@ use ledger::tx::{EntityKind, Status};
 use ledger::{codec, crypto, EntityId, Hash, PeerId, PublicKey, State, Validator, ValidatorSet};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub mod story;
 
 /// Largest genesis file, in bytes.
 pub const GENESIS_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -94,6 +100,33 @@ pub struct GenesisEntity {
     pub parent: Option<EntityId>,
     /// Signing key.
     pub public_key: PublicKey,
+}
+
+/// An entity decided on before its key exists: what a story or an operator
+/// chooses, to which a network generator adds a fresh key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityTemplate {
+    /// Id.
+    pub id: EntityId,
+    /// Kind.
+    pub kind: EntityKind,
+    /// Display name.
+    pub name: String,
+    /// A department's ministry.
+    pub parent: Option<EntityId>,
+}
+
+impl EntityTemplate {
+    /// The genesis entity with this signing key.
+    pub fn with_key(&self, public_key: PublicKey) -> GenesisEntity {
+        GenesisEntity {
+            id: self.id.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+            parent: self.parent.clone(),
+            public_key,
+        }
+    }
 }
 
 /// The file as JSON.

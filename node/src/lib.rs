@@ -9,7 +9,9 @@
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
 //! - [`api`]: the HTTP API and the explorer's read-only listener;
-//! - [`run::start`]: all of it from a home folder.
+//! - [`run::start`]: all of it from a home folder;
+//! - [`testnet::generate`]: the homes, genesis and keys of a whole local
+//!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
 pub mod api;
 pub mod config;
@@ -19,4 +21,5 @@ pub mod mempool;
 pub mod net;
 pub mod run;
 pub mod shared;
+pub mod testnet;
 pub mod wire;
