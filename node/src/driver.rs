@@ -48,6 +48,8 @@ pub const EVIDENCE_POOL_MAX: usize = 256;
 pub const FUTURE_PROPOSALS_MAX: usize = 32;
 /// Key of the safety record in the store's safety column.
 pub const SAFETY_RECORD_KEY: &[u8] = b"record";
+/// Most transactions kept for another gossip attempt.
+const UNSENT_TXS_MAX: usize = 10_000;
 /// Transactions gossiped per loop turn before other events get a look in.
 const GOSSIP_TXS_PER_TURN: usize = 256;
 
@@ -105,6 +107,8 @@ pub struct Driver {
     allowed: BTreeSet<PeerId>,
     dial: Vec<(PeerId, Multiaddr)>,
     sync_in_flight: Option<(OutboundRequestId, Instant)>,
+    /// Transactions no peer could take yet.
+    unsent_txs: VecDeque<SignedTx>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -203,6 +207,7 @@ impl Driver {
             allowed: BTreeSet::new(),
             dial: parts.dial,
             sync_in_flight: None,
+            unsent_txs: VecDeque::new(),
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -782,15 +787,24 @@ impl Driver {
 
     // ---- network ----
 
-    fn publish(&mut self, topic: Topic, bytes: Vec<u8>) {
+    /// Publishes; false if no peer could take the message now.
+    fn publish(&mut self, topic: Topic, bytes: Vec<u8>) -> bool {
         let t = match topic {
             Topic::Txs => self.topics.txs.clone(),
             Topic::Proposals => self.topics.proposals.clone(),
             Topic::Votes => self.topics.votes.clone(),
             Topic::Evidence => self.topics.evidence.clone(),
         };
-        if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
-            debug!("gossip publish: {e}");
+        match self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => true,
+            Err(
+                gossipsub::PublishError::NoPeersSubscribedToTopic
+                | gossipsub::PublishError::AllQueuesFull(_),
+            ) => false,
+            Err(e) => {
+                warn!("gossip publish: {e}");
+                true
+            }
         }
     }
 
@@ -802,8 +816,28 @@ impl Driver {
         self.publish(Topic::Votes, wire::encode(&msg));
     }
 
+    /// Gossips a transaction; one that no peer could take yet (the node
+    /// has just started, say) is tried again on later ticks while it is
+    /// still pending.
     fn publish_tx(&mut self, tx: &SignedTx) {
-        self.publish(Topic::Txs, tx.encode());
+        if !self.publish(Topic::Txs, tx.encode()) && self.unsent_txs.len() < UNSENT_TXS_MAX {
+            self.unsent_txs.push_back(tx.clone());
+        }
+    }
+
+    fn retry_unsent_txs(&mut self) {
+        let waiting: Vec<SignedTx> = self.unsent_txs.drain(..).collect();
+        for tx in waiting {
+            let pending = self
+                .shared
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .contains(&tx.hash());
+            if pending {
+                self.publish_tx(&tx);
+            }
+        }
     }
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -1114,6 +1148,7 @@ impl Driver {
 
     fn on_tick(&mut self) {
         self.dial_peers();
+        self.retry_unsent_txs();
         let peers: Vec<PeerId> = self.connected.iter().copied().collect();
         for p in peers {
             self.ask_status(p);
