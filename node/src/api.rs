@@ -492,16 +492,23 @@ struct HeightQuery {
 }
 
 async fn validators(State(s): State<AppState>, Query(q): Query<HeightQuery>) -> ApiResult {
-    let (next, current) = {
+    // The state after block L knows set(L+1) and set(L+2).
+    let (next, current, after) = {
         let state = s.state.read().expect("state lock");
-        (state.height().0 + 1, state.validators().clone())
+        (
+            state.height().0 + 1,
+            state.validators().clone(),
+            state.next_validators().clone(),
+        )
     };
     let h = q.height.unwrap_or(next);
     let set = if h == next {
         current
-    } else if h == 0 || h > next {
+    } else if h == next + 1 {
+        after
+    } else if h == 0 || h > next + 1 {
         return Err(ApiError::not_found(format!(
-            "no validator set for height {h}; the next height is {next}"
+            "no validator set is known yet for height {h}; the next height is {next}"
         )));
     } else {
         let block = s

@@ -5,16 +5,17 @@
 //! parallel), waits only with deadlines, and kills its processes when it is
 //! dropped, including when a test panics.
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli::client::{Client, ClientError};
 use genesis::Currency;
-use ledger::crypto::{read_key_file, SigningKey};
-use ledger::{EntityId, Op, SignedTx, TxBody};
+use ledger::crypto::{read_key_file, write_key_file, SigningKey};
+use ledger::{EntityId, Op, PeerId, SignedTx, TxBody};
 use node::config::Config;
-use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, TestnetSpec};
+use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec};
 use serde_json::Value;
 
 /// Genesis time of test networks: 2026-01-01T00:00:00Z.
@@ -68,6 +69,55 @@ impl Cluster {
             dir,
             children: (0..n).map(|_| None).collect(),
         }
+    }
+
+    /// Writes a home for a node that is not in the genesis: a fresh node
+    /// key (and a validator key if `validator`), the genesis, and a config
+    /// with free ports that lists every other node as a peer. Returns its
+    /// index; it is not started.
+    pub fn add_home(&mut self, name: &str, validator: bool) -> usize {
+        let home = self.dir.path().join("net").join(name);
+        std::fs::create_dir(&home).expect("new home");
+        let node_key = SigningKey::generate();
+        write_key_file(&home.join("node_key"), &node_key).expect("node key");
+        if validator {
+            write_key_file(&home.join("validator_key"), &SigningKey::generate())
+                .expect("validator key");
+        }
+        std::fs::copy(&self.plan.genesis, home.join("genesis.json")).expect("genesis");
+        let ports: Vec<u16> = (0..2)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|l| l.local_addr().expect("port").port())
+            .collect();
+        let mut config = Config::default();
+        config.node.name = name.into();
+        config.p2p.listen = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
+        config.p2p.peers = self.plan.nodes.iter().map(|n| n.dial_address()).collect();
+        config.api.listen = SocketAddr::from(([127, 0, 0, 1], ports[1]));
+        fast(&mut config);
+        config.save(&home.join("config.toml")).expect("config");
+        self.plan.nodes.push(NodePlan {
+            name: name.into(),
+            role: if validator {
+                Role::Validator
+            } else {
+                Role::FullNode
+            },
+            home,
+            peer_id: PeerId::from_ed25519(&node_key.public_key()).expect("peer id"),
+            p2p: config.p2p.listen.clone(),
+            api: config.api.listen,
+            explorer: None,
+        });
+        self.children.push(None);
+        self.plan.nodes.len() - 1
+    }
+
+    /// Node `i`'s consensus key, for a validator.
+    pub fn validator_key(&self, i: usize) -> SigningKey {
+        read_key_file(&self.plan.nodes[i].home.join("validator_key")).expect("validator key")
     }
 
     /// The cluster's folder.

@@ -241,3 +241,141 @@ fn a_full_node_follows_the_chain_and_serves_the_api() {
     c.wait_height(0, h, BLOCKS);
     assert_same_chain(&c, &[0, 4]);
 }
+
+fn peers(c: &Cluster, i: usize) -> u64 {
+    c.client(i).get("/v1/status").unwrap()["peers"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn an_unknown_node_is_refused_until_registered_and_cut_off_when_removed() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let rogue = c.add_home("outsider", false);
+    c.start(rogue);
+    wait_for("the outsider's API", BLOCKS, || c.height(rogue));
+    // It can take a transaction into its own mempool, but no validator
+    // ever hears of it.
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 5));
+    let hash = c.submit(rogue, &tx).expect("its own node admits it");
+    let h = c.height(0).unwrap();
+    c.wait_height(0, h + 4, BLOCKS);
+    assert_eq!(peers(&c, rogue), 0, "nobody lets the outsider connect");
+    assert_eq!(c.height(rogue), Some(0), "it learns no block");
+    for i in 0..4 {
+        assert_eq!(
+            peers(&c, i),
+            3,
+            "validator {i} is connected to the other validators only"
+        );
+        let r = c.client(i).get(&format!("/v1/txs/{hash}"));
+        assert!(
+            r.as_ref().is_err_and(|e| e.code() == Some("not_found")),
+            "validator {i} heard of the outsider's transaction: {r:?}"
+        );
+    }
+    // Registered by the treasury, it may connect and follows the chain.
+    let peer_id = c.node(rogue).peer_id.clone();
+    let register = c.sign_next(
+        0,
+        "BTC",
+        Op::RegisterNode {
+            peer_id: peer_id.clone(),
+            operator: id("BTC"),
+        },
+    );
+    let reg_hash = c.submit(0, &register).unwrap();
+    let at = c.wait_committed(0, &reg_hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    c.wait_height(rogue, at, BLOCKS);
+    assert_same_chain(&c, &[0, rogue]);
+    // Removed, it is disconnected and refused again.
+    let remove = c.sign_next(0, "BTC", Op::RemoveNode { peer_id });
+    let rm_hash = c.submit(0, &remove).unwrap();
+    let removed_at = c.wait_committed(0, &rm_hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    wait_for("the removed node to lose its peers", BLOCKS, || {
+        (peers(&c, rogue) == 0).then_some(())
+    });
+    c.wait_height(0, removed_at + 5, BLOCKS);
+    assert_eq!(peers(&c, rogue), 0);
+    assert!(c.height(rogue).unwrap() <= removed_at + 1);
+    for i in 0..4 {
+        assert_eq!(peers(&c, i), 3);
+    }
+}
+
+#[test]
+fn an_added_validator_votes_and_proposes_and_stops_counting_once_removed() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let new = c.add_home("validator-4", true);
+    let key = c.validator_key(new).public_key();
+    c.start(new);
+    let add = c.sign_next(
+        0,
+        "BTC",
+        Op::AddValidator {
+            name: "validator-4".into(),
+            consensus_key: key,
+            peer_id: c.node(new).peer_id.clone(),
+            power: 10,
+        },
+    );
+    let hash = c.submit(0, &add).unwrap();
+    let added_at = c.wait_committed(0, &hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    // From H+2 the set has five members, and the new one's precommits are in
+    // certificates and it proposes in turn.
+    let set = c
+        .client(0)
+        .get(&format!("/v1/validators?height={}", added_at + 2))
+        .unwrap();
+    assert_eq!(set["validators"].as_array().unwrap().len(), 5);
+    let set = c
+        .client(0)
+        .get(&format!("/v1/validators?height={}", added_at + 1))
+        .unwrap();
+    assert_eq!(set["validators"].as_array().unwrap().len(), 4);
+    let key_hex = key.to_hex();
+    let signs = |b: &serde_json::Value| {
+        b["commit"]["precommits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["validator"] == key_hex.as_str())
+    };
+    let (mut voted, mut proposed) = (false, false);
+    let mut h = added_at + 2;
+    while !(voted && proposed) {
+        c.wait_height(0, h + 1, BLOCKS);
+        let b = c.client(0).get(&format!("/v1/blocks/{h}")).unwrap();
+        voted |= signs(&b);
+        proposed |= b["header"]["proposer"] == key_hex.as_str();
+        h += 1;
+        assert!(
+            h < added_at + 40,
+            "in 38 blocks the new validator voted: {voted}, proposed: {proposed}\n{}",
+            c.log_tail(new)
+        );
+    }
+    // Removed, its votes stop counting from H+2.
+    let remove = c.sign_next(0, "BTC", Op::RemoveValidator { consensus_key: key });
+    let hash = c.submit(0, &remove).unwrap();
+    let removed_at = c.wait_committed(0, &hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    c.wait_height(0, removed_at + 6, BLOCKS);
+    for h in removed_at + 2..=removed_at + 5 {
+        let b = c.client(0).get(&format!("/v1/blocks/{h}")).unwrap();
+        assert!(!signs(&b), "block {h} counts the removed validator");
+        assert_ne!(b["header"]["proposer"], key_hex.as_str());
+    }
+    assert_same_chain(&c, &[0, 1, 2, 3]);
+}
