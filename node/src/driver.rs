@@ -620,11 +620,11 @@ impl Driver {
         for (i, ev) in block.evidence.iter().enumerate() {
             self.check_evidence(ev)
                 .map_err(|e| format!("evidence {i}: {e}"))?;
-            if committed.iter().any(|(_, c)| c == ev) {
+            if committed.iter().any(|(_, c)| offence(c) == offence(ev)) {
                 return Err(format!("evidence {i} is already committed"));
             }
-            if !seen.insert(wire::encode(ev)) {
-                return Err(format!("evidence {i} appears twice"));
+            if !seen.insert(offence(ev)) {
+                return Err(format!("evidence {i} repeats an offence"));
             }
         }
         let state = self.shared.state.read().expect("state lock");
@@ -766,7 +766,12 @@ impl Driver {
     }
 
     fn add_evidence(&mut self, ev: Evidence) {
-        if self.evidence_pool.contains(&ev) || self.evidence_pool.len() >= EVIDENCE_POOL_MAX {
+        if self
+            .evidence_pool
+            .iter()
+            .any(|e| offence(e) == offence(&ev))
+            || self.evidence_pool.len() >= EVIDENCE_POOL_MAX
+        {
             return;
         }
         self.evidence_pool.push(ev);
@@ -776,7 +781,8 @@ impl Driver {
         let committed = self.shared.store.evidence().unwrap_or_default();
         let h = self.height();
         self.evidence_pool.retain(|e| {
-            e.height().0 + EVIDENCE_MAX_AGE_BLOCKS > h && !committed.iter().any(|(_, c)| c == e)
+            e.height().0 + EVIDENCE_MAX_AGE_BLOCKS > h
+                && !committed.iter().any(|(_, c)| offence(c) == offence(e))
         });
         self.evidence_pool
             .iter()
@@ -1218,6 +1224,18 @@ enum Topic {
     Proposals,
     Votes,
     Evidence,
+}
+
+/// What a piece of evidence proves: one validator signed two different
+/// votes of one type, height and round. Two pieces with the same offence
+/// (the votes in the other order, say) count once.
+fn offence(e: &Evidence) -> (PublicKey, Height, u32, bool) {
+    (
+        e.a.validator,
+        e.a.height,
+        e.a.round,
+        e.a.vote_type == VoteType::Prevote,
+    )
 }
 
 fn validity(valid: bool) -> Validity {

@@ -379,3 +379,77 @@ fn an_added_validator_votes_and_proposes_and_stops_counting_once_removed() {
     }
     assert_same_chain(&c, &[0, 1, 2, 3]);
 }
+
+#[test]
+fn the_command_line_submits_waits_for_the_commit_and_reads_it_back() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let node = c.node(1).api_url();
+    let key = c
+        .plan
+        .entity(&id("BTC"))
+        .unwrap()
+        .key_file
+        .display()
+        .to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["--node", &node])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "--output",
+        "json",
+        "tx",
+        "appropriate",
+        "--key",
+        &key,
+        "--signer",
+        "BTC",
+        "--year",
+        "2026",
+        "--line",
+        "YTE.TX",
+        "--to",
+        "BYT",
+        "--amount",
+        "1.250.000",
+        "--legal-ref",
+        "Nghị quyết 01/2026/QH15",
+        "--wait",
+    ]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "committed");
+    assert!(v["height"].as_u64().unwrap() >= 1);
+    let (code, out, _) = run(&["--output", "json", "query", "entity", "BYT"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["budgets"][0]["received"], "1250000");
+    // Over budget: the ministry passes on more than it has; exit 1 with the code.
+    let bkey = c
+        .plan
+        .entity(&id("BYT"))
+        .unwrap()
+        .key_file
+        .display()
+        .to_string();
+    let (code, _, err) = run(&[
+        "tx", "allocate", "--key", &bkey, "--signer", "BYT", "--year", "2026", "--line", "YTE.TX",
+        "--to", "BYT-BVBM", "--amount", "2000000", "--wait",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("over_budget"), "{err}");
+    // A node that is not there: exit 3.
+    c.kill(1);
+    let (code, _, _) = run(&["query", "status"]);
+    assert_eq!(code, Some(3));
+}
