@@ -569,38 +569,42 @@ impl Driver {
     /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
     fn judge(&mut self, block: Block, p: &SignedProposal) -> Validity {
         let hash = p.block_hash;
-        if let Some(c) = self.candidates.get(&hash) {
-            return validity(c.outcome.is_some());
-        }
         let fresh = p.pol_round.is_none();
-        if fresh && now_ms().abs_diff(block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
-            debug!(
+        if !self.candidates.contains_key(&hash) {
+            let outcome = if block.header.proposer != p.proposer {
+                warn!(
+                    height = p.height.0,
+                    "proposal {hash} names another proposer in its block"
+                );
+                None
+            } else {
+                match self.check_block(&block) {
+                    Ok(outcome) => Some(outcome),
+                    Err(why) => {
+                        warn!(height = p.height.0, "invalid proposal {hash}: {why}");
+                        None
+                    }
+                }
+            };
+            self.candidates.insert(hash, Candidate { block, outcome });
+        }
+        let c = &self.candidates[&hash];
+        if c.outcome.is_none() {
+            return Validity::Invalid;
+        }
+        // The clock rule applies to fresh proposals only: a value re-proposed
+        // with a proof of lock was judged in an earlier round. A block refused
+        // for its time alone keeps its outcome, so that if the others decide
+        // it anyway this node can still commit it.
+        if fresh && now_ms().abs_diff(c.block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
+            warn!(
                 height = p.height.0,
                 "proposal time {} is more than {PROPOSAL_CLOCK_SKEW_MS} ms from this clock",
-                block.header.time_ms
-            );
-            self.candidates.insert(
-                hash,
-                Candidate {
-                    block,
-                    outcome: None,
-                },
+                c.block.header.time_ms
             );
             return Validity::Invalid;
         }
-        if block.header.proposer != p.proposer {
-            return Validity::Invalid;
-        }
-        let outcome = match self.check_block(&block) {
-            Ok(outcome) => Some(outcome),
-            Err(why) => {
-                warn!(height = p.height.0, "invalid proposal {hash}: {why}");
-                None
-            }
-        };
-        let valid = outcome.is_some();
-        self.candidates.insert(hash, Candidate { block, outcome });
-        validity(valid)
+        Validity::Valid
     }
 
     /// Checks a block for height L+1 against the committed state, and
@@ -1278,14 +1282,6 @@ fn offence(e: &Evidence) -> (PublicKey, Height, u32, bool) {
         e.a.round,
         e.a.vote_type == VoteType::Prevote,
     )
-}
-
-fn validity(valid: bool) -> Validity {
-    if valid {
-        Validity::Valid
-    } else {
-        Validity::Invalid
-    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
