@@ -754,7 +754,10 @@ impl Driver {
 
     fn check_evidence(&self, ev: &Evidence) -> Result<(), String> {
         let eh = ev.height();
-        let h = self.height();
+        // The height after the committed one, whose set is the state's. Not
+        // the machine's height: in the pause after a commit that is still
+        // the committed height, whose set is another.
+        let h = self.committed_height() + 1;
         if eh.0 == 0 || eh.0 > h {
             return Err(format!("it is for height {eh}, not yet reached"));
         }
@@ -804,6 +807,19 @@ impl Driver {
             e.height().0 + EVIDENCE_MAX_AGE_BLOCKS > h
                 && !committed.iter().any(|(_, c)| offence(c) == offence(e))
         });
+        // Checked again before it is proposed: a piece the others would
+        // refuse would make every one of this node's proposals invalid.
+        let pool = std::mem::take(&mut self.evidence_pool);
+        self.evidence_pool = pool
+            .into_iter()
+            .filter(|e| match self.check_evidence(e) {
+                Ok(()) => true,
+                Err(why) => {
+                    warn!("dropping pooled evidence: {why}");
+                    false
+                }
+            })
+            .collect();
         self.evidence_pool
             .iter()
             .take(ledger::block::BLOCK_EVIDENCE_MAX)
