@@ -4,6 +4,7 @@
 //! or verification failed; 2 usage; 3 node unreachable.
 
 pub mod client;
+pub mod demo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
