@@ -9,6 +9,15 @@ use ledger::tx::SignedTx;
 use ledger::EntityId;
 use serde_json::Value;
 
+/// Longest wait for one HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause between polls of a pending transaction.
+const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Shortest time a poll is given, even when the deadline is close.
+const WAIT_POLL_MIN: Duration = Duration::from_millis(200);
+
+const _: () = assert!(WAIT_POLL_MIN.as_millis() < REQUEST_TIMEOUT.as_millis());
+
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -53,7 +62,7 @@ impl Client {
     /// A client of the node at `base`, e.g. `http://127.0.0.1:8080`.
     pub fn new(base: &str) -> Client {
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("an HTTP client without TLS always builds");
         Client {
@@ -69,9 +78,15 @@ impl Client {
 
     /// `GET path` (path starts with `/`), as JSON.
     pub fn get(&self, path: &str) -> Result<Value, ClientError> {
+        self.get_within(path, REQUEST_TIMEOUT)
+    }
+
+    /// `GET path`, giving up after `timeout`.
+    fn get_within(&self, path: &str, timeout: Duration) -> Result<Value, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
+            .timeout(timeout)
             .send()
             .map_err(|e| self.unreachable(e))?;
         self.json(response)
@@ -109,7 +124,11 @@ impl Client {
     pub fn wait_for_tx(&self, hash: &str, timeout: Duration) -> Result<Value, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
-            match self.get(&format!("/v1/txs/{hash}")) {
+            // A hung node must not hold the caller past its deadline.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .clamp(WAIT_POLL_MIN, REQUEST_TIMEOUT);
+            match self.get_within(&format!("/v1/txs/{hash}"), left) {
                 Ok(v) if v["status"] != "pending" => return Ok(v),
                 Ok(v) if Instant::now() >= deadline => return Ok(v),
                 Err(ClientError::Rejected { status: 404, .. }) if Instant::now() < deadline => {}
@@ -117,28 +136,104 @@ impl Client {
                 Err(e @ ClientError::Unreachable { .. }) => return Err(e),
                 _ => {}
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(WAIT_POLL_INTERVAL);
         }
     }
 
+    /// reqwest's own text names only the URL ("error sending request"); the
+    /// cause, such as "Connection refused", is at the end of its source chain.
     fn unreachable(&self, e: reqwest::Error) -> ClientError {
+        let message = if e.is_timeout() {
+            "no answer in time".to_owned()
+        } else {
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            cause.to_string()
+        };
         ClientError::Unreachable {
             url: self.base.clone(),
-            message: e.to_string(),
+            message,
         }
     }
 
+    /// The body of a success as JSON; an error status as [`ClientError::Rejected`]
+    /// with the node's `{code, message}`, or with the HTTP status when the body
+    /// is not that shape (a proxy's 502 page, a bare 404).
     fn json(&self, response: reqwest::blocking::Response) -> Result<Value, ClientError> {
         let status = response.status();
-        let body: Value = response.json().map_err(|e| self.unreachable(e))?;
+        let url = response.url().to_string();
+        let text = response.text().map_err(|e| self.unreachable(e))?;
+        let body: Option<Value> = serde_json::from_str(&text).ok();
         if status.is_success() {
-            return Ok(body);
+            return body.ok_or_else(|| ClientError::Rejected {
+                status: status.as_u16(),
+                code: "bad_response".into(),
+                message: format!("{url} answered {status} with a body that is not JSON"),
+            });
         }
-        let err = &body["error"];
+        let err = body.as_ref().map(|b| &b["error"]);
+        let code = err
+            .and_then(|e| e["code"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| match status.as_u16() {
+                404 => "not_found".to_owned(),
+                s => format!("http_{s}"),
+            });
+        let message = err
+            .and_then(|e| e["message"].as_str())
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{url} answered {status}"));
         Err(ClientError::Rejected {
             status: status.as_u16(),
-            code: err["code"].as_str().unwrap_or("error").to_owned(),
-            message: err["message"].as_str().unwrap_or_default().to_owned(),
+            code,
+            message,
         })
+    }
+}
+
+/// Checks and normalises `--node`: an `http://` or `https://` URL, or a bare
+/// `host:port`, which means `http://host:port`.
+pub fn parse_node_url(s: &str) -> Result<String, String> {
+    let url = if s.contains("://") {
+        s.to_owned()
+    } else {
+        format!("http://{s}")
+    };
+    let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{s:?} is not an http:// or https:// URL"));
+    }
+    if parsed.host_str().is_none() || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{s:?} must be a node's base URL, such as http://127.0.0.1:8080"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_urls_are_checked_and_normalised() {
+        assert_eq!(
+            parse_node_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            parse_node_url("localhost:8080").unwrap(),
+            "http://localhost:8080"
+        );
+        assert_eq!(
+            parse_node_url("https://node.example/api").unwrap(),
+            "https://node.example/api"
+        );
+        for bad in ["ftp://x", "http://", "http://x/?a=1", "http://x:99999"] {
+            assert!(parse_node_url(bad).is_err(), "{bad}");
+        }
     }
 }

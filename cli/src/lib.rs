@@ -5,6 +5,9 @@
 
 pub mod client;
 pub mod demo;
+pub mod query;
+pub mod render;
+pub mod tx;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +19,21 @@ use ledger::PeerId;
 
 /// Exit code when verification fails or a transaction is rejected.
 const EXIT_FAILED: u8 = 1;
+/// Exit code for bad input: clap's own, and [`UsageError`].
+const EXIT_USAGE: u8 = 2;
+/// Exit code when the node cannot be reached.
+const EXIT_UNREACHABLE: u8 = 3;
+
+/// Bad input that clap cannot check while parsing, such as an unreadable key
+/// file. Exit code 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {message}")]
+pub struct UsageError {
+    /// The flag whose value is bad, e.g. `--key`.
+    pub flag: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
 
 #[derive(Parser)]
 #[command(
@@ -27,14 +45,28 @@ struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
+    /// The node's API, for `tx` and `query`.
+    #[arg(
+        long,
+        global = true,
+        env = "MINHBACH_NODE",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL",
+        value_parser = client::parse_node_url
+    )]
+    node: String,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Output {
+/// How a command prints its data (`--output`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Output {
+    /// Aligned, for people.
     Table,
+    /// The node's JSON, pretty-printed.
     Json,
+    /// A header line and rows.
     Csv,
 }
 
@@ -46,6 +78,25 @@ enum Command {
     /// Verify data offline.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Run a node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Sign an operation and submit it to a node (`--node`).
+    #[command(subcommand)]
+    Tx(Box<tx::TxCommand>),
+    /// Read the chain through a node's API (`--node`).
+    #[command(subcommand)]
+    Query(query::QueryCommand),
+}
+
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Run the node whose home is DIR until Ctrl-C or SIGTERM.
+    Start {
+        /// The node's home (config.toml, genesis.json, keys, data/).
+        #[arg(long)]
+        home: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,8 +132,19 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// Exit code 3 when the node is unreachable, 2 for bad input, 1 otherwise.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(client::ClientError::Unreachable { .. }) = e.downcast_ref() {
+        EXIT_UNREACHABLE
+    } else if e.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
     }
 }
 
@@ -101,6 +163,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
+        Command::Node(NodeCommand::Start { home }) => {
+            node::run::start(&home)?;
+            Ok(0)
+        }
+        Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),
+        Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
     }
 }
 

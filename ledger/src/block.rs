@@ -190,25 +190,7 @@ pub struct Vote {
     /// The voter's consensus key.
     pub validator: PublicKey,
     /// Signature over [`Vote::signing_bytes`].
-    #[serde(with = "sig_hex")]
     pub signature: Signature,
-}
-
-mod sig_hex {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::types::Signature;
-
-    pub fn serialize<S: Serializer>(s: &Signature, ser: S) -> Result<S::Ok, S::Error> {
-        ser.serialize_str(&hex::encode(s.0))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
-        let text = String::deserialize(d)?;
-        let mut out = [0u8; 64];
-        hex::decode_to_slice(&text, &mut out).map_err(serde::de::Error::custom)?;
-        Ok(Signature(out))
-    }
 }
 
 impl Vote {

@@ -8,7 +8,7 @@ use crate::block::{
 use crate::crypto::SigningKey;
 use crate::error::TxError;
 use crate::merkle;
-use crate::state::{BlockOutcome, State};
+use crate::state::{BlockOutcome, State, Verdict};
 use crate::tx::SignedTx;
 use crate::types::{Hash, PublicKey};
 
@@ -34,7 +34,19 @@ pub fn build_block(
     txs: Vec<SignedTx>,
     template: BlockTemplate,
 ) -> Result<(Block, BlockOutcome), (usize, TxError)> {
-    let outcome = state.execute_block(&txs)?;
+    let verdicts = state.batch_verdicts(&txs);
+    build_block_with(state, txs, verdicts, template)
+}
+
+/// [`build_block`] with the signature verdicts already known, one per
+/// transaction (see [`State::execute_block_with`]).
+pub fn build_block_with(
+    state: &State,
+    txs: Vec<SignedTx>,
+    verdicts: Vec<Option<Verdict>>,
+    template: BlockTemplate,
+) -> Result<(Block, BlockOutcome), (usize, TxError)> {
+    let outcome = state.execute_block_with(&txs, verdicts)?;
     let leaves: Vec<Hash> = txs.iter().map(|t| merkle::leaf_hash(&t.encode())).collect();
     let header = Header {
         chain_id: state.chain_id().to_owned(),

@@ -99,8 +99,9 @@ impl SigningKey {
         Signature(self.0.sign(message).to_bytes())
     }
 
-    /// The secret seed, for writing a key file.
-    fn seed(&self) -> [u8; 32] {
+    /// The secret seed, for writing a key file or deriving the node's
+    /// libp2p identity from its key file. Never log or send it.
+    pub fn seed(&self) -> [u8; 32] {
         self.0.to_bytes()
     }
 }

@@ -407,7 +407,17 @@ impl State {
     /// the block; a transaction whose signer's key changes earlier in the same
     /// block is checked again alone.
     pub fn execute_block(&self, txs: &[SignedTx]) -> Result<BlockOutcome, (usize, TxError)> {
-        let verdicts = self.batch_verdicts(txs);
+        self.execute_block_with(txs, self.batch_verdicts(txs))
+    }
+
+    /// [`State::execute_block`] with signature verdicts already known (from
+    /// a node's cache), one per transaction; `None` checks that one alone.
+    pub fn execute_block_with(
+        &self,
+        txs: &[SignedTx],
+        verdicts: Vec<Option<Verdict>>,
+    ) -> Result<BlockOutcome, (usize, TxError)> {
+        assert_eq!(verdicts.len(), txs.len(), "one verdict per transaction");
         let mut exec = self.begin_block();
         for (i, (tx, verdict)) in txs.iter().zip(verdicts).enumerate() {
             exec.apply_tx(tx, verdict).map_err(|e| (i, e))?;

@@ -287,9 +287,31 @@ hex_bytes32!(PublicKey, "public key");
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
 pub struct Signature(pub [u8; 64]);
 
+impl Signature {
+    /// Lowercase hex, 128 digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", &hex::encode(self.0)[..12])
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(&text, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(Signature(out))
     }
 }
 

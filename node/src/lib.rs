@@ -1,16 +1,25 @@
 //! A Minh Bạch node. This is the only crate that does I/O.
 //!
-//! So far it owns the node's home folder ([`home::Home`]): where the genesis
-//! file, the keys and the RocksDB store live, and how a store is opened and
-//! tied to its genesis. It also owns the mempool ([`mempool::Mempool`]), a
-//! synchronous structure the event loop will own: admission, nonce order,
-//! block selection, re-checks after commits and the signature verdict cache.
-//! Networking, the consensus driver and the HTTP API join it as they are built.
-//!
-//! [`testnet::generate`] writes the homes, genesis and keys of a whole local
-//! network (what `minhbach testnet` and `minhbach devnet` start from).
+//! - [`home::Home`] and [`config::Config`]: where a node's files live and
+//!   how it is set up;
+//! - [`mempool::Mempool`]: admission, nonce order, block selection and the
+//!   signature verdict cache;
+//! - [`wire`] and [`net`]: what nodes send each other and the permissioned
+//!   libp2p network that carries it;
+//! - [`driver::Driver`]: the event loop that runs consensus, builds and
+//!   judges blocks, commits them and syncs;
+//! - [`api`]: the HTTP API and the explorer's read-only listener;
+//! - [`run::start`]: all of it from a home folder;
+//! - [`testnet::generate`]: the homes, genesis and keys of a whole local
+//!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
+pub mod api;
 pub mod config;
+pub mod driver;
 pub mod home;
 pub mod mempool;
+pub mod net;
+pub mod run;
+pub mod shared;
 pub mod testnet;
+pub mod wire;

@@ -1,13 +1,17 @@
 //! Multi-process and whole-system tests of Minh Bạch.
 //!
 //! The tests themselves live in `tests/tests/`; this library holds what they
-//! share with the helper binaries they start. Today that is the crash test of
-//! the store: `src/bin/store-writer.rs` writes blocks of the deterministic
-//! [`workload`] until it is killed with SIGKILL, and `tests/crash.rs` checks
-//! after every kill that the store reopens at a committed height and verifies
-//! from genesis. Multi-node integration tests and the seeded cluster
-//! simulation will join it here.
+//! share with the helper binaries they start:
+//! - [`cluster`]: a local network of real `minhbach node start` processes
+//!   on 127.0.0.1, with temporary homes, deadlines on every wait, and every
+//!   process killed when the test ends;
+//! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
+//!   writes until it is killed, for the store's crash test.
+//!
+//! `src/bin/minhbach.rs` is the `minhbach` command line itself, built in this
+//! package so that tests can start it by path.
 //!
 //! Nothing in this crate is used by a node.
 
+pub mod cluster;
 pub mod workload;

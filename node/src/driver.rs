@@ -1,0 +1,1279 @@
+//! The event loop: one task that owns the swarm and the consensus state
+//! machine, and is the only writer of the store and the shared state.
+//!
+//! It reacts to gossip, sync responses, timers, admitted transactions and
+//! shutdown signals, and carries out the effects of `consensus` in order:
+//! a safety record is written and synced before any signature leaves; a
+//! proposal is judged by re-executing its block on the committed state; a
+//! decided block is committed to the store before the next height starts.
+//! A node that falls behind asks peers for blocks and certificates and
+//! verifies each before applying it.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use consensus::{Consensus, Effect, Input, Message, Signed, Validity};
+use futures::StreamExt;
+use ledger::builder::{build_block_with, BlockTemplate};
+use ledger::crypto::SigningKey;
+use ledger::{
+    Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, PublicKey, Signature, SignedTx,
+    ValidatorSet, Vote, VoteType,
+};
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm};
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use crate::config::Config;
+use crate::net::{Behaviour, BehaviourEvent, Topics};
+use crate::shared::Shared;
+use crate::wire::{self, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg};
+
+/// The consensus instance of a node.
+pub type Machine = Consensus<Hash, PublicKey, Signature>;
+type Fx = Vec<Effect<Hash, PublicKey, Signature>>;
+type In = Input<Hash, PublicKey, Signature>;
+
+/// How far a fresh proposal's time may be from the validator's clock.
+pub const PROPOSAL_CLOCK_SKEW_MS: u64 = 2_000;
+/// Evidence older than this many blocks is expired and not included.
+pub const EVIDENCE_MAX_AGE_BLOCKS: u64 = 100_000;
+/// Most pieces of pending evidence kept.
+pub const EVIDENCE_POOL_MAX: usize = 256;
+/// Most proposals kept for the next heights.
+pub const FUTURE_PROPOSALS_MAX: usize = 32;
+/// Key of the safety record in the store's safety column.
+pub const SAFETY_RECORD_KEY: &[u8] = b"record";
+/// Most transactions kept for another gossip attempt.
+const UNSENT_TXS_MAX: usize = 10_000;
+/// Transactions gossiped per loop turn before other events get a look in.
+const GOSSIP_TXS_PER_TURN: usize = 256;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The consensus view of a ledger validator set.
+pub fn consensus_set(set: &ValidatorSet) -> consensus::ValidatorSet<PublicKey> {
+    consensus::ValidatorSet::new(set.validators().iter().map(|v| consensus::Validator {
+        address: v.consensus_key,
+        power: v.power,
+    }))
+    .expect("a ledger validator set is non-empty, with distinct keys and positive power")
+}
+
+/// A block proposed at the current height, with the verdict on it.
+struct Candidate {
+    block: Block,
+    /// The execution outcome when valid.
+    outcome: Option<BlockOutcome>,
+}
+
+/// The event loop's state.
+pub struct Driver {
+    shared: Arc<Shared>,
+    config: Config,
+    swarm: Swarm<Behaviour>,
+    topics: Topics,
+    key: Option<SigningKey>,
+    machine: Machine,
+    /// Blocks proposed at the current height, by hash.
+    candidates: HashMap<Hash, Candidate>,
+    /// Proposals for later heights, fed in when their height starts.
+    future_proposals: VecDeque<ProposalMsg>,
+    /// Verified evidence not yet committed.
+    evidence_pool: Vec<Evidence>,
+    /// The last committed block's hash and time.
+    last_hash: Hash,
+    last_time_ms: u64,
+    /// set(L), the set that signed the last committed block (None at genesis).
+    prev_set: Option<ValidatorSet>,
+    /// When the next height starts, after the pause that follows a commit.
+    next_height_at: Option<Instant>,
+    last_commit_at: Option<Instant>,
+    timers: mpsc::UnboundedSender<consensus::Timeout>,
+    timer_rx: mpsc::UnboundedReceiver<consensus::Timeout>,
+    gossip_rx: mpsc::Receiver<SignedTx>,
+    peer_heights: HashMap<PeerId, u64>,
+    connected: HashSet<PeerId>,
+    allowed: BTreeSet<PeerId>,
+    dial: Vec<(PeerId, Multiaddr)>,
+    sync_in_flight: Option<(OutboundRequestId, Instant)>,
+    /// Transactions no peer could take yet.
+    unsent_txs: VecDeque<SignedTx>,
+}
+
+/// Everything [`Driver::new`] needs.
+pub struct DriverParts {
+    /// Shared with the API.
+    pub shared: Arc<Shared>,
+    /// The node's config.
+    pub config: Config,
+    /// The swarm, listening.
+    pub swarm: Swarm<Behaviour>,
+    /// Its topics.
+    pub topics: Topics,
+    /// The consensus key, for a validator.
+    pub key: Option<SigningKey>,
+    /// Admitted transactions to gossip.
+    pub gossip_rx: mpsc::Receiver<SignedTx>,
+    /// Peers to dial.
+    pub dial: Vec<(PeerId, Multiaddr)>,
+}
+
+impl Driver {
+    /// Prepares the loop: resumes consensus from the stored safety record at
+    /// the height after the last committed block.
+    pub fn new(parts: DriverParts) -> anyhow::Result<(Driver, Fx)> {
+        let shared = parts.shared;
+        let (height, set, last_hash, last_time_ms, prev_set) = {
+            let state = shared.state.read().expect("state lock");
+            let meta = shared
+                .store
+                .meta()?
+                .ok_or_else(|| anyhow::anyhow!("the store is not initialised"))?;
+            let (last_time, prev_set) = if meta.height.0 == 0 {
+                (shared.genesis.genesis_time_ms, None)
+            } else {
+                let block = shared
+                    .store
+                    .block(meta.height)?
+                    .ok_or_else(|| anyhow::anyhow!("the last block is missing"))?;
+                let set = shared
+                    .store
+                    .validator_set(&block.header.validators_hash)?
+                    .ok_or_else(|| anyhow::anyhow!("the last block's validator set is missing"))?;
+                (block.header.time_ms, Some(set))
+            };
+            (
+                state.height().next(),
+                state.validators().clone(),
+                meta.last_block_hash,
+                last_time,
+                prev_set,
+            )
+        };
+        let record = match shared.store.safety_get(SAFETY_RECORD_KEY)? {
+            Some(bytes) => Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| anyhow::anyhow!("the stored safety record cannot be read: {e}"))?,
+            ),
+            None => None,
+        };
+        // A follower uses a key no validator can have (the identity point is
+        // refused as a consensus key), so it never signs.
+        let me = parts
+            .key
+            .as_ref()
+            .map(|k| k.public_key())
+            .unwrap_or(PublicKey([0; 32]));
+        let (machine, fx) = Consensus::new(
+            parts.config.consensus.to_consensus(),
+            me,
+            consensus::Height(height.0),
+            consensus_set(&set),
+            record,
+        )
+        .map_err(|e| anyhow::anyhow!("consensus cannot start: {e}"))?;
+        let (timers, timer_rx) = mpsc::unbounded_channel();
+        let mut driver = Driver {
+            shared,
+            config: parts.config,
+            swarm: parts.swarm,
+            topics: parts.topics,
+            key: parts.key,
+            machine,
+            candidates: HashMap::new(),
+            future_proposals: VecDeque::new(),
+            evidence_pool: Vec::new(),
+            last_hash,
+            last_time_ms,
+            prev_set,
+            next_height_at: None,
+            last_commit_at: None,
+            timers,
+            timer_rx,
+            gossip_rx: parts.gossip_rx,
+            peer_heights: HashMap::new(),
+            connected: HashSet::new(),
+            allowed: BTreeSet::new(),
+            dial: parts.dial,
+            sync_in_flight: None,
+            unsent_txs: VecDeque::new(),
+        };
+        driver.update_allowed();
+        metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
+        Ok((driver, fx))
+    }
+
+    /// Runs until `shutdown` resolves.
+    pub async fn run(mut self, start: Fx, shutdown: impl std::future::Future<Output = ()>) {
+        self.effects(start);
+        self.dial_peers();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tokio::pin!(shutdown);
+        loop {
+            let pause = self.next_height_at;
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm(event),
+                Some(t) = self.timer_rx.recv() => self.input(Input::Timeout(t)),
+                Some(tx) = self.gossip_rx.recv() => {
+                    self.publish_tx(&tx);
+                    for _ in 1..GOSSIP_TXS_PER_TURN {
+                        match self.gossip_rx.try_recv() {
+                            Ok(tx) => self.publish_tx(&tx),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tick.tick() => self.on_tick(),
+                _ = sleep_until(pause), if pause.is_some() => self.start_next_height(),
+                _ = &mut shutdown => {
+                    info!("shutting down");
+                    break;
+                }
+            }
+        }
+    }
+
+    fn height(&self) -> u64 {
+        self.machine.height().0
+    }
+
+    // ---- consensus effects ----
+
+    fn input(&mut self, input: In) {
+        let fx = self.machine.handle(input);
+        self.effects(fx);
+    }
+
+    fn effects(&mut self, fx: Fx) {
+        let mut queue: VecDeque<In> = VecDeque::new();
+        let mut fx: VecDeque<_> = fx.into();
+        loop {
+            while let Some(effect) = fx.pop_front() {
+                self.effect(effect, &mut queue);
+            }
+            match queue.pop_front() {
+                Some(input) => fx.extend(self.machine.handle(input)),
+                None => break,
+            }
+        }
+        self.shared.live.write().expect("live lock").round = self.machine.round().0;
+        metrics::gauge!("minhbach_round").set(self.machine.round().0 as f64);
+    }
+
+    fn effect(&mut self, effect: Effect<Hash, PublicKey, Signature>, queue: &mut VecDeque<In>) {
+        match effect {
+            Effect::PersistSafetyRecord(record) => {
+                let bytes = serde_json::to_vec(&record).expect("a safety record serializes");
+                if let Err(e) = self.shared.store.safety_put(SAFETY_RECORD_KEY, &bytes) {
+                    // Signing without a durable record could equivocate after
+                    // a restart: stop instead.
+                    error!("cannot persist the safety record: {e}; stopping");
+                    std::process::exit(70);
+                }
+            }
+            Effect::SignProposal(p) => {
+                let Some(key) = &self.key else { return };
+                let Some(candidate) = self.candidates.get(&p.value) else {
+                    error!(
+                        height = p.height.0,
+                        "asked to propose a block this node does not have"
+                    );
+                    return;
+                };
+                let signed = SignedProposal::sign(
+                    key,
+                    self.shared.chain_id(),
+                    Height(p.height.0),
+                    p.round.0,
+                    p.value,
+                    p.pol_round.map(|r| r.0),
+                );
+                let msg = ProposalMsg {
+                    proposal: signed.clone(),
+                    block: candidate.block.clone(),
+                    sent_ms: now_ms(),
+                };
+                info!(
+                    height = p.height.0,
+                    round = p.round.0,
+                    txs = candidate.block.txs.len(),
+                    "proposing block {}",
+                    p.value
+                );
+                self.publish(Topic::Proposals, wire::encode(&msg));
+                queue.push_back(Input::Proposal {
+                    proposal: Signed {
+                        message: p,
+                        signature: signed.signature,
+                    },
+                    validity: Validity::Valid,
+                });
+            }
+            Effect::SignVote(v) => {
+                let Some(key) = &self.key else { return };
+                let vote = Vote::sign(
+                    key,
+                    self.shared.chain_id(),
+                    ledger_vote_type(v.vote_type),
+                    Height(v.height.0),
+                    v.round.0,
+                    v.value,
+                );
+                let signature = vote.signature;
+                self.publish_vote(vote);
+                queue.push_back(Input::Vote(Signed {
+                    message: v,
+                    signature,
+                }));
+            }
+            Effect::Broadcast(Message::Vote(v)) => {
+                let vote = Vote {
+                    vote_type: ledger_vote_type(v.message.vote_type),
+                    height: Height(v.message.height.0),
+                    round: v.message.round.0,
+                    block_hash: v.message.value,
+                    validator: v.message.validator,
+                    signature: v.signature,
+                };
+                self.publish_vote(vote);
+            }
+            Effect::Broadcast(Message::Proposal(p)) => {
+                if let Some(candidate) = self.candidates.get(&p.message.value) {
+                    let msg = ProposalMsg {
+                        proposal: SignedProposal {
+                            height: Height(p.message.height.0),
+                            round: p.message.round.0,
+                            block_hash: p.message.value,
+                            pol_round: p.message.pol_round.map(|r| r.0),
+                            proposer: p.message.proposer,
+                            signature: p.signature,
+                        },
+                        block: candidate.block.clone(),
+                        sent_ms: now_ms(),
+                    };
+                    self.publish(Topic::Proposals, wire::encode(&msg));
+                }
+            }
+            Effect::ScheduleTimeout {
+                timeout,
+                duration_ms,
+            } => {
+                let timers = self.timers.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(duration_ms)).await;
+                    let _ = timers.send(timeout);
+                });
+            }
+            Effect::GetValue { height, round } => {
+                if let Some(value) = self.build_proposal() {
+                    queue.push_back(Input::ProposeValue {
+                        height,
+                        round,
+                        value,
+                    });
+                }
+            }
+            Effect::Decide(decision) => {
+                let Some(candidate) = self.candidates.remove(&decision.value) else {
+                    warn!(
+                        height = decision.height.0,
+                        "decided block {} is not here; it will come by sync", decision.value
+                    );
+                    return;
+                };
+                let Some(outcome) = candidate.outcome else {
+                    error!(
+                        height = decision.height.0,
+                        "decided a block this node judged invalid"
+                    );
+                    return;
+                };
+                let cert = CommitCertificate {
+                    height: Height(decision.height.0),
+                    round: decision.round.0,
+                    block_hash: decision.value,
+                    precommits: decision
+                        .precommits
+                        .iter()
+                        .map(|v| Vote {
+                            vote_type: VoteType::Precommit,
+                            height: Height(v.message.height.0),
+                            round: v.message.round.0,
+                            block_hash: v.message.value,
+                            validator: v.message.validator,
+                            signature: v.signature,
+                        })
+                        .collect(),
+                };
+                if self.commit(candidate.block, cert, outcome) {
+                    let pause = Duration::from_millis(self.config.consensus.block_interval_ms);
+                    self.next_height_at = Some(Instant::now() + pause);
+                }
+            }
+            Effect::Evidence(ev) => {
+                let [a, b] = ev.votes().clone();
+                let evidence = Evidence {
+                    a: ledger_vote(&a),
+                    b: ledger_vote(&b),
+                };
+                warn!(
+                    validator = %evidence.a.validator,
+                    height = evidence.height().0,
+                    "equivocation seen"
+                );
+                self.publish(Topic::Evidence, wire::encode(&evidence));
+                self.add_evidence(evidence);
+            }
+            Effect::SigningRefused(e) => {
+                error!("the safety record refused a signature: {e}");
+            }
+        }
+    }
+
+    // ---- proposals ----
+
+    /// Builds a block from the mempool and remembers it; returns its hash.
+    fn build_proposal(&mut self) -> Option<Hash> {
+        let key = self.key.as_ref()?.public_key();
+        let last_commit = if self.height() > 1 {
+            self.shared
+                .store
+                .cert(Height(self.height() - 1))
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let evidence = self.pick_evidence();
+        let time_ms = now_ms().max(self.last_time_ms + 1);
+        let state = self.shared.state.read().expect("state lock");
+        let mut mempool = self.shared.mempool.lock().expect("mempool lock");
+        for _ in 0..8 {
+            let reap = mempool.reap(
+                &state,
+                self.config.limits.block_txs,
+                self.config.limits.block_bytes,
+            );
+            if !reap.rejected.is_empty() {
+                let mut rejections = self.shared.rejected.lock().expect("rejections lock");
+                for (hash, why) in reap.rejected {
+                    for (h, e) in mempool.drop_tx(&hash, why) {
+                        rejections.insert(h, e);
+                    }
+                }
+            }
+            let verdicts = mempool.verdicts_for(&reap.txs, &state);
+            let template = BlockTemplate {
+                prev_hash: self.last_hash,
+                time_ms,
+                proposer: key,
+                last_commit: last_commit.clone(),
+                evidence: evidence.clone(),
+            };
+            match build_block_with(&state, reap.txs.clone(), verdicts, template) {
+                Ok((block, outcome)) => {
+                    let hash = block.hash();
+                    self.candidates.insert(
+                        hash,
+                        Candidate {
+                            block,
+                            outcome: Some(outcome),
+                        },
+                    );
+                    return Some(hash);
+                }
+                Err((i, e)) => {
+                    let hash = reap.txs[i].hash();
+                    let mut rejections = self.shared.rejected.lock().expect("rejections lock");
+                    for (h, e) in mempool.drop_tx(&hash, e) {
+                        rejections.insert(h, e);
+                    }
+                }
+            }
+        }
+        error!("could not build a block from the mempool");
+        None
+    }
+
+    fn on_proposal_msg(&mut self, msg: ProposalMsg) -> MessageAcceptance {
+        let p = &msg.proposal;
+        if !p.verify(self.shared.chain_id()) || msg.block.hash() != p.block_hash {
+            return MessageAcceptance::Reject;
+        }
+        let height = self.height();
+        if p.height.0 < height {
+            return MessageAcceptance::Ignore;
+        }
+        if p.height.0 > height {
+            if p.height.0 <= height + 2 {
+                if self.future_proposals.len() >= FUTURE_PROPOSALS_MAX {
+                    self.future_proposals.pop_front();
+                }
+                self.future_proposals.push_back(msg);
+            }
+            return MessageAcceptance::Accept;
+        }
+        self.feed_proposal(msg);
+        MessageAcceptance::Accept
+    }
+
+    fn feed_proposal(&mut self, msg: ProposalMsg) {
+        let p = msg.proposal;
+        let validity = self.judge(msg.block, &p);
+        let proposal = consensus::Proposal {
+            height: consensus::Height(p.height.0),
+            round: consensus::Round(p.round),
+            value: p.block_hash,
+            pol_round: p.pol_round.map(consensus::Round),
+            proposer: p.proposer,
+        };
+        self.input(Input::Proposal {
+            proposal: Signed {
+                message: proposal,
+                signature: p.signature,
+            },
+            validity,
+        });
+    }
+
+    /// Whether `block` may be decided at the current height: it links to the
+    /// last block, its contents and header are what re-execution gives, its
+    /// last commit and evidence verify, and a fresh proposal's time is within
+    /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
+    fn judge(&mut self, block: Block, p: &SignedProposal) -> Validity {
+        let hash = p.block_hash;
+        if let Some(c) = self.candidates.get(&hash) {
+            return validity(c.outcome.is_some());
+        }
+        let fresh = p.pol_round.is_none();
+        if fresh && now_ms().abs_diff(block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
+            debug!(
+                height = p.height.0,
+                "proposal time {} is more than {PROPOSAL_CLOCK_SKEW_MS} ms from this clock",
+                block.header.time_ms
+            );
+            self.candidates.insert(
+                hash,
+                Candidate {
+                    block,
+                    outcome: None,
+                },
+            );
+            return Validity::Invalid;
+        }
+        if block.header.proposer != p.proposer {
+            return Validity::Invalid;
+        }
+        let outcome = match self.check_block(&block) {
+            Ok(outcome) => Some(outcome),
+            Err(why) => {
+                warn!(height = p.height.0, "invalid proposal {hash}: {why}");
+                None
+            }
+        };
+        let valid = outcome.is_some();
+        self.candidates.insert(hash, Candidate { block, outcome });
+        validity(valid)
+    }
+
+    /// Checks a block for height L+1 against the committed state, and
+    /// returns its execution outcome. Does not check the time against the
+    /// clock, nor the certificate of the block itself.
+    fn check_block(&mut self, block: &Block) -> Result<BlockOutcome, String> {
+        let h = block.header.height;
+        if h.0 != self.height() {
+            return Err(format!("it is for height {h}, not {}", self.height()));
+        }
+        if block.header.time_ms <= self.last_time_ms {
+            return Err(format!(
+                "its time {} is not after the last block's {}",
+                block.header.time_ms, self.last_time_ms
+            ));
+        }
+        block.check_contents().map_err(|e| e.to_string())?;
+        match (&block.last_commit, &self.prev_set) {
+            (None, None) => {}
+            (Some(c), Some(set)) => c
+                .verify(
+                    self.shared.chain_id(),
+                    Height(h.0 - 1),
+                    &self.last_hash,
+                    set,
+                )
+                .map_err(|e| format!("last commit: {e}"))?,
+            (None, Some(_)) => return Err("the last commit is missing".into()),
+            (Some(_), None) => return Err("block 1 carries a last commit".into()),
+        }
+        let committed = self.shared.store.evidence().map_err(|e| e.to_string())?;
+        let mut seen = HashSet::new();
+        for (i, ev) in block.evidence.iter().enumerate() {
+            self.check_evidence(ev)
+                .map_err(|e| format!("evidence {i}: {e}"))?;
+            if committed.iter().any(|(_, c)| offence(c) == offence(ev)) {
+                return Err(format!("evidence {i} is already committed"));
+            }
+            if !seen.insert(offence(ev)) {
+                return Err(format!("evidence {i} repeats an offence"));
+            }
+        }
+        let state = self.shared.state.read().expect("state lock");
+        let verdicts = self
+            .shared
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .verdicts_for(&block.txs, &state);
+        let template = BlockTemplate {
+            prev_hash: self.last_hash,
+            time_ms: block.header.time_ms,
+            proposer: block.header.proposer,
+            last_commit: block.last_commit.clone(),
+            evidence: block.evidence.clone(),
+        };
+        let (rebuilt, outcome) = build_block_with(&state, block.txs.clone(), verdicts, template)
+            .map_err(|(i, e)| format!("transaction {i} is rejected: {e}"))?;
+        if rebuilt.header != block.header {
+            return Err("its header is not what its contents give".into());
+        }
+        if state.validators().get(&block.header.proposer).is_none() {
+            return Err("its proposer is not a validator".into());
+        }
+        Ok(outcome)
+    }
+
+    // ---- commits ----
+
+    /// Commits block L+1; false if it is not the next block or the write failed.
+    fn commit(&mut self, block: Block, cert: CommitCertificate, outcome: BlockOutcome) -> bool {
+        let h = block.header.height;
+        let hash = block.hash();
+        let (dropped, set_used, txs) = {
+            let mut state = self.shared.state.write().expect("state lock");
+            if h != state.height().next() {
+                return false;
+            }
+            if let Err(e) = self
+                .shared
+                .store
+                .commit_block(&block, &cert, &outcome, &state)
+            {
+                error!(height = h.0, "cannot commit: {e}; stopping");
+                std::process::exit(70);
+            }
+            let set_used = state.validators().clone();
+            state.commit(outcome);
+            let dropped = self
+                .shared
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .on_commit(&block.txs, &state);
+            (dropped, set_used, block.txs.len())
+        };
+        {
+            let mut rejections = self.shared.rejected.lock().expect("rejections lock");
+            for (hash, why) in dropped {
+                rejections.insert(hash, why);
+            }
+        }
+        self.evidence_pool.retain(|e| !block.evidence.contains(e));
+        self.prev_set = Some(set_used);
+        self.last_hash = hash;
+        self.last_time_ms = block.header.time_ms;
+        self.candidates.clear();
+        self.update_allowed();
+        let now = Instant::now();
+        if let Some(prev) = self.last_commit_at.replace(now) {
+            metrics::histogram!("minhbach_block_interval_seconds")
+                .record(now.duration_since(prev).as_secs_f64());
+        }
+        metrics::gauge!("minhbach_height").set(h.0 as f64);
+        metrics::counter!("minhbach_committed_txs_total").increment(txs as u64);
+        metrics::counter!("minhbach_committed_blocks_total").increment(1);
+        metrics::gauge!("minhbach_mempool_txs")
+            .set(self.shared.mempool.lock().expect("mempool lock").len() as f64);
+        info!(height = h.0, txs, "committed block {hash}");
+        true
+    }
+
+    fn start_next_height(&mut self) {
+        self.next_height_at = None;
+        let (height, set) = {
+            let state = self.shared.state.read().expect("state lock");
+            (state.height().next(), consensus_set(state.validators()))
+        };
+        if height.0 <= self.height() {
+            return;
+        }
+        self.input(Input::NewHeight {
+            height: consensus::Height(height.0),
+            validators: set,
+        });
+        let waiting: Vec<ProposalMsg> = self.future_proposals.drain(..).collect();
+        for msg in waiting {
+            match msg.proposal.height.0.cmp(&self.height()) {
+                std::cmp::Ordering::Equal => self.feed_proposal(msg),
+                std::cmp::Ordering::Greater => self.future_proposals.push_back(msg),
+                std::cmp::Ordering::Less => {}
+            }
+        }
+    }
+
+    // ---- evidence ----
+
+    fn check_evidence(&self, ev: &Evidence) -> Result<(), String> {
+        let eh = ev.height();
+        let h = self.height();
+        if eh.0 == 0 || eh.0 > h {
+            return Err(format!("it is for height {eh}, not yet reached"));
+        }
+        if eh.0 + EVIDENCE_MAX_AGE_BLOCKS <= h {
+            return Err(format!("it is for height {eh} and has expired"));
+        }
+        let set = if eh.0 == h {
+            self.shared
+                .state
+                .read()
+                .expect("state lock")
+                .validators()
+                .clone()
+        } else {
+            let block = self
+                .shared
+                .store
+                .block(eh)
+                .map_err(|e| e.to_string())?
+                .ok_or("its height has no block here")?;
+            self.shared
+                .store
+                .validator_set(&block.header.validators_hash)
+                .map_err(|e| e.to_string())?
+                .ok_or("the validator set of its height is missing")?
+        };
+        ev.verify(self.shared.chain_id(), &set)
+            .map_err(|e| e.to_string())
+    }
+
+    fn add_evidence(&mut self, ev: Evidence) {
+        if self
+            .evidence_pool
+            .iter()
+            .any(|e| offence(e) == offence(&ev))
+            || self.evidence_pool.len() >= EVIDENCE_POOL_MAX
+        {
+            return;
+        }
+        self.evidence_pool.push(ev);
+    }
+
+    fn pick_evidence(&mut self) -> Vec<Evidence> {
+        let committed = self.shared.store.evidence().unwrap_or_default();
+        let h = self.height();
+        self.evidence_pool.retain(|e| {
+            e.height().0 + EVIDENCE_MAX_AGE_BLOCKS > h
+                && !committed.iter().any(|(_, c)| offence(c) == offence(e))
+        });
+        self.evidence_pool
+            .iter()
+            .take(ledger::block::BLOCK_EVIDENCE_MAX)
+            .cloned()
+            .collect()
+    }
+
+    // ---- network ----
+
+    /// Publishes; false if no peer could take the message now.
+    fn publish(&mut self, topic: Topic, bytes: Vec<u8>) -> bool {
+        let t = match topic {
+            Topic::Txs => self.topics.txs.clone(),
+            Topic::Proposals => self.topics.proposals.clone(),
+            Topic::Votes => self.topics.votes.clone(),
+            Topic::Evidence => self.topics.evidence.clone(),
+        };
+        match self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => true,
+            Err(
+                gossipsub::PublishError::NoPeersSubscribedToTopic
+                | gossipsub::PublishError::AllQueuesFull(_),
+            ) => false,
+            Err(e) => {
+                warn!("gossip publish: {e}");
+                true
+            }
+        }
+    }
+
+    fn publish_vote(&mut self, vote: Vote) {
+        let msg = VoteMsg {
+            vote,
+            sent_ms: now_ms(),
+        };
+        self.publish(Topic::Votes, wire::encode(&msg));
+    }
+
+    /// Gossips a transaction; one that no peer could take yet (the node
+    /// has just started, say) is tried again on later ticks while it is
+    /// still pending.
+    fn publish_tx(&mut self, tx: &SignedTx) {
+        if !self.publish(Topic::Txs, tx.encode()) && self.unsent_txs.len() < UNSENT_TXS_MAX {
+            self.unsent_txs.push_back(tx.clone());
+        }
+    }
+
+    fn retry_unsent_txs(&mut self) {
+        let waiting: Vec<SignedTx> = self.unsent_txs.drain(..).collect();
+        for tx in waiting {
+            let pending = self
+                .shared
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .contains(&tx.hash());
+            if pending {
+                self.publish_tx(&tx);
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let verdict = self.on_gossip(propagation_source, &message);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, verdict);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if self.connected.insert(peer_id) {
+                    info!(%peer_id, "peer connected");
+                }
+                self.ask_status(peer_id);
+                self.update_peer_count();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.connected.remove(&peer_id);
+                self.peer_heights.remove(&peer_id);
+                info!(%peer_id, "peer disconnected");
+                self.update_peer_count();
+            }
+            SwarmEvent::NewListenAddr { address, .. } => info!(%address, "p2p listening"),
+            SwarmEvent::IncomingConnectionError { error, .. } => {
+                debug!("incoming connection refused: {error}")
+            }
+            _ => {}
+        }
+    }
+
+    fn on_gossip(&mut self, from: PeerId, message: &gossipsub::Message) -> MessageAcceptance {
+        let topic = message.topic.as_str();
+        if topic == wire::TOPIC_TXS {
+            let Ok(tx) = SignedTx::decode(&message.data) else {
+                return MessageAcceptance::Reject;
+            };
+            let state = self.shared.state.read().expect("state lock");
+            let result = self
+                .shared
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .insert(tx, &state);
+            return match result {
+                Ok(_) => MessageAcceptance::Accept,
+                Err(ledger::TxError::BadSignature { .. }) => MessageAcceptance::Reject,
+                Err(_) => MessageAcceptance::Ignore,
+            };
+        }
+        if topic == wire::TOPIC_VOTES {
+            let Ok(msg) = wire::decode_vote(&message.data) else {
+                return MessageAcceptance::Reject;
+            };
+            return self.on_vote(from, msg.vote);
+        }
+        if topic == wire::TOPIC_PROPOSALS {
+            let Ok(msg) = wire::decode_proposal(&message.data) else {
+                return MessageAcceptance::Reject;
+            };
+            self.note_peer_height(from, msg.proposal.height.0.saturating_sub(1));
+            return self.on_proposal_msg(msg);
+        }
+        if topic == wire::TOPIC_EVIDENCE {
+            let Ok(ev) = wire::decode_evidence(&message.data) else {
+                return MessageAcceptance::Reject;
+            };
+            return match self.check_evidence(&ev) {
+                Ok(()) => {
+                    self.add_evidence(ev);
+                    MessageAcceptance::Accept
+                }
+                Err(e) => {
+                    debug!("evidence refused: {e}");
+                    MessageAcceptance::Ignore
+                }
+            };
+        }
+        MessageAcceptance::Reject
+    }
+
+    fn on_vote(&mut self, from: PeerId, vote: Vote) -> MessageAcceptance {
+        if !vote.verify(self.shared.chain_id()) {
+            return MessageAcceptance::Reject;
+        }
+        let h = vote.height.0;
+        self.note_peer_height(from, h.saturating_sub(1));
+        if h < self.height() || h > self.height() + 1 {
+            return MessageAcceptance::Ignore;
+        }
+        self.input(Input::Vote(Signed {
+            message: consensus::Vote {
+                vote_type: consensus_vote_type(vote.vote_type),
+                height: consensus::Height(h),
+                round: consensus::Round(vote.round),
+                value: vote.block_hash,
+                validator: vote.validator,
+            },
+            signature: vote.signature,
+        }));
+        MessageAcceptance::Accept
+    }
+
+    // ---- sync ----
+
+    fn ask_status(&mut self, peer: PeerId) {
+        self.swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, SyncRequest::Status);
+    }
+
+    fn note_peer_height(&mut self, peer: PeerId, height: u64) {
+        let e = self.peer_heights.entry(peer).or_insert(0);
+        *e = (*e).max(height);
+        self.maybe_sync();
+    }
+
+    fn committed_height(&self) -> u64 {
+        self.shared.state.read().expect("state lock").height().0
+    }
+
+    fn maybe_sync(&mut self) {
+        if let Some((_, since)) = self.sync_in_flight {
+            if since.elapsed() < Duration::from_secs(30) {
+                return;
+            }
+        }
+        let ours = self.committed_height();
+        let best = self
+            .peer_heights
+            .iter()
+            .filter(|(p, _)| self.connected.contains(*p))
+            .max_by_key(|(_, h)| **h)
+            .map(|(p, h)| (*p, *h));
+        {
+            let mut live = self.shared.live.write().expect("live lock");
+            live.best_peer_height = best.map(|b| b.1).unwrap_or(0);
+            live.catching_up = best.is_some_and(|(_, h)| h > ours + 1);
+            if best.is_some() {
+                live.heard_peer = true;
+            }
+        }
+        // A node one block behind is usually just finishing the same height
+        // through consensus; sync only when a peer has a block we cannot
+        // decide ourselves any more.
+        let Some((peer, h)) = best else { return };
+        if h <= ours
+            || (h == ours + 1 && self.next_height_at.is_none() && self.recently_committed())
+        {
+            return;
+        }
+        let count = ((h - ours) as u32).min(wire::SYNC_BLOCKS_MAX);
+        let id = self.swarm.behaviour_mut().sync.send_request(
+            &peer,
+            SyncRequest::Blocks {
+                from: Height(ours + 1),
+                count,
+            },
+        );
+        debug!(%peer, from = ours + 1, count, "asking for blocks");
+        self.sync_in_flight = Some((id, Instant::now()));
+    }
+
+    fn recently_committed(&self) -> bool {
+        self.last_commit_at
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(5))
+    }
+
+    fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let response = self.answer_sync(request);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+                let _ = peer;
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => match response {
+                SyncResponse::Status { height, .. } => self.note_peer_height(peer, height.0),
+                SyncResponse::Blocks(blocks) => {
+                    if self.sync_in_flight.map(|(id, _)| id) == Some(request_id) {
+                        self.sync_in_flight = None;
+                    }
+                    self.apply_synced(peer, blocks);
+                    self.maybe_sync();
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if self.sync_in_flight.map(|(id, _)| id) == Some(request_id) {
+                    self.sync_in_flight = None;
+                }
+                debug!("sync request failed: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn answer_sync(&self, request: SyncRequest) -> SyncResponse {
+        match request {
+            SyncRequest::Status => {
+                let meta = self.shared.store.meta().ok().flatten();
+                SyncResponse::Status {
+                    height: meta.as_ref().map(|m| m.height).unwrap_or(Height(0)),
+                    last_hash: meta.map(|m| m.last_block_hash).unwrap_or(Hash([0; 32])),
+                }
+            }
+            SyncRequest::Blocks { from, count } => {
+                let mut out = Vec::new();
+                let mut bytes = 0usize;
+                for h in from.0
+                    ..from
+                        .0
+                        .saturating_add(u64::from(count.min(wire::SYNC_BLOCKS_MAX)))
+                {
+                    let (Ok(Some(block)), Ok(Some(cert))) = (
+                        self.shared.store.block(Height(h)),
+                        self.shared.store.cert(Height(h)),
+                    ) else {
+                        break;
+                    };
+                    let size = block.encode().len() + cert.encode().len();
+                    if !out.is_empty() && bytes + size > wire::SYNC_RESPONSE_BYTES_MAX / 2 {
+                        break;
+                    }
+                    bytes += size;
+                    out.push((block, cert));
+                }
+                SyncResponse::Blocks(out)
+            }
+        }
+    }
+
+    /// Verifies and commits synced blocks in order, stopping at the first
+    /// that does not verify.
+    fn apply_synced(&mut self, peer: PeerId, blocks: Vec<(Block, CommitCertificate)>) {
+        let mut applied = 0;
+        for (block, cert) in blocks {
+            let h = block.header.height;
+            if h.0 != self.committed_height() + 1 {
+                continue;
+            }
+            // Consensus may be behind the store only by the pause after a
+            // commit; the block is checked at the height consensus is at.
+            if self.height() != h.0 {
+                self.start_next_height();
+            }
+            let set = self
+                .shared
+                .state
+                .read()
+                .expect("state lock")
+                .validators()
+                .clone();
+            if let Err(e) = cert.verify(self.shared.chain_id(), h, &block.hash(), &set) {
+                warn!(%peer, height = h.0, "synced block refused: certificate: {e}");
+                return;
+            }
+            let outcome = match self.check_block(&block) {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(%peer, height = h.0, "synced block refused: {e}");
+                    return;
+                }
+            };
+            if !self.commit(block, cert, outcome) {
+                return;
+            }
+            applied += 1;
+        }
+        if applied > 0 {
+            info!(%peer, applied, height = self.committed_height(), "caught up by sync");
+            self.start_next_height();
+        }
+    }
+
+    // ---- housekeeping ----
+
+    fn on_tick(&mut self) {
+        self.dial_peers();
+        self.retry_unsent_txs();
+        let peers: Vec<PeerId> = self.connected.iter().copied().collect();
+        for p in peers {
+            self.ask_status(p);
+        }
+        self.maybe_sync();
+        if self.dial.is_empty() {
+            self.shared.live.write().expect("live lock").heard_peer = true;
+        }
+        metrics::gauge!("minhbach_mempool_txs")
+            .set(self.shared.mempool.lock().expect("mempool lock").len() as f64);
+    }
+
+    fn dial_peers(&mut self) {
+        let targets: Vec<(PeerId, Multiaddr)> = self
+            .dial
+            .iter()
+            .filter(|(p, _)| !self.connected.contains(p) && self.allowed.contains(p))
+            .cloned()
+            .collect();
+        for (peer, addr) in targets {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                .addresses(vec![addr])
+                .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!(%peer, "dial: {e}");
+            }
+        }
+    }
+
+    fn update_peer_count(&mut self) {
+        let n = self.connected.len();
+        self.shared.live.write().expect("live lock").peers = n;
+        metrics::gauge!("minhbach_peers").set(n as f64);
+    }
+
+    /// Allows exactly the current and next validators and the registered
+    /// nodes; disallowing a peer closes its connections.
+    fn update_allowed(&mut self) {
+        let wanted: BTreeSet<PeerId> = {
+            let state = self.shared.state.read().expect("state lock");
+            state
+                .validators()
+                .validators()
+                .iter()
+                .chain(state.next_validators().validators())
+                .map(|v| v.peer_id.clone())
+                .chain(state.nodes().map(|n| n.peer_id.clone()))
+                .filter_map(|p| PeerId::from_bytes(p.as_bytes()).ok())
+                .collect()
+        };
+        let allow = &mut self.swarm.behaviour_mut().allow;
+        for p in self.allowed.difference(&wanted) {
+            info!(peer = %p, "peer no longer allowed; disconnecting");
+            allow.disallow_peer(*p);
+        }
+        for p in wanted.difference(&self.allowed) {
+            allow.allow_peer(*p);
+        }
+        self.allowed = wanted;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Topic {
+    Txs,
+    Proposals,
+    Votes,
+    Evidence,
+}
+
+/// What a piece of evidence proves: one validator signed two different
+/// votes of one type, height and round. Two pieces with the same offence
+/// (the votes in the other order, say) count once.
+fn offence(e: &Evidence) -> (PublicKey, Height, u32, bool) {
+    (
+        e.a.validator,
+        e.a.height,
+        e.a.round,
+        e.a.vote_type == VoteType::Prevote,
+    )
+}
+
+fn validity(valid: bool) -> Validity {
+    if valid {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn ledger_vote_type(t: consensus::VoteType) -> VoteType {
+    match t {
+        consensus::VoteType::Prevote => VoteType::Prevote,
+        consensus::VoteType::Precommit => VoteType::Precommit,
+    }
+}
+
+fn consensus_vote_type(t: VoteType) -> consensus::VoteType {
+    match t {
+        VoteType::Prevote => consensus::VoteType::Prevote,
+        VoteType::Precommit => consensus::VoteType::Precommit,
+    }
+}
+
+fn ledger_vote(v: &consensus::SignedVote<Hash, PublicKey, Signature>) -> Vote {
+    Vote {
+        vote_type: ledger_vote_type(v.message.vote_type),
+        height: Height(v.message.height.0),
+        round: v.message.round.0,
+        block_hash: v.message.value,
+        validator: v.message.validator,
+        signature: v.signature,
+    }
+}

@@ -1,0 +1,218 @@
+//! The libp2p side of a node: TCP with Noise and Yamux, identify, gossipsub
+//! for the four topics, a request-response protocol for block sync, and the
+//! allow list that makes the network permissioned.
+//!
+//! The allow list comes first in the behaviour, so a connection from a peer
+//! id that is not a current validator or registered node is denied as soon
+//! as Noise has authenticated it, before any protocol stream is opened and
+//! so before any application message is read. Taking a peer off the list
+//! closes its connections.
+
+use std::io;
+use std::time::Duration;
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use ledger::Hash;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{allow_block_list, identify, identity, noise, tcp, yamux, StreamProtocol, Swarm};
+
+use crate::wire::{
+    self, SyncRequest, SyncResponse, GOSSIP_BYTES_MAX, SYNC_REQUEST_BYTES_MAX,
+    SYNC_RESPONSE_BYTES_MAX, TOPIC_EVIDENCE, TOPIC_PROPOSALS, TOPIC_TXS, TOPIC_VOTES,
+};
+
+/// The block-sync protocol name.
+pub const SYNC_PROTOCOL: &str = "/minhbach/sync/1";
+/// The identify protocol version.
+pub const IDENTIFY_PROTOCOL: &str = "/minhbach/1";
+/// Messages waiting to go out to one peer before gossipsub drops more.
+pub const PEER_QUEUE_LEN: usize = 2_000;
+
+pub use behaviour::{Behaviour, BehaviourEvent};
+
+mod behaviour {
+    // The derive writes an undocumented event enum.
+    #![allow(missing_docs)]
+
+    use super::*;
+
+    /// The node's network behaviour.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        /// Denies every peer id that is not allowed; first, so it decides first.
+        pub allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+        /// Transactions, proposals, votes and evidence.
+        pub gossipsub: gossipsub::Behaviour,
+        /// Peers' addresses and protocols.
+        pub identify: identify::Behaviour,
+        /// Block sync.
+        pub sync: request_response::Behaviour<SyncCodec>,
+    }
+}
+
+/// The four gossip topics.
+pub struct Topics {
+    /// Transactions.
+    pub txs: IdentTopic,
+    /// Proposals with their blocks.
+    pub proposals: IdentTopic,
+    /// Votes.
+    pub votes: IdentTopic,
+    /// Evidence.
+    pub evidence: IdentTopic,
+}
+
+impl Topics {
+    fn new() -> Topics {
+        Topics {
+            txs: IdentTopic::new(TOPIC_TXS),
+            proposals: IdentTopic::new(TOPIC_PROPOSALS),
+            votes: IdentTopic::new(TOPIC_VOTES),
+            evidence: IdentTopic::new(TOPIC_EVIDENCE),
+        }
+    }
+}
+
+/// The libp2p identity of a node key (its seed).
+pub fn keypair(seed: [u8; 32]) -> identity::Keypair {
+    identity::Keypair::ed25519_from_bytes(seed).expect("a 32-byte seed is a valid ed25519 key")
+}
+
+/// Builds the swarm and subscribes to the topics.
+pub fn build_swarm(key: identity::Keypair) -> anyhow::Result<(Swarm<Behaviour>, Topics)> {
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(Hash::digest(&m.data).0.to_vec()))
+        .max_transmit_size(GOSSIP_BYTES_MAX + 4096)
+        .heartbeat_interval(Duration::from_millis(500))
+        .connection_handler_queue_len(PEER_QUEUE_LEN)
+        .duplicate_cache_time(Duration::from_secs(120))
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossip config: {e}"))?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_behaviour(|key| {
+            let gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
+                    .map_err(|e| anyhow::anyhow!("gossip: {e}"))?;
+            Ok(Behaviour {
+                allow: allow_block_list::Behaviour::default(),
+                gossipsub,
+                identify: identify::Behaviour::new(identify::Config::new(
+                    IDENTIFY_PROTOCOL.into(),
+                    key.public(),
+                )),
+                sync: request_response::Behaviour::with_codec(
+                    SyncCodec,
+                    [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
+                        .with_max_concurrent_streams(16),
+                ),
+            })
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    let topics = Topics::new();
+    for t in [
+        &topics.txs,
+        &topics.proposals,
+        &topics.votes,
+        &topics.evidence,
+    ] {
+        swarm.behaviour_mut().gossipsub.subscribe(t)?;
+    }
+    Ok((swarm, topics))
+}
+
+/// Block-sync messages on a stream: a 4-byte big-endian length, then the
+/// canonical encoding, each direction bounded by its own limit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyncCodec;
+
+async fn read_frame<T: futures::AsyncRead + Unpin + Send>(
+    io: &mut T,
+    limit: usize,
+) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("sync message of {len} bytes is over the {limit}-byte limit"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_frame<T: futures::AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    io.write_all(&len.to_be_bytes()).await?;
+    io.write_all(bytes).await?;
+    io.close().await
+}
+
+fn invalid(e: ledger::TxError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+#[async_trait::async_trait]
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = SyncRequest;
+    type Response = SyncResponse;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let bytes = read_frame(io, SYNC_REQUEST_BYTES_MAX).await?;
+        wire::decode_sync_request(&bytes).map_err(invalid)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let bytes = read_frame(io, SYNC_RESPONSE_BYTES_MAX).await?;
+        wire::decode_sync_response(&bytes).map_err(invalid)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: SyncRequest,
+    ) -> io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &wire::encode(&req)).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: SyncResponse,
+    ) -> io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &wire::encode(&res)).await
+    }
+}

@@ -1,0 +1,193 @@
+//! Starting a node from its home: config, logs, keys, store, metrics, the
+//! swarm, the HTTP listeners and the event loop, and stopping it all on
+//! SIGINT or SIGTERM.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Context;
+use ledger::crypto::read_key_file;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use tokio::sync::{mpsc, watch};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+use crate::api;
+use crate::config::{Config, LogFormat};
+use crate::driver::{Driver, DriverParts};
+use crate::home::Home;
+use crate::mempool::{Mempool, MempoolLimits};
+use crate::net;
+use crate::shared::{Live, Rejections, Shared};
+
+/// Transactions queued for gossip before admission stops queueing them.
+const GOSSIP_QUEUE: usize = 20_000;
+
+/// Runs the node at `home` until SIGINT or SIGTERM.
+pub fn start(home: &Path) -> anyhow::Result<()> {
+    let home = Home::new(home);
+    let config_path = home.config_path();
+    let config = Config::load(&config_path).with_context(|| {
+        format!(
+            "cannot read the node's config; `minhbach testnet` writes one ({})",
+            config_path.display()
+        )
+    })?;
+    init_logs(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(home, config))
+}
+
+fn init_logs(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,node={0},cli={0}", config.log.level)));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Plain => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// A configured peer: its id from the `/p2p/` suffix, and the address.
+pub fn parse_peer(s: &str) -> anyhow::Result<(PeerId, Multiaddr)> {
+    let addr: Multiaddr = s
+        .parse()
+        .with_context(|| format!("peer {s:?} is not a multiaddr"))?;
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => Ok((id, addr)),
+        _ => anyhow::bail!("peer {s:?} does not end in /p2p/<peer id>"),
+    }
+}
+
+async fn run(home: Home, config: Config) -> anyhow::Result<()> {
+    let node_key = read_key_file(&home.node_key_path())
+        .with_context(|| format!("node key {}", home.node_key_path().display()))?;
+    let validator_key =
+        if home.validator_key_path().exists() {
+            Some(read_key_file(&home.validator_key_path()).with_context(|| {
+                format!("validator key {}", home.validator_key_path().display())
+            })?)
+        } else {
+            None
+        };
+    let genesis = home.genesis()?;
+    let (store, state) = home.open_store(&genesis)?;
+    let dial = config
+        .p2p
+        .peers
+        .iter()
+        .map(|p| parse_peer(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let listen: Multiaddr = config
+        .p2p
+        .listen
+        .parse()
+        .with_context(|| format!("p2p.listen {:?} is not a multiaddr", config.p2p.listen))?;
+
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let keypair = net::keypair(node_key.seed());
+    let node_id = keypair.public().to_peer_id();
+    let (mut swarm, topics) = net::build_swarm(keypair)?;
+    swarm
+        .listen_on(listen.clone())
+        .with_context(|| format!("cannot listen on {listen}"))?;
+
+    let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
+    let limits = MempoolLimits {
+        txs_max: config.limits.mempool_txs,
+        bytes_max: config.limits.mempool_bytes,
+        ..MempoolLimits::default()
+    };
+    info!(
+        name = %config.node.name,
+        %node_id,
+        height = state.height().0,
+        validator = validator_key.as_ref().map(|k| k.public_key().to_hex()),
+        "starting"
+    );
+    let shared = Arc::new(Shared {
+        name: config.node.name.clone(),
+        node_id: node_id.to_string(),
+        genesis,
+        store,
+        state: RwLock::new(state),
+        mempool: Mutex::new(Mempool::new(limits)),
+        rejected: Mutex::new(Rejections::default()),
+        live: RwLock::new(Live::default()),
+        gossip: gossip_tx,
+        metrics,
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut servers = Vec::new();
+    let api_listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;
+    info!(address = %config.api.listen, "API listening");
+    servers.push(tokio::spawn(serve(
+        api_listener,
+        api::api_router(shared.clone()),
+        stop_rx.clone(),
+    )));
+    if let Some(addr) = config.explorer.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for the explorer on {addr}"))?;
+        info!(address = %addr, "explorer listening");
+        servers.push(tokio::spawn(serve(
+            listener,
+            api::explorer_router(shared.clone()),
+            stop_rx.clone(),
+        )));
+    }
+
+    let (driver, start_fx) = Driver::new(DriverParts {
+        shared: shared.clone(),
+        config,
+        swarm,
+        topics,
+        key: validator_key,
+        gossip_rx,
+        dial,
+    })?;
+    driver.run(start_fx, shutdown_signal()).await;
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!("HTTP server: {e}");
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,117 @@
+//! What the event loop shares with the HTTP handlers: the store, the state
+//! after the last committed block, the mempool, recent rejections and live
+//! status. The loop is the only writer of the state and the store; handlers
+//! read them and may admit transactions to the mempool.
+//!
+//! Lock order, where two are held: `state`, then `mempool`, then `rejected`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, RwLock};
+
+use genesis::Genesis;
+use ledger::store::Store;
+use ledger::{Hash, State, TxError};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::mpsc;
+
+use crate::mempool::Mempool;
+
+/// Most remembered rejections.
+pub const REJECTIONS_MAX: usize = 100_000;
+
+/// Transactions refused after admission (or at it), newest kept, so a client
+/// polling a hash learns why it will never commit.
+#[derive(Default)]
+pub struct Rejections {
+    map: HashMap<Hash, TxError>,
+    order: VecDeque<Hash>,
+}
+
+impl Rejections {
+    /// Remembers why `hash` was refused.
+    pub fn insert(&mut self, hash: Hash, why: TxError) {
+        if self.map.insert(hash, why).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > REJECTIONS_MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    /// Why `hash` was refused, if it was.
+    pub fn get(&self, hash: &Hash) -> Option<&TxError> {
+        self.map.get(hash)
+    }
+
+    /// Forgets `hash` (it was submitted again and admitted).
+    pub fn remove(&mut self, hash: &Hash) {
+        self.map.remove(hash);
+    }
+}
+
+/// Figures the loop updates as it goes.
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    /// Consensus round at the current height.
+    pub round: u32,
+    /// Connected peers.
+    pub peers: usize,
+    /// Whether a peer is known to be more than one block ahead.
+    pub catching_up: bool,
+    /// Whether the node has compared its height with a peer's at least once
+    /// (or has no peers to compare with).
+    pub heard_peer: bool,
+    /// The best height a peer reported.
+    pub best_peer_height: u64,
+}
+
+/// The node's shared parts.
+pub struct Shared {
+    /// The node's name from its config.
+    pub name: String,
+    /// The node's libp2p peer id.
+    pub node_id: String,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// The store.
+    pub store: Store,
+    /// The state after the last committed block.
+    pub state: RwLock<State>,
+    /// Pending transactions.
+    pub mempool: Mutex<Mempool>,
+    /// Recent rejections.
+    pub rejected: Mutex<Rejections>,
+    /// Live figures.
+    pub live: RwLock<Live>,
+    /// Admitted transactions for the loop to gossip.
+    pub gossip: mpsc::Sender<ledger::SignedTx>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+impl Shared {
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.genesis.chain_id
+    }
+
+    /// Admits a transaction to the mempool and queues it for gossip.
+    pub fn admit(&self, tx: ledger::SignedTx) -> Result<Hash, TxError> {
+        let result = {
+            let state = self.state.read().expect("state lock");
+            self.mempool
+                .lock()
+                .expect("mempool lock")
+                .insert(tx.clone(), &state)
+        };
+        if let Ok(hash) = &result {
+            self.rejected.lock().expect("rejections lock").remove(hash);
+            // A full queue means the loop is far behind; the transaction
+            // stays pooled here and is proposed from here all the same.
+            let _ = self.gossip.try_send(tx);
+        }
+        result
+    }
+}

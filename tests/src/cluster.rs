@@ -1,0 +1,291 @@
+//! A local network of real node processes, for the integration tests.
+//!
+//! Every cluster lives in its own temporary folder, listens only on
+//! 127.0.0.1 ports that were free when it was generated (so tests run in
+//! parallel), waits only with deadlines, and kills its processes when it is
+//! dropped, including when a test panics.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cli::client::{Client, ClientError};
+use genesis::Currency;
+use ledger::crypto::{read_key_file, write_key_file, SigningKey};
+use ledger::{EntityId, Op, PeerId, SignedTx, TxBody};
+use node::config::Config;
+use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec};
+use serde_json::Value;
+
+/// Genesis time of test networks: 2026-01-01T00:00:00Z.
+pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+
+/// A running (or partly running) test network.
+pub struct Cluster {
+    /// The generated network.
+    pub plan: NetworkPlan,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    children: Vec<Option<Child>>,
+}
+
+/// Consensus timings for tests: short, so a lost round costs little.
+pub fn fast(config: &mut Config) {
+    let c = &mut config.consensus;
+    c.timeout_propose_ms = 1_500;
+    c.timeout_prevote_ms = 500;
+    c.timeout_precommit_ms = 500;
+    c.timeout_delta_ms = 250;
+    c.rebroadcast_ms = 1_000;
+    c.block_interval_ms = 200;
+}
+
+impl Cluster {
+    /// Generates (does not start) a network of `validators` validators and
+    /// `full_nodes` full nodes with the devnet story's entities; `bin` is the
+    /// `minhbach` binary.
+    pub fn new(bin: impl AsRef<Path>, validators: usize, full_nodes: usize) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("minhbach-cluster-")
+            .tempdir()
+            .expect("temporary folder");
+        let spec = TestnetSpec {
+            chain_id: "minhbach-test".into(),
+            genesis_time_ms: GENESIS_TIME_MS,
+            currency: Currency::default(),
+            validators,
+            full_nodes,
+            entities: genesis::story::entities(),
+            ports: Ports::Free,
+            explorers: Explorers::FullNodes,
+        };
+        let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| fast(c))
+            .expect("generate the network");
+        let n = plan.nodes.len();
+        Cluster {
+            plan,
+            bin: bin.as_ref().to_owned(),
+            dir,
+            children: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// Writes a home for a node that is not in the genesis: a fresh node
+    /// key (and a validator key if `validator`), the genesis, and a config
+    /// with free ports that lists every other node as a peer. Returns its
+    /// index; it is not started.
+    pub fn add_home(&mut self, name: &str, validator: bool) -> usize {
+        let home = self.dir.path().join("net").join(name);
+        std::fs::create_dir(&home).expect("new home");
+        let node_key = SigningKey::generate();
+        write_key_file(&home.join("node_key"), &node_key).expect("node key");
+        if validator {
+            write_key_file(&home.join("validator_key"), &SigningKey::generate())
+                .expect("validator key");
+        }
+        std::fs::copy(&self.plan.genesis, home.join("genesis.json")).expect("genesis");
+        let ports: Vec<u16> = (0..2)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|l| l.local_addr().expect("port").port())
+            .collect();
+        let mut config = Config::default();
+        config.node.name = name.into();
+        config.p2p.listen = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
+        config.p2p.peers = self.plan.nodes.iter().map(|n| n.dial_address()).collect();
+        config.api.listen = SocketAddr::from(([127, 0, 0, 1], ports[1]));
+        fast(&mut config);
+        config.save(&home.join("config.toml")).expect("config");
+        self.plan.nodes.push(NodePlan {
+            name: name.into(),
+            role: if validator {
+                Role::Validator
+            } else {
+                Role::FullNode
+            },
+            home,
+            peer_id: PeerId::from_ed25519(&node_key.public_key()).expect("peer id"),
+            p2p: config.p2p.listen.clone(),
+            api: config.api.listen,
+            explorer: None,
+        });
+        self.children.push(None);
+        self.plan.nodes.len() - 1
+    }
+
+    /// Node `i`'s consensus key, for a validator.
+    pub fn validator_key(&self, i: usize) -> SigningKey {
+        read_key_file(&self.plan.nodes[i].home.join("validator_key")).expect("validator key")
+    }
+
+    /// The cluster's folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Node `i`'s plan.
+    pub fn node(&self, i: usize) -> &NodePlan {
+        &self.plan.nodes[i]
+    }
+
+    /// Starts node `i` (its log goes to `<home>/node.log`).
+    pub fn start(&mut self, i: usize) {
+        assert!(self.children[i].is_none(), "node {i} is already running");
+        let home = self.plan.nodes[i].home.clone();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("node.log"))
+            .expect("open the node log");
+        let child = Command::new(&self.bin)
+            .args(["node", "start", "--home"])
+            .arg(&home)
+            .env("RUST_LOG", "warn,node=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start a node process");
+        self.children[i] = Some(child);
+    }
+
+    /// Starts every node.
+    pub fn start_all(&mut self) {
+        for i in 0..self.plan.nodes.len() {
+            self.start(i);
+        }
+    }
+
+    /// Kills node `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops node `i` with SIGTERM, waiting up to 10 s before killing it.
+    /// Returns whether it exited by itself, successfully.
+    pub fn stop(&mut self, i: usize) -> bool {
+        let Some(mut child) = self.children[i].take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Whether node `i`'s process is running.
+    pub fn is_running(&mut self, i: usize) -> bool {
+        match &mut self.children[i] {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// A client of node `i`'s API.
+    pub fn client(&self, i: usize) -> Client {
+        Client::new(&self.plan.nodes[i].api_url())
+    }
+
+    /// Node `i`'s last committed height, if it answers.
+    pub fn height(&self, i: usize) -> Option<u64> {
+        self.client(i).get("/v1/status").ok()?["height"].as_u64()
+    }
+
+    /// The hash of node `i`'s block at `h`, if it has one.
+    pub fn block_hash(&self, i: usize, h: u64) -> Option<String> {
+        let b = self.client(i).get(&format!("/v1/blocks/{h}")).ok()?;
+        b["hash"].as_str().map(str::to_owned)
+    }
+
+    /// Waits until node `i` has committed height `h`.
+    pub fn wait_height(&self, i: usize, h: u64, timeout: Duration) -> u64 {
+        wait_for(&format!("node {i} to reach height {h}"), timeout, || {
+            self.height(i).filter(|got| *got >= h)
+        })
+    }
+
+    /// An entity's signing key.
+    pub fn key(&self, entity: &str) -> SigningKey {
+        let id = EntityId::new(entity).expect("entity id");
+        let plan = self.plan.entity(&id).expect("entity in the plan");
+        read_key_file(&plan.key_file).expect("entity key file")
+    }
+
+    /// Signs `op` as `signer` with `nonce`.
+    pub fn sign(&self, signer: &str, nonce: u64, op: Op) -> SignedTx {
+        TxBody {
+            chain_id: self.plan.chain_id.clone(),
+            signer: EntityId::new(signer).expect("signer id"),
+            nonce,
+            op,
+        }
+        .sign(&self.key(signer))
+    }
+
+    /// Signs `op` as `signer` with the nonce node `i` says is next.
+    pub fn sign_next(&self, i: usize, signer: &str, op: Op) -> SignedTx {
+        let nonce = self
+            .client(i)
+            .next_nonce(&EntityId::new(signer).expect("signer id"))
+            .expect("next nonce");
+        self.sign(signer, nonce, op)
+    }
+
+    /// Submits to node `i`; the hash, or the node's error.
+    pub fn submit(&self, i: usize, tx: &SignedTx) -> Result<String, ClientError> {
+        self.client(i).submit(tx)
+    }
+
+    /// Waits until node `i` reports the transaction committed; its record.
+    pub fn wait_committed(&self, i: usize, hash: &str, timeout: Duration) -> Value {
+        wait_for(&format!("node {i} to commit {hash}"), timeout, || {
+            let v = self.client(i).get(&format!("/v1/txs/{hash}")).ok()?;
+            (v["status"] == "committed").then_some(v)
+        })
+    }
+
+    /// The last lines of node `i`'s log, for failure messages.
+    pub fn log_tail(&self, i: usize) -> String {
+        let text =
+            std::fs::read_to_string(self.plan.nodes[i].home.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it gives a value; panics naming `what` when
+/// `timeout` passes first.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

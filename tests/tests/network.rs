@@ -1,0 +1,455 @@
+//! Real networks of `minhbach node start` processes on 127.0.0.1: agreement,
+//! refusals over HTTP, crash and recovery, losing a quorum, permissioning,
+//! full nodes and membership changes.
+//!
+//! Each test generates its own network in a temporary folder with free
+//! ports, waits only with deadlines, and its processes are killed when the
+//! test ends, even by a panic.
+
+use std::time::Duration;
+
+use ledger::{Amount, EntityId, LineCode, Op, Year};
+use tests::cluster::{wait_for, Cluster};
+
+const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
+/// A generous bound for anything that takes a few blocks.
+const BLOCKS: Duration = Duration::from_secs(60);
+
+fn id(s: &str) -> EntityId {
+    EntityId::new(s).unwrap()
+}
+
+fn appropriate(to: &str, line: &str, amount: u64) -> Op {
+    Op::Appropriate {
+        year: Year(2026),
+        line: LineCode::new(line).unwrap(),
+        to: id(to),
+        amount: Amount(amount),
+        legal_ref: "Nghị quyết 01/2026/QH15".into(),
+    }
+}
+
+fn allocate(to: &str, line: &str, amount: u64) -> Op {
+    Op::Allocate {
+        year: Year(2026),
+        line: LineCode::new(line).unwrap(),
+        to: id(to),
+        amount: Amount(amount),
+    }
+}
+
+/// Every pair of nodes has the same block hash at every height both have.
+fn assert_same_chain(c: &Cluster, nodes: &[usize]) {
+    let top = nodes
+        .iter()
+        .map(|&i| c.height(i).expect("node answers"))
+        .min()
+        .unwrap();
+    assert!(top >= 1);
+    for h in 1..=top {
+        let first = c.block_hash(nodes[0], h).expect("block");
+        for &i in &nodes[1..] {
+            assert_eq!(
+                c.block_hash(i, h).as_deref(),
+                Some(first.as_str()),
+                "node {i} differs from node {} at height {h}",
+                nodes[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn four_validators_agree_and_a_transaction_sent_to_one_commits_on_all() {
+    let mut c = Cluster::new(BIN, 4, 1);
+    c.start_all();
+    for i in 0..5 {
+        c.wait_height(i, 2, BLOCKS);
+    }
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.DTPT", 5_000_000_000));
+    let hash = c.submit(0, &tx).expect("accepted");
+    assert_eq!(hash, tx.hash().to_hex());
+    let mut heights = Vec::new();
+    for i in 0..5 {
+        let rec = c.wait_committed(i, &hash, BLOCKS);
+        assert_eq!(rec["signer"], "BTC");
+        assert_eq!(rec["op"]["type"], "appropriate");
+        assert_eq!(rec["op"]["amount"], "5000000000");
+        heights.push(rec["height"].as_u64().unwrap());
+    }
+    assert!(
+        heights.windows(2).all(|w| w[0] == w[1]),
+        "one height: {heights:?}"
+    );
+    // The ministry's budget shows it on every node, and the nonce moved on.
+    for i in 0..5 {
+        let e = c.client(i).get("/v1/entities/BYT").unwrap();
+        let line = e["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["line"] == "YTE.DTPT")
+            .expect("the appropriated line")
+            .clone();
+        assert_eq!(line["received"], "5000000000");
+        let t = c.client(i).get("/v1/entities/BTC").unwrap();
+        assert_eq!(t["next_nonce"], tx.body.nonce + 1);
+    }
+    c.wait_height(4, heights[0] + 2, BLOCKS);
+    assert_same_chain(&c, &[0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn bad_transactions_get_their_code_over_http_and_never_commit() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let good = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 1_000_000));
+    let good_hash = c.submit(0, &good).unwrap();
+    c.wait_committed(0, &good_hash, BLOCKS);
+
+    let code = |r: Result<String, cli::client::ClientError>| {
+        r.expect_err("must be refused").code().unwrap().to_owned()
+    };
+    // Replayed: the same signed bytes again.
+    assert_eq!(code(c.submit(1, &good)), "bad_nonce");
+    // Another chain's transaction.
+    let mut body = good.body.clone();
+    body.chain_id = "another-chain".into();
+    body.nonce += 1;
+    let wrong_chain = body.sign(&c.key("BTC"));
+    assert_eq!(code(c.submit(0, &wrong_chain)), "wrong_chain");
+    // A signature that does not verify.
+    let mut forged = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 7));
+    forged.signature.0[5] ^= 1;
+    assert_eq!(code(c.submit(2, &forged)), "bad_signature");
+    // The ministry passes on more than it received.
+    let over = c.sign_next(0, "BYT", allocate("BYT-BVBM", "YTE.TX", 1_000_001));
+    let err = c.submit(3, &over).expect_err("over budget");
+    assert_eq!(err.code(), Some("over_budget"));
+    assert!(err.to_string().contains("1,000,001"), "{err}");
+
+    // None of them is ever committed, on any node.
+    let h = c.height(0).unwrap();
+    c.wait_height(0, h + 3, BLOCKS);
+    for tx in [&wrong_chain, &forged, &over] {
+        for i in 0..4 {
+            let r = c.client(i).get(&format!("/v1/txs/{}", tx.hash()));
+            if let Ok(v) = r {
+                assert_ne!(v["status"], "committed", "node {i} committed {v}");
+            }
+        }
+    }
+    assert_same_chain(&c, &[0, 1, 2, 3]);
+}
+
+#[test]
+fn a_killed_validator_is_not_missed_and_catches_up_on_restart() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 2, BLOCKS);
+    c.kill(3);
+    // Transactions keep flowing and committing on the other three.
+    let mut last = String::new();
+    for k in 0..5u64 {
+        let tx = c.sign("BTC", 1 + k, appropriate("BYT", "YTE.TX", 1_000 + k));
+        last = c.submit(k as usize % 3, &tx).unwrap();
+    }
+    let rec = c.wait_committed(0, &last, BLOCKS);
+    let h = rec["height"].as_u64().unwrap();
+    c.wait_height(1, h + 2, BLOCKS);
+    assert!(!c.is_running(3));
+    // Restarted, it catches up to the same chain.
+    c.start(3);
+    let target = c.height(0).unwrap() + 1;
+    c.wait_height(3, target, BLOCKS);
+    assert_same_chain(&c, &[0, 1, 2, 3]);
+    c.wait_committed(3, &last, BLOCKS);
+    // Its store verifies offline.
+    assert!(c.stop(3), "validator 3 stops cleanly on SIGTERM");
+    let out = std::process::Command::new(BIN)
+        .args(["verify", "chain", "--home"])
+        .arg(&c.node(3).home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "verify chain: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn without_a_quorum_nothing_commits_and_commits_resume_when_it_returns() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 2, BLOCKS);
+    c.stop(2);
+    c.stop(3);
+    // Let anything in flight land, then watch the height stand still.
+    std::thread::sleep(Duration::from_secs(2));
+    let stuck = c.height(0).unwrap();
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 42));
+    let hash = c.submit(0, &tx).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        c.height(0),
+        Some(stuck),
+        "no block without 2/3 of the power"
+    );
+    assert_eq!(c.height(1), Some(stuck));
+    let rec = c.client(0).get(&format!("/v1/txs/{hash}")).unwrap();
+    assert_eq!(rec["status"], "pending");
+    c.start(2);
+    c.start(3);
+    c.wait_committed(0, &hash, BLOCKS);
+    c.wait_height(3, stuck + 2, BLOCKS);
+    assert_same_chain(&c, &[0, 1, 2, 3]);
+}
+
+#[test]
+fn a_full_node_follows_the_chain_and_serves_the_api() {
+    let mut c = Cluster::new(BIN, 4, 1);
+    c.start_all();
+    let tx = c.sign("BTC", 1, appropriate("BGTVT", "GT.DTPT", 9_000_000));
+    // The full node takes the transaction and gossips it to the validators.
+    let hash = wait_for("the full node's API", BLOCKS, || c.submit(4, &tx).ok());
+    let rec = c.wait_committed(4, &hash, BLOCKS);
+    assert_eq!(rec["signer"], "BTC");
+    let status = c.client(4).get("/v1/status").unwrap();
+    assert_eq!(status["chain_id"], "minhbach-test");
+    assert_eq!(status["validators"].as_array().unwrap().len(), 4);
+    assert_eq!(status["catching_up"], false);
+    // The explorer listener is read-only.
+    let explorer = c
+        .node(4)
+        .explorer
+        .expect("the full node serves the explorer");
+    let client = reqwest::blocking::Client::new();
+    let post = client
+        .post(format!("http://{explorer}/v1/txs"))
+        .body(tx.encode())
+        .send()
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+    let get = client
+        .get(format!("http://{explorer}/v1/status"))
+        .send()
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 200);
+    let h = rec["height"].as_u64().unwrap();
+    c.wait_height(0, h, BLOCKS);
+    assert_same_chain(&c, &[0, 4]);
+}
+
+fn peers(c: &Cluster, i: usize) -> u64 {
+    c.client(i).get("/v1/status").unwrap()["peers"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn an_unknown_node_is_refused_until_registered_and_cut_off_when_removed() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let rogue = c.add_home("outsider", false);
+    c.start(rogue);
+    wait_for("the outsider's API", BLOCKS, || c.height(rogue));
+    // It can take a transaction into its own mempool, but no validator
+    // ever hears of it.
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 5));
+    let hash = c.submit(rogue, &tx).expect("its own node admits it");
+    let h = c.height(0).unwrap();
+    c.wait_height(0, h + 4, BLOCKS);
+    assert_eq!(peers(&c, rogue), 0, "nobody lets the outsider connect");
+    assert_eq!(c.height(rogue), Some(0), "it learns no block");
+    for i in 0..4 {
+        assert_eq!(
+            peers(&c, i),
+            3,
+            "validator {i} is connected to the other validators only"
+        );
+        let r = c.client(i).get(&format!("/v1/txs/{hash}"));
+        assert!(
+            r.as_ref().is_err_and(|e| e.code() == Some("not_found")),
+            "validator {i} heard of the outsider's transaction: {r:?}"
+        );
+    }
+    // Registered by the treasury, it may connect and follows the chain.
+    let peer_id = c.node(rogue).peer_id.clone();
+    let register = c.sign_next(
+        0,
+        "BTC",
+        Op::RegisterNode {
+            peer_id: peer_id.clone(),
+            operator: id("BTC"),
+        },
+    );
+    let reg_hash = c.submit(0, &register).unwrap();
+    let at = c.wait_committed(0, &reg_hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    c.wait_height(rogue, at, BLOCKS);
+    assert_same_chain(&c, &[0, rogue]);
+    // Removed, it is disconnected and refused again.
+    let remove = c.sign_next(0, "BTC", Op::RemoveNode { peer_id });
+    let rm_hash = c.submit(0, &remove).unwrap();
+    let removed_at = c.wait_committed(0, &rm_hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    wait_for("the removed node to lose its peers", BLOCKS, || {
+        (peers(&c, rogue) == 0).then_some(())
+    });
+    c.wait_height(0, removed_at + 5, BLOCKS);
+    assert_eq!(peers(&c, rogue), 0);
+    assert!(c.height(rogue).unwrap() <= removed_at + 1);
+    for i in 0..4 {
+        assert_eq!(peers(&c, i), 3);
+    }
+}
+
+#[test]
+fn an_added_validator_votes_and_proposes_and_stops_counting_once_removed() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let new = c.add_home("validator-4", true);
+    let key = c.validator_key(new).public_key();
+    c.start(new);
+    let add = c.sign_next(
+        0,
+        "BTC",
+        Op::AddValidator {
+            name: "validator-4".into(),
+            consensus_key: key,
+            peer_id: c.node(new).peer_id.clone(),
+            power: 10,
+        },
+    );
+    let hash = c.submit(0, &add).unwrap();
+    let added_at = c.wait_committed(0, &hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    // From H+2 the set has five members, and the new one's precommits are in
+    // certificates and it proposes in turn.
+    let set = c
+        .client(0)
+        .get(&format!("/v1/validators?height={}", added_at + 2))
+        .unwrap();
+    assert_eq!(set["validators"].as_array().unwrap().len(), 5);
+    let set = c
+        .client(0)
+        .get(&format!("/v1/validators?height={}", added_at + 1))
+        .unwrap();
+    assert_eq!(set["validators"].as_array().unwrap().len(), 4);
+    let key_hex = key.to_hex();
+    let signs = |b: &serde_json::Value| {
+        b["commit"]["precommits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["validator"] == key_hex.as_str())
+    };
+    let (mut voted, mut proposed) = (false, false);
+    let mut h = added_at + 2;
+    while !(voted && proposed) {
+        c.wait_height(0, h + 1, BLOCKS);
+        let b = c.client(0).get(&format!("/v1/blocks/{h}")).unwrap();
+        voted |= signs(&b);
+        proposed |= b["header"]["proposer"] == key_hex.as_str();
+        h += 1;
+        assert!(
+            h < added_at + 40,
+            "in 38 blocks the new validator voted: {voted}, proposed: {proposed}\n{}",
+            c.log_tail(new)
+        );
+    }
+    // Removed, its votes stop counting from H+2.
+    let remove = c.sign_next(0, "BTC", Op::RemoveValidator { consensus_key: key });
+    let hash = c.submit(0, &remove).unwrap();
+    let removed_at = c.wait_committed(0, &hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    c.wait_height(0, removed_at + 6, BLOCKS);
+    for h in removed_at + 2..=removed_at + 5 {
+        let b = c.client(0).get(&format!("/v1/blocks/{h}")).unwrap();
+        assert!(!signs(&b), "block {h} counts the removed validator");
+        assert_ne!(b["header"]["proposer"], key_hex.as_str());
+    }
+    assert_same_chain(&c, &[0, 1, 2, 3]);
+}
+
+#[test]
+fn the_command_line_submits_waits_for_the_commit_and_reads_it_back() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 1, BLOCKS);
+    let node = c.node(1).api_url();
+    let key = c
+        .plan
+        .entity(&id("BTC"))
+        .unwrap()
+        .key_file
+        .display()
+        .to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["--node", &node])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "--output",
+        "json",
+        "tx",
+        "appropriate",
+        "--key",
+        &key,
+        "--signer",
+        "BTC",
+        "--year",
+        "2026",
+        "--line",
+        "YTE.TX",
+        "--to",
+        "BYT",
+        "--amount",
+        "1.250.000",
+        "--legal-ref",
+        "Nghị quyết 01/2026/QH15",
+        "--wait",
+    ]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "committed");
+    assert!(v["height"].as_u64().unwrap() >= 1);
+    let (code, out, _) = run(&["--output", "json", "query", "entity", "BYT"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["budgets"][0]["received"], "1250000");
+    // Over budget: the ministry passes on more than it has; exit 1 with the code.
+    let bkey = c
+        .plan
+        .entity(&id("BYT"))
+        .unwrap()
+        .key_file
+        .display()
+        .to_string();
+    let (code, _, err) = run(&[
+        "tx", "allocate", "--key", &bkey, "--signer", "BYT", "--year", "2026", "--line", "YTE.TX",
+        "--to", "BYT-BVBM", "--amount", "2000000", "--wait",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("over_budget"), "{err}");
+    // A node that is not there: exit 3.
+    c.kill(1);
+    let (code, _, _) = run(&["query", "status"]);
+    assert_eq!(code, Some(3));
+}
