@@ -43,7 +43,7 @@ use crate::testnet::{now_ms, role_name};
 /// How long the full node has to become ready after the nodes start.
 const READY_TIMEOUT_MS: u64 = 120_000;
 /// How long stopped nodes have to exit after SIGTERM before SIGKILL.
-const STOP_GRACE_MS: u64 = 10_000;
+const STOP_GRACE_MS: u64 = 5_000;
 /// Longest pause of the supervising loop, so Ctrl-C and exits are noticed.
 const LOOP_SLEEP_MS_MAX: u64 = 100;
 /// Fastest demo pace accepted, in transactions per second.
