@@ -48,6 +48,8 @@ pub const EVIDENCE_POOL_MAX: usize = 256;
 pub const FUTURE_PROPOSALS_MAX: usize = 32;
 /// Key of the safety record in the store's safety column.
 pub const SAFETY_RECORD_KEY: &[u8] = b"record";
+/// Swarm events handled in one loop turn.
+const EVENTS_PER_TURN: usize = 512;
 /// Most transactions kept for another gossip attempt.
 const UNSENT_TXS_MAX: usize = 10_000;
 /// Transactions gossiped per loop turn before other events get a look in.
@@ -109,6 +111,8 @@ pub struct Driver {
     sync_in_flight: Option<(OutboundRequestId, Instant)>,
     /// Transactions no peer could take yet.
     unsent_txs: VecDeque<SignedTx>,
+    /// Transactions gossiped this turn, admitted together.
+    gossiped_txs: Vec<(gossipsub::MessageId, PeerId, SignedTx)>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -208,6 +212,7 @@ impl Driver {
             dial: parts.dial,
             sync_in_flight: None,
             unsent_txs: VecDeque::new(),
+            gossiped_txs: Vec::new(),
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -223,7 +228,18 @@ impl Driver {
         loop {
             let pause = self.next_height_at;
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm(event),
+                event = self.swarm.select_next_some() => {
+                    self.on_swarm(event);
+                    // Take what else is ready, so gossiped transactions are
+                    // admitted (and their signatures checked) as a batch.
+                    for _ in 1..EVENTS_PER_TURN {
+                        match futures::FutureExt::now_or_never(self.swarm.next()) {
+                            Some(Some(event)) => self.on_swarm(event),
+                            _ => break,
+                        }
+                    }
+                    self.admit_gossiped_txs();
+                }
                 Some(t) = self.timer_rx.recv() => self.input(Input::Timeout(t)),
                 Some(tx) = self.gossip_rx.recv() => {
                     self.publish_tx(&tx);
@@ -553,38 +569,42 @@ impl Driver {
     /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
     fn judge(&mut self, block: Block, p: &SignedProposal) -> Validity {
         let hash = p.block_hash;
-        if let Some(c) = self.candidates.get(&hash) {
-            return validity(c.outcome.is_some());
-        }
         let fresh = p.pol_round.is_none();
-        if fresh && now_ms().abs_diff(block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
-            debug!(
+        if !self.candidates.contains_key(&hash) {
+            let outcome = if block.header.proposer != p.proposer {
+                warn!(
+                    height = p.height.0,
+                    "proposal {hash} names another proposer in its block"
+                );
+                None
+            } else {
+                match self.check_block(&block) {
+                    Ok(outcome) => Some(outcome),
+                    Err(why) => {
+                        warn!(height = p.height.0, "invalid proposal {hash}: {why}");
+                        None
+                    }
+                }
+            };
+            self.candidates.insert(hash, Candidate { block, outcome });
+        }
+        let c = &self.candidates[&hash];
+        if c.outcome.is_none() {
+            return Validity::Invalid;
+        }
+        // The clock rule applies to fresh proposals only: a value re-proposed
+        // with a proof of lock was judged in an earlier round. A block refused
+        // for its time alone keeps its outcome, so that if the others decide
+        // it anyway this node can still commit it.
+        if fresh && now_ms().abs_diff(c.block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
+            warn!(
                 height = p.height.0,
                 "proposal time {} is more than {PROPOSAL_CLOCK_SKEW_MS} ms from this clock",
-                block.header.time_ms
-            );
-            self.candidates.insert(
-                hash,
-                Candidate {
-                    block,
-                    outcome: None,
-                },
+                c.block.header.time_ms
             );
             return Validity::Invalid;
         }
-        if block.header.proposer != p.proposer {
-            return Validity::Invalid;
-        }
-        let outcome = match self.check_block(&block) {
-            Ok(outcome) => Some(outcome),
-            Err(why) => {
-                warn!(height = p.height.0, "invalid proposal {hash}: {why}");
-                None
-            }
-        };
-        let valid = outcome.is_some();
-        self.candidates.insert(hash, Candidate { block, outcome });
-        validity(valid)
+        Validity::Valid
     }
 
     /// Checks a block for height L+1 against the committed state, and
@@ -853,12 +873,17 @@ impl Driver {
                 message_id,
                 message,
             })) => {
+                if message.topic.as_str() == wire::TOPIC_TXS {
+                    match SignedTx::decode(&message.data) {
+                        Ok(tx) => self.gossiped_txs.push((message_id, propagation_source, tx)),
+                        Err(_) => {
+                            self.report(&message_id, &propagation_source, MessageAcceptance::Reject)
+                        }
+                    }
+                    return;
+                }
                 let verdict = self.on_gossip(propagation_source, &message);
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&message_id, &propagation_source, verdict);
+                self.report(&message_id, &propagation_source, verdict);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
@@ -886,25 +911,46 @@ impl Driver {
         }
     }
 
-    fn on_gossip(&mut self, from: PeerId, message: &gossipsub::Message) -> MessageAcceptance {
-        let topic = message.topic.as_str();
-        if topic == wire::TOPIC_TXS {
-            let Ok(tx) = SignedTx::decode(&message.data) else {
-                return MessageAcceptance::Reject;
-            };
+    fn report(&mut self, id: &gossipsub::MessageId, from: &PeerId, verdict: MessageAcceptance) {
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, from, verdict);
+    }
+
+    /// Admits the transactions gossiped this turn as one batch and tells
+    /// gossip which to forward: admitted ones; not those with a bad
+    /// signature (refused) or that this node cannot admit now (ignored).
+    fn admit_gossiped_txs(&mut self) {
+        if self.gossiped_txs.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.gossiped_txs);
+        let (meta, txs): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|(id, from, tx)| ((id, from), tx))
+            .unzip();
+        let results = {
             let state = self.shared.state.read().expect("state lock");
-            let result = self
-                .shared
+            self.shared
                 .mempool
                 .lock()
                 .expect("mempool lock")
-                .insert(tx, &state);
-            return match result {
+                .insert_batch(txs, &state)
+        };
+        for ((id, from), result) in meta.iter().zip(results) {
+            let verdict = match result {
                 Ok(_) => MessageAcceptance::Accept,
                 Err(ledger::TxError::BadSignature { .. }) => MessageAcceptance::Reject,
                 Err(_) => MessageAcceptance::Ignore,
             };
+            self.report(id, from, verdict);
         }
+    }
+
+    fn on_gossip(&mut self, from: PeerId, message: &gossipsub::Message) -> MessageAcceptance {
+        let topic = message.topic.as_str();
         if topic == wire::TOPIC_VOTES {
             let Ok(msg) = wire::decode_vote(&message.data) else {
                 return MessageAcceptance::Reject;
@@ -1236,14 +1282,6 @@ fn offence(e: &Evidence) -> (PublicKey, Height, u32, bool) {
         e.a.round,
         e.a.vote_type == VoteType::Prevote,
     )
-}
-
-fn validity(valid: bool) -> Validity {
-    if valid {
-        Validity::Valid
-    } else {
-        Validity::Invalid
-    }
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -67,8 +67,7 @@ pub fn parse_peer(s: &str) -> anyhow::Result<(PeerId, Multiaddr)> {
 }
 
 async fn run(home: Home, config: Config) -> anyhow::Result<()> {
-    let node_key = read_key_file(&home.node_key_path())
-        .with_context(|| format!("node key {}", home.node_key_path().display()))?;
+    let node_key = read_key_file(&home.node_key_path()).context("node key")?;
     let validator_key =
         if home.validator_key_path().exists() {
             Some(read_key_file(&home.validator_key_path()).with_context(|| {

@@ -453,3 +453,60 @@ fn the_command_line_submits_waits_for_the_commit_and_reads_it_back() {
     let (code, _, _) = run(&["query", "status"]);
     assert_eq!(code, Some(3));
 }
+
+#[test]
+fn a_node_refuses_to_start_with_a_key_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = Cluster::new(BIN, 1, 0);
+    let home = &c.node(0).home;
+    for file in ["validator_key", "node_key"] {
+        let path = home.join(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = std::process::Command::new(BIN)
+            .args(["node", "start", "--home"])
+            .arg(home)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(file), "{err}");
+        assert!(
+            err.contains("mode 644") && err.contains("chmod 600"),
+            "{err}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+#[test]
+fn metrics_report_height_round_commits_mempool_peers_and_block_interval() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    let tx = c.sign("BTC", 1, appropriate("BYT", "YTE.TX", 1));
+    let hash = wait_for("the API", BLOCKS, || c.submit(0, &tx).ok());
+    let h = c.wait_committed(0, &hash, BLOCKS)["height"]
+        .as_u64()
+        .unwrap();
+    c.wait_height(0, h + 2, BLOCKS);
+    let text = reqwest::blocking::get(format!("{}/metrics", c.node(0).api_url()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(value("minhbach_height") >= (h + 2) as f64);
+    assert_eq!(value("minhbach_committed_txs_total"), 1.0);
+    assert!(value("minhbach_committed_blocks_total") >= (h + 2) as f64);
+    assert_eq!(value("minhbach_peers"), 3.0);
+    value("minhbach_round");
+    value("minhbach_mempool_txs");
+    assert!(value("minhbach_block_interval_seconds_count") >= 1.0);
+}
