@@ -4,8 +4,11 @@
 //! or verification failed; 2 usage; 3 node unreachable.
 
 pub mod client;
+pub mod demo;
+pub mod devnet;
 pub mod query;
 pub mod render;
+pub mod testnet;
 pub mod tx;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +89,11 @@ enum Command {
     /// Read the chain through a node's API (`--node`).
     #[command(subcommand)]
     Query(query::QueryCommand),
+    /// Run a local network of separate node processes with the explorer and
+    /// demo spending, until Ctrl-C; running it again resumes the same chain.
+    Devnet(devnet::DevnetArgs),
+    /// Write the homes, genesis and keys of a local network; starts nothing.
+    Testnet(testnet::TestnetArgs),
 }
 
 #[derive(Subcommand)]
@@ -168,6 +176,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
+        Command::Devnet(args) => devnet::run(args),
+        Command::Testnet(args) => testnet::run(args, cli.output),
     }
 }
 

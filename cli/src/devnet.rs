@@ -1,0 +1,499 @@
+//! `minhbach devnet`: the one-command local network.
+//!
+//! The first run writes a network into DIR (genesis from the devnet story,
+//! entity keys in `keys/`, one home per node: the validators and one full
+//! node that serves the explorer) and `DIR/devnet.json`, which names every
+//! node's addresses and every entity's key file. Every run starts each node
+//! as a child process (`minhbach node start --home`), logging to
+//! `DIR/logs/<name>.log`, waits until the full node is ready, prints where
+//! everything is, and feeds demo spending ([`crate::demo`]) until Ctrl-C or
+//! SIGTERM. A later run resumes the same chain: the feed continues from the
+//! state the nodes committed.
+//!
+//! Children run in their own process group, so that the terminal's Ctrl-C
+//! reaches only this process, which then stops them in order: SIGTERM, a
+//! grace period, then SIGKILL. If a node exits on its own, the others are
+//! stopped too and the command fails.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use genesis::{story, Currency, Genesis};
+use ledger::crypto::read_key_file;
+use ledger::{State, Year};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, TestnetSpec};
+
+use crate::client::Client;
+use crate::demo::runner::FeedRunner;
+use crate::demo::Feed;
+use crate::testnet::{now_ms, role_name};
+
+/// How long the full node has to become ready after the nodes start.
+const READY_TIMEOUT_MS: u64 = 120_000;
+/// How long stopped nodes have to exit after SIGTERM before SIGKILL.
+const STOP_GRACE_MS: u64 = 5_000;
+/// Longest pause of the supervising loop, so Ctrl-C and exits are noticed.
+const LOOP_SLEEP_MS_MAX: u64 = 100;
+/// Fastest demo pace accepted, in transactions per second.
+const RATE_PER_S_MAX: f64 = 1_000.0;
+/// Validators of a new devnet unless `--validators` says otherwise.
+const VALIDATORS_DEFAULT: u64 = 4;
+
+/// `minhbach devnet`.
+#[derive(Args)]
+pub struct DevnetArgs {
+    /// Validators of a new devnet (default 4); a devnet that exists keeps its own.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=32))]
+    validators: Option<u64>,
+    /// The devnet's folder.
+    #[arg(long, default_value = "./devnet")]
+    dir: PathBuf,
+    /// Start the network without feeding demo spending.
+    #[arg(long)]
+    no_demo: bool,
+    /// For a new devnet: node i listens on P+10i (p2p), +1 (API) and +2
+    /// (explorer). Without it, ports free right now are picked.
+    #[arg(long, value_name = "P")]
+    base_port: Option<u16>,
+    /// Demo transactions per second.
+    #[arg(long, default_value_t = 5.0, value_parser = parse_rate)]
+    rate: f64,
+    /// Seed of the demo's choices (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if rate > 0.0 && rate <= RATE_PER_S_MAX {
+        Ok(rate)
+    } else {
+        Err(format!("must be above 0 and at most {RATE_PER_S_MAX}"))
+    }
+}
+
+/// Runs `minhbach devnet` until Ctrl-C or SIGTERM (exit 0), or until a node
+/// exits on its own (exit 1).
+pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C and SIGTERM handler")?;
+
+    let plan_path = args.dir.join("devnet.json");
+    let (plan, fresh) = if plan_path.exists() {
+        let plan = NetworkPlan::load(&plan_path)?;
+        if args.validators.is_some() || args.base_port.is_some() {
+            eprintln!(
+                "devnet: {} exists, so --validators and --base-port are ignored; \
+                 remove {} for a new devnet",
+                plan_path.display(),
+                args.dir.display()
+            );
+        }
+        (plan, false)
+    } else {
+        (create(&args, &plan_path)?, true)
+    };
+    check_ports_free(&plan)?;
+    let genesis = Genesis::load(&plan.genesis)?;
+    let state = if fresh {
+        genesis.state()
+    } else {
+        committed_state(&plan, &genesis)?
+    };
+    let validators = plan.validators().count();
+    if fresh {
+        eprintln!(
+            "devnet: new chain {} with {validators} validators and {} full node(s) in {}",
+            plan.chain_id,
+            plan.nodes.len() - validators,
+            args.dir.display()
+        );
+    } else {
+        eprintln!(
+            "devnet: resuming chain {} at height {} from {}",
+            plan.chain_id,
+            state.height(),
+            args.dir.display()
+        );
+    }
+
+    let logs = args.dir.join("logs");
+    fs::create_dir_all(&logs).with_context(|| logs.display().to_string())?;
+    let mut nodes = Nodes::start(&plan, &logs)?;
+    let Some(ready_node) = plan.explorer_node().or(plan.nodes.last()) else {
+        bail!("{} lists no nodes", plan_path.display());
+    };
+    match wait_ready(ready_node, &mut nodes, &stop)? {
+        Waited::Ready => {}
+        Waited::Stopped => return Ok(nodes.stop()),
+        Waited::Exited(code) => return Ok(code),
+    }
+    print_where(&plan, &plan_path, &logs);
+
+    let mut runner = if args.no_demo {
+        None
+    } else {
+        Some(demo_runner(&plan, &genesis, state, ready_node, &args)?)
+    };
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            eprintln!("devnet: stopping");
+            return Ok(nodes.stop());
+        }
+        if let Some(code) = nodes.check_exits() {
+            return Ok(code);
+        }
+        let now = Instant::now();
+        let mut wake = now + Duration::from_millis(LOOP_SLEEP_MS_MAX);
+        if let Some(r) = runner.as_mut() {
+            r.step(now);
+            wake = wake.min(r.next_wake());
+        }
+        let pause = wake.saturating_duration_since(Instant::now());
+        std::thread::sleep(pause.max(Duration::from_millis(1)));
+    }
+}
+
+/// Writes a new devnet into `args.dir` and its plan to `plan_path`.
+fn create(args: &DevnetArgs, plan_path: &Path) -> anyhow::Result<NetworkPlan> {
+    if args.dir.exists() && fs::read_dir(&args.dir)?.next().is_some() {
+        bail!(
+            "{} exists but holds no devnet.json; choose another --dir, or empty it for a new devnet",
+            args.dir.display()
+        );
+    }
+    let spec = TestnetSpec {
+        chain_id: story::CHAIN_ID.into(),
+        genesis_time_ms: now_ms(),
+        currency: Currency::default(),
+        validators: args.validators.unwrap_or(VALIDATORS_DEFAULT) as usize,
+        full_nodes: 1,
+        entities: story::entities(),
+        ports: args.base_port.map_or(Ports::Free, Ports::Base),
+        explorers: Explorers::FullNodes,
+    };
+    let plan = testnet::generate(&spec, &args.dir)?;
+    plan.save(plan_path)?;
+    Ok(plan)
+}
+
+/// Refuses to start when a port of the devnet is taken, which usually means
+/// the devnet is already running.
+fn check_ports_free(plan: &NetworkPlan) -> anyhow::Result<()> {
+    for n in &plan.nodes {
+        let p2p_port: u16 = n
+            .p2p
+            .rsplit('/')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("{}: p2p address {:?} has no port", n.name, n.p2p))?;
+        let addrs = [
+            (
+                "p2p",
+                Some(std::net::SocketAddr::from(([127, 0, 0, 1], p2p_port))),
+            ),
+            ("API", Some(n.api)),
+            ("explorer", n.explorer),
+        ];
+        for (what, addr) in addrs {
+            let Some(addr) = addr else { continue };
+            if let Err(e) = TcpListener::bind(addr) {
+                bail!(
+                    "{} of {} cannot listen on {addr}: {e}; is this devnet already running?",
+                    what,
+                    n.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The state of the node that committed the most, read before the nodes start.
+fn committed_state(plan: &NetworkPlan, genesis: &Genesis) -> anyhow::Result<State> {
+    let mut best: Option<State> = None;
+    for n in &plan.nodes {
+        let home = n.home();
+        if !home.data_dir().is_dir() {
+            continue;
+        }
+        let (_store, state) = home
+            .open_store(genesis)
+            .with_context(|| format!("reading the store of {}", n.name))?;
+        match &best {
+            Some(b) if b.height() >= state.height() => {}
+            _ => best = Some(state),
+        }
+    }
+    Ok(best.unwrap_or_else(|| genesis.state()))
+}
+
+fn print_where(plan: &NetworkPlan, plan_path: &Path, logs: &Path) {
+    let mut lines = vec![String::from("devnet: ready")];
+    if let Some(url) = plan.explorer_node().and_then(NodePlan::explorer_url) {
+        lines.push(format!("  explorer     {url}"));
+    }
+    for n in &plan.nodes {
+        lines.push(format!(
+            "  API          {}  ({}, {})",
+            n.api_url(),
+            n.name,
+            role_name(n.role)
+        ));
+    }
+    lines.push(format!(
+        "  devnet.json  {}  (nodes, entities and their key files)",
+        plan_path.display()
+    ));
+    lines.push(format!("  logs         {}/<node>.log", logs.display()));
+    lines.push("  Ctrl-C stops the network; running devnet again resumes the same chain.".into());
+    eprintln!("{}", lines.join("\n"));
+}
+
+fn demo_runner(
+    plan: &NetworkPlan,
+    genesis: &Genesis,
+    state: State,
+    node: &NodePlan,
+    args: &DevnetArgs,
+) -> anyhow::Result<FeedRunner> {
+    let mut keys = BTreeMap::new();
+    for e in &plan.entities {
+        let key = read_key_file(&e.key_file)?;
+        keys.insert(e.id.clone(), key);
+    }
+    let first_year = year_of(genesis.genesis_time_ms);
+    let seed = args.seed.unwrap_or_else(now_ms);
+    let feed = Feed::new(state, first_year, seed);
+    eprintln!(
+        "devnet: demo spending at {} tx/s to {} (seed {seed}; --no-demo to leave it out)",
+        args.rate,
+        node.api_url()
+    );
+    Ok(FeedRunner::new(
+        Client::new(&node.api_url()),
+        feed,
+        keys,
+        args.rate,
+        Instant::now(),
+    ))
+}
+
+/// The calendar year of a time in ms since the epoch, as a fiscal year.
+fn year_of(ms: u64) -> Year {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+    let text = humantime::format_rfc3339(t).to_string();
+    text.get(..4)
+        .and_then(|y| y.parse().ok())
+        .and_then(|y| Year::new(y).ok())
+        .unwrap_or(Year(2026))
+}
+
+enum Waited {
+    Ready,
+    Stopped,
+    Exited(u8),
+}
+
+/// Waits until `node` answers `GET /readyz` with 200, a node exits, Ctrl-C,
+/// or the timeout.
+fn wait_ready(node: &NodePlan, nodes: &mut Nodes, stop: &AtomicBool) -> anyhow::Result<Waited> {
+    let url = format!("{}/readyz", node.api_url());
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("an HTTP client without TLS always builds");
+    eprintln!("devnet: waiting for {} to be ready", node.name);
+    let deadline = Instant::now() + Duration::from_millis(READY_TIMEOUT_MS);
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(Waited::Stopped);
+        }
+        if let Some(code) = nodes.check_exits() {
+            return Ok(Waited::Exited(code));
+        }
+        if http
+            .get(&url)
+            .send()
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+        {
+            return Ok(Waited::Ready);
+        }
+        if Instant::now() >= deadline {
+            nodes.stop();
+            bail!(
+                "{} was not ready after {} s; see its log in the devnet's logs/ folder",
+                node.name,
+                READY_TIMEOUT_MS / 1000
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+struct RunningNode {
+    name: String,
+    log: PathBuf,
+    child: Child,
+}
+
+/// The nodes' child processes. Dropping it stops them.
+struct Nodes {
+    running: Vec<RunningNode>,
+}
+
+impl Nodes {
+    fn start(plan: &NetworkPlan, logs: &Path) -> anyhow::Result<Nodes> {
+        let exe = std::env::current_exe().context("cannot find this program's path")?;
+        let mut nodes = Nodes {
+            running: Vec::with_capacity(plan.nodes.len()),
+        };
+        for n in &plan.nodes {
+            let log = logs.join(format!("{}.log", n.name));
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .with_context(|| log.display().to_string())?;
+            writeln!(
+                file,
+                "--- minhbach devnet starts {} at {} ---",
+                n.name,
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            )?;
+            let child = spawn_node(&exe, n, file)?;
+            eprintln!(
+                "devnet: started {} ({}, pid {})",
+                n.name,
+                role_name(n.role),
+                child.id()
+            );
+            nodes.running.push(RunningNode {
+                name: n.name.clone(),
+                log,
+                child,
+            });
+        }
+        Ok(nodes)
+    }
+
+    /// If a node has exited, says so, stops the others and returns exit
+    /// code 1.
+    fn check_exits(&mut self) -> Option<u8> {
+        let i = self
+            .running
+            .iter_mut()
+            .position(|n| matches!(n.child.try_wait(), Ok(Some(_))))?;
+        let mut n = self.running.remove(i);
+        let status = n.child.wait().expect("an exited child can be reaped");
+        eprintln!(
+            "devnet: {} exited unexpectedly ({}); see {}. Stopping the other nodes.",
+            n.name,
+            describe(status),
+            n.log.display()
+        );
+        self.stop();
+        Some(1)
+    }
+
+    /// SIGTERM to every node, a grace period, then SIGKILL to those still
+    /// running. Returns 0 if every node stopped cleanly.
+    fn stop(&mut self) -> u8 {
+        let mut code = 0;
+        for n in &mut self.running {
+            if matches!(n.child.try_wait(), Ok(None)) {
+                let _ = kill(Pid::from_raw(n.child.id() as i32), Signal::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_millis(STOP_GRACE_MS);
+        for n in self.running.drain(..) {
+            let RunningNode {
+                name, mut child, ..
+            } = n;
+            let status = loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break Some(status),
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    _ => break None,
+                }
+            };
+            match status {
+                Some(s) if s.success() => {}
+                Some(s) => {
+                    // A node killed by our own SIGTERM is a clean stop too.
+                    if !is_sigterm(s) {
+                        eprintln!("devnet: {name} stopped with {}", describe(s));
+                        code = 1;
+                    }
+                }
+                None => {
+                    eprintln!(
+                        "devnet: {name} did not stop within {} s; killing it",
+                        STOP_GRACE_MS / 1000
+                    );
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    code = 1;
+                }
+            }
+        }
+        code
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        if !self.running.is_empty() {
+            self.stop();
+        }
+    }
+}
+
+fn spawn_node(exe: &Path, n: &NodePlan, log: File) -> anyhow::Result<Child> {
+    let err_log = log.try_clone()?;
+    Command::new(exe)
+        .arg("node")
+        .arg("start")
+        .arg("--home")
+        .arg(&n.home)
+        // Plain log lines in the file, without terminal colours.
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        // Its own process group: the terminal's Ctrl-C reaches only the
+        // devnet, which stops the nodes in order.
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {}", n.name))
+}
+
+fn is_sigterm(status: ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt as _;
+    status.signal() == Some(Signal::SIGTERM as i32)
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!("signal {s}"),
+        _ => status.to_string(),
+    }
+}

@@ -1,0 +1,149 @@
+//! `minhbach devnet` end to end: the first run writes the network and
+//! devnet.json, starts the nodes as separate processes, commits blocks and
+//! the demo feed's transactions; SIGTERM stops every node; a second run
+//! resumes the same chain.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cli::client::Client;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use node::testnet::{NetworkPlan, Role};
+
+/// Bound on every wait of this test.
+const WAIT_MS_MAX: u64 = 90_000;
+
+fn start(dir: &Path, log: &Path, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_minhbach"))
+        .arg("devnet")
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(log).unwrap())
+        .spawn()
+        .expect("start minhbach devnet")
+}
+
+fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_millis(WAIT_MS_MAX);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; devnet said:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn said(log: &Path, text: &str) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|s| s.contains(text))
+}
+
+/// The node pids the devnet reported.
+fn node_pids(log: &Path) -> Vec<i32> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("devnet: started "))
+        .map(|l| {
+            let pid = l.rsplit("pid ").next().unwrap().trim_end_matches(')');
+            pid.parse().unwrap()
+        })
+        .collect()
+}
+
+fn alive(pid: i32) -> bool {
+    // Signal 0 checks the process exists; a reaped child no longer does.
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+/// SIGTERM, then the devnet must exit 0 and leave no node running.
+fn stop(mut devnet: Child, log: &Path) {
+    let pids = node_pids(log);
+    kill(Pid::from_raw(devnet.id() as i32), Signal::SIGTERM).unwrap();
+    let status = wait_for("the devnet to exit", log, || devnet.try_wait().unwrap());
+    assert!(
+        status.success(),
+        "{status}: {}",
+        std::fs::read_to_string(log).unwrap()
+    );
+    for pid in pids {
+        assert!(!alive(pid), "node process {pid} is still running");
+    }
+}
+
+fn height(client: &Client) -> Option<u64> {
+    client.get("/v1/status").ok()?["height"].as_u64()
+}
+
+#[test]
+fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let log = tmp.path().join("first.log");
+    let devnet = start(&dir, &log, &["--validators", "2", "--rate", "20"]);
+    wait_for("the devnet to be ready", &log, || {
+        said(&log, "devnet: ready").then_some(())
+    });
+
+    let plan = NetworkPlan::load(&dir.join("devnet.json")).unwrap();
+    assert_eq!(plan.chain_id, "minhbach-devnet");
+    assert_eq!(plan.validators().count(), 2);
+    let full = plan
+        .explorer_node()
+        .expect("the full node serves the explorer");
+    assert_eq!(full.role, Role::FullNode);
+    assert!(
+        said(&log, &full.explorer_url().unwrap()),
+        "the explorer URL is printed"
+    );
+    assert!(plan.entities.iter().any(|e| e.name == "Bộ Tài chính"));
+    for n in &plan.nodes {
+        assert!(dir.join("logs").join(format!("{}.log", n.name)).exists());
+    }
+
+    // The feed's transactions commit: appropriations, allocations, and then
+    // contracts that Bạch Mai awards out of its allocation.
+    let client = Client::new(&full.api_url());
+    wait_for("Bạch Mai's first committed contract", &log, || {
+        let e = client.get("/v1/entities/BYT-BVBM").ok()?;
+        let committed = e["budgets"].as_array()?.iter().any(|b| {
+            b["committed"]
+                .as_str()
+                .and_then(|c| c.parse::<u64>().ok())
+                .is_some_and(|c| c > 0)
+        });
+        committed.then_some(())
+    });
+    wait_for("a mistake refused as expected", &log, || {
+        said(&log, "refused, as it must be").then_some(())
+    });
+    let first_height = height(&client).unwrap();
+    assert!(first_height > 0);
+    stop(devnet, &log);
+    assert!(
+        !said(&log, "unexpected:"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+
+    // Again: the same chain, from where it stopped.
+    let log2 = tmp.path().join("second.log");
+    let devnet = start(&dir, &log2, &["--no-demo"]);
+    wait_for("the resumed devnet to be ready", &log2, || {
+        said(&log2, "devnet: ready").then_some(())
+    });
+    assert!(said(&log2, "resuming chain minhbach-devnet at height"));
+    let resumed = height(&client).unwrap();
+    assert!(resumed >= first_height, "{resumed} < {first_height}");
+    stop(devnet, &log2);
+}
