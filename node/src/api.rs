@@ -71,7 +71,20 @@ impl From<TxError> for ApiError {
             "mempool_full" => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(status, e.code(), tx_message(&e))
+    }
+}
+
+/// The explanation of a rejection without its leading code, which the error
+/// shape carries in its own field.
+pub fn tx_message(e: &TxError) -> String {
+    let text = e.to_string();
+    match text
+        .strip_prefix(e.code())
+        .and_then(|t| t.strip_prefix(": "))
+    {
+        Some(rest) => rest.to_owned(),
+        None => text,
     }
 }
 
@@ -334,7 +347,7 @@ async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult {
     if let Some(why) = s.rejected.lock().expect("rejections lock").get(&hash) {
         return Ok(Json(json!({
             "hash": hash, "status": "rejected", "height": null, "index": null,
-            "error": {"code": why.code(), "message": why.to_string()},
+            "error": {"code": why.code(), "message": tx_message(why)},
         })));
     }
     Err(ApiError::not_found(format!(

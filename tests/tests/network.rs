@@ -128,6 +128,10 @@ fn bad_transactions_get_their_code_over_http_and_never_commit() {
     let err = c.submit(3, &over).expect_err("over budget");
     assert_eq!(err.code(), Some("over_budget"));
     assert!(err.to_string().contains("1,000,001"), "{err}");
+    assert!(
+        !err.to_string().starts_with("over_budget: over_budget"),
+        "the code is said once: {err}"
+    );
 
     // None of them is ever committed, on any node.
     let h = c.height(0).unwrap();
