@@ -596,12 +596,8 @@ impl Driver {
         // with a proof of lock was judged in an earlier round. A block refused
         // for its time alone keeps its outcome, so that if the others decide
         // it anyway this node can still commit it.
-        if fresh && now_ms().abs_diff(c.block.header.time_ms) > PROPOSAL_CLOCK_SKEW_MS {
-            warn!(
-                height = p.height.0,
-                "proposal time {} is more than {PROPOSAL_CLOCK_SKEW_MS} ms from this clock",
-                c.block.header.time_ms
-            );
+        if let Err(why) = fresh_time_ok(fresh, c.block.header.time_ms, now_ms()) {
+            warn!(height = p.height.0, "proposal {hash}: {why}");
             return Validity::Invalid;
         }
         Validity::Valid
@@ -1288,6 +1284,24 @@ enum Topic {
     Evidence,
 }
 
+/// The clock rule of SPEC §3: a fresh proposal (one without a proof of
+/// lock) must carry a time within [`PROPOSAL_CLOCK_SKEW_MS`] of the judging
+/// validator's clock, `now_ms`. A re-proposed value was judged when it was
+/// first proposed, so the rule does not apply to it again.
+pub fn fresh_time_ok(fresh: bool, block_time_ms: u64, now_ms: u64) -> Result<(), String> {
+    if !fresh || block_time_ms.abs_diff(now_ms) <= PROPOSAL_CLOCK_SKEW_MS {
+        return Ok(());
+    }
+    let (ahead, by) = if block_time_ms > now_ms {
+        ("ahead of", block_time_ms - now_ms)
+    } else {
+        ("behind", now_ms - block_time_ms)
+    };
+    Err(format!(
+        "its time is {by} ms {ahead} this clock, beyond the {PROPOSAL_CLOCK_SKEW_MS} ms allowed"
+    ))
+}
+
 /// What a piece of evidence proves: one validator signed two different
 /// votes of one type, height and round. Two pieces with the same offence
 /// (the votes in the other order, say) count once.
@@ -1329,5 +1343,27 @@ fn ledger_vote(v: &consensus::SignedVote<Hash, PublicKey, Signature>) -> Vote {
         block_hash: v.message.value,
         validator: v.message.validator,
         signature: v.signature,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_proposal_must_be_within_two_seconds_of_the_clock() {
+        let now = 1_800_000_000_000;
+        assert!(fresh_time_ok(true, now, now).is_ok());
+        assert!(fresh_time_ok(true, now + 2_000, now).is_ok());
+        assert!(fresh_time_ok(true, now - 2_000, now).is_ok());
+        let e = fresh_time_ok(true, now + 2_001, now).unwrap_err();
+        assert_eq!(
+            e,
+            "its time is 2001 ms ahead of this clock, beyond the 2000 ms allowed"
+        );
+        let e = fresh_time_ok(true, now - 60_000, now).unwrap_err();
+        assert!(e.starts_with("its time is 60000 ms behind"), "{e}");
+        // A value re-proposed with a proof of lock is not judged by the clock again.
+        assert!(fresh_time_ok(false, now - 60_000, now).is_ok());
     }
 }
