@@ -354,15 +354,7 @@ impl Driver {
                 }));
             }
             Effect::Broadcast(Message::Vote(v)) => {
-                let vote = Vote {
-                    vote_type: ledger_vote_type(v.message.vote_type),
-                    height: Height(v.message.height.0),
-                    round: v.message.round.0,
-                    block_hash: v.message.value,
-                    validator: v.message.validator,
-                    signature: v.signature,
-                };
-                self.publish_vote(vote);
+                self.publish_vote(ledger_vote(&v));
             }
             Effect::Broadcast(Message::Proposal(p)) => {
                 if let Some(candidate) = self.candidates.get(&p.message.value) {
@@ -419,18 +411,7 @@ impl Driver {
                     height: Height(decision.height.0),
                     round: decision.round.0,
                     block_hash: decision.value,
-                    precommits: decision
-                        .precommits
-                        .iter()
-                        .map(|v| Vote {
-                            vote_type: VoteType::Precommit,
-                            height: Height(v.message.height.0),
-                            round: v.message.round.0,
-                            block_hash: v.message.value,
-                            validator: v.message.validator,
-                            signature: v.signature,
-                        })
-                        .collect(),
+                    precommits: decision.precommits.iter().map(ledger_vote).collect(),
                 };
                 if self.commit(candidate.block, cert, outcome) {
                     let pause = Duration::from_millis(self.config.consensus.block_interval_ms);
