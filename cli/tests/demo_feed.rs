@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 
 use cli::demo::{Expect, Feed, Needs, Planned, BAD_EVERY_ACTIONS};
 use genesis::story;
-use genesis::{Currency, Genesis};
 use ledger::testkit::key;
 use ledger::tx::TxBody;
-use ledger::{EntityId, Op, PeerId, SignedTx, State, Validator, Year};
+use ledger::{EntityId, Op, SignedTx, State, Year};
 
 const FIRST_YEAR: u16 = 2026;
 /// Transactions per block in the simulated chain: many, so that what an
@@ -23,23 +22,7 @@ const FIRST_YEAR: u16 = 2026;
 const BLOCK_TXS: usize = 37;
 
 fn story_state() -> State {
-    let v = key("validator-0").public_key();
-    let g = Genesis {
-        chain_id: story::CHAIN_ID.into(),
-        genesis_time_ms: 1_767_225_600_000,
-        currency: Currency::default(),
-        entities: story::entities()
-            .iter()
-            .map(|t| t.with_key(key(t.id.as_str()).public_key()))
-            .collect(),
-        validators: vec![Validator {
-            name: "validator-0".into(),
-            consensus_key: v,
-            peer_id: PeerId::from_ed25519(&v).unwrap(),
-            power: 10,
-        }],
-        nodes: Vec::new(),
-    };
+    let g = story::test_genesis();
     g.check().unwrap();
     g.state()
 }

@@ -278,3 +278,26 @@ pub fn find(id: &str) -> Option<&'static StoryEntity> {
 pub fn name_of(id: &str) -> &str {
     find(id).map_or(id, |e| e.name)
 }
+
+/// The story's genesis with every key derived from its label by
+/// [`ledger::testkit::key`] (entities by id, one validator `validator-0`),
+/// for tests that need the story without key files.
+pub fn test_genesis() -> crate::Genesis {
+    let v = ledger::testkit::key("validator-0").public_key();
+    crate::Genesis {
+        chain_id: CHAIN_ID.into(),
+        genesis_time_ms: 1_767_225_600_000,
+        currency: crate::Currency::default(),
+        entities: entities()
+            .iter()
+            .map(|t| t.with_key(ledger::testkit::key(t.id.as_str()).public_key()))
+            .collect(),
+        validators: vec![ledger::Validator {
+            name: "validator-0".into(),
+            consensus_key: v,
+            peer_id: ledger::PeerId::from_ed25519(&v).expect("a generated key is valid"),
+            power: 10,
+        }],
+        nodes: Vec::new(),
+    }
+}

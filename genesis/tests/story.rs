@@ -5,29 +5,12 @@
 use std::collections::BTreeSet;
 
 use genesis::story::{self, ENTITIES, LINES, PURCHASES};
-use genesis::{Currency, Genesis};
-use ledger::testkit::key;
+use genesis::Genesis;
 use ledger::tx::EntityKind;
-use ledger::{EntityId, LineCode, PeerId, Validator};
+use ledger::{EntityId, LineCode};
 
 fn story_genesis() -> Genesis {
-    let v = key("validator-0").public_key();
-    let g = Genesis {
-        chain_id: story::CHAIN_ID.into(),
-        genesis_time_ms: 1_767_225_600_000,
-        currency: Currency::default(),
-        entities: story::entities()
-            .iter()
-            .map(|t| t.with_key(key(t.id.as_str()).public_key()))
-            .collect(),
-        validators: vec![Validator {
-            name: "validator-0".into(),
-            consensus_key: v,
-            peer_id: PeerId::from_ed25519(&v).unwrap(),
-            power: 10,
-        }],
-        nodes: Vec::new(),
-    };
+    let g = story::test_genesis();
     g.check().expect("the story's genesis passes every check");
     g
 }
