@@ -4,6 +4,7 @@
 //! or verification failed; 2 usage; 3 node unreachable.
 
 pub mod client;
+pub mod proof;
 pub mod query;
 pub mod render;
 pub mod tx;
@@ -17,7 +18,7 @@ use ledger::verify::verify_store;
 use ledger::PeerId;
 
 /// Exit code when verification fails or a transaction is rejected.
-const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code for bad input: clap's own, and [`UsageError`].
 const EXIT_USAGE: u8 = 2;
 /// Exit code when the node cannot be reached.
@@ -44,7 +45,7 @@ struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
-    /// The node's API, for `tx` and `query`.
+    /// The node's API, for `tx`, `query` and `proof`.
     #[arg(
         long,
         global = true,
@@ -86,6 +87,9 @@ enum Command {
     /// Read the chain through a node's API (`--node`).
     #[command(subcommand)]
     Query(query::QueryCommand),
+    /// Fetch audit bundles through a node's API (`--node`).
+    #[command(subcommand)]
+    Proof(proof::ProofCommand),
 }
 
 #[derive(Subcommand)]
@@ -121,6 +125,15 @@ enum VerifyCommand {
         /// The node's home (holds genesis.json and data/).
         #[arg(long)]
         home: PathBuf,
+    },
+    /// Check an audit bundle with no network, trusting only the genesis
+    /// file: exit 0 if it proves its transaction, 1 saying what failed.
+    Proof {
+        /// The bundle, as written by `minhbach proof tx`.
+        file: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
     },
 }
 
@@ -162,12 +175,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
+        Command::Verify(VerifyCommand::Proof { file, genesis }) => {
+            proof::verify(cli.output, &file, &genesis)
+        }
         Command::Node(NodeCommand::Start { home }) => {
             node::run::start(&home)?;
             Ok(0)
         }
         Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
+        Command::Proof(command) => proof::run(&client::Client::new(&cli.node), cli.output, command),
     }
 }
 
