@@ -6,6 +6,7 @@
 pub mod client;
 pub mod demo;
 pub mod devnet;
+pub mod proof;
 pub mod query;
 pub mod render;
 pub mod testnet;
@@ -20,7 +21,7 @@ use ledger::verify::verify_store;
 use ledger::PeerId;
 
 /// Exit code when verification fails or a transaction is rejected.
-const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code for bad input: clap's own, and [`UsageError`].
 const EXIT_USAGE: u8 = 2;
 /// Exit code when the node cannot be reached.
@@ -47,7 +48,7 @@ struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
-    /// The node's API, for `tx` and `query`.
+    /// The node's API, for `tx`, `query` and `proof`.
     #[arg(
         long,
         global = true,
@@ -94,6 +95,9 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Write the homes, genesis and keys of a local network; starts nothing.
     Testnet(testnet::TestnetArgs),
+    /// Fetch audit bundles through a node's API (`--node`).
+    #[command(subcommand)]
+    Proof(proof::ProofCommand),
 }
 
 #[derive(Subcommand)]
@@ -129,6 +133,15 @@ enum VerifyCommand {
         /// The node's home (holds genesis.json and data/).
         #[arg(long)]
         home: PathBuf,
+    },
+    /// Check an audit bundle with no network, trusting only the genesis
+    /// file: exit 0 if it proves its transaction, 1 saying what failed.
+    Proof {
+        /// The bundle, as written by `minhbach proof tx`.
+        file: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
     },
 }
 
@@ -170,6 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
+        Command::Verify(VerifyCommand::Proof { file, genesis }) => {
+            proof::verify(cli.output, &file, &genesis)
+        }
         Command::Node(NodeCommand::Start { home }) => {
             node::run::start(&home)?;
             Ok(0)
@@ -178,6 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
         Command::Devnet(args) => devnet::run(args),
         Command::Testnet(args) => testnet::run(args, cli.output),
+        Command::Proof(command) => proof::run(&client::Client::new(&cli.node), cli.output, command),
     }
 }
 

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use bincode::Encode;
+use ledger::proof::TrustAnchor;
 use ledger::state::{
     Entity, NodeRecord, StateKey, StateValue, ValidatorSlot, Write, NAME_BYTES_MAX,
 };
@@ -346,6 +347,12 @@ impl Genesis {
     /// set(1), which is also set(2).
     pub fn validator_set(&self) -> ValidatorSet {
         ValidatorSet::new(self.validators.clone()).expect("checked on construction")
+    }
+
+    /// What an offline verifier of audit bundles trusts: the chain id, this
+    /// file's hash and set(1).
+    pub fn trust_anchor(&self) -> TrustAnchor {
+        TrustAnchor::new(&self.chain_id, self.hash(), self.validator_set())
     }
 
     /// The id of the treasury.

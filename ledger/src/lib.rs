@@ -12,6 +12,7 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod merkle;
+pub mod proof;
 pub mod state;
 pub mod store;
 pub mod testkit;

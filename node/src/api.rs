@@ -124,6 +124,7 @@ fn read_routes() -> Router<AppState> {
         .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/txs/{hash}", get(tx))
+        .route("/v1/txs/{hash}/proof", get(tx_proof))
         .route("/v1/entities", get(entities))
         .route("/v1/entities/{id}", get(entity))
         .route("/v1/entities/{id}/txs", get(entity_txs))
@@ -353,6 +354,31 @@ async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult {
     Err(ApiError::not_found(format!(
         "transaction {hash} is not known here"
     )))
+}
+
+/// The audit bundle of a committed transaction, as a file to download.
+async fn tx_proof(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = parse_hash(&hash)?;
+    let genesis_hash = s.genesis.hash();
+    // Building reads every block up to the transaction's: not on the
+    // runtime's own threads.
+    let built = tokio::task::spawn_blocking(move || {
+        ledger::proof::AuditBundle::build(&s.store, genesis_hash, &hash)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let bundle = built
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("transaction {hash} is not committed here")))?;
+    let disposition = format!("attachment; filename=\"proof-{hash}.json\"");
+    let headers = [
+        (header::CONTENT_TYPE, "application/json".to_owned()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
+    Ok((headers, bundle.to_json()).into_response())
 }
 
 #[derive(Deserialize)]
