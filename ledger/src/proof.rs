@@ -470,11 +470,10 @@ impl AuditBundle {
     /// The bundle of the committed transaction `tx_hash`, or `None` if the
     /// store has no such committed transaction.
     ///
-    /// Cost: this reads every block from 1 to the transaction's height to
-    /// find the validator-set changes (a change at k is a header whose
-    /// `validators_hash` differs from its `next_validators_hash`), so it is
-    /// linear in the chain's length up to that block. An index of set
-    /// changes in the store would make it linear in the number of changes.
+    /// Cost: the validator-set changes (a change at k is a header whose
+    /// `validators_hash` differs from its `next_validators_hash`) come from
+    /// the store's index of them, so building reads one block per change
+    /// plus the transaction's own block.
     pub fn build(
         store: &Store,
         genesis_hash: Hash,
@@ -513,14 +512,16 @@ impl AuditBundle {
         let inclusion = InclusionProof::generate(&block.tx_leaf_hashes(), index)
             .expect("the index is inside the block");
         let mut changes = Vec::new();
-        for k in 1..h.0 {
-            let k = Height(k);
+        for k in store.set_change_heights(h)? {
             let b = store
                 .block(k)?
                 .ok_or_else(|| corrupt(k, "block missing".into()))?;
             let header = b.header;
             if header.validators_hash == header.next_validators_hash {
-                continue;
+                return Err(corrupt(
+                    k,
+                    "indexed as a validator-set change, but is not one".into(),
+                ));
             }
             let certificate = store
                 .cert(k)?

@@ -46,6 +46,13 @@ const META_GENESIS_HASH: &[u8] = b"genesis_hash";
 const META_HEIGHT: &[u8] = b"height";
 const META_LAST_HASH: &[u8] = b"last_block_hash";
 const META_STATE_ROOT: &[u8] = b"state_root";
+/// Prefix of the meta keys that index the blocks after which the validator
+/// set changes (`next_validators_hash` differs from `validators_hash`).
+const META_SET_CHANGE: &[u8] = b"set_change/";
+
+fn set_change_key(h: Height) -> Vec<u8> {
+    [META_SET_CHANGE, &height_key(h)[..]].concat()
+}
 
 /// Most history entries returned by one [`Store::history`] call.
 pub const HISTORY_PAGE_MAX: usize = 1000;
@@ -342,10 +349,39 @@ impl Store {
         }
         let meta = self.cf(CF_META);
         batch.put_cf(meta, META_HEIGHT, height_key(h));
+        if block.header.validators_hash != block.header.next_validators_hash {
+            batch.put_cf(meta, set_change_key(h), []);
+        }
         batch.put_cf(meta, META_LAST_HASH, block.hash().0);
         batch.put_cf(meta, META_STATE_ROOT, outcome.state_root.0);
         self.db.write_opt(batch, &Self::synced())?;
         Ok(())
+    }
+
+    /// The heights below `below` of the blocks after which the validator
+    /// set changes, ascending, from an index written with each block, so
+    /// that finding them does not read the chain.
+    pub fn set_change_heights(&self, below: Height) -> Result<Vec<Height>, StoreError> {
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(META_SET_CHANGE, Direction::Forward),
+        );
+        for item in iter {
+            let (k, _) = item?;
+            let Some(rest) = k.strip_prefix(META_SET_CHANGE) else {
+                break;
+            };
+            let bytes: [u8; 8] = rest
+                .try_into()
+                .map_err(|_| corrupt(Height(0), "validator-set change index key"))?;
+            let h = Height(u64::from_be_bytes(bytes));
+            if h >= below {
+                break;
+            }
+            out.push(h);
+        }
+        Ok(out)
     }
 
     /// The block at `h`.

@@ -91,6 +91,7 @@ pub fn verify_store(
     let mut prev_set: Option<ValidatorSet> = None;
     let mut txs: u64 = 0;
     let mut history_entries: u64 = 0;
+    let mut set_changes: Vec<Height> = Vec::new();
     for n in 1..=meta.height.0 {
         let h = Height(n);
         let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
@@ -159,6 +160,9 @@ pub fn verify_store(
                 history_entries += 1;
             }
         }
+        if block.header.validators_hash != block.header.next_validators_hash {
+            set_changes.push(h);
+        }
         txs += block.txs.len() as u64;
         state.commit(outcome);
         prev_hash = block.hash();
@@ -177,6 +181,15 @@ pub fn verify_store(
         return Err(bad(
             last,
             "the recorded state root does not match re-execution",
+        ));
+    }
+    let stored_changes = store.set_change_heights(last.next())?;
+    if stored_changes != set_changes {
+        return Err(bad(
+            last,
+            format!(
+                "the index of validator-set changes lists heights {stored_changes:?}, the headers give {set_changes:?}"
+            ),
         ));
     }
     let stored_history = store.history_len()?;

@@ -753,3 +753,22 @@ fn metadata_claiming_a_missing_block_is_caught() {
     assert_eq!((at, corrupt), (Height(TAMPER_BLOCKS + 1), false), "{what}");
     assert!(what.contains("block missing"), "{what}");
 }
+
+#[test]
+fn an_invented_validator_set_change_in_the_index_is_caught() {
+    let (at, _, what) = tampered(|f| {
+        assert_eq!(
+            f.store().set_change_heights(Height(u64::MAX)).unwrap(),
+            vec![]
+        );
+        let mut key = b"set_change/".to_vec();
+        key.extend_from_slice(&2u64.to_be_bytes());
+        f.store().tamper("meta", &key, &[]).unwrap();
+        assert_eq!(
+            f.store().set_change_heights(Height(u64::MAX)).unwrap(),
+            vec![Height(2)]
+        );
+    });
+    assert_eq!(at, Height(TAMPER_BLOCKS));
+    assert!(what.contains("index of validator-set changes"), "{what}");
+}
