@@ -4,6 +4,7 @@
 //! or verification failed; 2 usage; 3 node unreachable.
 
 pub mod client;
+pub mod export;
 pub mod query;
 pub mod render;
 pub mod tx;
@@ -44,7 +45,7 @@ struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
-    /// The node's API, for `tx` and `query`.
+    /// The node's API, for `tx`, `query` and `export`.
     #[arg(
         long,
         global = true,
@@ -86,6 +87,10 @@ enum Command {
     /// Read the chain through a node's API (`--node`).
     #[command(subcommand)]
     Query(query::QueryCommand),
+    /// Download contracts and payments from a node (`--node`) as CSV or an
+    /// OCDS release package, stamped with the height and block hash.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -168,6 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
+        Command::Export(command) => export::run(&client::Client::new(&cli.node), command),
     }
 }
 
