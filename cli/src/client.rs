@@ -11,12 +11,15 @@ use serde_json::Value;
 
 /// Longest wait for one HTTP request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a download, such as an export that reads every block.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Pause between polls of a pending transaction.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Shortest time a poll is given, even when the deadline is close.
 const WAIT_POLL_MIN: Duration = Duration::from_millis(200);
 
 const _: () = assert!(WAIT_POLL_MIN.as_millis() < REQUEST_TIMEOUT.as_millis());
+const _: () = assert!(REQUEST_TIMEOUT.as_millis() <= DOWNLOAD_TIMEOUT.as_millis());
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,15 @@ impl ClientError {
             ClientError::Unreachable { .. } => None,
         }
     }
+}
+
+/// A body fetched as it is, with the answer's headers.
+#[derive(Debug)]
+pub struct Download {
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 /// A node's API.
@@ -90,6 +102,22 @@ impl Client {
             .send()
             .map_err(|e| self.unreachable(e))?;
         self.json(response)
+    }
+
+    /// `GET path`, the body as bytes (a CSV or JSON file to save as is).
+    pub fn download(&self, path: &str) -> Result<Download, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .timeout(DOWNLOAD_TIMEOUT)
+            .send()
+            .map_err(|e| self.unreachable(e))?;
+        if !response.status().is_success() {
+            return Err(self.rejected(response));
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().map_err(|e| self.unreachable(e))?.to_vec();
+        Ok(Download { headers, body })
     }
 
     /// Submits a signed transaction; returns its hash (hex).
@@ -163,16 +191,27 @@ impl Client {
     /// is not that shape (a proxy's 502 page, a bare 404).
     fn json(&self, response: reqwest::blocking::Response) -> Result<Value, ClientError> {
         let status = response.status();
+        if !status.is_success() {
+            return Err(self.rejected(response));
+        }
         let url = response.url().to_string();
         let text = response.text().map_err(|e| self.unreachable(e))?;
+        serde_json::from_str(&text).map_err(|_| ClientError::Rejected {
+            status: status.as_u16(),
+            code: "bad_response".into(),
+            message: format!("{url} answered {status} with a body that is not JSON"),
+        })
+    }
+
+    /// An error status as [`ClientError::Rejected`].
+    fn rejected(&self, response: reqwest::blocking::Response) -> ClientError {
+        let status = response.status();
+        let url = response.url().to_string();
+        let text = match response.text() {
+            Ok(text) => text,
+            Err(e) => return self.unreachable(e),
+        };
         let body: Option<Value> = serde_json::from_str(&text).ok();
-        if status.is_success() {
-            return body.ok_or_else(|| ClientError::Rejected {
-                status: status.as_u16(),
-                code: "bad_response".into(),
-                message: format!("{url} answered {status} with a body that is not JSON"),
-            });
-        }
         let err = body.as_ref().map(|b| &b["error"]);
         let code = err
             .and_then(|e| e["code"].as_str())
@@ -186,11 +225,11 @@ impl Client {
             .filter(|m| !m.is_empty())
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{url} answered {status}"));
-        Err(ClientError::Rejected {
+        ClientError::Rejected {
             status: status.as_u16(),
             code,
             message,
-        })
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod client;
 pub mod demo;
 pub mod devnet;
 pub mod proof;
+pub mod export;
 pub mod query;
 pub mod render;
 pub mod testnet;
@@ -48,7 +49,7 @@ struct Cli {
     /// How to print data.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
-    /// The node's API, for `tx`, `query` and `proof`.
+    /// The node's API, for `tx`, `query`, `proof` and `export`.
     #[arg(
         long,
         global = true,
@@ -98,6 +99,10 @@ enum Command {
     /// Fetch audit bundles through a node's API (`--node`).
     #[command(subcommand)]
     Proof(proof::ProofCommand),
+    /// Download contracts and payments from a node (`--node`) as CSV or an
+    /// OCDS release package, stamped with the height and block hash.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -195,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Devnet(args) => devnet::run(args),
         Command::Testnet(args) => testnet::run(args, cli.output),
         Command::Proof(command) => proof::run(&client::Client::new(&cli.node), cli.output, command),
+        Command::Export(command) => export::run(&client::Client::new(&cli.node), command),
     }
 }
 

@@ -730,7 +730,7 @@ fn parse_line(s: &str) -> Result<LineCode, String> {
     LineCode::new(s).map_err(|_| ID_SHAPE.to_owned())
 }
 
-fn parse_year(s: &str) -> Result<Year, String> {
+pub(crate) fn parse_year(s: &str) -> Result<Year, String> {
     s.parse::<u16>()
         .ok()
         .and_then(|y| Year::new(y).ok())

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -17,18 +18,28 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use ledger::store::{HistoryEntry, TxLocation};
 use ledger::{
-    Block, ContractId, EntityId, Evidence, Hash, Height, SignedTx, TxError, ValidatorSet,
+    Block, ContractId, EntityId, Evidence, Hash, Height, SignedTx, TxError, ValidatorSet, Year,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::export::{self, Export, ExportError, Format};
 use crate::shared::Shared;
 
 /// Most blocks in one page of `/v1/blocks`.
 pub const BLOCKS_PAGE_MAX: u64 = 100;
 /// Entries in one page of an entity's history.
 pub const HISTORY_PAGE: usize = 100;
+/// Most exports a node makes at once; each reads every block.
+pub const EXPORTS_RUNNING_MAX: usize = 2;
+/// The response header that names the height an export was taken at.
+pub const EXPORT_HEIGHT_HEADER: &str = "x-minhbach-height";
+/// The response header that names the hash of that block.
+pub const EXPORT_BLOCK_HASH_HEADER: &str = "x-minhbach-block-hash";
+
+static EXPORT_SLOTS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(EXPORTS_RUNNING_MAX);
 
 type AppState = Arc<Shared>;
 
@@ -131,6 +142,8 @@ fn read_routes() -> Router<AppState> {
         .route("/v1/contracts/{id}", get(contract))
         .route("/v1/validators", get(validators))
         .route("/v1/evidence", get(evidence))
+        .route("/v1/export.csv", get(export_csv))
+        .route("/v1/export/ocds.json", get(export_ocds))
 }
 
 async fn read_only(request: Request, next: Next) -> Response {
@@ -585,4 +598,93 @@ async fn home_page(State(s): State<AppState>) -> Html<String> {
          <a href=\"/v1/entities\">/v1/entities</a></p></body></html>",
         s.chain_id()
     ))
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> ApiError {
+        match e {
+            ExportError::NoContracts { .. } => ApiError::not_found(e.to_string()),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    year: Option<String>,
+}
+
+/// Takes an export off the async threads: it reads every block.
+async fn take_export(
+    s: AppState,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Export, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let year = q.year.as_deref().map(parse_year).transpose()?;
+    let _slot = EXPORT_SLOTS.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            format!("{EXPORTS_RUNNING_MAX} exports are already running; try again shortly"),
+        )
+    })?;
+    let export = tokio::task::spawn_blocking(move || export::take_from(&s, year))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(export)
+}
+
+fn parse_year(s: &str) -> Result<Year, ApiError> {
+    s.parse::<u16>()
+        .ok()
+        .and_then(|y| Year::new(y).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("year {s:?} is not a fiscal year from 2000 to 2999"))
+        })
+}
+
+fn download(
+    export: &Export,
+    format: Format,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name(format));
+    let headers = [
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::HeaderName::from_static(EXPORT_HEIGHT_HEADER),
+            export.as_of.height.0.to_string(),
+        ),
+        (
+            header::HeaderName::from_static(EXPORT_BLOCK_HASH_HEADER),
+            export.as_of.block_hash.to_hex(),
+        ),
+    ];
+    (headers, body).into_response()
+}
+
+async fn export_csv(
+    State(s): State<AppState>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let export = take_export(s, q).await?;
+    let body = export.to_csv()?;
+    Ok(download(
+        &export,
+        Format::Csv,
+        "text/csv; charset=utf-8",
+        body,
+    ))
+}
+
+async fn export_ocds(
+    State(s): State<AppState>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let export = take_export(s, q).await?;
+    let body = serde_json::to_vec_pretty(&export.to_ocds()?).map_err(ApiError::internal)?;
+    Ok(download(&export, Format::Ocds, "application/json", body))
 }
