@@ -6,8 +6,8 @@
 pub mod client;
 pub mod demo;
 pub mod devnet;
-pub mod proof;
 pub mod export;
+pub mod proof;
 pub mod query;
 pub mod render;
 pub mod testnet;
