@@ -9,6 +9,7 @@
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
 //! - [`api`]: the HTTP API and the explorer's read-only listener;
+//! - [`explorer`]: the explorer's HTML pages, red flags and hardening;
 //! - [`run::start`]: all of it from a home folder;
 //! - [`testnet::generate`]: the homes, genesis and keys of a whole local
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod config;
 pub mod driver;
+pub mod explorer;
 pub mod home;
 pub mod mempool;
 pub mod net;
