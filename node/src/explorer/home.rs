@@ -244,9 +244,19 @@ fn flags_section(
     (first, last): (Height, Height),
 ) -> Markup {
     let t = ctx.t;
-    // The newest evidence first; a share of spending has no single height.
-    let mut shown: Vec<&Flag> = flags.iter().collect();
-    shown.sort_by_key(|f| std::cmp::Reverse(flag_height(f)));
+    // The newest flag of each kind, so that one frequent kind does not
+    // hide the others; `/flags` lists them all.
+    let mut shown: Vec<&Flag> = Vec::new();
+    for f in flags.iter() {
+        let same_kind = shown
+            .iter()
+            .position(|s| std::mem::discriminant(*s) == std::mem::discriminant(f));
+        match same_kind {
+            None => shown.push(f),
+            Some(i) if flag_height(f) > flag_height(shown[i]) => shown[i] = f,
+            Some(_) => {}
+        }
+    }
     html! {
         section {
             h2 { (t.flags_title) }

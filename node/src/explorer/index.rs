@@ -101,7 +101,19 @@ impl SpendIndex {
     /// Brings the index up to `tip`, then extends it back, reading at most
     /// [`INDEX_BLOCKS_PER_REFRESH_MAX`] blocks in all.
     pub fn refresh(&mut self, store: &Store, tip: Height) -> Result<(), StoreError> {
-        let mut budget = INDEX_BLOCKS_PER_REFRESH_MAX;
+        self.refresh_within(store, tip, INDEX_BLOCKS_PER_REFRESH_MAX, INDEX_TXS_MAX)
+    }
+
+    /// [`SpendIndex::refresh`] with the bounds given: at most `blocks_max`
+    /// blocks read, and at most `txs_max` transactions kept.
+    pub fn refresh_within(
+        &mut self,
+        store: &Store,
+        tip: Height,
+        blocks_max: u64,
+        txs_max: usize,
+    ) -> Result<(), StoreError> {
+        let mut budget = blocks_max;
         if tip < self.last || tip.0 - self.last.0 > budget {
             // Too far behind to close the gap in one go: start again at the tip.
             *self = SpendIndex {
@@ -118,7 +130,7 @@ impl SpendIndex {
             self.last = h;
             budget -= 1;
         }
-        while self.first.0 > 1 && budget > 0 && self.txs.len() < INDEX_TXS_MAX {
+        while self.first.0 > 1 && budget > 0 && self.txs.len() < txs_max {
             let h = Height(self.first.0 - 1);
             if let Some(block) = store.block(h)? {
                 for tx in kept_txs(&block).rev() {
@@ -128,7 +140,7 @@ impl SpendIndex {
             self.first = h;
             budget -= 1;
         }
-        while self.txs.len() > INDEX_TXS_MAX {
+        while self.txs.len() > txs_max {
             // Drop the oldest block whole, so the range stays exact.
             let oldest = self.txs[0].height;
             while self.txs.front().is_some_and(|t| t.height == oldest) {
