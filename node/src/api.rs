@@ -12,7 +12,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
@@ -118,12 +118,15 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
     read_routes().route("/v1/txs", submit).with_state(shared)
 }
 
-/// The explorer: the read routes only; any method but GET or HEAD is 405.
-pub fn explorer_router(shared: Arc<Shared>) -> Router {
-    read_routes()
-        .route("/", get(home_page))
-        .with_state(shared)
-        .layer(middleware::from_fn(read_only))
+/// The explorer: the read routes, the HTML pages of [`crate::explorer`],
+/// and `GET /genesis.json`; any method but GET or HEAD is 405; rate-limited
+/// per client.
+pub fn explorer_router(shared: Arc<Shared>, limits: crate::explorer::RateLimits) -> Router {
+    let router = read_routes()
+        .with_state(shared.clone())
+        .merge(crate::explorer::pages(shared))
+        .layer(middleware::from_fn(read_only));
+    crate::explorer::harden(router, limits)
 }
 
 fn read_routes() -> Router<AppState> {
@@ -587,17 +590,6 @@ async fn evidence(State(s): State<AppState>) -> ApiResult {
         .map(|(h, e)| evidence_json(*h, e))
         .collect();
     Ok(Json(json!({"evidence": list})))
-}
-
-async fn home_page(State(s): State<AppState>) -> Html<String> {
-    let height = last_height(&s);
-    Html(format!(
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Minh Bạch</title></head>\
-         <body><h1>Minh Bạch</h1><p>Sổ cái chi tiêu công <code>{}</code>, khối mới nhất: {height}.</p>\
-         <p><a href=\"/v1/status\">/v1/status</a> · <a href=\"/v1/blocks\">/v1/blocks</a> · \
-         <a href=\"/v1/entities\">/v1/entities</a></p></body></html>",
-        s.chain_id()
-    ))
 }
 
 impl From<ExportError> for ApiError {

@@ -112,11 +112,35 @@ impl Default for ApiSection {
 }
 
 /// `[explorer]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExplorerSection {
     /// Where the explorer listens; absent means no explorer.
     pub listen: Option<SocketAddr>,
+    /// Sustained requests per second allowed from one client address.
+    pub requests_per_second: u32,
+    /// Requests one client address may send at once.
+    pub burst: u32,
+}
+
+impl Default for ExplorerSection {
+    fn default() -> Self {
+        ExplorerSection {
+            listen: None,
+            requests_per_second: 20,
+            burst: 200,
+        }
+    }
+}
+
+impl ExplorerSection {
+    /// The rate limits of the explorer listener.
+    pub fn rate_limits(&self) -> crate::explorer::RateLimits {
+        crate::explorer::RateLimits {
+            requests_per_second: self.requests_per_second,
+            burst: self.burst,
+        }
+    }
 }
 
 /// `[limits]`.
@@ -288,6 +312,12 @@ impl Config {
             || c.rebroadcast_ms == 0
         {
             return Err(invalid("consensus", "timeouts must be above zero"));
+        }
+        if self.explorer.requests_per_second == 0 || self.explorer.burst == 0 {
+            return Err(invalid(
+                "explorer",
+                "requests_per_second and burst must be at least 1",
+            ));
         }
         if self.p2p.listen.is_empty() {
             return Err(invalid("p2p.listen", "is empty"));

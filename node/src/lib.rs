@@ -10,6 +10,7 @@
 //!   judges blocks, commits them and syncs;
 //! - [`api`]: the HTTP API and the explorer's read-only listener;
 //! - [`export`]: contracts and payments as CSV or an OCDS release package;
+//! - [`explorer`]: the explorer's HTML pages, red flags and hardening;
 //! - [`run::start`]: all of it from a home folder;
 //! - [`testnet::generate`]: the homes, genesis and keys of a whole local
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod config;
 pub mod driver;
+pub mod explorer;
 pub mod export;
 pub mod home;
 pub mod mempool;

@@ -144,7 +144,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         info!(address = %addr, "explorer listening");
         servers.push(tokio::spawn(serve(
             listener,
-            api::explorer_router(shared.clone()),
+            api::explorer_router(shared.clone(), config.explorer.rate_limits()),
             stop_rx.clone(),
         )));
     }
@@ -172,7 +172,9 @@ async fn serve(
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
 ) {
-    let result = axum::serve(listener, router)
+    // The peer address reaches handlers, for the explorer's per-client limit.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         })

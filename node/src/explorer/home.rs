@@ -1,0 +1,366 @@
+//! The home page: a journalist's first questions. How much each ministry
+//! received, passed on, committed and paid this fiscal year and the share
+//! executed; the latest payments; the top vendors; the red flags; one search
+//! box; when the data was last updated; and how to verify it offline.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use ledger::tx::EntityKind;
+use ledger::{Amount, EntityId, Height, Op, State as LedgerState, Year};
+use maud::{html, Markup};
+
+use super::flags::{CommittedTx, Flag};
+use super::layout::{fill, search_form, text, Ctx, Page, PageError};
+use super::{views, Explorer, Reader};
+
+/// Payments listed on the home page.
+pub const LATEST_PAYMENTS: usize = 10;
+/// Vendors listed on the home page.
+pub const TOP_VENDORS: usize = 10;
+/// Flags shown on the home page (all of them on `/flags`).
+pub const HOME_FLAGS: usize = 5;
+
+/// One ministry's figures for the year.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MinistryRow {
+    /// The ministry.
+    pub id: Option<EntityId>,
+    /// Its display name.
+    pub name: String,
+    /// What it received (net of what it returned to the treasury).
+    pub received: u64,
+    /// What it passed on to its departments (net of their returns).
+    pub passed_on: u64,
+    /// What its departments committed to contracts.
+    pub committed: u64,
+    /// What its departments paid.
+    pub paid: u64,
+}
+
+impl MinistryRow {
+    fn add(&mut self, other: &MinistryRow) {
+        self.received = self.received.saturating_add(other.received);
+        self.passed_on = self.passed_on.saturating_add(other.passed_on);
+        self.committed = self.committed.saturating_add(other.committed);
+        self.paid = self.paid.saturating_add(other.paid);
+    }
+}
+
+/// The fiscal year the home page shows: the latest one with appropriations.
+pub fn fiscal_year(state: &LedgerState) -> Option<Year> {
+    let treasury = state.treasury()?;
+    state
+        .budgets()
+        .filter(|(owner, _, _, f)| *owner == treasury && f.received > Amount::ZERO)
+        .map(|(_, year, _, _)| year)
+        .max()
+}
+
+/// Each ministry's figures for `year`: its own received and passed on, and
+/// its departments' committed and paid, summed over budget lines.
+pub fn ministry_rows(state: &LedgerState, year: Year) -> Vec<MinistryRow> {
+    let mut rows: BTreeMap<&EntityId, MinistryRow> = state
+        .entities()
+        .filter(|e| e.kind == EntityKind::Ministry)
+        .map(|e| {
+            let row = MinistryRow {
+                id: Some(e.id.clone()),
+                name: e.name.clone(),
+                ..MinistryRow::default()
+            };
+            (&e.id, row)
+        })
+        .collect();
+    for (owner, y, _, f) in state.budgets() {
+        if y != year {
+            continue;
+        }
+        let Some(e) = state.entity(owner) else {
+            continue;
+        };
+        match (e.kind, &e.parent) {
+            (EntityKind::Ministry, _) => {
+                if let Some(row) = rows.get_mut(owner) {
+                    row.add(&MinistryRow {
+                        received: f.received.0,
+                        passed_on: f.passed_on.0,
+                        committed: f.committed.0,
+                        paid: f.paid.0,
+                        ..MinistryRow::default()
+                    });
+                }
+            }
+            (EntityKind::Department, Some(parent)) => {
+                if let Some(row) = rows.get_mut(parent) {
+                    row.add(&MinistryRow {
+                        committed: f.committed.0,
+                        paid: f.paid.0,
+                        ..MinistryRow::default()
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out: Vec<MinistryRow> = rows.into_values().collect();
+    out.sort_by(|a, b| b.received.cmp(&a.received).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// The vendors paid most in `year`: (vendor, amount received, contracts).
+pub fn top_vendors(state: &LedgerState, year: Year) -> Vec<(EntityId, u64, usize)> {
+    let mut paid: BTreeMap<&EntityId, u64> = BTreeMap::new();
+    for (owner, y, _, f) in state.budgets() {
+        let is_vendor = state
+            .entity(owner)
+            .is_some_and(|e| e.kind == EntityKind::Vendor);
+        if y == year && is_vendor && f.received > Amount::ZERO {
+            let total = paid.entry(owner).or_default();
+            *total = total.saturating_add(f.received.0);
+        }
+    }
+    let mut contracts: BTreeMap<&EntityId, usize> = BTreeMap::new();
+    for c in state.contracts().filter(|c| c.year == year) {
+        *contracts.entry(&c.vendor).or_default() += 1;
+    }
+    let mut out: Vec<(EntityId, u64, usize)> = paid
+        .into_iter()
+        .map(|(v, a)| (v.clone(), a, contracts.get(v).copied().unwrap_or(0)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(TOP_VENDORS);
+    out
+}
+
+/// `GET /`.
+pub async fn home(State(x): State<Arc<Explorer>>, reader: Reader) -> Response {
+    let ctx = x.ctx(&reader);
+    let page = render(&x, &ctx);
+    x.respond(&ctx, page)
+}
+
+fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
+    let s = &x.shared;
+    let (payments, flags, window) = {
+        let mut index = x.index()?;
+        let state = s.state.read().expect("state lock");
+        let flags = index.flags(&state, &x.params);
+        let payments: Vec<CommittedTx> = index
+            .txs()
+            .iter()
+            .rev()
+            .filter(|t| matches!(t.op, Op::Pay { .. }))
+            .take(LATEST_PAYMENTS)
+            .cloned()
+            .collect();
+        (payments, flags, (index.first(), index.last()))
+    };
+    let tip = x.tip();
+    let tip_time = match tip.0 {
+        0 => None,
+        _ => s.store.block(tip)?.map(|b| b.header.time_ms),
+    };
+    let state = s.state.read().expect("state lock");
+    let t = ctx.t;
+    let body = html! {
+        h1 { (t.home_title) }
+        section {
+            p { (t.home_intro) }
+            (search_form(ctx, ""))
+            p.note {
+                @match tip_time {
+                    Some(ms) => (fill(t.updated_at, &[ctx.block_link(tip), ctx.time(ms)])),
+                    None => (t.no_blocks_yet),
+                }
+            }
+        }
+        (budget_section(ctx, &state))
+        (flags_section(ctx, x, &state, &flags, window))
+        (payments_section(ctx, &state, &payments))
+        (vendors_section(ctx, &state))
+        (verify_section(ctx))
+    };
+    Ok(Page {
+        header_search: false,
+        ..Page::new(t.home_title, body)
+    })
+}
+
+fn budget_section(ctx: &Ctx, state: &LedgerState) -> Markup {
+    let t = ctx.t;
+    let Some(year) = fiscal_year(state) else {
+        return html! {
+            section {
+                h2 { (fill(t.budget_heading, &[text("—")])) }
+                p { (t.no_appropriations) }
+            }
+        };
+    };
+    let rows = ministry_rows(state, year);
+    let mut total = MinistryRow::default();
+    for r in &rows {
+        total.add(r);
+    }
+    let figures = |r: &MinistryRow| {
+        html! {
+            td.num { (ctx.amount(Amount(r.received))) }
+            td.num { (ctx.amount(Amount(r.passed_on))) }
+            td.num { (ctx.amount(Amount(r.committed))) }
+            td.num { (ctx.amount(Amount(r.paid))) }
+            td.num { span.amt { (ctx.percent(r.paid, r.received)) } }
+        }
+    };
+    html! {
+        section {
+            h2 { (fill(t.budget_heading, &[text(&year.to_string())])) }
+            div.scroll { table {
+                thead { tr {
+                    th { (t.col_ministry) } th.num { (t.col_received) } th.num { (t.col_passed_on) }
+                    th.num { (t.col_committed) } th.num { (t.col_paid) } th.num { (t.col_executed) }
+                } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td { @if let Some(id) = &r.id { (ctx.entity_link(id, Some(&r.name))) } }
+                            (figures(r))
+                        }
+                    }
+                }
+                tfoot { tr { td { (t.total) } (figures(&total)) } }
+            } }
+            p.note { (t.budget_note) }
+        }
+    }
+}
+
+fn flags_section(
+    ctx: &Ctx,
+    x: &Explorer,
+    state: &LedgerState,
+    flags: &Arc<Vec<Flag>>,
+    (first, last): (Height, Height),
+) -> Markup {
+    let t = ctx.t;
+    // The newest flag of each kind, so that one frequent kind does not
+    // hide the others; `/flags` lists them all.
+    let mut shown: Vec<&Flag> = Vec::new();
+    for f in flags.iter() {
+        let same_kind = shown
+            .iter()
+            .position(|s| std::mem::discriminant(*s) == std::mem::discriminant(f));
+        match same_kind {
+            None => shown.push(f),
+            Some(i) if flag_height(f) > flag_height(shown[i]) => shown[i] = f,
+            Some(_) => {}
+        }
+    }
+    html! {
+        section {
+            h2 { (t.flags_title) }
+            p.note { (t.flags_intro) }
+            (views::flag_list(ctx, state, &x.params, shown.into_iter().take(HOME_FLAGS)))
+            @if !flags.is_empty() {
+                p { a href=(ctx.href("/flags")) { (fill(t.flags_all, &[text(&ctx.number(flags.len() as u64))])) } }
+            }
+            @if first <= last {
+                p.note { (fill(t.flags_window, &[ctx.block_link(first), ctx.block_link(last)])) }
+            }
+        }
+    }
+}
+
+/// The height a flag's evidence is at, for ordering.
+pub fn flag_height(f: &Flag) -> Height {
+    match f {
+        Flag::PaidWithoutDelivery { paid_at, .. } => *paid_at,
+        Flag::UnderThreshold { awards, .. } => awards.last().map_or(Height(0), |a| a.height),
+        Flag::VendorShare { .. } => Height(0),
+        Flag::TreasuryRotatedKey { height, .. } | Flag::AmendedUpward { height, .. } => *height,
+    }
+}
+
+fn payments_section(ctx: &Ctx, state: &LedgerState, payments: &[CommittedTx]) -> Markup {
+    let t = ctx.t;
+    html! {
+        section {
+            h2 { (t.payments_heading) }
+            @if payments.is_empty() {
+                p { (t.no_payments) }
+            } @else {
+                div.scroll { table {
+                    thead { tr {
+                        th { (t.col_time) } th { (t.col_block) } th { (t.col_payer) } th { (t.col_vendor) }
+                        th.num { (t.col_amount) } th { (t.col_contract) }
+                    } }
+                    tbody {
+                        @for p in payments {
+                            @if let Op::Pay { contract, amount, .. } = &p.op {
+                                @let c = state.contract(contract);
+                                tr {
+                                    td { a href=(ctx.href(&format!("/txs/{}", p.hash))) { (ctx.time(p.time_ms)) } }
+                                    td { (ctx.block_link(p.height)) }
+                                    td { (views::entity(ctx, state, &p.signer)) }
+                                    td { @if let Some(c) = c { (views::entity(ctx, state, &c.vendor)) } }
+                                    td.num { (ctx.amount(*amount)) }
+                                    td {
+                                        (ctx.contract_link(contract))
+                                        @if let Some(c) = c { br; span.muted { (c.title) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn vendors_section(ctx: &Ctx, state: &LedgerState) -> Markup {
+    let t = ctx.t;
+    let Some(year) = fiscal_year(state) else {
+        return html! {};
+    };
+    let vendors = top_vendors(state, year);
+    html! {
+        section {
+            h2 { (fill(t.vendors_heading, &[text(&year.to_string())])) }
+            @if vendors.is_empty() {
+                p { (t.no_payments) }
+            } @else {
+                div.scroll { table {
+                    thead { tr { th.num { (t.col_rank) } th { (t.col_vendor) } th.num { (t.col_received) } th.num { (t.col_contracts) } } }
+                    tbody {
+                        @for (i, (v, amount, n)) in vendors.iter().enumerate() {
+                            tr {
+                                td.num { (i + 1) }
+                                td { (views::entity(ctx, state, v)) }
+                                td.num { (ctx.amount(Amount(*amount))) }
+                                td.num { (ctx.number(*n as u64)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn verify_section(ctx: &Ctx) -> Markup {
+    let t = ctx.t;
+    html! {
+        section {
+            h2 { (t.verify_heading) }
+            p { (t.verify_intro) }
+            pre { code {
+                "minhbach proof tx <HASH> --out proof.json\n"
+                "minhbach verify proof proof.json --genesis genesis.json"
+            } }
+            p { a href="/genesis.json" download="genesis.json" { (t.verify_genesis) } }
+            p.note { (t.verify_outcome) }
+        }
+    }
+}
