@@ -169,6 +169,7 @@ pub fn last_commit_hash(cert: Option<&CommitCertificate>) -> Hash {
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VoteType {
     /// First round of voting.
     Prevote,

@@ -13,6 +13,8 @@ pub mod crypto;
 pub mod error;
 pub mod merkle;
 pub mod proof;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod state;
 pub mod store;
 pub mod testkit;

@@ -23,6 +23,7 @@ pub const TX_DOMAIN_TAG: &str = "minhbach/tx/v1";
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EntityKind {
     /// The finance ministry; exactly one, created in genesis.
     Treasury,
@@ -52,6 +53,7 @@ impl EntityKind {
 /// Whether an entity may act.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EntityStatus))]
 pub enum Status {
     /// May sign and receive.
     Active,
@@ -62,6 +64,7 @@ pub enum Status {
 /// An operation, signed by the acting entity (SPEC §2).
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Op {
     /// Treasury adds an entity.
     RegisterEntity {

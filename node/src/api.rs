@@ -2,41 +2,65 @@
 //! operators' API, which also accepts transactions, and the explorer, which
 //! answers GET and HEAD only (405 for anything else) and never writes.
 //!
-//! Errors have one shape, `{"error": {"code", "message"}}`, with the ledger's
-//! rejection codes where a transaction is refused.
+//! Every JSON answer is a typed struct of [`model`], and every route is
+//! declared with `#[utoipa::path]` and registered through
+//! `utoipa_axum::routes!`, so the OpenAPI document each listener serves at
+//! `/v1/openapi.json` ([`doc`]) is built from the same routes and types
+//! that answer requests.
+//!
+//! Errors have one shape, `{"error": {"code", "message"}}` ([`ErrorBody`]),
+//! with the ledger's rejection codes where a transaction is refused.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use base64::Engine as _;
 use ledger::store::{HistoryEntry, TxLocation};
-use ledger::{
-    Block, ContractId, EntityId, Evidence, Hash, Height, SignedTx, TxError, ValidatorSet, Year,
-};
+use ledger::{ContractId, EntityId, Hash, Height, SignedTx, TxError, ValidatorSet, Year};
 use serde::Deserialize;
-use serde_json::{json, Value};
-use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::export::{self, Export, ExportError, Format};
 use crate::shared::Shared;
 
-/// Most blocks in one page of `/v1/blocks`.
+pub mod doc;
+pub mod model;
+
+use self::model::{
+    BlockView, BlocksPage, BudgetLineView, ContractView, EntityList, EntitySummary, EntityView,
+    EvidenceList, EvidenceView, HistoryEntryView, HistoryPage, NodeStatus, Readiness, Submitted,
+    TxStatus, TxSubmission, TxView, ValidatorView, ValidatorsAt,
+};
+pub use self::model::{ErrorBody, ErrorCode, ErrorDetail};
+
+/// Most blocks in one page of `/v1/blocks`; a larger `limit` is capped.
 pub const BLOCKS_PAGE_MAX: u64 = 100;
+/// Blocks in a page of `/v1/blocks` when `limit` is not given.
+pub const BLOCKS_PAGE_DEFAULT: u64 = 20;
 /// Entries in one page of an entity's history.
 pub const HISTORY_PAGE: usize = 100;
 /// Most exports a node makes at once; each reads every block.
 pub const EXPORTS_RUNNING_MAX: usize = 2;
+/// Largest body `POST /v1/txs` reads: a largest transaction in base64 JSON
+/// fits; anything longer is 413 `too_large` before it is decoded.
+pub const SUBMIT_BODY_BYTES_MAX: usize = ledger::codec::TX_BYTES_MAX * 2;
 /// The response header that names the height an export was taken at.
 pub const EXPORT_HEIGHT_HEADER: &str = "x-minhbach-height";
 /// The response header that names the hash of that block.
 pub const EXPORT_BLOCK_HASH_HEADER: &str = "x-minhbach-block-hash";
+/// Where each listener serves its OpenAPI document.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+// Base64 is 4/3 of the bytes, plus the JSON around it.
+const _: () = assert!(SUBMIT_BODY_BYTES_MAX > ledger::codec::TX_BYTES_MAX / 3 * 4 + 64);
 
 static EXPORT_SLOTS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(EXPORTS_RUNNING_MAX);
@@ -52,7 +76,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An error with `code`, which must be one of [`model::error_codes`]:
+    /// the document lists them, and clients match on them.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        debug_assert!(
+            model::error_codes().any(|c| c == code),
+            "error code {code:?} is not in the documented list"
+        );
         ApiError {
             status,
             code,
@@ -71,6 +101,16 @@ impl ApiError {
     fn internal(e: impl std::fmt::Display) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
     }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: ErrorCode(self.code),
+                message: self.message.clone(),
+            },
+        }
+    }
 }
 
 impl From<TxError> for ApiError {
@@ -83,6 +123,12 @@ impl From<TxError> for ApiError {
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), tx_message(&e))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::bad_request(e.body_text())
     }
 }
 
@@ -101,80 +147,133 @@ pub fn tx_message(e: &TxError) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response()
+        (self.status, Json(self.body())).into_response()
     }
 }
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// The operators' API: every read route plus `POST /v1/txs`.
+/// The query string, or 400 `invalid_argument` naming what is wrong with it.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t).map_err(ApiError::from)
+}
+
+/// The operators' API: every read route plus `POST /v1/txs`, and the
+/// document of exactly those at [`OPENAPI_PATH`].
 pub fn api_router(shared: Arc<Shared>) -> Router {
-    let submit = axum::routing::post(post_tx)
-        .layer(RequestBodyLimitLayer::new(ledger::codec::TX_BYTES_MAX * 2));
-    read_routes().route("/v1/txs", submit).with_state(shared)
+    let mut submit = routes!(post_tx);
+    submit.2 = submit.2.layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX));
+    let (router, openapi) = read_routes().routes(submit).split_for_parts();
+    let document = doc::Document::new(doc::for_api(openapi));
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+        .layer(Extension(document))
 }
 
 /// The explorer: the read routes, the HTML pages of [`crate::explorer`],
 /// and `GET /genesis.json`; any method but GET or HEAD is 405; rate-limited
-/// per client.
+/// per client. Its document at [`OPENAPI_PATH`] has no `POST /v1/txs`.
 pub fn explorer_router(shared: Arc<Shared>, limits: crate::explorer::RateLimits) -> Router {
-    let router = read_routes()
+    let (router, openapi) = read_routes().split_for_parts();
+    let document = doc::Document::new(doc::for_explorer(openapi));
+    let router = router
         .with_state(shared.clone())
         .merge(crate::explorer::pages(shared))
-        .layer(middleware::from_fn(read_only));
+        .layer(middleware::from_fn(read_only))
+        .layer(Extension(document));
     crate::explorer::harden(router, limits)
 }
 
-fn read_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .route("/v1/status", get(status))
-        .route("/v1/blocks", get(blocks))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/txs/{hash}", get(tx))
-        .route("/v1/txs/{hash}/proof", get(tx_proof))
-        .route("/v1/entities", get(entities))
-        .route("/v1/entities/{id}", get(entity))
-        .route("/v1/entities/{id}/txs", get(entity_txs))
-        .route("/v1/contracts/{id}", get(contract))
-        .route("/v1/validators", get(validators))
-        .route("/v1/evidence", get(evidence))
-        .route("/v1/export.csv", get(export_csv))
-        .route("/v1/export/ocds.json", get(export_ocds))
+fn read_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(doc::base())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+        .routes(routes!(openapi_json))
+        .routes(routes!(status))
+        .routes(routes!(blocks))
+        .routes(routes!(block))
+        .routes(routes!(tx))
+        .routes(routes!(tx_proof))
+        .routes(routes!(entities))
+        .routes(routes!(entity))
+        .routes(routes!(entity_txs))
+        .routes(routes!(contract))
+        .routes(routes!(validators))
+        .routes(routes!(evidence))
+        .routes(routes!(export_csv))
+        .routes(routes!(export_ocds))
+}
+
+/// The `Allow` header of a read-only resource.
+const READ_ONLY_ALLOW: &str = "GET, HEAD";
+
+fn method_not_allowed_response(message: &str) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        message,
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_static(READ_ONLY_ALLOW),
+    );
+    response
 }
 
 async fn read_only(request: Request, next: Next) -> Response {
     if request.method() == Method::GET || request.method() == Method::HEAD {
         return next.run(request).await;
     }
-    let mut response = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "the explorer is read-only: GET and HEAD only",
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, "GET, HEAD".parse().expect("a valid header"));
-    response
+    method_not_allowed_response("the explorer is read-only: GET and HEAD only")
 }
 
+/// The API's answer to a method its route does not take. Every route but
+/// `/v1/txs` is read-only; axum then sets `Allow` to the route's methods.
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route {}", uri.path()))
+}
+
+/// Alive
+///
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is running.", body = String,
+        content_type = "text/plain", example = "ok\n")))]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Caught up
+///
+/// 200 once the node has compared heights with a peer and no peer is more
+/// than one block ahead; 503 until then, with the same body.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "Ready: caught up.", body = Readiness),
+    (status = 503, description = "Not ready: no peer heard yet, or catching up.", body = Readiness),
+))]
 async fn readyz(State(s): State<AppState>) -> Response {
     let live = s.live.read().expect("live lock").clone();
     let height = s.state.read().expect("state lock").height().0;
-    let body = json!({"ready": live.heard_peer && !live.catching_up, "height": height,
-        "best_peer_height": live.best_peer_height, "catching_up": live.catching_up});
-    let status = if live.heard_peer && !live.catching_up {
+    let ready = live.heard_peer && !live.catching_up;
+    let body = Readiness {
+        ready,
+        height,
+        best_peer_height: live.best_peer_height,
+        catching_up: live.catching_up,
+    };
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -182,6 +281,15 @@ async fn readyz(State(s): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Prometheus metrics
+///
+/// The Prometheus text format: `minhbach_height`, `minhbach_round`,
+/// `minhbach_committed_txs_total`, `minhbach_committed_blocks_total`,
+/// `minhbach_mempool_txs`, `minhbach_peers` and the histogram
+/// `minhbach_block_interval_seconds`.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
+        body = String, content_type = "text/plain; version=0.0.4")))]
 async fn metrics_text(State(s): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -190,25 +298,33 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+/// This document
+///
+/// The OpenAPI 3.1 document of this listener, generated from the node's
+/// own routes and answer types.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document.", body = Object,
+        content_type = "application/json")))]
+async fn openapi_json(Extension(document): Extension<doc::Document>) -> Response {
+    document.into_response()
+}
+
 /// RFC 3339 with milliseconds, UTC.
 pub fn rfc3339(ms: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-fn validators_json(set: &ValidatorSet) -> Value {
-    Value::Array(
-        set.validators()
-            .iter()
-            .map(|v| {
-                json!({"name": v.name, "public_key": v.consensus_key, "peer_id": v.peer_id.to_string(),
-                    "power": v.power})
-            })
-            .collect(),
-    )
+fn validator_views(set: &ValidatorSet) -> Vec<ValidatorView> {
+    set.validators().iter().map(ValidatorView::from).collect()
 }
 
-async fn status(State(s): State<AppState>) -> ApiResult {
+/// The node and the tip of its chain
+#[utoipa::path(get, path = "/v1/status", tag = "chain", responses(
+    (status = 200, description = "The node's view of the chain.", body = NodeStatus),
+    (status = 500, description = "The store could not be read.", body = ErrorBody),
+))]
+async fn status(State(s): State<AppState>) -> ApiResult<NodeStatus> {
     let meta = s
         .store
         .meta()
@@ -224,59 +340,21 @@ async fn status(State(s): State<AppState>) -> ApiResult {
             .unwrap_or(0)
     };
     let live = s.live.read().expect("live lock").clone();
-    let validators = validators_json(s.state.read().expect("state lock").validators());
+    let validators = validator_views(s.state.read().expect("state lock").validators());
     let mempool_txs = s.mempool.lock().expect("mempool lock").len();
-    Ok(Json(json!({
-        "chain_id": s.chain_id(),
-        "node_id": s.node_id,
-        "name": s.name,
-        "height": meta.height.0,
-        "round": live.round,
-        "last_block_hash": meta.last_block_hash,
-        "last_block_time": rfc3339(last_time),
-        "validators": validators,
-        "peers": live.peers,
-        "catching_up": live.catching_up,
-        "mempool_txs": mempool_txs,
-    })))
-}
-
-fn block_json(block: &Block, cert: Option<&ledger::CommitCertificate>) -> Value {
-    let h = &block.header;
-    json!({
-        "hash": block.hash(),
-        "header": {
-            "chain_id": h.chain_id,
-            "height": h.height.0,
-            "time": rfc3339(h.time_ms),
-            "prev_hash": h.prev_hash,
-            "tx_count": h.tx_count,
-            "txs_root": h.txs_root,
-            "state_root": h.state_root,
-            "last_commit_hash": h.last_commit_hash,
-            "evidence_hash": h.evidence_hash,
-            "validators_hash": h.validators_hash,
-            "next_validators_hash": h.next_validators_hash,
-            "proposer": h.proposer,
-        },
-        "txs": block.txs.iter().map(|t| t.hash()).collect::<Vec<_>>(),
-        "evidence": block.evidence.iter().map(|e| evidence_json(h.height, e)).collect::<Vec<_>>(),
-        "commit": cert.map(|c| json!({
-            "round": c.round,
-            "precommits": c.precommits.iter().map(|v| json!({"validator": v.validator, "signature": v.signature.to_hex()})).collect::<Vec<_>>(),
-        })),
-    })
-}
-
-fn evidence_json(committed_at: Height, e: &Evidence) -> Value {
-    json!({
-        "committed_at": committed_at.0,
-        "height": e.a.height.0,
-        "round": e.a.round,
-        "validator": e.a.validator,
-        "vote_type": format!("{:?}", e.a.vote_type).to_lowercase(),
-        "values": [e.a.block_hash, e.b.block_hash],
-    })
+    Ok(Json(NodeStatus {
+        chain_id: s.chain_id().to_owned(),
+        node_id: s.node_id.clone(),
+        name: s.name.clone(),
+        height: meta.height.0,
+        round: live.round,
+        last_block_hash: meta.last_block_hash,
+        last_block_time: rfc3339(last_time),
+        validators,
+        peers: live.peers,
+        catching_up: live.catching_up,
+        mempool_txs,
+    }))
 }
 
 fn parse_height(s: &str, latest: u64) -> Result<Height, ApiError> {
@@ -292,7 +370,20 @@ fn last_height(s: &Shared) -> u64 {
     s.state.read().expect("state lock").height().0
 }
 
-async fn block(State(s): State<AppState>, Path(height): Path<String>) -> ApiResult {
+/// One block
+///
+/// The block at a height, with its transactions' hashes, its evidence and
+/// its commit certificate.
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain",
+    params(("height" = String, Path, description = "A height (1, 2, …) or `latest`.",
+        example = "42")),
+    responses(
+        (status = 200, description = "The block.", body = BlockView),
+        (status = 400, description = "`invalid_argument`: not a height.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no block at that height yet.", body = ErrorBody),
+        (status = 500, description = "The store could not be read.", body = ErrorBody),
+    ))]
+async fn block(State(s): State<AppState>, Path(height): Path<String>) -> ApiResult<BlockView> {
     let h = parse_height(&height, last_height(&s))?;
     let block = s
         .store
@@ -300,29 +391,52 @@ async fn block(State(s): State<AppState>, Path(height): Path<String>) -> ApiResu
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?;
     let cert = s.store.cert(h).map_err(ApiError::internal)?;
-    Ok(Json(block_json(&block, cert.as_ref())))
+    Ok(Json(BlockView::new(&block, cert.as_ref())))
 }
 
-#[derive(Deserialize)]
+/// A page of `/v1/blocks`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BlocksQuery {
+    /// Only blocks below this height (the previous page's `next`);
+    /// the newest block when absent.
     before: Option<u64>,
+    /// Blocks in the page: 20 when absent; values above 100 are capped to
+    /// 100 and 0 counts as 1.
     limit: Option<u64>,
 }
 
-async fn blocks(State(s): State<AppState>, Query(q): Query<BlocksQuery>) -> ApiResult {
+/// Blocks, newest first
+///
+/// Blocks without their certificates (`commit` is null), newest first.
+/// Follow `next` with `?before=` for older ones.
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(BlocksQuery), responses(
+    (status = 200, description = "A page of blocks.", body = BlocksPage),
+    (status = 400, description = "`invalid_argument`: `before` or `limit` is not a number.",
+        body = ErrorBody),
+    (status = 500, description = "The store could not be read.", body = ErrorBody),
+))]
+async fn blocks(
+    State(s): State<AppState>,
+    q: Result<Query<BlocksQuery>, QueryRejection>,
+) -> ApiResult<BlocksPage> {
+    let q = query(q)?;
     let top = last_height(&s);
     let before = q.before.unwrap_or(top + 1).min(top + 1);
-    let limit = q.limit.unwrap_or(20).clamp(1, BLOCKS_PAGE_MAX);
+    let limit = q
+        .limit
+        .unwrap_or(BLOCKS_PAGE_DEFAULT)
+        .clamp(1, BLOCKS_PAGE_MAX);
     let mut out = Vec::new();
     let mut h = before;
     while h > 1 && (out.len() as u64) < limit {
         h -= 1;
         if let Some(b) = s.store.block(Height(h)).map_err(ApiError::internal)? {
-            out.push(block_json(&b, None));
+            out.push(BlockView::new(&b, None));
         }
     }
     let next = (h > 1).then_some(h);
-    Ok(Json(json!({"blocks": out, "next": next})))
+    Ok(Json(BlocksPage { blocks: out, next }))
 }
 
 fn parse_hash(s: &str) -> Result<Hash, ApiError> {
@@ -330,19 +444,34 @@ fn parse_hash(s: &str) -> Result<Hash, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{s:?} is not a 64-digit hex hash")))
 }
 
-fn tx_json(tx: &SignedTx, status: &str) -> Value {
-    json!({
-        "hash": tx.hash(),
-        "status": status,
-        "height": null,
-        "index": null,
-        "signer": tx.body.signer,
-        "nonce": tx.body.nonce,
-        "op": tx.body.op,
-    })
+fn tx_view(tx: &SignedTx, status: TxStatus) -> TxView {
+    TxView {
+        hash: tx.hash(),
+        status,
+        height: None,
+        index: None,
+        signer: Some(tx.body.signer.clone()),
+        nonce: Some(tx.body.nonce),
+        op: Some(tx.body.op.clone()),
+        block_hash: None,
+        time: None,
+        error: None,
+    }
 }
 
-async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult {
+/// A transaction and where it stands
+///
+/// Committed (with its block), pending in this node's mempool, or rejected
+/// (with the code and message of the rejection).
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions",
+    params(("hash" = String, Path, description = "The transaction hash, 64 hex digits.")),
+    responses(
+        (status = 200, description = "The transaction.", body = TxView),
+        (status = 400, description = "`invalid_argument`: not a hash.", body = ErrorBody),
+        (status = 404, description = "`not_found`: this node does not know it.", body = ErrorBody),
+        (status = 500, description = "The store could not be read.", body = ErrorBody),
+    ))]
+async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<TxView> {
     let hash = parse_hash(&hash)?;
     if let Some(loc) = s.store.tx_location(&hash).map_err(ApiError::internal)? {
         let block = s
@@ -351,28 +480,54 @@ async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("indexed block missing"))?;
         let tx = &block.txs[loc.index as usize];
-        let mut v = tx_json(tx, "committed");
-        v["height"] = json!(loc.height.0);
-        v["index"] = json!(loc.index);
-        v["block_hash"] = json!(block.hash());
-        v["time"] = json!(rfc3339(block.header.time_ms));
-        return Ok(Json(v));
+        return Ok(Json(TxView {
+            height: Some(loc.height.0),
+            index: Some(loc.index),
+            block_hash: Some(block.hash()),
+            time: Some(rfc3339(block.header.time_ms)),
+            ..tx_view(tx, TxStatus::Committed)
+        }));
     }
     if let Some(tx) = s.mempool.lock().expect("mempool lock").get(&hash) {
-        return Ok(Json(tx_json(tx, "pending")));
+        return Ok(Json(tx_view(tx, TxStatus::Pending)));
     }
     if let Some(why) = s.rejected.lock().expect("rejections lock").get(&hash) {
-        return Ok(Json(json!({
-            "hash": hash, "status": "rejected", "height": null, "index": null,
-            "error": {"code": why.code(), "message": tx_message(why)},
-        })));
+        return Ok(Json(TxView {
+            hash,
+            status: TxStatus::Rejected,
+            height: None,
+            index: None,
+            signer: None,
+            nonce: None,
+            op: None,
+            block_hash: None,
+            time: None,
+            error: Some(ErrorDetail {
+                code: ErrorCode(why.code()),
+                message: tx_message(why),
+            }),
+        }));
     }
     Err(ApiError::not_found(format!(
         "transaction {hash} is not known here"
     )))
 }
 
-/// The audit bundle of a committed transaction, as a file to download.
+/// A transaction's audit bundle
+///
+/// The transaction, its Merkle path, its block header and certificate, and
+/// the validator-set changes back to genesis, as a file to download and
+/// check offline with `minhbach verify proof FILE --genesis genesis.json`.
+/// The layout is in ARCHITECTURE.md, "Audit bundles".
+#[utoipa::path(get, path = "/v1/txs/{hash}/proof", tag = "transactions",
+    params(("hash" = String, Path, description = "The transaction hash, 64 hex digits.")),
+    responses(
+        (status = 200, description = "The audit bundle, as an attachment `proof-HASH.json`.",
+            body = Object, content_type = "application/json"),
+        (status = 400, description = "`invalid_argument`: not a hash.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not committed on this node.", body = ErrorBody),
+        (status = 500, description = "The store could not be read.", body = ErrorBody),
+    ))]
 async fn tx_proof(
     State(s): State<AppState>,
     Path(hash): Path<String>,
@@ -397,78 +552,107 @@ async fn tx_proof(
     Ok((headers, bundle.to_json()).into_response())
 }
 
-#[derive(Deserialize)]
-struct TxBody {
-    tx: String,
+fn malformed(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
 }
 
-async fn post_tx(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Submit a signed transaction (API listener only)
+///
+/// The body is the signed transaction's canonical bytes, or with
+/// `Content-Type: application/json` the object `{"tx": "<base64>"}`. It is
+/// checked and admitted to the mempool; poll `/v1/txs/{hash}` for the
+/// verdict. The explorer listener answers 405.
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions",
+    request_body(description = "A signed transaction, raw or as base64 in JSON.", content(
+        (Vec<u8> = "application/octet-stream"),
+        (TxSubmission = "application/json"),
+    )),
+    responses(
+        (status = 202, description = "Admitted to the mempool.", body = Submitted),
+        (status = 400, description = "`malformed`: not a transaction, or not `{\"tx\": \"<base64>\"}`.",
+            body = ErrorBody),
+        (status = 409, description = "`duplicate`: already pending or committed.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the body or the transaction is over the limit.",
+            body = ErrorBody),
+        (status = 422, description = "Refused by the ledger's rules: `wrong_chain`, \
+            `bad_signature`, `bad_nonce`, `unknown_signer`, `inactive`, and for the signer's next \
+            transaction every rule of its operation (`over_budget`, `over_contract`, …; see \
+            `ErrorCode`). A later nonce is checked in full when it becomes next; if refused then, \
+            `/v1/txs/{hash}` shows it `rejected`.", body = ErrorBody),
+        (status = 429, description = "`mempool_full`: try again later.", body = ErrorBody),
+    ))]
+async fn post_tx(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {SUBMIT_BODY_BYTES_MAX} bytes"),
+            )
+        } else {
+            malformed(format!("the body could not be read: {}", e.body_text()))
+        }
+    })?;
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let bytes = if json {
-        let parsed: TxBody = match serde_json::from_slice(&body) {
-            Ok(b) => b,
-            Err(e) => {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed",
-                    format!("the body is not {{\"tx\": \"<base64>\"}}: {e}"),
-                )
-                .into_response()
-            }
-        };
-        match base64::engine::general_purpose::STANDARD.decode(parsed.tx.trim()) {
-            Ok(b) => b,
-            Err(e) => {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed",
-                    format!("\"tx\" is not base64: {e}"),
-                )
-                .into_response()
-            }
-        }
+        let parsed: TxSubmission = serde_json::from_slice(&body)
+            .map_err(|e| malformed(format!("the body is not {{\"tx\": \"<base64>\"}}: {e}")))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(parsed.tx.trim())
+            .map_err(|e| malformed(format!("\"tx\" is not base64: {e}")))?
     } else {
         body.to_vec()
     };
-    let tx = match SignedTx::decode(&bytes) {
-        Ok(tx) => tx,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    match s.admit(tx) {
-        Ok(hash) => (StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let tx = SignedTx::decode(&bytes)?;
+    let hash = s.admit(tx)?;
+    Ok((StatusCode::ACCEPTED, Json(Submitted { hash })))
 }
 
 fn parse_entity(id: &str) -> Result<EntityId, ApiError> {
     EntityId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-async fn entities(State(s): State<AppState>) -> ApiResult {
+/// Every entity
+///
+/// The treasury, ministries, departments, vendors and observers, by id.
+#[utoipa::path(get, path = "/v1/entities", tag = "spending",
+    responses((status = 200, description = "All entities.", body = EntityList)))]
+async fn entities(State(s): State<AppState>) -> Json<EntityList> {
     let state = s.state.read().expect("state lock");
-    let list: Vec<Value> = state
-        .entities()
-        .map(|e| json!({"id": e.id, "kind": e.kind, "name": e.name, "parent": e.parent, "status": e.status}))
-        .collect();
-    Ok(Json(json!({"entities": list})))
+    Json(EntityList {
+        entities: state.entities().map(EntitySummary::from).collect(),
+    })
 }
 
-async fn entity(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+/// One entity
+///
+/// Its key and status, the nonce its next transaction needs, and its four
+/// figures on every budget line it has.
+#[utoipa::path(get, path = "/v1/entities/{id}", tag = "spending",
+    params(("id" = String, Path, description = "An entity id, `[A-Z0-9][A-Z0-9._-]{1,63}`.",
+        example = "BYT-BVBM")),
+    responses(
+        (status = 200, description = "The entity.", body = EntityView),
+        (status = 400, description = "`invalid_argument`: not an entity id.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such entity.", body = ErrorBody),
+    ))]
+async fn entity(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<EntityView> {
     let id = parse_entity(&id)?;
     let state = s.state.read().expect("state lock");
     let e = state
         .entity(&id)
         .ok_or_else(|| ApiError::not_found(format!("no entity {id}")))?;
-    let budgets: Vec<Value> = state
+    let budgets = state
         .budgets()
         .filter(|(owner, ..)| **owner == id)
-        .map(|(_, year, line, f)| {
-            json!({"year": year, "line": line, "received": f.received, "passed_on": f.passed_on,
-                "committed": f.committed, "paid": f.paid, "available": f.available()})
-        })
+        .map(|(_, year, line, f)| BudgetLineView::new(year, line, f))
         .collect();
     let next_nonce = s
         .mempool
@@ -476,20 +660,28 @@ async fn entity(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult 
         .expect("mempool lock")
         .next_nonce(&id, &state)
         .unwrap_or(e.nonce + 1);
-    Ok(Json(json!({
-        "id": e.id, "kind": e.kind, "name": e.name, "parent": e.parent,
-        "public_key": e.public_key, "status": e.status, "next_nonce": next_nonce,
-        "budgets": budgets,
-    })))
+    Ok(Json(EntityView {
+        id: e.id.clone(),
+        kind: e.kind,
+        name: e.name.clone(),
+        parent: e.parent.clone(),
+        public_key: e.public_key,
+        status: e.status,
+        next_nonce,
+        budgets,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A page of an entity's history.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CursorQuery {
+    /// Where the previous page ended: its `next`, an opaque string.
     cursor: Option<String>,
 }
 
 fn parse_cursor(c: &str) -> Result<TxLocation, ApiError> {
-    let bad = || ApiError::bad_request(format!("{c:?} is not a cursor (HEIGHT.INDEX)"));
+    let bad = || ApiError::bad_request(format!("{c:?} is not a cursor from a previous page"));
     let (h, i) = c.split_once('.').ok_or_else(bad)?;
     Ok(TxLocation {
         height: Height(h.parse().map_err(|_| bad())?),
@@ -497,56 +689,92 @@ fn parse_cursor(c: &str) -> Result<TxLocation, ApiError> {
     })
 }
 
+fn cursor_of(location: TxLocation) -> String {
+    format!("{}.{}", location.height.0, location.index)
+}
+
+/// An entity's history
+///
+/// The committed transactions it signed or received, in chain order
+/// (oldest first), 100 to a page. Follow `next` with `?cursor=`.
+#[utoipa::path(get, path = "/v1/entities/{id}/txs", tag = "spending",
+    params(("id" = String, Path, description = "An entity id.", example = "BYT-BVBM"),
+        CursorQuery),
+    responses(
+        (status = 200, description = "A page of its history.", body = HistoryPage),
+        (status = 400, description = "`invalid_argument`: not an entity id, or a bad cursor.",
+            body = ErrorBody),
+        (status = 404, description = "`not_found`: no such entity.", body = ErrorBody),
+        (status = 500, description = "The store could not be read.", body = ErrorBody),
+    ))]
 async fn entity_txs(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<CursorQuery>,
-) -> ApiResult {
+    q: Result<Query<CursorQuery>, QueryRejection>,
+) -> ApiResult<HistoryPage> {
     let id = parse_entity(&id)?;
+    let q = query(q)?;
     if s.state.read().expect("state lock").entity(&id).is_none() {
         return Err(ApiError::not_found(format!("no entity {id}")));
     }
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
-    let page: Vec<HistoryEntry> = s
+    // One more than a page, to know whether another page follows.
+    let mut page: Vec<HistoryEntry> = s
         .store
-        .history(&id, after, HISTORY_PAGE)
+        .history(&id, after, HISTORY_PAGE + 1)
         .map_err(ApiError::internal)?;
-    let next = (page.len() == HISTORY_PAGE).then(|| {
-        let last = page[page.len() - 1].location;
-        format!("{}.{}", last.height.0, last.index)
-    });
-    let txs: Vec<Value> = page
-        .iter()
-        .map(|e| json!({"hash": e.tx_hash, "height": e.location.height.0, "index": e.location.index}))
-        .collect();
-    Ok(Json(json!({"txs": txs, "next": next})))
+    let more = page.len() > HISTORY_PAGE;
+    page.truncate(HISTORY_PAGE);
+    let next = more.then(|| cursor_of(page[page.len() - 1].location));
+    Ok(Json(HistoryPage {
+        txs: page.iter().map(HistoryEntryView::from).collect(),
+        next,
+    }))
 }
 
-async fn contract(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+/// One contract
+///
+/// Its parties, year and budget line, current amount, what was paid and
+/// the deliveries recorded.
+#[utoipa::path(get, path = "/v1/contracts/{id}", tag = "spending",
+    params(("id" = String, Path, description = "A contract id, `[A-Z0-9][A-Z0-9._-]{1,63}`.",
+        example = "C-17")),
+    responses(
+        (status = 200, description = "The contract.", body = ContractView),
+        (status = 400, description = "`invalid_argument`: not a contract id.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such contract.", body = ErrorBody),
+    ))]
+async fn contract(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<ContractView> {
     let id = ContractId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let state = s.state.read().expect("state lock");
     let c = state
         .contract(&id)
         .ok_or_else(|| ApiError::not_found(format!("no contract {id}")))?;
-    let deliveries: Vec<Value> = state
-        .deliveries(&id)
-        .into_iter()
-        .map(|d| json!({"milestone": d.milestone, "note": d.note, "height": d.height.0}))
-        .collect();
-    Ok(Json(json!({
-        "id": c.id, "department": c.department, "vendor": c.vendor, "year": c.year,
-        "line": c.line, "amount": c.amount, "paid": c.paid, "title": c.title,
-        "document_hash": c.document_hash, "awarded_at": c.awarded_at.0,
-        "deliveries": deliveries,
-    })))
+    Ok(Json(ContractView::new(c, &state.deliveries(&id))))
 }
 
-#[derive(Deserialize)]
+/// Which validator set.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HeightQuery {
+    /// The height the set decides: any committed height, the next height,
+    /// or the one after; the next height when absent.
     height: Option<u64>,
 }
 
-async fn validators(State(s): State<AppState>, Query(q): Query<HeightQuery>) -> ApiResult {
+/// The validator set at a height
+#[utoipa::path(get, path = "/v1/validators", tag = "chain", params(HeightQuery), responses(
+    (status = 200, description = "The set deciding that height.", body = ValidatorsAt),
+    (status = 400, description = "`invalid_argument`: `height` is not a number.", body = ErrorBody),
+    (status = 404, description = "`not_found`: height 0, or too far ahead to know.",
+        body = ErrorBody),
+    (status = 500, description = "The store could not be read.", body = ErrorBody),
+))]
+async fn validators(
+    State(s): State<AppState>,
+    q: Result<Query<HeightQuery>, QueryRejection>,
+) -> ApiResult<ValidatorsAt> {
+    let q = query(q)?;
     // The state after block L knows set(L+1) and set(L+2).
     let (next, current, after) = {
         let state = s.state.read().expect("state lock");
@@ -576,20 +804,27 @@ async fn validators(State(s): State<AppState>, Query(q): Query<HeightQuery>) -> 
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("validator set missing"))?
     };
-    Ok(Json(
-        json!({"height": h, "total_power": set.total_power(), "validators": validators_json(&set)}),
-    ))
+    Ok(Json(ValidatorsAt {
+        height: h,
+        total_power: set.total_power(),
+        validators: validator_views(&set),
+    }))
 }
 
-async fn evidence(State(s): State<AppState>) -> ApiResult {
-    let list: Vec<Value> = s
+/// Committed evidence of equivocation
+#[utoipa::path(get, path = "/v1/evidence", tag = "chain", responses(
+    (status = 200, description = "Every piece of committed evidence.", body = EvidenceList),
+    (status = 500, description = "The store could not be read.", body = ErrorBody),
+))]
+async fn evidence(State(s): State<AppState>) -> ApiResult<EvidenceList> {
+    let evidence = s
         .store
         .evidence()
         .map_err(ApiError::internal)?
         .iter()
-        .map(|(h, e)| evidence_json(*h, e))
+        .map(|(h, e)| EvidenceView::new(*h, e))
         .collect();
-    Ok(Json(json!({"evidence": list})))
+    Ok(Json(EvidenceList { evidence }))
 }
 
 impl From<ExportError> for ApiError {
@@ -601,9 +836,14 @@ impl From<ExportError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// Which contracts an export holds.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
+    /// Only the contracts of this fiscal year (2000 to 2999) and their
+    /// payments; every year when absent. No other parameter is accepted.
+    #[param(value_type = Option<u16>, minimum = 2000, maximum = 2999)]
     year: Option<String>,
 }
 
@@ -612,7 +852,7 @@ async fn take_export(
     s: AppState,
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Export, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = query(q)?;
     let year = q.year.as_deref().map(parse_year).transpose()?;
     let _slot = EXPORT_SLOTS.try_acquire().map_err(|_| {
         ApiError::new(
@@ -658,6 +898,25 @@ fn download(
     (headers, body).into_response()
 }
 
+/// Contracts and payments as CSV
+///
+/// One table of UTF-8 CSV with a `record_type` column (`snapshot`,
+/// `contract`, `payment`), taken at the last committed block, which every
+/// row, the file name and two headers name. Columns: ARCHITECTURE.md,
+/// "Exports".
+#[utoipa::path(get, path = "/v1/export.csv", tag = "exports", params(ExportQuery), responses(
+    (status = 200, description = "The CSV, as an attachment.", body = String,
+        content_type = "text/csv; charset=utf-8", headers(
+            ("x-minhbach-height" = u64, description = "The height the export was taken at."),
+            ("x-minhbach-block-hash" = String, description = "That block's hash."),
+        )),
+    (status = 400, description = "`invalid_argument`: a bad `year` or another parameter.",
+        body = ErrorBody),
+    (status = 429, description = "`busy`: too many exports running; try again shortly.",
+        body = ErrorBody),
+    (status = 500, description = "The chain could not be read, or disagrees with the state.",
+        body = ErrorBody),
+))]
 async fn export_csv(
     State(s): State<AppState>,
     q: Result<Query<ExportQuery>, QueryRejection>,
@@ -672,6 +931,27 @@ async fn export_csv(
     ))
 }
 
+/// Contracts and payments as an OCDS release package
+///
+/// An OCDS 1.1.5 release package, one release per contract, taken at the
+/// last committed block. Unlike the rest of the API, amounts are JSON
+/// numbers, as OCDS requires. Mapping: ARCHITECTURE.md, "Exports".
+#[utoipa::path(get, path = "/v1/export/ocds.json", tag = "exports", params(ExportQuery),
+    responses(
+        (status = 200, description = "The release package, as an attachment.", body = Object,
+            content_type = "application/json", headers(
+                ("x-minhbach-height" = u64, description = "The height the export was taken at."),
+                ("x-minhbach-block-hash" = String, description = "That block's hash."),
+            )),
+        (status = 400, description = "`invalid_argument`: a bad `year` or another parameter.",
+            body = ErrorBody),
+        (status = 404, description = "`not_found`: no contract (in that year) to publish.",
+            body = ErrorBody),
+        (status = 429, description = "`busy`: too many exports running; try again shortly.",
+            body = ErrorBody),
+        (status = 500, description = "The chain could not be read, or disagrees with the state.",
+            body = ErrorBody),
+    ))]
 async fn export_ocds(
     State(s): State<AppState>,
     q: Result<Query<ExportQuery>, QueryRejection>,

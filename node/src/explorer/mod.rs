@@ -25,12 +25,13 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use ledger::{ContractId, EntityId, Hash, Height};
 use maud::html;
 use serde::Deserialize;
 use tower_http::cors::{Any, CorsLayer};
 
+use crate::api::ApiError;
 use crate::shared::Shared;
 
 mod chain;
@@ -186,12 +187,21 @@ async fn rate_limit(
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let secs = retry_after_secs(wait);
-            let body = format!(
-                "{}\n{}\n",
-                fill_text(i18n::VI.too_many, &[&secs.to_string()]),
-                fill_text(i18n::EN.too_many, &[&secs.to_string()])
-            );
-            let mut r = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+            let mut r = if is_json_route(request.uri()) {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests from this address; try again in {secs} s"),
+                )
+                .into_response()
+            } else {
+                let body = format!(
+                    "{}\n{}\n",
+                    fill_text(i18n::VI.too_many, &[&secs.to_string()]),
+                    fill_text(i18n::EN.too_many, &[&secs.to_string()])
+                );
+                (StatusCode::TOO_MANY_REQUESTS, body).into_response()
+            };
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             r.headers_mut()
@@ -207,26 +217,50 @@ async fn bound_uri(request: Request, next: Next) -> Response {
         .path_and_query()
         .map_or(0, |pq| pq.as_str().len());
     if len > URI_BYTES_MAX {
-        return (
-            StatusCode::URI_TOO_LONG,
-            format!("the request target is over {URI_BYTES_MAX} bytes\n"),
-        )
-            .into_response();
+        let message = format!("the request target is over {URI_BYTES_MAX} bytes");
+        if is_json_route(request.uri()) {
+            return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", message)
+                .into_response();
+        }
+        return (StatusCode::URI_TOO_LONG, format!("{message}\n")).into_response();
     }
     next.run(request).await
 }
 
+/// Whether `uri` is under `/v1/`, whose answers, errors included, are JSON.
+fn is_json_route(uri: &Uri) -> bool {
+    uri.path().starts_with("/v1/")
+}
+
 async fn not_found(State(x): X, reader: Reader) -> Response {
-    if reader.uri.path().starts_with("/v1/") {
-        let body = serde_json::json!({"error": {"code": "not_found",
-            "message": format!("no route {}", reader.uri.path())}});
-        return (StatusCode::NOT_FOUND, Json(body)).into_response();
+    if is_json_route(&reader.uri) {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route {}", reader.uri.path()),
+        )
+        .into_response();
     }
     let ctx = x.ctx(&reader);
     x.respond(&ctx, Err(PageError::NotFound(text(ctx.t.not_found_text))))
 }
 
-/// The node's genesis, so that auditors verify bundles against the same file.
+/// The OpenAPI description of `/genesis.json`, the one JSON route of the
+/// explorer's own; `api::doc::for_explorer` adds it to the listener's
+/// document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(genesis_json))]
+pub struct GenesisDoc;
+
+/// The chain's genesis file
+///
+/// The node's genesis (the same chain id, hash and validators as the file
+/// in its home), so that auditors check audit bundles against it:
+/// `minhbach verify proof FILE --genesis genesis.json`.
+#[utoipa::path(get, path = "/genesis.json", tag = "chain", responses(
+    (status = 200, description = "The genesis file; immutable for a running chain.",
+        body = Object, content_type = "application/json; charset=utf-8"),
+))]
 async fn genesis_json(State(x): X) -> Response {
     let mut r = x.shared.genesis.to_json().into_response();
     let h = r.headers_mut();

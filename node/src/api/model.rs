@@ -1,0 +1,604 @@
+//! The JSON bodies the API answers with, one struct per answer. Each is
+//! `Serialize` for the wire and `ToSchema` for `/v1/openapi.json`, so the
+//! document is derived from the very types the handlers return and the two
+//! cannot drift.
+//!
+//! Conventions (ARCHITECTURE.md, "JSON API"): amounts are strings of whole
+//! minor units, hashes and keys lowercase hex, times RFC 3339 in UTC with
+//! milliseconds. A field that is always sent but may be empty is `required`
+//! and nullable; a field sent only in some states says so and is optional.
+//! Every object refuses properties it does not document
+//! (`additionalProperties: false`), which the tests check against real
+//! answers.
+
+use ledger::state::{BudgetFigures, Contract, Delivery, Entity};
+use ledger::store::HistoryEntry;
+use ledger::tx::{EntityKind, Status as EntityStatus};
+use ledger::{
+    Amount, Block, CommitCertificate, ContractId, EntityId, Evidence, Hash, Height, LineCode, Op,
+    PeerId, PublicKey, Signature, Validator, VoteType, Year,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+use super::rfc3339;
+
+/// Error codes the API itself gives, besides the ledger's rejection codes
+/// (`ledger::error::ERROR_CODES`).
+pub const API_ERROR_CODES: [&str; 6] = [
+    "not_found",
+    "method_not_allowed",
+    "busy",
+    "rate_limited",
+    "uri_too_long",
+    "internal",
+];
+
+/// Every code an error answer may carry: the API's own, then the ledger's.
+pub fn error_codes() -> impl Iterator<Item = &'static str> {
+    API_ERROR_CODES
+        .into_iter()
+        .chain(ledger::error::ERROR_CODES)
+}
+
+/// A machine-readable error code, one of [`error_codes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ErrorCode(pub &'static str);
+
+impl PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(error_codes()))
+            .description(Some(
+                "What went wrong, for programs. `invalid_argument` (400): a bad \
+                 height, hash, id, cursor, year or query parameter; `malformed` \
+                 (400): a body that is not a transaction; `not_found` (404); \
+                 `method_not_allowed` (405, with `Allow`); `too_large` (413); \
+                 `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
+                 and `rate_limited` (429, try again); `internal` (500). The other \
+                 codes are the ledger's rejections of a transaction (422), as in \
+                 the specification.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {}
+
+/// The error shape of every 4xx and 5xx JSON answer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// A code for programs and a message for people.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// The code.
+    pub code: ErrorCode,
+    /// An explanation in English, naming the values at fault.
+    #[schema(examples("pay 500,000,000 exceeds the 200,000,000 still unpaid on contract C-17"))]
+    pub message: String,
+}
+
+/// A validator: who it is and how much it weighs.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorView {
+    /// Display name.
+    pub name: String,
+    /// Its consensus key.
+    pub public_key: PublicKey,
+    /// Its node's libp2p peer id.
+    pub peer_id: PeerId,
+    /// Voting power.
+    pub power: u64,
+}
+
+impl From<&Validator> for ValidatorView {
+    fn from(v: &Validator) -> ValidatorView {
+        ValidatorView {
+            name: v.name.clone(),
+            public_key: v.consensus_key,
+            peer_id: v.peer_id.clone(),
+            power: v.power,
+        }
+    }
+}
+
+/// `GET /v1/status`: the node and the tip of its chain.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeStatus {
+    /// The chain id from genesis.
+    pub chain_id: String,
+    /// The node's libp2p peer id.
+    pub node_id: String,
+    /// The node's name from its config.
+    pub name: String,
+    /// The last committed height; 0 before block 1.
+    pub height: u64,
+    /// The consensus round at the height in progress.
+    pub round: u32,
+    /// Hash of the last committed block (the genesis hash at height 0).
+    pub last_block_hash: Hash,
+    /// Time of the last committed block (genesis time at height 0).
+    #[schema(format = DateTime)]
+    pub last_block_time: String,
+    /// The validators deciding the next height.
+    pub validators: Vec<ValidatorView>,
+    /// Connected peers.
+    pub peers: usize,
+    /// Whether a peer is known to be more than one block ahead.
+    pub catching_up: bool,
+    /// Transactions waiting in this node's mempool.
+    pub mempool_txs: usize,
+}
+
+/// `GET /readyz`: whether the node is caught up.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Readiness {
+    /// Caught up: it has compared heights with a peer and none is ahead.
+    pub ready: bool,
+    /// The last committed height.
+    pub height: u64,
+    /// The best height a peer reported.
+    pub best_peer_height: u64,
+    /// Whether a peer is more than one block ahead.
+    pub catching_up: bool,
+}
+
+/// A block header's fields.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderView {
+    /// Chain id.
+    pub chain_id: String,
+    /// Height.
+    pub height: u64,
+    /// The proposer's time.
+    #[schema(format = DateTime)]
+    pub time: String,
+    /// Hash of the previous block (the genesis hash for block 1).
+    pub prev_hash: Hash,
+    /// Transactions in the block.
+    pub tx_count: u32,
+    /// RFC 6962 Merkle root of the encoded transactions.
+    pub txs_root: Hash,
+    /// State root after the block.
+    pub state_root: Hash,
+    /// Hash of the previous block's commit certificate.
+    pub last_commit_hash: Hash,
+    /// Hash of the block's evidence list.
+    pub evidence_hash: Hash,
+    /// Hash of the validator set deciding this height.
+    pub validators_hash: Hash,
+    /// Hash of the validator set deciding the next height.
+    pub next_validators_hash: Hash,
+    /// The proposer's consensus key.
+    pub proposer: PublicKey,
+}
+
+/// One precommit of a commit certificate.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrecommitView {
+    /// The validator's consensus key.
+    pub validator: PublicKey,
+    /// Its signature over the precommit.
+    pub signature: Signature,
+}
+
+/// The precommits that committed a block.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitView {
+    /// The round the block was decided in.
+    pub round: u32,
+    /// More than 2/3 of the set's power.
+    pub precommits: Vec<PrecommitView>,
+}
+
+impl From<&CommitCertificate> for CommitView {
+    fn from(c: &CommitCertificate) -> CommitView {
+        CommitView {
+            round: c.round,
+            precommits: c
+                .precommits
+                .iter()
+                .map(|v| PrecommitView {
+                    validator: v.validator,
+                    signature: v.signature,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Two conflicting votes by one validator, committed as evidence.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceView {
+    /// Height of the block that committed the evidence.
+    pub committed_at: u64,
+    /// Height of the two votes.
+    pub height: u64,
+    /// Round of the two votes.
+    pub round: u32,
+    /// The validator that signed both.
+    pub validator: PublicKey,
+    /// Prevote or precommit.
+    pub vote_type: VoteType,
+    /// The two block hashes voted for (null: a vote for nil).
+    #[schema(min_items = 2, max_items = 2)]
+    pub values: Vec<Option<Hash>>,
+}
+
+impl EvidenceView {
+    /// `e` as committed in block `committed_at`.
+    pub fn new(committed_at: Height, e: &Evidence) -> EvidenceView {
+        EvidenceView {
+            committed_at: committed_at.0,
+            height: e.a.height.0,
+            round: e.a.round,
+            validator: e.a.validator,
+            vote_type: e.a.vote_type,
+            values: vec![e.a.block_hash, e.b.block_hash],
+        }
+    }
+}
+
+/// `GET /v1/blocks/{height}`: a block with its transactions' hashes.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockView {
+    /// The block hash (SHA-256 of the encoded header).
+    pub hash: Hash,
+    /// The header.
+    pub header: HeaderView,
+    /// The transactions' hashes, in block order.
+    pub txs: Vec<Hash>,
+    /// Evidence committed in this block.
+    pub evidence: Vec<EvidenceView>,
+    /// The block's own commit certificate; null in `/v1/blocks` pages and
+    /// for a block whose certificate this node does not hold.
+    #[schema(required = true)]
+    pub commit: Option<CommitView>,
+}
+
+impl BlockView {
+    /// `block`, with its certificate if given.
+    pub fn new(block: &Block, cert: Option<&CommitCertificate>) -> BlockView {
+        let h = &block.header;
+        BlockView {
+            hash: block.hash(),
+            header: HeaderView {
+                chain_id: h.chain_id.clone(),
+                height: h.height.0,
+                time: rfc3339(h.time_ms),
+                prev_hash: h.prev_hash,
+                tx_count: h.tx_count,
+                txs_root: h.txs_root,
+                state_root: h.state_root,
+                last_commit_hash: h.last_commit_hash,
+                evidence_hash: h.evidence_hash,
+                validators_hash: h.validators_hash,
+                next_validators_hash: h.next_validators_hash,
+                proposer: h.proposer,
+            },
+            txs: block.txs.iter().map(|t| t.hash()).collect(),
+            evidence: block
+                .evidence
+                .iter()
+                .map(|e| EvidenceView::new(h.height, e))
+                .collect(),
+            commit: cert.map(CommitView::from),
+        }
+    }
+}
+
+/// `GET /v1/blocks`: a page of blocks, newest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlocksPage {
+    /// Blocks in decreasing height, without their certificates.
+    pub blocks: Vec<BlockView>,
+    /// The `before` of the next (older) page; null on the last page.
+    #[schema(required = true)]
+    pub next: Option<u64>,
+}
+
+/// Where a transaction stands on this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// In this node's mempool.
+    Pending,
+    /// In a committed block.
+    Committed,
+    /// Refused, at admission or when re-checked; see `error`.
+    Rejected,
+}
+
+/// `GET /v1/txs/{hash}`: a transaction and where it stands.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TxView {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Pending, committed or rejected.
+    pub status: TxStatus,
+    /// The block's height once committed; null otherwise.
+    #[schema(required = true)]
+    pub height: Option<u64>,
+    /// The position in that block once committed; null otherwise.
+    #[schema(required = true)]
+    pub index: Option<u32>,
+    /// The signing entity (absent when rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<EntityId>,
+    /// The signer's nonce (absent when rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<u64>,
+    /// The operation, `type` first (absent when rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    /// The block's hash (only when committed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_hash: Option<Hash>,
+    /// The block's time (only when committed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub time: Option<String>,
+    /// Why it was refused (only when rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// `POST /v1/txs` as JSON: the signed transaction's bytes in base64.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TxSubmission {
+    /// Standard base64 (with padding) of the encoded signed transaction.
+    #[schema(format = Byte)]
+    pub tx: String,
+}
+
+/// `POST /v1/txs` accepted: the transaction is in the mempool.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submitted {
+    /// The transaction hash, to poll `/v1/txs/{hash}` with.
+    pub hash: Hash,
+}
+
+/// An entity in a list.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySummary {
+    /// Id.
+    pub id: EntityId,
+    /// Kind.
+    pub kind: EntityKind,
+    /// Display name, as registered.
+    pub name: String,
+    /// A department's ministry; null otherwise.
+    #[schema(required = true)]
+    pub parent: Option<EntityId>,
+    /// Active or suspended.
+    pub status: EntityStatus,
+}
+
+impl From<&Entity> for EntitySummary {
+    fn from(e: &Entity) -> EntitySummary {
+        EntitySummary {
+            id: e.id.clone(),
+            kind: e.kind,
+            name: e.name.clone(),
+            parent: e.parent.clone(),
+            status: e.status,
+        }
+    }
+}
+
+/// `GET /v1/entities`: every entity, by id.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityList {
+    /// The entities, ordered by id.
+    pub entities: Vec<EntitySummary>,
+}
+
+/// An entity's four figures on one budget line of one year.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetLineView {
+    /// Fiscal year.
+    pub year: Year,
+    /// Budget line.
+    pub line: LineCode,
+    /// Received (the treasury: appropriated by law), net of returns.
+    pub received: Amount,
+    /// Passed on to ministries or departments, net of returns.
+    pub passed_on: Amount,
+    /// Committed to contracts.
+    pub committed: Amount,
+    /// Paid to vendors.
+    pub paid: Amount,
+    /// received − passed on − committed (never null while the ledger's
+    /// invariants hold).
+    #[schema(required = true)]
+    pub available: Option<Amount>,
+}
+
+impl BudgetLineView {
+    /// One line's figures.
+    pub fn new(year: Year, line: &LineCode, f: &BudgetFigures) -> BudgetLineView {
+        BudgetLineView {
+            year,
+            line: line.clone(),
+            received: f.received,
+            passed_on: f.passed_on,
+            committed: f.committed,
+            paid: f.paid,
+            available: f.available(),
+        }
+    }
+}
+
+/// `GET /v1/entities/{id}`: an entity, its next nonce and its budget lines.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityView {
+    /// Id.
+    pub id: EntityId,
+    /// Kind.
+    pub kind: EntityKind,
+    /// Display name, as registered.
+    pub name: String,
+    /// A department's ministry; null otherwise.
+    #[schema(required = true)]
+    pub parent: Option<EntityId>,
+    /// Its current signing key.
+    pub public_key: PublicKey,
+    /// Active or suspended.
+    pub status: EntityStatus,
+    /// The nonce its next transaction must carry, counting those pending
+    /// in this node's mempool.
+    pub next_nonce: u64,
+    /// Its figures per (year, line).
+    pub budgets: Vec<BudgetLineView>,
+}
+
+/// A transaction in an entity's history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntryView {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Its block.
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+}
+
+impl From<&HistoryEntry> for HistoryEntryView {
+    fn from(e: &HistoryEntry) -> HistoryEntryView {
+        HistoryEntryView {
+            hash: e.tx_hash,
+            height: e.location.height.0,
+            index: e.location.index,
+        }
+    }
+}
+
+/// `GET /v1/entities/{id}/txs`: a page of the transactions that involve an
+/// entity, newest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryPage {
+    /// The transactions, newest first.
+    pub txs: Vec<HistoryEntryView>,
+    /// The `cursor` of the next (older) page; null on the last page. An
+    /// opaque string.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// A delivery recorded on a contract.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryView {
+    /// Milestone name.
+    pub milestone: String,
+    /// Free note.
+    pub note: String,
+    /// Height it was recorded at.
+    pub height: u64,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> DeliveryView {
+        DeliveryView {
+            milestone: d.milestone.clone(),
+            note: d.note.clone(),
+            height: d.height.0,
+        }
+    }
+}
+
+/// `GET /v1/contracts/{id}`: a contract, what was paid and what delivered.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractView {
+    /// Id.
+    pub id: ContractId,
+    /// The awarding department.
+    pub department: EntityId,
+    /// The vendor.
+    pub vendor: EntityId,
+    /// Fiscal year.
+    pub year: Year,
+    /// Budget line.
+    pub line: LineCode,
+    /// Current amount, after amendments.
+    pub amount: Amount,
+    /// Paid so far.
+    pub paid: Amount,
+    /// What is bought.
+    pub title: String,
+    /// SHA-256 of the latest contract document; null if none was given.
+    #[schema(required = true)]
+    pub document_hash: Option<Hash>,
+    /// Height of the award.
+    pub awarded_at: u64,
+    /// Deliveries, oldest first.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+impl ContractView {
+    /// `c` with its deliveries.
+    pub fn new(c: &Contract, deliveries: &[&Delivery]) -> ContractView {
+        ContractView {
+            id: c.id.clone(),
+            department: c.department.clone(),
+            vendor: c.vendor.clone(),
+            year: c.year,
+            line: c.line.clone(),
+            amount: c.amount,
+            paid: c.paid,
+            title: c.title.clone(),
+            document_hash: c.document_hash,
+            awarded_at: c.awarded_at.0,
+            deliveries: deliveries.iter().map(|d| DeliveryView::from(*d)).collect(),
+        }
+    }
+}
+
+/// `GET /v1/validators`: the set deciding a height.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorsAt {
+    /// The height this set decides.
+    pub height: u64,
+    /// The set's total voting power.
+    pub total_power: u64,
+    /// The validators, ordered by consensus key.
+    pub validators: Vec<ValidatorView>,
+}
+
+/// `GET /v1/evidence`: all committed evidence of equivocation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceList {
+    /// Oldest first.
+    pub evidence: Vec<EvidenceView>,
+}
