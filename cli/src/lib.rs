@@ -13,10 +13,12 @@ pub mod render;
 pub mod testnet;
 pub mod tx;
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
 use ledger::verify::verify_store;
 use ledger::PeerId;
@@ -218,26 +220,41 @@ fn print_key(output: Output, key: &SigningKey) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The progress of `verify chain` over `total` heights: a bar on stderr
+/// when it is a terminal, nothing otherwise, so that pipes, logs and tests
+/// see only the summary on stdout.
+fn verify_progress(total: u64, terminal: bool) -> ProgressBar {
+    if !terminal {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "verifying [{bar:40}] {pos}/{len} blocks ({percent}%), {elapsed_precise}, eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 fn verify_chain(output: Output, home: &Path) -> anyhow::Result<u8> {
     let home = node::home::Home::new(home);
     let genesis = home.genesis()?;
     let store = home.open_existing_store()?;
     let total = store.meta()?.map_or(0, |m| m.height.0);
-    let mut last_report = 0;
+    let bar = verify_progress(total, std::io::stderr().is_terminal());
     let result = verify_store(
         &store,
         &genesis.state(),
         genesis.hash(),
         genesis.genesis_time_ms,
-        |h| {
-            if h.0 >= last_report + 1000 || h.0 == total {
-                last_report = h.0;
-                eprint!("\rverified {} of {total} blocks", h.0);
-            }
-        },
+        |h| bar.set_position(h.0),
     );
-    if total > 0 {
-        eprintln!();
+    match &result {
+        Ok(_) => bar.finish(),
+        // Left where it stopped: the last height that verified.
+        Err(_) => bar.abandon(),
     }
     match result {
         Ok(report) => {

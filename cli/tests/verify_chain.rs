@@ -1,5 +1,7 @@
 //! `minhbach verify chain --home DIR` on a real home: a good store verifies,
-//! and a rewritten payment is caught at its height with exit code 1.
+//! and a rewritten payment is caught at its height with exit code 1. With
+//! stderr piped, only the summary is written (on stdout): the progress bar
+//! is for terminals.
 
 use std::process::Command;
 
@@ -118,6 +120,8 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
     genesis
 }
 
+/// Exit code and JSON summary of `verify chain`, run with stderr piped:
+/// not a terminal, so no progress bar may appear there.
 fn verify(dir: &std::path::Path) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
         .args([
@@ -137,6 +141,11 @@ fn verify(dir: &std::path::Path) -> (Option<i32>, serde_json::Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    assert!(
+        out.stderr.is_empty(),
+        "stderr is not a terminal, yet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code(), json)
 }
 
