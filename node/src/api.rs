@@ -164,7 +164,8 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
     let mut submit = routes!(post_tx);
     submit.2 = submit.2.layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX));
     let (router, openapi) = read_routes().routes(submit).split_for_parts();
-    let document = doc::Document::new(doc::for_api(openapi));
+    // The handlers' own description is the whole of the API's document.
+    let document = doc::Document::new(openapi);
     router
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

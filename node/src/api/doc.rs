@@ -90,12 +90,6 @@ pub fn base() -> OpenApi {
     doc
 }
 
-/// The API listener's document: `routes` (the read routes and
-/// `POST /v1/txs`) as they are.
-pub fn for_api(routes: OpenApi) -> OpenApi {
-    routes
-}
-
 /// The explorer listener's document: `routes` (the read routes), plus
 /// `/genesis.json`, plus on every operation the answers of the layers in
 /// front of them: 429 when a client is over its rate, 414 past the URI
