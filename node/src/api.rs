@@ -480,7 +480,11 @@ async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<Tx
             .block(loc.height)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("indexed block missing"))?;
-        let tx = &block.txs[loc.index as usize];
+        // A damaged index must give an error answer, not a panic.
+        let tx = block
+            .txs
+            .get(loc.index as usize)
+            .ok_or_else(|| ApiError::internal("the transaction index points past its block"))?;
         return Ok(Json(TxView {
             height: Some(loc.height.0),
             index: Some(loc.index),
