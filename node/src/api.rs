@@ -35,9 +35,10 @@ pub mod doc;
 pub mod model;
 
 use self::model::{
-    BlockView, BlocksPage, BudgetLineView, ContractView, EntityList, EntitySummary, EntityView,
-    EvidenceList, EvidenceView, HistoryEntryView, HistoryPage, NodeStatus, Readiness, Submitted,
-    TxStatus, TxSubmission, TxView, ValidatorView, ValidatorsAt,
+    BatchItem, BatchSubmitted, BlockView, BlocksPage, BudgetLineView, ContractView, EntityList,
+    EntitySummary, EntityView, EvidenceList, EvidenceView, HistoryEntryView, HistoryPage,
+    NodeStatus, Readiness, Submitted, TxBatchSubmission, TxStatus, TxSubmission, TxView,
+    ValidatorView, ValidatorsAt,
 };
 pub use self::model::{ErrorBody, ErrorCode, ErrorDetail};
 
@@ -52,6 +53,10 @@ pub const EXPORTS_RUNNING_MAX: usize = 2;
 /// Largest body `POST /v1/txs` reads: a largest transaction in base64 JSON
 /// fits; anything longer is 413 `too_large` before it is decoded.
 pub const SUBMIT_BODY_BYTES_MAX: usize = ledger::codec::TX_BYTES_MAX * 2;
+/// Most transactions in one `POST /v1/txs/batch`.
+pub const SUBMIT_BATCH_TXS_MAX: usize = 4096;
+/// Largest body `POST /v1/txs/batch` reads.
+pub const SUBMIT_BATCH_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// The response header that names the height an export was taken at.
 pub const EXPORT_HEIGHT_HEADER: &str = "x-minhbach-height";
 /// The response header that names the hash of that block.
@@ -163,7 +168,14 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 pub fn api_router(shared: Arc<Shared>) -> Router {
     let mut submit = routes!(post_tx);
     submit.2 = submit.2.layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX));
-    let (router, openapi) = read_routes().routes(submit).split_for_parts();
+    let mut submit_batch = routes!(post_tx_batch);
+    submit_batch.2 = submit_batch
+        .2
+        .layer(DefaultBodyLimit::max(SUBMIT_BATCH_BODY_BYTES_MAX));
+    let (router, openapi) = read_routes()
+        .routes(submit)
+        .routes(submit_batch)
+        .split_for_parts();
     // The handlers' own description is the whole of the API's document.
     let document = doc::Document::new(openapi);
     router
@@ -591,17 +603,7 @@ async fn post_tx(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the body is over {SUBMIT_BODY_BYTES_MAX} bytes"),
-            )
-        } else {
-            malformed(format!("the body could not be read: {}", e.body_text()))
-        }
-    })?;
+    let body = read_body(body, SUBMIT_BODY_BYTES_MAX)?;
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -618,6 +620,100 @@ async fn post_tx(
     let tx = SignedTx::decode(&bytes)?;
     let hash = s.admit(tx)?;
     Ok((StatusCode::ACCEPTED, Json(Submitted { hash })))
+}
+
+/// The body of a submission, or 413 `too_large` over `bytes_max`.
+fn read_body(body: Result<Bytes, BytesRejection>, bytes_max: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {bytes_max} bytes"),
+            )
+        } else {
+            malformed(format!("the body could not be read: {}", e.body_text()))
+        }
+    })
+}
+
+/// Submit many signed transactions at once (API listener only)
+///
+/// The body is `{"txs": ["<base64>", …]}`, at most 4096 transactions. They
+/// are admitted in order, their signatures checked as a batch, and each gets
+/// its own answer: its hash, or the error `POST /v1/txs` would give. The
+/// whole request is refused only when its shape is wrong or it is too large.
+#[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions",
+    request_body(description = "Signed transactions, each as base64.",
+        content((TxBatchSubmission = "application/json"))),
+    responses(
+        (status = 200, description = "One result per transaction, in order.", body = BatchSubmitted),
+        (status = 400, description = "`malformed`: not `{\"txs\": [\"<base64>\", …]}`.",
+            body = ErrorBody),
+        (status = 413, description = "`too_large`: the body is over 16 MiB or holds more than \
+            4096 transactions.", body = ErrorBody),
+    ))]
+async fn post_tx_batch(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BatchSubmitted>, ApiError> {
+    let body = read_body(body, SUBMIT_BATCH_BODY_BYTES_MAX)?;
+    let parsed: TxBatchSubmission = serde_json::from_slice(&body).map_err(|e| {
+        malformed(format!(
+            "the body is not {{\"txs\": [\"<base64>\", …]}}: {e}"
+        ))
+    })?;
+    if parsed.txs.len() > SUBMIT_BATCH_TXS_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "{} transactions is over the {SUBMIT_BATCH_TXS_MAX} a batch may hold",
+                parsed.txs.len()
+            ),
+        ));
+    }
+    // Each item is decoded on its own; one that is not a transaction gets
+    // its own `malformed` answer and the others go on.
+    let decoded: Vec<Result<SignedTx, TxError>> = parsed
+        .txs
+        .iter()
+        .map(|b64| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| TxError::Malformed {
+                    reason: format!("not base64: {e}"),
+                })?;
+            SignedTx::decode(&bytes)
+        })
+        .collect();
+    let txs: Vec<SignedTx> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .cloned()
+        .collect();
+    // Checking signatures is CPU work: keep it off the async workers.
+    let shared = s.clone();
+    let mut admitted = tokio::task::spawn_blocking(move || shared.admit_batch(txs))
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter();
+    let results: Vec<BatchItem> = decoded
+        .into_iter()
+        .map(
+            |d| match d.and_then(|_| admitted.next().expect("one result per transaction")) {
+                Ok(hash) => BatchItem::Admitted { hash },
+                Err(e) => BatchItem::Refused {
+                    error: ApiError::from(e).body().error,
+                },
+            },
+        )
+        .collect();
+    let admitted = results
+        .iter()
+        .filter(|r| matches!(r, BatchItem::Admitted { .. }))
+        .count();
+    Ok(Json(BatchSubmitted { results, admitted }))
 }
 
 fn parse_entity(id: &str) -> Result<EntityId, ApiError> {

@@ -924,14 +924,7 @@ impl Driver {
             .into_iter()
             .map(|(id, from, tx)| ((id, from), tx))
             .unzip();
-        let results = {
-            let state = self.shared.state.read().expect("state lock");
-            self.shared
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .insert_batch(txs, &state)
-        };
+        let results = self.shared.admit_only(txs);
         for ((id, from), result) in meta.iter().zip(results) {
             let verdict = match result {
                 Ok(_) => MessageAcceptance::Accept,

@@ -212,6 +212,85 @@ impl VerdictCache {
     }
 }
 
+/// A batch on its way into the mempool: see [`Mempool::stage`].
+pub struct Staged {
+    /// Each transaction with its hash and encoded size.
+    txs: Vec<(SignedTx, Hash, usize)>,
+    /// The signatures admission will need, with their verdicts once known.
+    checks: Vec<Check>,
+}
+
+struct Check {
+    index: usize,
+    key: PublicKey,
+    verdict: Option<Verdict>,
+    /// Verified here rather than found in the cache.
+    fresh: bool,
+}
+
+impl Staged {
+    /// Each transaction with its hash and encoded size, ready to stage.
+    pub fn hash(txs: Vec<SignedTx>) -> Vec<(SignedTx, Hash, usize)> {
+        txs.into_iter()
+            .map(|tx| {
+                let bytes = tx.encode();
+                let hash = Hash::digest(&bytes);
+                (tx, hash, bytes.len())
+            })
+            .collect()
+    }
+
+    /// Checks the signatures that had no cached verdict, in batches of at
+    /// most [`VERIFY_BATCH_TXS_MAX`]; a transaction repeated in the batch is
+    /// checked once.
+    pub fn verify(&mut self) {
+        let mut first: HashMap<(Hash, PublicKey), usize> = HashMap::new();
+        let mut missing = Vec::new();
+        for (c, check) in self.checks.iter().enumerate() {
+            if check.verdict.is_none()
+                && first
+                    .insert((self.txs[check.index].1, check.key), c)
+                    .is_none()
+            {
+                missing.push(c);
+            }
+        }
+        for chunk in missing.chunks(VERIFY_BATCH_TXS_MAX) {
+            let batch: Vec<(&SignedTx, PublicKey)> = chunk
+                .iter()
+                .map(|&c| (&self.txs[self.checks[c].index].0, self.checks[c].key))
+                .collect();
+            let valid = verify_tx_batch(&batch);
+            assert_eq!(valid.len(), chunk.len());
+            for (&c, valid) in chunk.iter().zip(valid) {
+                let check = &mut self.checks[c];
+                check.verdict = Some(Verdict {
+                    key: check.key,
+                    valid,
+                });
+                check.fresh = true;
+            }
+        }
+        // Repeats take the verdict of the first occurrence.
+        for c in 0..self.checks.len() {
+            if self.checks[c].verdict.is_none() {
+                let at = first[&(self.txs[self.checks[c].index].1, self.checks[c].key)];
+                self.checks[c].verdict = self.checks[at].verdict;
+            }
+        }
+    }
+
+    /// How many transactions are in the batch.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// True if the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+}
+
 /// What the mempool knows about one of its transactions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
@@ -355,15 +434,18 @@ impl Mempool {
         txs: Vec<SignedTx>,
         state: &State,
     ) -> Vec<Result<Hash, TxError>> {
-        let sized: Vec<(SignedTx, Hash, usize)> = txs
-            .into_iter()
-            .map(|tx| {
-                let bytes = tx.encode();
-                (tx, Hash::digest(&bytes), bytes.len())
-            })
-            .collect();
+        let mut staged = self.stage(Staged::hash(txs), state);
+        staged.verify();
+        self.admit_staged(staged, state)
+    }
+
+    /// The first step of admitting a batch with the mempool locked only
+    /// briefly: looks up the cached verdicts of `txs` and notes which
+    /// signatures are still to be checked. [`Staged::verify`] checks them
+    /// without the mempool, and [`Mempool::admit_staged`] admits the batch.
+    pub fn stage(&self, txs: Vec<(SignedTx, Hash, usize)>, state: &State) -> Staged {
         // Only what admission would get as far as verifying is verified.
-        let candidates: Vec<(usize, Hash, &SignedTx, PublicKey)> = sized
+        let checks = txs
             .iter()
             .enumerate()
             .filter(|(_, (tx, hash, bytes))| {
@@ -373,19 +455,33 @@ impl Mempool {
             })
             .filter_map(|(i, (tx, hash, _))| {
                 let key = state.entity(&tx.body.signer)?.public_key;
-                Some((i, *hash, tx, key))
+                let cached = self.verdicts.get(hash).filter(|v| v.key == key);
+                Some(Check {
+                    index: i,
+                    key,
+                    verdict: cached,
+                    fresh: false,
+                })
             })
             .collect();
-        let items: Vec<(Hash, &SignedTx, PublicKey)> = candidates
-            .iter()
-            .map(|(_, hash, tx, key)| (*hash, *tx, *key))
-            .collect();
-        let verdicts = self.verdicts.verify(&items);
-        let mut by_index: Vec<Option<Verdict>> = vec![None; sized.len()];
-        for ((i, ..), verdict) in candidates.iter().zip(verdicts) {
-            by_index[*i] = Some(verdict);
+        Staged { txs, checks }
+    }
+
+    /// Admits a staged batch, in order, caching the verdicts
+    /// [`Staged::verify`] found. A signature left unchecked is checked here.
+    pub fn admit_staged(&mut self, staged: Staged, state: &State) -> Vec<Result<Hash, TxError>> {
+        let mut by_index: Vec<Option<Verdict>> = vec![None; staged.txs.len()];
+        for check in &staged.checks {
+            if let Some(verdict) = check.verdict {
+                if check.fresh {
+                    self.verdicts.signatures_verified += 1;
+                    self.verdicts.insert(staged.txs[check.index].1, verdict);
+                }
+                by_index[check.index] = Some(verdict);
+            }
         }
-        sized
+        staged
+            .txs
             .into_iter()
             .zip(by_index)
             .map(|((tx, hash, bytes), verdict)| self.admit(tx, hash, bytes, verdict, state))

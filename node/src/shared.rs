@@ -14,7 +14,7 @@ use ledger::{Hash, State, TxError};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::mpsc;
 
-use crate::mempool::Mempool;
+use crate::mempool::{Mempool, Staged};
 
 /// Most remembered rejections.
 pub const REJECTIONS_MAX: usize = 100_000;
@@ -99,19 +99,44 @@ impl Shared {
 
     /// Admits a transaction to the mempool and queues it for gossip.
     pub fn admit(&self, tx: ledger::SignedTx) -> Result<Hash, TxError> {
-        let result = {
+        self.admit_batch(vec![tx])
+            .pop()
+            .expect("one result per transaction")
+    }
+
+    /// Admits transactions in order, one result each, and queues those
+    /// admitted for gossip. Signatures are checked in batches without
+    /// holding the mempool, so the event loop is not kept waiting.
+    pub fn admit_batch(&self, txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
+        let results = self.admit_only(txs.clone());
+        let mut rejected = self.rejected.lock().expect("rejections lock");
+        for (tx, result) in txs.into_iter().zip(&results) {
+            if let Ok(hash) = result {
+                rejected.remove(hash);
+                // A full queue means the loop is far behind; the transaction
+                // stays pooled here and is proposed from here all the same.
+                let _ = self.gossip.try_send(tx);
+            }
+        }
+        results
+    }
+
+    /// Admits transactions in order without gossiping them (they came by
+    /// gossip, which forwards them itself), one result each.
+    pub fn admit_only(&self, txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
+        let hashed = Staged::hash(txs);
+        let mut staged = {
             let state = self.state.read().expect("state lock");
             self.mempool
                 .lock()
                 .expect("mempool lock")
-                .insert(tx.clone(), &state)
+                .stage(hashed, &state)
         };
-        if let Ok(hash) = &result {
-            self.rejected.lock().expect("rejections lock").remove(hash);
-            // A full queue means the loop is far behind; the transaction
-            // stays pooled here and is proposed from here all the same.
-            let _ = self.gossip.try_send(tx);
-        }
-        result
+        staged.verify();
+        let state = self.state.read().expect("state lock");
+        self.mempool
+            .lock()
+            .expect("mempool lock")
+            .admit_staged(staged, &state)
     }
 }

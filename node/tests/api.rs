@@ -243,7 +243,11 @@ impl Fixture {
     }
 
     async fn post(&self, content_type: &str, body: impl Into<Body>) -> Answer {
-        let request = Request::post("/v1/txs")
+        self.post_to("/v1/txs", content_type, body).await
+    }
+
+    async fn post_to(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> Answer {
+        let request = Request::post(uri)
             .header(header::CONTENT_TYPE, content_type)
             .body(body.into())
             .unwrap();
@@ -417,6 +421,7 @@ async fn each_listener_documents_exactly_its_routes() {
 
     let mut expected = read_paths();
     expected.push(("post".into(), "/v1/txs".into()));
+    expected.push(("post".into(), "/v1/txs/batch".into()));
     expected.sort();
     assert_eq!(api.paths(), expected);
     let mut expected = read_paths();
@@ -1113,6 +1118,78 @@ async fn submissions_raw_or_json_are_202_and_bad_ones_are_refused() {
     let a = f.post("application/octet-stream", forged.encode()).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.error_code(), "bad_signature");
+}
+
+#[tokio::test]
+async fn a_batch_gets_one_answer_per_transaction_in_order() {
+    let f = Fixture::new(0);
+    let doc = f.document(On::Api).await;
+    let b64 = |tx: &SignedTx| base64::engine::general_purpose::STANDARD.encode(tx.encode());
+    let first = f.next_payment(0, 1_000, "BATCH-1");
+    let second = f.next_payment(1, 2_000, "BATCH-2");
+    let forged = f
+        .next_payment(2, 3_000, "BATCH-3")
+        .body
+        .sign(&key("V-0001"));
+    let body = json!({ "txs": [
+        b64(&first),
+        "%%%",
+        b64(&second),
+        b64(&first),
+        b64(&forged),
+    ] });
+    let a = f
+        .post_to("/v1/txs/batch", "application/json", body.to_string())
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    doc.check("post", "/v1/txs/batch", &a);
+    let answer = a.json();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[0], json!({"hash": first.hash().to_hex()}));
+    assert_eq!(results[1]["error"]["code"], "malformed");
+    assert_eq!(results[2], json!({"hash": second.hash().to_hex()}));
+    assert_eq!(results[3]["error"]["code"], "duplicate");
+    assert_eq!(results[4]["error"]["code"], "bad_signature");
+    assert_eq!(answer["admitted"], 2);
+    // Both admitted ones are pending, queued for gossip, and count in the
+    // signer's next nonce.
+    let status = f.get(On::Api, "/v1/status").await.json();
+    assert_eq!(status["mempool_txs"], 2);
+    let dept = f.get(On::Api, "/v1/entities/MOH.BVBM").await.json();
+    assert_eq!(dept["next_nonce"], 6, "two pending after nonce 3");
+
+    // The whole request is refused only for its shape or size.
+    for (body, status, code) in [
+        ("not json".to_string(), StatusCode::BAD_REQUEST, "malformed"),
+        (
+            r#"{"txs": "AAAA"}"#.to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            json!({ "txs": vec!["AAAA"; node::api::SUBMIT_BATCH_TXS_MAX + 1] }).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            "A".repeat(node::api::SUBMIT_BATCH_BODY_BYTES_MAX + 1),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+    ] {
+        let a = f.post_to("/v1/txs/batch", "application/json", body).await;
+        assert_eq!(a.status, status, "{}", a.text());
+        assert_eq!(a.error_code(), code);
+        doc.check("post", "/v1/txs/batch", &a);
+    }
+    // The explorer has no batch route either.
+    let request = Request::post("/v1/txs/batch")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "txs": [b64(&first)] }).to_string()))
+        .unwrap();
+    let a = f.send(On::Explorer, request).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

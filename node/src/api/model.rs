@@ -380,6 +380,40 @@ pub struct Submitted {
     pub hash: Hash,
 }
 
+/// `POST /v1/txs/batch`: signed transactions in base64, admitted in order.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TxBatchSubmission {
+    /// Standard base64 (with padding) of each encoded signed transaction.
+    pub txs: Vec<String>,
+}
+
+/// One transaction's answer in a batch: its hash, or why it was refused.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// Admitted to the mempool.
+    Admitted {
+        /// The transaction hash.
+        hash: Hash,
+    },
+    /// Refused, with the code and message `POST /v1/txs` would give.
+    Refused {
+        /// Why.
+        error: ErrorDetail,
+    },
+}
+
+/// `POST /v1/txs/batch` answered: one result per transaction, in order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSubmitted {
+    /// One result per transaction sent, in the same order.
+    pub results: Vec<BatchItem>,
+    /// How many were admitted.
+    pub admitted: usize,
+}
+
 /// An entity in a list.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
