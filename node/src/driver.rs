@@ -31,7 +31,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::net::{Behaviour, BehaviourEvent, Topics};
 use crate::shared::Shared;
-use crate::wire::{self, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg};
+use crate::wire::{
+    self, CompactBlock, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg,
+};
 
 /// The consensus instance of a node.
 pub type Machine = Consensus<Hash, PublicKey, Signature>;
@@ -52,8 +54,13 @@ pub const SAFETY_RECORD_KEY: &[u8] = b"record";
 const EVENTS_PER_TURN: usize = 512;
 /// Most transactions kept for another gossip attempt.
 const UNSENT_TXS_MAX: usize = 10_000;
-/// Transactions gossiped per loop turn before other events get a look in.
-const GOSSIP_TXS_PER_TURN: usize = 256;
+/// Batches of transactions gossiped per loop turn before other events get a
+/// look in.
+const GOSSIP_BATCHES_PER_TURN: usize = 4;
+/// Most transactions fetched for proposals and kept until the next commit.
+const FETCHED_TXS_MAX: usize = 100_000;
+/// Most proposals kept while their missing transactions are fetched.
+const AWAITING_PROPOSALS_MAX: usize = 16;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -89,8 +96,15 @@ pub struct Driver {
     machine: Machine,
     /// Blocks proposed at the current height, by hash.
     candidates: HashMap<Hash, Candidate>,
-    /// Proposals for later heights, fed in when their height starts.
-    future_proposals: VecDeque<ProposalMsg>,
+    /// Proposals for later heights, fed in when their height starts, with
+    /// the peer each came from.
+    future_proposals: VecDeque<(ProposalMsg, PeerId)>,
+    /// Proposals at the current height waiting for transactions this node
+    /// lacks, with the peer each came from.
+    awaiting: Vec<(ProposalMsg, PeerId)>,
+    /// Transactions fetched for those proposals, by hash, until the next
+    /// commit.
+    fetched: HashMap<Hash, SignedTx>,
     /// Verified evidence not yet committed.
     evidence_pool: Vec<Evidence>,
     /// The last committed block's hash and time.
@@ -111,8 +125,8 @@ pub struct Driver {
     sync_in_flight: Option<(OutboundRequestId, Instant)>,
     /// Transactions no peer could take yet.
     unsent_txs: VecDeque<SignedTx>,
-    /// Transactions gossiped this turn, admitted together.
-    gossiped_txs: Vec<(gossipsub::MessageId, PeerId, SignedTx)>,
+    /// Batches of transactions gossiped this turn, admitted together.
+    gossiped_txs: Vec<(gossipsub::MessageId, PeerId, Vec<SignedTx>)>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -197,6 +211,8 @@ impl Driver {
             machine,
             candidates: HashMap::new(),
             future_proposals: VecDeque::new(),
+            awaiting: Vec::new(),
+            fetched: HashMap::new(),
             evidence_pool: Vec::new(),
             last_hash,
             last_time_ms,
@@ -242,12 +258,26 @@ impl Driver {
                 }
                 Some(t) = self.timer_rx.recv() => self.input(Input::Timeout(t)),
                 Some(tx) = self.gossip_rx.recv() => {
-                    self.publish_tx(&tx);
-                    for _ in 1..GOSSIP_TXS_PER_TURN {
-                        match self.gossip_rx.try_recv() {
-                            Ok(tx) => self.publish_tx(&tx),
-                            Err(_) => break,
+                    // Whatever else is queued goes in the same batches.
+                    let mut first = Some(tx);
+                    for _ in 0..GOSSIP_BATCHES_PER_TURN {
+                        let mut batch: Vec<SignedTx> = first.take().into_iter().collect();
+                        let mut bytes = batch.iter().map(|t| t.encode().len()).sum::<usize>();
+                        while batch.len() < wire::TX_BATCH_TXS_MAX
+                            && bytes < wire::TX_BATCH_BYTES_MAX / 2
+                        {
+                            match self.gossip_rx.try_recv() {
+                                Ok(tx) => {
+                                    bytes += tx.encode().len();
+                                    batch.push(tx);
+                                }
+                                Err(_) => break,
+                            }
                         }
+                        if batch.is_empty() {
+                            break;
+                        }
+                        self.publish_txs(batch);
                     }
                 }
                 _ = tick.tick() => self.on_tick(),
@@ -317,7 +347,7 @@ impl Driver {
                 );
                 let msg = ProposalMsg {
                     proposal: signed.clone(),
-                    block: candidate.block.clone(),
+                    block: CompactBlock::of(&candidate.block),
                     sent_ms: now_ms(),
                 };
                 info!(
@@ -367,7 +397,7 @@ impl Driver {
                             proposer: p.message.proposer,
                             signature: p.signature,
                         },
-                        block: candidate.block.clone(),
+                        block: CompactBlock::of(&candidate.block),
                         sent_ms: now_ms(),
                     };
                     self.publish(Topic::Proposals, wire::encode(&msg));
@@ -503,7 +533,7 @@ impl Driver {
         None
     }
 
-    fn on_proposal_msg(&mut self, msg: ProposalMsg) -> MessageAcceptance {
+    fn on_proposal_msg(&mut self, msg: ProposalMsg, from: PeerId) -> MessageAcceptance {
         let p = &msg.proposal;
         if !p.verify(self.shared.chain_id()) || msg.block.hash() != p.block_hash {
             return MessageAcceptance::Reject;
@@ -517,17 +547,44 @@ impl Driver {
                 if self.future_proposals.len() >= FUTURE_PROPOSALS_MAX {
                     self.future_proposals.pop_front();
                 }
-                self.future_proposals.push_back(msg);
+                self.future_proposals.push_back((msg, from));
             }
             return MessageAcceptance::Accept;
         }
-        self.feed_proposal(msg);
+        self.feed_proposal(msg, from);
         MessageAcceptance::Accept
     }
 
-    fn feed_proposal(&mut self, msg: ProposalMsg) {
+    /// Judges a proposal at the current height and hands it to consensus,
+    /// once its block's transactions are all here; until then it waits and
+    /// the missing ones are fetched from the proposer (or the peer it came
+    /// from).
+    fn feed_proposal(&mut self, msg: ProposalMsg, from: PeerId) {
+        let block = if self.candidates.contains_key(&msg.proposal.block_hash) {
+            None
+        } else {
+            match self.fill(&msg.block) {
+                Ok(block) => Some(block),
+                Err(missing) => {
+                    let peer = self.proposer_peer(&msg.proposal.proposer).unwrap_or(from);
+                    debug!(
+                        height = msg.proposal.height.0,
+                        missing = missing.len(),
+                        %peer,
+                        "fetching the transactions of proposal {}",
+                        msg.proposal.block_hash
+                    );
+                    self.fetch_txs(peer, missing);
+                    if self.awaiting.len() >= AWAITING_PROPOSALS_MAX {
+                        self.awaiting.remove(0);
+                    }
+                    self.awaiting.push((msg, from));
+                    return;
+                }
+            }
+        };
         let p = msg.proposal;
-        let validity = self.judge(msg.block, &p);
+        let validity = self.judge(block, &p);
         let proposal = consensus::Proposal {
             height: consensus::Height(p.height.0),
             round: consensus::Round(p.round),
@@ -544,14 +601,86 @@ impl Driver {
         });
     }
 
+    /// The whole block of a compact one, from the mempool and the fetched
+    /// transactions; or the hashes of those this node lacks.
+    fn fill(&self, compact: &CompactBlock) -> Result<Block, Vec<Hash>> {
+        let mempool = self.shared.mempool.lock().expect("mempool lock");
+        compact.fill(|h| mempool.get(h).or_else(|| self.fetched.get(h)).cloned())
+    }
+
+    /// The libp2p peer of the validator with this consensus key, if connected.
+    fn proposer_peer(&self, proposer: &PublicKey) -> Option<PeerId> {
+        let state = self.shared.state.read().expect("state lock");
+        let v = state.validators().get(proposer)?;
+        let peer = PeerId::from_bytes(v.peer_id.as_bytes()).ok()?;
+        self.connected.contains(&peer).then_some(peer)
+    }
+
+    fn fetch_txs(&mut self, peer: PeerId, missing: Vec<Hash>) {
+        for chunk in missing.chunks(wire::TXS_FETCH_MAX) {
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer, SyncRequest::Txs(chunk.to_vec()));
+        }
+    }
+
+    /// Keeps fetched transactions that a waiting proposal names, then feeds
+    /// every waiting proposal that is now complete.
+    fn on_fetched(&mut self, peer: PeerId, txs: Vec<SignedTx>) {
+        let wanted: HashSet<Hash> = self
+            .awaiting
+            .iter()
+            .flat_map(|(m, _)| m.block.tx_hashes.iter().copied())
+            .collect();
+        for tx in txs {
+            let h = tx.hash();
+            if wanted.contains(&h) && self.fetched.len() < FETCHED_TXS_MAX {
+                self.fetched.insert(h, tx);
+            }
+        }
+        let still_missing = self.retry_awaiting();
+        // What the first peer did not have is asked of the peer each
+        // proposal came from.
+        for (from, missing) in still_missing {
+            if from != peer {
+                self.fetch_txs(from, missing);
+            }
+        }
+    }
+
+    /// Feeds the waiting proposals whose transactions are all here now;
+    /// returns, for the others, the peer each came from and what it lacks.
+    fn retry_awaiting(&mut self) -> Vec<(PeerId, Vec<Hash>)> {
+        let height = self.height();
+        let mut still = Vec::new();
+        let mut missing_out = Vec::new();
+        for (msg, from) in std::mem::take(&mut self.awaiting) {
+            if msg.proposal.height.0 != height {
+                continue;
+            }
+            match self.fill(&msg.block) {
+                Ok(_) => {
+                    self.feed_proposal(msg, from);
+                }
+                Err(missing) => {
+                    missing_out.push((from, missing));
+                    still.push((msg, from));
+                }
+            }
+        }
+        self.awaiting.extend(still);
+        missing_out
+    }
+
     /// Whether `block` may be decided at the current height: it links to the
     /// last block, its contents and header are what re-execution gives, its
     /// last commit and evidence verify, and a fresh proposal's time is within
     /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
-    fn judge(&mut self, block: Block, p: &SignedProposal) -> Validity {
+    fn judge(&mut self, block: Option<Block>, p: &SignedProposal) -> Validity {
         let hash = p.block_hash;
         let fresh = p.pol_round.is_none();
-        if !self.candidates.contains_key(&hash) {
+        if let (false, Some(block)) = (self.candidates.contains_key(&hash), block) {
             let outcome = if block.header.proposer != p.proposer {
                 warn!(
                     height = p.height.0,
@@ -569,7 +698,9 @@ impl Driver {
             };
             self.candidates.insert(hash, Candidate { block, outcome });
         }
-        let c = &self.candidates[&hash];
+        let Some(c) = self.candidates.get(&hash) else {
+            return Validity::Invalid;
+        };
         if c.outcome.is_none() {
             return Validity::Invalid;
         }
@@ -717,11 +848,13 @@ impl Driver {
             height: consensus::Height(height.0),
             validators: set,
         });
-        let waiting: Vec<ProposalMsg> = self.future_proposals.drain(..).collect();
-        for msg in waiting {
+        self.awaiting.clear();
+        self.fetched.clear();
+        let waiting: Vec<(ProposalMsg, PeerId)> = self.future_proposals.drain(..).collect();
+        for (msg, from) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {
-                std::cmp::Ordering::Equal => self.feed_proposal(msg),
-                std::cmp::Ordering::Greater => self.future_proposals.push_back(msg),
+                std::cmp::Ordering::Equal => self.feed_proposal(msg, from),
+                std::cmp::Ordering::Greater => self.future_proposals.push_back((msg, from)),
                 std::cmp::Ordering::Less => {}
             }
         }
@@ -835,27 +968,36 @@ impl Driver {
         self.publish(Topic::Votes, wire::encode(&msg));
     }
 
-    /// Gossips a transaction; one that no peer could take yet (the node
-    /// has just started, say) is tried again on later ticks while it is
-    /// still pending.
-    fn publish_tx(&mut self, tx: &SignedTx) {
-        if !self.publish(Topic::Txs, tx.encode()) && self.unsent_txs.len() < UNSENT_TXS_MAX {
-            self.unsent_txs.push_back(tx.clone());
+    /// Gossips a batch of transactions; those no peer could take yet (the
+    /// node has just started, say) are tried again on later ticks while they
+    /// are still pending.
+    fn publish_txs(&mut self, txs: Vec<SignedTx>) {
+        if !self.publish(Topic::Txs, wire::encode(&txs)) {
+            let room = UNSENT_TXS_MAX.saturating_sub(self.unsent_txs.len());
+            self.unsent_txs.extend(txs.into_iter().take(room));
         }
     }
 
     fn retry_unsent_txs(&mut self) {
-        let waiting: Vec<SignedTx> = self.unsent_txs.drain(..).collect();
+        let waiting: Vec<SignedTx> = {
+            let mempool = self.shared.mempool.lock().expect("mempool lock");
+            self.unsent_txs
+                .drain(..)
+                .filter(|tx| mempool.contains(&tx.hash()))
+                .collect()
+        };
+        let mut batch = Vec::new();
+        let mut bytes = 0;
         for tx in waiting {
-            let pending = self
-                .shared
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .contains(&tx.hash());
-            if pending {
-                self.publish_tx(&tx);
+            bytes += tx.encode().len();
+            batch.push(tx);
+            if batch.len() == wire::TX_BATCH_TXS_MAX || bytes >= wire::TX_BATCH_BYTES_MAX / 2 {
+                self.publish_txs(std::mem::take(&mut batch));
+                bytes = 0;
             }
+        }
+        if !batch.is_empty() {
+            self.publish_txs(batch);
         }
     }
 
@@ -867,8 +1009,10 @@ impl Driver {
                 message,
             })) => {
                 if message.topic.as_str() == wire::TOPIC_TXS {
-                    match SignedTx::decode(&message.data) {
-                        Ok(tx) => self.gossiped_txs.push((message_id, propagation_source, tx)),
+                    match wire::decode_tx_batch(&message.data) {
+                        Ok(txs) => self
+                            .gossiped_txs
+                            .push((message_id, propagation_source, txs)),
                         Err(_) => {
                             self.report(&message_id, &propagation_source, MessageAcceptance::Reject)
                         }
@@ -913,25 +1057,39 @@ impl Driver {
     }
 
     /// Admits the transactions gossiped this turn as one batch and tells
-    /// gossip which to forward: admitted ones; not those with a bad
-    /// signature (refused) or that this node cannot admit now (ignored).
+    /// gossip which batches to forward: those with a transaction admitted;
+    /// not those with a bad signature (refused) or with nothing this node
+    /// could admit now (ignored). Proposals waiting for these transactions
+    /// are fed.
     fn admit_gossiped_txs(&mut self) {
         if self.gossiped_txs.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.gossiped_txs);
-        let (meta, txs): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|(id, from, tx)| ((id, from), tx))
-            .unzip();
-        let results = self.shared.admit_only(txs);
-        for ((id, from), result) in meta.iter().zip(results) {
-            let verdict = match result {
-                Ok(_) => MessageAcceptance::Accept,
-                Err(ledger::TxError::BadSignature { .. }) => MessageAcceptance::Reject,
-                Err(_) => MessageAcceptance::Ignore,
-            };
-            self.report(id, from, verdict);
+        let batches = std::mem::take(&mut self.gossiped_txs);
+        let mut meta = Vec::with_capacity(batches.len());
+        let mut all = Vec::new();
+        for (id, from, txs) in batches {
+            meta.push((id, from, txs.len()));
+            all.extend(txs);
+        }
+        let mut results = self.shared.admit_only(all).into_iter();
+        for (id, from, n) in meta {
+            let mut verdict = MessageAcceptance::Ignore;
+            for result in results.by_ref().take(n) {
+                match result {
+                    Ok(_) if matches!(verdict, MessageAcceptance::Ignore) => {
+                        verdict = MessageAcceptance::Accept
+                    }
+                    Err(ledger::TxError::BadSignature { .. }) => {
+                        verdict = MessageAcceptance::Reject
+                    }
+                    _ => {}
+                }
+            }
+            self.report(&id, &from, verdict);
+        }
+        if !self.awaiting.is_empty() {
+            self.retry_awaiting();
         }
     }
 
@@ -948,7 +1106,7 @@ impl Driver {
                 return MessageAcceptance::Reject;
             };
             self.note_peer_height(from, msg.proposal.height.0.saturating_sub(1));
-            return self.on_proposal_msg(msg);
+            return self.on_proposal_msg(msg, from);
         }
         if topic == wire::TOPIC_EVIDENCE {
             let Ok(ev) = wire::decode_evidence(&message.data) else {
@@ -1084,6 +1242,7 @@ impl Driver {
                 ..
             } => match response {
                 SyncResponse::Status { height, .. } => self.note_peer_height(peer, height.0),
+                SyncResponse::Txs(txs) => self.on_fetched(peer, txs),
                 SyncResponse::Blocks(blocks) => {
                     if self.sync_in_flight.map(|(id, _)| id) == Some(request_id) {
                         self.sync_in_flight = None;
@@ -1135,6 +1294,22 @@ impl Driver {
                     out.push((block, cert));
                 }
                 SyncResponse::Blocks(out)
+            }
+            SyncRequest::Txs(hashes) => {
+                let mempool = self.shared.mempool.lock().expect("mempool lock");
+                let mut out = Vec::new();
+                let mut bytes = 0usize;
+                for h in hashes.iter().take(wire::TXS_FETCH_MAX) {
+                    let Some(tx) = mempool.get(h).or_else(|| self.fetched.get(h)) else {
+                        continue;
+                    };
+                    bytes += tx.encode().len();
+                    if bytes > wire::SYNC_RESPONSE_BYTES_MAX / 2 {
+                        break;
+                    }
+                    out.push(tx.clone());
+                }
+                SyncResponse::Txs(out)
             }
         }
     }
