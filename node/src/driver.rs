@@ -59,6 +59,8 @@ const UNSENT_TXS_MAX: usize = 10_000;
 const GOSSIP_BATCHES_PER_TURN: usize = 4;
 /// Most transactions fetched for proposals and kept until the next commit.
 const FETCHED_TXS_MAX: usize = 100_000;
+/// Expired timeouts queued for the loop; a timer whose queue is full waits.
+const TIMERS_QUEUE: usize = 64;
 /// Most proposals kept while their missing transactions are fetched.
 const AWAITING_PROPOSALS_MAX: usize = 16;
 
@@ -115,8 +117,8 @@ pub struct Driver {
     /// When the next height starts, after the pause that follows a commit.
     next_height_at: Option<Instant>,
     last_commit_at: Option<Instant>,
-    timers: mpsc::UnboundedSender<consensus::Timeout>,
-    timer_rx: mpsc::UnboundedReceiver<consensus::Timeout>,
+    timers: mpsc::Sender<consensus::Timeout>,
+    timer_rx: mpsc::Receiver<consensus::Timeout>,
     gossip_rx: mpsc::Receiver<SignedTx>,
     peer_heights: HashMap<PeerId, u64>,
     connected: HashSet<PeerId>,
@@ -201,7 +203,7 @@ impl Driver {
             record,
         )
         .map_err(|e| anyhow::anyhow!("consensus cannot start: {e}"))?;
-        let (timers, timer_rx) = mpsc::unbounded_channel();
+        let (timers, timer_rx) = mpsc::channel(TIMERS_QUEUE);
         let mut driver = Driver {
             shared,
             config: parts.config,
@@ -410,7 +412,7 @@ impl Driver {
                 let timers = self.timers.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(duration_ms)).await;
-                    let _ = timers.send(timeout);
+                    let _ = timers.send(timeout).await;
                 });
             }
             Effect::GetValue { height, round } => {
@@ -633,12 +635,15 @@ impl Driver {
             .iter()
             .flat_map(|(m, _)| m.block.tx_hashes.iter().copied())
             .collect();
+        let mut kept = 0;
         for tx in txs {
             let h = tx.hash();
             if wanted.contains(&h) && self.fetched.len() < FETCHED_TXS_MAX {
                 self.fetched.insert(h, tx);
+                kept += 1;
             }
         }
+        metrics::counter!("minhbach_proposal_txs_fetched_total").increment(kept);
         let still_missing = self.retry_awaiting();
         // What the first peer did not have is asked of the peer each
         // proposal came from.
