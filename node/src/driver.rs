@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use consensus::{Consensus, Effect, Input, Message, Signed, Validity};
 use futures::StreamExt;
-use ledger::builder::{build_block_with, BlockTemplate};
+use ledger::builder::{build_block_with, check_block_with, BlockTemplate};
 use ledger::crypto::SigningKey;
 use ledger::{
     Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, PublicKey, Signature, SignedTx,
@@ -510,7 +510,7 @@ impl Driver {
                 last_commit: last_commit.clone(),
                 evidence: evidence.clone(),
             };
-            match build_block_with(&state, reap.txs.clone(), verdicts, template) {
+            match build_block_with(&state, reap.txs, verdicts, template) {
                 Ok((block, outcome)) => {
                     let hash = block.hash();
                     self.candidates.insert(
@@ -523,7 +523,7 @@ impl Driver {
                     return Some(hash);
                 }
                 Err((i, e)) => {
-                    let hash = reap.txs[i].hash();
+                    let hash = reap.hashes[i];
                     let mut rejections = self.shared.rejected.lock().expect("rejections lock");
                     for (h, e) in mempool.drop_tx(&hash, e) {
                         rejections.insert(h, e);
@@ -767,18 +767,8 @@ impl Driver {
             .lock()
             .expect("mempool lock")
             .verdicts_for(&block.txs, &state);
-        let template = BlockTemplate {
-            prev_hash: self.last_hash,
-            time_ms: block.header.time_ms,
-            proposer: block.header.proposer,
-            last_commit: block.last_commit.clone(),
-            evidence: block.evidence.clone(),
-        };
-        let (rebuilt, outcome) = build_block_with(&state, block.txs.clone(), verdicts, template)
-            .map_err(|(i, e)| format!("transaction {i} is rejected: {e}"))?;
-        if rebuilt.header != block.header {
-            return Err("its header is not what its contents give".into());
-        }
+        let outcome =
+            check_block_with(&state, block, verdicts, self.last_hash).map_err(|e| e.to_string())?;
         if state.validators().get(&block.header.proposer).is_none() {
             return Err("its proposer is not a validator".into());
         }
