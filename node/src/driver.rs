@@ -59,6 +59,11 @@ const UNSENT_TXS_MAX: usize = 10_000;
 const GOSSIP_BATCHES_PER_TURN: usize = 4;
 /// Most transactions fetched for proposals and kept until the next commit.
 const FETCHED_TXS_MAX: usize = 100_000;
+/// Most gossiped transactions waiting for admission; further batches are
+/// ignored until the waiting ones are admitted.
+const GOSSIPED_TXS_MAX: usize = 50_000;
+/// A gossip message's verdict, for gossipsub.
+type GossipVerdict = (gossipsub::MessageId, PeerId, MessageAcceptance);
 /// Expired timeouts queued for the loop; a timer whose queue is full waits.
 const TIMERS_QUEUE: usize = 64;
 /// Most proposals kept while their missing transactions are fetched.
@@ -86,7 +91,13 @@ struct Candidate {
     block: Block,
     /// The execution outcome when valid.
     outcome: Option<BlockOutcome>,
+    /// When it first arrived (or was built here), ms since the epoch: a
+    /// fresh proposal's time is held against this clock reading.
+    arrived_ms: u64,
 }
+
+/// A proposal message, the peer it came from and when it arrived.
+type Arrived = (ProposalMsg, PeerId, u64);
 
 /// The event loop's state.
 pub struct Driver {
@@ -100,10 +111,10 @@ pub struct Driver {
     candidates: HashMap<Hash, Candidate>,
     /// Proposals for later heights, fed in when their height starts, with
     /// the peer each came from.
-    future_proposals: VecDeque<(ProposalMsg, PeerId)>,
+    future_proposals: VecDeque<Arrived>,
     /// Proposals at the current height waiting for transactions this node
     /// lacks, with the peer each came from.
-    awaiting: Vec<(ProposalMsg, PeerId)>,
+    awaiting: Vec<Arrived>,
     /// Transactions fetched for those proposals, by hash, until the next
     /// commit.
     fetched: HashMap<Hash, SignedTx>,
@@ -127,8 +138,15 @@ pub struct Driver {
     sync_in_flight: Option<(OutboundRequestId, Instant)>,
     /// Transactions no peer could take yet.
     unsent_txs: VecDeque<SignedTx>,
-    /// Batches of transactions gossiped this turn, admitted together.
+    /// Batches of gossiped transactions waiting to be admitted together.
     gossiped_txs: Vec<(gossipsub::MessageId, PeerId, Vec<SignedTx>)>,
+    /// How many transactions those batches hold.
+    gossiped_count: usize,
+    /// True while a batch is being admitted on a blocking thread.
+    admitting: bool,
+    /// The verdicts on each admitted batch's gossip messages.
+    admitted_tx: mpsc::Sender<Vec<GossipVerdict>>,
+    admitted_rx: mpsc::Receiver<Vec<GossipVerdict>>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -204,6 +222,7 @@ impl Driver {
         )
         .map_err(|e| anyhow::anyhow!("consensus cannot start: {e}"))?;
         let (timers, timer_rx) = mpsc::channel(TIMERS_QUEUE);
+        let (admitted_tx, admitted_rx) = mpsc::channel(1);
         let mut driver = Driver {
             shared,
             config: parts.config,
@@ -231,6 +250,10 @@ impl Driver {
             sync_in_flight: None,
             unsent_txs: VecDeque::new(),
             gossiped_txs: Vec::new(),
+            gossiped_count: 0,
+            admitting: false,
+            admitted_tx,
+            admitted_rx,
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -259,6 +282,16 @@ impl Driver {
                     self.admit_gossiped_txs();
                 }
                 Some(t) = self.timer_rx.recv() => self.input(Input::Timeout(t)),
+                Some(verdicts) = self.admitted_rx.recv() => {
+                    self.admitting = false;
+                    for (id, from, verdict) in verdicts {
+                        self.report(&id, &from, verdict);
+                    }
+                    if !self.awaiting.is_empty() {
+                        self.retry_awaiting();
+                    }
+                    self.admit_gossiped_txs();
+                }
                 Some(tx) = self.gossip_rx.recv() => {
                     // Whatever else is queued goes in the same batches.
                     let mut first = Some(tx);
@@ -485,7 +518,6 @@ impl Driver {
             None
         };
         let evidence = self.pick_evidence();
-        let time_ms = now_ms().max(self.last_time_ms + 1);
         let state = self.shared.state.read().expect("state lock");
         let mut mempool = self.shared.mempool.lock().expect("mempool lock");
         for _ in 0..8 {
@@ -503,6 +535,9 @@ impl Driver {
                 }
             }
             let verdicts = mempool.verdicts_for(&reap.txs, &state);
+            // The time is read once the transactions are chosen, so that
+            // reaping a full mempool does not age the proposal.
+            let time_ms = now_ms().max(self.last_time_ms + 1);
             let template = BlockTemplate {
                 prev_hash: self.last_hash,
                 time_ms,
@@ -518,6 +553,7 @@ impl Driver {
                         Candidate {
                             block,
                             outcome: Some(outcome),
+                            arrived_ms: now_ms(),
                         },
                     );
                     return Some(hash);
@@ -549,11 +585,11 @@ impl Driver {
                 if self.future_proposals.len() >= FUTURE_PROPOSALS_MAX {
                     self.future_proposals.pop_front();
                 }
-                self.future_proposals.push_back((msg, from));
+                self.future_proposals.push_back((msg, from, now_ms()));
             }
             return MessageAcceptance::Accept;
         }
-        self.feed_proposal(msg, from);
+        self.feed_proposal(msg, from, now_ms());
         MessageAcceptance::Accept
     }
 
@@ -561,7 +597,7 @@ impl Driver {
     /// once its block's transactions are all here; until then it waits and
     /// the missing ones are fetched from the proposer (or the peer it came
     /// from).
-    fn feed_proposal(&mut self, msg: ProposalMsg, from: PeerId) {
+    fn feed_proposal(&mut self, msg: ProposalMsg, from: PeerId, arrived_ms: u64) {
         let block = if self.candidates.contains_key(&msg.proposal.block_hash) {
             None
         } else {
@@ -580,13 +616,13 @@ impl Driver {
                     if self.awaiting.len() >= AWAITING_PROPOSALS_MAX {
                         self.awaiting.remove(0);
                     }
-                    self.awaiting.push((msg, from));
+                    self.awaiting.push((msg, from, arrived_ms));
                     return;
                 }
             }
         };
         let p = msg.proposal;
-        let validity = self.judge(block, &p);
+        let validity = self.judge(block, &p, arrived_ms);
         let proposal = consensus::Proposal {
             height: consensus::Height(p.height.0),
             round: consensus::Round(p.round),
@@ -633,7 +669,7 @@ impl Driver {
         let wanted: HashSet<Hash> = self
             .awaiting
             .iter()
-            .flat_map(|(m, _)| m.block.tx_hashes.iter().copied())
+            .flat_map(|(m, ..)| m.block.tx_hashes.iter().copied())
             .collect();
         let mut kept = 0;
         for tx in txs {
@@ -660,17 +696,17 @@ impl Driver {
         let height = self.height();
         let mut still = Vec::new();
         let mut missing_out = Vec::new();
-        for (msg, from) in std::mem::take(&mut self.awaiting) {
+        for (msg, from, arrived_ms) in std::mem::take(&mut self.awaiting) {
             if msg.proposal.height.0 != height {
                 continue;
             }
             match self.fill(&msg.block) {
                 Ok(_) => {
-                    self.feed_proposal(msg, from);
+                    self.feed_proposal(msg, from, arrived_ms);
                 }
                 Err(missing) => {
                     missing_out.push((from, missing));
-                    still.push((msg, from));
+                    still.push((msg, from, arrived_ms));
                 }
             }
         }
@@ -682,7 +718,7 @@ impl Driver {
     /// last block, its contents and header are what re-execution gives, its
     /// last commit and evidence verify, and a fresh proposal's time is within
     /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
-    fn judge(&mut self, block: Option<Block>, p: &SignedProposal) -> Validity {
+    fn judge(&mut self, block: Option<Block>, p: &SignedProposal, arrived_ms: u64) -> Validity {
         let hash = p.block_hash;
         let fresh = p.pol_round.is_none();
         if let (false, Some(block)) = (self.candidates.contains_key(&hash), block) {
@@ -701,7 +737,14 @@ impl Driver {
                     }
                 }
             };
-            self.candidates.insert(hash, Candidate { block, outcome });
+            self.candidates.insert(
+                hash,
+                Candidate {
+                    block,
+                    outcome,
+                    arrived_ms,
+                },
+            );
         }
         let Some(c) = self.candidates.get(&hash) else {
             return Validity::Invalid;
@@ -713,7 +756,7 @@ impl Driver {
         // with a proof of lock was judged in an earlier round. A block refused
         // for its time alone keeps its outcome, so that if the others decide
         // it anyway this node can still commit it.
-        if let Err(why) = fresh_time_ok(fresh, c.block.header.time_ms, now_ms()) {
+        if let Err(why) = fresh_time_ok(fresh, c.block.header.time_ms, c.arrived_ms) {
             warn!(height = p.height.0, "proposal {hash}: {why}");
             return Validity::Invalid;
         }
@@ -845,11 +888,13 @@ impl Driver {
         });
         self.awaiting.clear();
         self.fetched.clear();
-        let waiting: Vec<(ProposalMsg, PeerId)> = self.future_proposals.drain(..).collect();
-        for (msg, from) in waiting {
+        let waiting: Vec<Arrived> = self.future_proposals.drain(..).collect();
+        for (msg, from, arrived_ms) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {
-                std::cmp::Ordering::Equal => self.feed_proposal(msg, from),
-                std::cmp::Ordering::Greater => self.future_proposals.push_back((msg, from)),
+                std::cmp::Ordering::Equal => self.feed_proposal(msg, from, arrived_ms),
+                std::cmp::Ordering::Greater => {
+                    self.future_proposals.push_back((msg, from, arrived_ms))
+                }
                 std::cmp::Ordering::Less => {}
             }
         }
@@ -1005,9 +1050,17 @@ impl Driver {
             })) => {
                 if message.topic.as_str() == wire::TOPIC_TXS {
                     match wire::decode_tx_batch(&message.data) {
-                        Ok(txs) => self
-                            .gossiped_txs
-                            .push((message_id, propagation_source, txs)),
+                        // Beyond the bound, a batch is not taken (nor
+                        // forwarded); its transactions come back in a
+                        // proposal, which fetches what is missing.
+                        Ok(txs) if self.gossiped_count + txs.len() > GOSSIPED_TXS_MAX => {
+                            self.report(&message_id, &propagation_source, MessageAcceptance::Ignore)
+                        }
+                        Ok(txs) => {
+                            self.gossiped_count += txs.len();
+                            self.gossiped_txs
+                                .push((message_id, propagation_source, txs))
+                        }
                         Err(_) => {
                             self.report(&message_id, &propagation_source, MessageAcceptance::Reject)
                         }
@@ -1051,41 +1104,50 @@ impl Driver {
             .report_message_validation_result(id, from, verdict);
     }
 
-    /// Admits the transactions gossiped this turn as one batch and tells
-    /// gossip which batches to forward: those with a transaction admitted;
-    /// not those with a bad signature (refused) or with nothing this node
-    /// could admit now (ignored). Proposals waiting for these transactions
-    /// are fed.
+    /// Admits the gossiped transactions waiting, as one batch on a blocking
+    /// thread so that the loop goes on polling the network meanwhile; one
+    /// batch at a time, so a signer's nonces are admitted in the order they
+    /// came. When it is done, gossip is told which messages to forward:
+    /// those with a transaction admitted; not those with a bad signature
+    /// (refused) or with nothing this node could admit now (ignored).
     fn admit_gossiped_txs(&mut self) {
-        if self.gossiped_txs.is_empty() {
+        if self.admitting || self.gossiped_txs.is_empty() {
             return;
         }
+        self.admitting = true;
+        self.gossiped_count = 0;
         let batches = std::mem::take(&mut self.gossiped_txs);
-        let mut meta = Vec::with_capacity(batches.len());
-        let mut all = Vec::new();
-        for (id, from, txs) in batches {
-            meta.push((id, from, txs.len()));
-            all.extend(txs);
-        }
-        let mut results = self.shared.admit_only(all).into_iter();
-        for (id, from, n) in meta {
-            let mut verdict = MessageAcceptance::Ignore;
-            for result in results.by_ref().take(n) {
-                match result {
-                    Ok(_) if matches!(verdict, MessageAcceptance::Ignore) => {
-                        verdict = MessageAcceptance::Accept
-                    }
-                    Err(ledger::TxError::BadSignature { .. }) => {
-                        verdict = MessageAcceptance::Reject
-                    }
-                    _ => {}
-                }
+        let shared = self.shared.clone();
+        let done = self.admitted_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut meta = Vec::with_capacity(batches.len());
+            let mut all = Vec::new();
+            for (id, from, txs) in batches {
+                meta.push((id, from, txs.len()));
+                all.extend(txs);
             }
-            self.report(&id, &from, verdict);
-        }
-        if !self.awaiting.is_empty() {
-            self.retry_awaiting();
-        }
+            let mut results = shared.admit_only(all).into_iter();
+            let verdicts = meta
+                .into_iter()
+                .map(|(id, from, n)| {
+                    let mut verdict = MessageAcceptance::Ignore;
+                    for result in results.by_ref().take(n) {
+                        match result {
+                            Ok(_) if matches!(verdict, MessageAcceptance::Ignore) => {
+                                verdict = MessageAcceptance::Accept
+                            }
+                            Err(ledger::TxError::BadSignature { .. }) => {
+                                verdict = MessageAcceptance::Reject
+                            }
+                            _ => {}
+                        }
+                    }
+                    (id, from, verdict)
+                })
+                .collect();
+            // The loop may have stopped; then nobody needs the verdicts.
+            let _ = done.blocking_send(verdicts);
+        });
     }
 
     fn on_gossip(&mut self, from: PeerId, message: &gossipsub::Message) -> MessageAcceptance {
