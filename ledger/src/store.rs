@@ -338,7 +338,16 @@ impl Store {
         for ev in &block.evidence {
             batch.put_cf(self.cf(CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
-        for (k, v) in &outcome.writes {
+        // A key written several times in the block (a signer's nonce, a
+        // busy contract) is stored once, with its last value.
+        let mut last: std::collections::BTreeMap<&StateKey, usize> = Default::default();
+        for (i, (k, _)) in outcome.writes.iter().enumerate() {
+            last.insert(k, i);
+        }
+        for (i, (k, v)) in outcome.writes.iter().enumerate() {
+            if last[k] != i {
+                continue;
+            }
             match v {
                 Some(v) => {
                     if let StateValue::Validators(set) = v {
