@@ -508,6 +508,7 @@ impl Driver {
     /// Builds a block from the mempool and remembers it; returns its hash.
     fn build_proposal(&mut self) -> Option<Hash> {
         let key = self.key.as_ref()?.public_key();
+        let started = Instant::now();
         let last_commit = if self.height() > 1 {
             self.shared
                 .store
@@ -548,6 +549,12 @@ impl Driver {
             match build_block_with(&state, reap.txs, verdicts, template) {
                 Ok((block, outcome)) => {
                     let hash = block.hash();
+                    debug!(
+                        height = block.header.height.0,
+                        txs = block.txs.len(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "built block {hash}"
+                    );
                     self.candidates.insert(
                         hash,
                         Candidate {
@@ -729,8 +736,18 @@ impl Driver {
                 );
                 None
             } else {
+                let started = Instant::now();
                 match self.check_block(&block) {
-                    Ok(outcome) => Some(outcome),
+                    Ok(outcome) => {
+                        debug!(
+                            height = p.height.0,
+                            txs = block.txs.len(),
+                            ms = started.elapsed().as_millis() as u64,
+                            waited_ms = now_ms().saturating_sub(arrived_ms),
+                            "checked proposal {hash}"
+                        );
+                        Some(outcome)
+                    }
                     Err(why) => {
                         warn!(height = p.height.0, "invalid proposal {hash}: {why}");
                         None
@@ -822,6 +839,7 @@ impl Driver {
 
     /// Commits block L+1; false if it is not the next block or the write failed.
     fn commit(&mut self, block: Block, cert: CommitCertificate, outcome: BlockOutcome) -> bool {
+        let started = Instant::now();
         let h = block.header.height;
         let hash = block.hash();
         let (dropped, set_used, txs) = {
@@ -869,7 +887,12 @@ impl Driver {
         metrics::counter!("minhbach_committed_blocks_total").increment(1);
         metrics::gauge!("minhbach_mempool_txs")
             .set(self.shared.mempool.lock().expect("mempool lock").len() as f64);
-        info!(height = h.0, txs, "committed block {hash}");
+        info!(
+            height = h.0,
+            txs,
+            ms = started.elapsed().as_millis() as u64,
+            "committed block {hash}"
+        );
         true
     }
 
