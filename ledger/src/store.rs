@@ -6,6 +6,7 @@
 //! committed height. Anything unreadable is reported as [`StoreError::Corrupt`]
 //! naming the height, never a panic.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rocksdb::{
@@ -17,7 +18,7 @@ use crate::block::{Block, CommitCertificate, Evidence};
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::state::{BlockOutcome, State, StateKey, StateValue};
 use crate::tx::Op;
-use crate::types::{EntityId, Hash, Height};
+use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
 const CF_BLOCKS: &str = "blocks";
@@ -318,6 +319,7 @@ impl Store {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS), height_key(h), block.encode());
         batch.put_cf(self.cf(CF_CERTS), height_key(h), cert.encode());
+        let vendors = written_vendors(outcome);
         for (i, tx) in block.txs.iter().enumerate() {
             let loc = TxLocation {
                 height: h,
@@ -325,7 +327,7 @@ impl Store {
             };
             let hash = tx.hash();
             batch.put_cf(self.cf(CF_TXINDEX), hash.0, location_bytes(loc));
-            for entity in involved(&tx.body.signer, &tx.body.op, outcome, before) {
+            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, before) {
                 batch.put_cf(
                     self.cf(CF_HISTORY),
                     history_key(&entity, h, loc.index),
@@ -336,7 +338,16 @@ impl Store {
         for ev in &block.evidence {
             batch.put_cf(self.cf(CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
-        for (k, v) in &outcome.writes {
+        // A key written several times in the block (a signer's nonce, a
+        // busy contract) is stored once, with its last value.
+        let mut last: std::collections::BTreeMap<&StateKey, usize> = Default::default();
+        for (i, (k, _)) in outcome.writes.iter().enumerate() {
+            last.insert(k, i);
+        }
+        for (i, (k, v)) in outcome.writes.iter().enumerate() {
+            if last[k] != i {
+                continue;
+            }
             match v {
                 Some(v) => {
                     if let StateValue::Validators(set) = v {
@@ -535,26 +546,35 @@ fn evidence_key(h: Height, ev: &Evidence) -> Vec<u8> {
     k
 }
 
+/// The vendor of every contract a block writes, read once per block so that
+/// finding each transaction's counterparty does not scan the writes again.
+pub(crate) fn written_vendors(outcome: &BlockOutcome) -> HashMap<ContractId, EntityId> {
+    outcome
+        .writes
+        .iter()
+        .filter_map(|(k, v)| match (k, v) {
+            (StateKey::Contract(id), Some(StateValue::Contract(c))) => {
+                Some((id.clone(), c.vendor.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The entities whose history a transaction belongs to: the signer and every
-/// counterparty it names or touches.
+/// counterparty it names or touches. `vendors` is [`written_vendors`] of the
+/// block; other contracts are looked up in `before`.
 pub(crate) fn involved(
     signer: &EntityId,
     op: &Op,
-    outcome: &BlockOutcome,
+    vendors: &HashMap<ContractId, EntityId>,
     before: &State,
 ) -> Vec<EntityId> {
-    let contract_vendor = |id: &crate::types::ContractId| -> Option<EntityId> {
-        let key = StateKey::Contract(id.clone());
-        let written = outcome
-            .writes
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| match v {
-                Some(StateValue::Contract(c)) => Some(c.vendor.clone()),
-                _ => None,
-            });
-        written.or_else(|| before.contract(id).map(|c| c.vendor.clone()))
+    let contract_vendor = |id: &ContractId| -> Option<EntityId> {
+        vendors
+            .get(id)
+            .cloned()
+            .or_else(|| before.contract(id).map(|c| c.vendor.clone()))
     };
     let mut out = vec![signer.clone()];
     let other = match op {

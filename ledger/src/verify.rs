@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::block::{last_commit_hash, Block};
 use crate::state::State;
-use crate::store::{involved, Store, StoreError, TxLocation};
+use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
 use crate::types::{Hash, Height};
 use crate::validators::ValidatorSet;
 
@@ -145,12 +145,13 @@ pub fn verify_store(
                 ));
             }
         }
+        let vendors = written_vendors(&outcome);
         for (i, tx) in block.txs.iter().enumerate() {
             let location = TxLocation {
                 height: h,
                 index: i as u32,
             };
-            for entity in involved(&tx.body.signer, &tx.body.op, &outcome, &state) {
+            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, &state) {
                 if store.history_entry(&entity, location)? != Some(tx.hash()) {
                     return Err(bad(
                         h,

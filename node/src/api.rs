@@ -687,10 +687,10 @@ async fn post_tx_batch(
             SignedTx::decode(&bytes)
         })
         .collect();
-    let txs: Vec<SignedTx> = decoded
-        .iter()
-        .filter_map(|d| d.as_ref().ok())
-        .cloned()
+    let mut txs = Vec::with_capacity(decoded.len());
+    let decoded: Vec<Result<(), TxError>> = decoded
+        .into_iter()
+        .map(|d| d.map(|tx| txs.push(tx)))
         .collect();
     // Checking signatures is CPU work: keep it off the async workers.
     let shared = s.clone();
@@ -701,7 +701,7 @@ async fn post_tx_batch(
     let results: Vec<BatchItem> = decoded
         .into_iter()
         .map(
-            |d| match d.and_then(|_| admitted.next().expect("one result per transaction")) {
+            |d| match d.and_then(|()| admitted.next().expect("one result per transaction")) {
                 Ok(hash) => BatchItem::Admitted { hash },
                 Err(e) => BatchItem::Refused {
                     error: ApiError::from(e).body().error,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use consensus::{Consensus, Effect, Input, Message, Signed, Validity};
 use futures::StreamExt;
-use ledger::builder::{build_block_with, BlockTemplate};
+use ledger::builder::{build_block_with, check_block_with, BlockTemplate};
 use ledger::crypto::SigningKey;
 use ledger::{
     Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, PublicKey, Signature, SignedTx,
@@ -31,7 +31,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::net::{Behaviour, BehaviourEvent, Topics};
 use crate::shared::Shared;
-use crate::wire::{self, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg};
+use crate::wire::{
+    self, CompactBlock, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg,
+};
 
 /// The consensus instance of a node.
 pub type Machine = Consensus<Hash, PublicKey, Signature>;
@@ -52,8 +54,20 @@ pub const SAFETY_RECORD_KEY: &[u8] = b"record";
 const EVENTS_PER_TURN: usize = 512;
 /// Most transactions kept for another gossip attempt.
 const UNSENT_TXS_MAX: usize = 10_000;
-/// Transactions gossiped per loop turn before other events get a look in.
-const GOSSIP_TXS_PER_TURN: usize = 256;
+/// Batches of transactions gossiped per loop turn before other events get a
+/// look in.
+const GOSSIP_BATCHES_PER_TURN: usize = 4;
+/// Most transactions fetched for proposals and kept until the next commit.
+const FETCHED_TXS_MAX: usize = 100_000;
+/// Most gossiped transactions waiting for admission; further batches are
+/// ignored until the waiting ones are admitted.
+const GOSSIPED_TXS_MAX: usize = 50_000;
+/// A gossip message's verdict, for gossipsub.
+type GossipVerdict = (gossipsub::MessageId, PeerId, MessageAcceptance);
+/// Expired timeouts queued for the loop; a timer whose queue is full waits.
+const TIMERS_QUEUE: usize = 64;
+/// Most proposals kept while their missing transactions are fetched.
+const AWAITING_PROPOSALS_MAX: usize = 16;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -77,7 +91,13 @@ struct Candidate {
     block: Block,
     /// The execution outcome when valid.
     outcome: Option<BlockOutcome>,
+    /// When it first arrived (or was built here), ms since the epoch: a
+    /// fresh proposal's time is held against this clock reading.
+    arrived_ms: u64,
 }
+
+/// A proposal message, the peer it came from and when it arrived.
+type Arrived = (ProposalMsg, PeerId, u64);
 
 /// The event loop's state.
 pub struct Driver {
@@ -89,8 +109,15 @@ pub struct Driver {
     machine: Machine,
     /// Blocks proposed at the current height, by hash.
     candidates: HashMap<Hash, Candidate>,
-    /// Proposals for later heights, fed in when their height starts.
-    future_proposals: VecDeque<ProposalMsg>,
+    /// Proposals for later heights, fed in when their height starts, with
+    /// the peer each came from.
+    future_proposals: VecDeque<Arrived>,
+    /// Proposals at the current height waiting for transactions this node
+    /// lacks, with the peer each came from.
+    awaiting: Vec<Arrived>,
+    /// Transactions fetched for those proposals, by hash, until the next
+    /// commit.
+    fetched: HashMap<Hash, SignedTx>,
     /// Verified evidence not yet committed.
     evidence_pool: Vec<Evidence>,
     /// The last committed block's hash and time.
@@ -101,8 +128,8 @@ pub struct Driver {
     /// When the next height starts, after the pause that follows a commit.
     next_height_at: Option<Instant>,
     last_commit_at: Option<Instant>,
-    timers: mpsc::UnboundedSender<consensus::Timeout>,
-    timer_rx: mpsc::UnboundedReceiver<consensus::Timeout>,
+    timers: mpsc::Sender<consensus::Timeout>,
+    timer_rx: mpsc::Receiver<consensus::Timeout>,
     gossip_rx: mpsc::Receiver<SignedTx>,
     peer_heights: HashMap<PeerId, u64>,
     connected: HashSet<PeerId>,
@@ -111,8 +138,15 @@ pub struct Driver {
     sync_in_flight: Option<(OutboundRequestId, Instant)>,
     /// Transactions no peer could take yet.
     unsent_txs: VecDeque<SignedTx>,
-    /// Transactions gossiped this turn, admitted together.
-    gossiped_txs: Vec<(gossipsub::MessageId, PeerId, SignedTx)>,
+    /// Batches of gossiped transactions waiting to be admitted together.
+    gossiped_txs: Vec<(gossipsub::MessageId, PeerId, Vec<SignedTx>)>,
+    /// How many transactions those batches hold.
+    gossiped_count: usize,
+    /// True while a batch is being admitted on a blocking thread.
+    admitting: bool,
+    /// The verdicts on each admitted batch's gossip messages.
+    admitted_tx: mpsc::Sender<Vec<GossipVerdict>>,
+    admitted_rx: mpsc::Receiver<Vec<GossipVerdict>>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -187,7 +221,8 @@ impl Driver {
             record,
         )
         .map_err(|e| anyhow::anyhow!("consensus cannot start: {e}"))?;
-        let (timers, timer_rx) = mpsc::unbounded_channel();
+        let (timers, timer_rx) = mpsc::channel(TIMERS_QUEUE);
+        let (admitted_tx, admitted_rx) = mpsc::channel(1);
         let mut driver = Driver {
             shared,
             config: parts.config,
@@ -197,6 +232,8 @@ impl Driver {
             machine,
             candidates: HashMap::new(),
             future_proposals: VecDeque::new(),
+            awaiting: Vec::new(),
+            fetched: HashMap::new(),
             evidence_pool: Vec::new(),
             last_hash,
             last_time_ms,
@@ -213,6 +250,10 @@ impl Driver {
             sync_in_flight: None,
             unsent_txs: VecDeque::new(),
             gossiped_txs: Vec::new(),
+            gossiped_count: 0,
+            admitting: false,
+            admitted_tx,
+            admitted_rx,
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -241,13 +282,37 @@ impl Driver {
                     self.admit_gossiped_txs();
                 }
                 Some(t) = self.timer_rx.recv() => self.input(Input::Timeout(t)),
+                Some(verdicts) = self.admitted_rx.recv() => {
+                    self.admitting = false;
+                    for (id, from, verdict) in verdicts {
+                        self.report(&id, &from, verdict);
+                    }
+                    if !self.awaiting.is_empty() {
+                        self.retry_awaiting();
+                    }
+                    self.admit_gossiped_txs();
+                }
                 Some(tx) = self.gossip_rx.recv() => {
-                    self.publish_tx(&tx);
-                    for _ in 1..GOSSIP_TXS_PER_TURN {
-                        match self.gossip_rx.try_recv() {
-                            Ok(tx) => self.publish_tx(&tx),
-                            Err(_) => break,
+                    // Whatever else is queued goes in the same batches.
+                    let mut first = Some(tx);
+                    for _ in 0..GOSSIP_BATCHES_PER_TURN {
+                        let mut batch: Vec<SignedTx> = first.take().into_iter().collect();
+                        let mut bytes = batch.iter().map(|t| t.encode().len()).sum::<usize>();
+                        while batch.len() < wire::TX_BATCH_TXS_MAX
+                            && bytes < wire::TX_BATCH_BYTES_MAX / 2
+                        {
+                            match self.gossip_rx.try_recv() {
+                                Ok(tx) => {
+                                    bytes += tx.encode().len();
+                                    batch.push(tx);
+                                }
+                                Err(_) => break,
+                            }
                         }
+                        if batch.is_empty() {
+                            break;
+                        }
+                        self.publish_txs(batch);
                     }
                 }
                 _ = tick.tick() => self.on_tick(),
@@ -317,7 +382,7 @@ impl Driver {
                 );
                 let msg = ProposalMsg {
                     proposal: signed.clone(),
-                    block: candidate.block.clone(),
+                    block: CompactBlock::of(&candidate.block),
                     sent_ms: now_ms(),
                 };
                 info!(
@@ -367,7 +432,7 @@ impl Driver {
                             proposer: p.message.proposer,
                             signature: p.signature,
                         },
-                        block: candidate.block.clone(),
+                        block: CompactBlock::of(&candidate.block),
                         sent_ms: now_ms(),
                     };
                     self.publish(Topic::Proposals, wire::encode(&msg));
@@ -380,7 +445,7 @@ impl Driver {
                 let timers = self.timers.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(duration_ms)).await;
-                    let _ = timers.send(timeout);
+                    let _ = timers.send(timeout).await;
                 });
             }
             Effect::GetValue { height, round } => {
@@ -453,7 +518,6 @@ impl Driver {
             None
         };
         let evidence = self.pick_evidence();
-        let time_ms = now_ms().max(self.last_time_ms + 1);
         let state = self.shared.state.read().expect("state lock");
         let mut mempool = self.shared.mempool.lock().expect("mempool lock");
         for _ in 0..8 {
@@ -471,6 +535,9 @@ impl Driver {
                 }
             }
             let verdicts = mempool.verdicts_for(&reap.txs, &state);
+            // The time is read once the transactions are chosen, so that
+            // reaping a full mempool does not age the proposal.
+            let time_ms = now_ms().max(self.last_time_ms + 1);
             let template = BlockTemplate {
                 prev_hash: self.last_hash,
                 time_ms,
@@ -478,7 +545,7 @@ impl Driver {
                 last_commit: last_commit.clone(),
                 evidence: evidence.clone(),
             };
-            match build_block_with(&state, reap.txs.clone(), verdicts, template) {
+            match build_block_with(&state, reap.txs, verdicts, template) {
                 Ok((block, outcome)) => {
                     let hash = block.hash();
                     self.candidates.insert(
@@ -486,12 +553,13 @@ impl Driver {
                         Candidate {
                             block,
                             outcome: Some(outcome),
+                            arrived_ms: now_ms(),
                         },
                     );
                     return Some(hash);
                 }
                 Err((i, e)) => {
-                    let hash = reap.txs[i].hash();
+                    let hash = reap.hashes[i];
                     let mut rejections = self.shared.rejected.lock().expect("rejections lock");
                     for (h, e) in mempool.drop_tx(&hash, e) {
                         rejections.insert(h, e);
@@ -503,7 +571,7 @@ impl Driver {
         None
     }
 
-    fn on_proposal_msg(&mut self, msg: ProposalMsg) -> MessageAcceptance {
+    fn on_proposal_msg(&mut self, msg: ProposalMsg, from: PeerId) -> MessageAcceptance {
         let p = &msg.proposal;
         if !p.verify(self.shared.chain_id()) || msg.block.hash() != p.block_hash {
             return MessageAcceptance::Reject;
@@ -517,17 +585,44 @@ impl Driver {
                 if self.future_proposals.len() >= FUTURE_PROPOSALS_MAX {
                     self.future_proposals.pop_front();
                 }
-                self.future_proposals.push_back(msg);
+                self.future_proposals.push_back((msg, from, now_ms()));
             }
             return MessageAcceptance::Accept;
         }
-        self.feed_proposal(msg);
+        self.feed_proposal(msg, from, now_ms());
         MessageAcceptance::Accept
     }
 
-    fn feed_proposal(&mut self, msg: ProposalMsg) {
+    /// Judges a proposal at the current height and hands it to consensus,
+    /// once its block's transactions are all here; until then it waits and
+    /// the missing ones are fetched from the proposer (or the peer it came
+    /// from).
+    fn feed_proposal(&mut self, msg: ProposalMsg, from: PeerId, arrived_ms: u64) {
+        let block = if self.candidates.contains_key(&msg.proposal.block_hash) {
+            None
+        } else {
+            match self.fill(&msg.block) {
+                Ok(block) => Some(block),
+                Err(missing) => {
+                    let peer = self.proposer_peer(&msg.proposal.proposer).unwrap_or(from);
+                    debug!(
+                        height = msg.proposal.height.0,
+                        missing = missing.len(),
+                        %peer,
+                        "fetching the transactions of proposal {}",
+                        msg.proposal.block_hash
+                    );
+                    self.fetch_txs(peer, missing);
+                    if self.awaiting.len() >= AWAITING_PROPOSALS_MAX {
+                        self.awaiting.remove(0);
+                    }
+                    self.awaiting.push((msg, from, arrived_ms));
+                    return;
+                }
+            }
+        };
         let p = msg.proposal;
-        let validity = self.judge(msg.block, &p);
+        let validity = self.judge(block, &p, arrived_ms);
         let proposal = consensus::Proposal {
             height: consensus::Height(p.height.0),
             round: consensus::Round(p.round),
@@ -544,14 +639,89 @@ impl Driver {
         });
     }
 
+    /// The whole block of a compact one, from the mempool and the fetched
+    /// transactions; or the hashes of those this node lacks.
+    fn fill(&self, compact: &CompactBlock) -> Result<Block, Vec<Hash>> {
+        let mempool = self.shared.mempool.lock().expect("mempool lock");
+        compact.fill(|h| mempool.get(h).or_else(|| self.fetched.get(h)).cloned())
+    }
+
+    /// The libp2p peer of the validator with this consensus key, if connected.
+    fn proposer_peer(&self, proposer: &PublicKey) -> Option<PeerId> {
+        let state = self.shared.state.read().expect("state lock");
+        let v = state.validators().get(proposer)?;
+        let peer = PeerId::from_bytes(v.peer_id.as_bytes()).ok()?;
+        self.connected.contains(&peer).then_some(peer)
+    }
+
+    fn fetch_txs(&mut self, peer: PeerId, missing: Vec<Hash>) {
+        for chunk in missing.chunks(wire::TXS_FETCH_MAX) {
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer, SyncRequest::Txs(chunk.to_vec()));
+        }
+    }
+
+    /// Keeps fetched transactions that a waiting proposal names, then feeds
+    /// every waiting proposal that is now complete.
+    fn on_fetched(&mut self, peer: PeerId, txs: Vec<SignedTx>) {
+        let wanted: HashSet<Hash> = self
+            .awaiting
+            .iter()
+            .flat_map(|(m, ..)| m.block.tx_hashes.iter().copied())
+            .collect();
+        let mut kept = 0;
+        for tx in txs {
+            let h = tx.hash();
+            if wanted.contains(&h) && self.fetched.len() < FETCHED_TXS_MAX {
+                self.fetched.insert(h, tx);
+                kept += 1;
+            }
+        }
+        metrics::counter!("minhbach_proposal_txs_fetched_total").increment(kept);
+        let still_missing = self.retry_awaiting();
+        // What the first peer did not have is asked of the peer each
+        // proposal came from.
+        for (from, missing) in still_missing {
+            if from != peer {
+                self.fetch_txs(from, missing);
+            }
+        }
+    }
+
+    /// Feeds the waiting proposals whose transactions are all here now;
+    /// returns, for the others, the peer each came from and what it lacks.
+    fn retry_awaiting(&mut self) -> Vec<(PeerId, Vec<Hash>)> {
+        let height = self.height();
+        let mut still = Vec::new();
+        let mut missing_out = Vec::new();
+        for (msg, from, arrived_ms) in std::mem::take(&mut self.awaiting) {
+            if msg.proposal.height.0 != height {
+                continue;
+            }
+            match self.fill(&msg.block) {
+                Ok(_) => {
+                    self.feed_proposal(msg, from, arrived_ms);
+                }
+                Err(missing) => {
+                    missing_out.push((from, missing));
+                    still.push((msg, from, arrived_ms));
+                }
+            }
+        }
+        self.awaiting.extend(still);
+        missing_out
+    }
+
     /// Whether `block` may be decided at the current height: it links to the
     /// last block, its contents and header are what re-execution gives, its
     /// last commit and evidence verify, and a fresh proposal's time is within
     /// [`PROPOSAL_CLOCK_SKEW_MS`] of this validator's clock.
-    fn judge(&mut self, block: Block, p: &SignedProposal) -> Validity {
+    fn judge(&mut self, block: Option<Block>, p: &SignedProposal, arrived_ms: u64) -> Validity {
         let hash = p.block_hash;
         let fresh = p.pol_round.is_none();
-        if !self.candidates.contains_key(&hash) {
+        if let (false, Some(block)) = (self.candidates.contains_key(&hash), block) {
             let outcome = if block.header.proposer != p.proposer {
                 warn!(
                     height = p.height.0,
@@ -567,9 +737,18 @@ impl Driver {
                     }
                 }
             };
-            self.candidates.insert(hash, Candidate { block, outcome });
+            self.candidates.insert(
+                hash,
+                Candidate {
+                    block,
+                    outcome,
+                    arrived_ms,
+                },
+            );
         }
-        let c = &self.candidates[&hash];
+        let Some(c) = self.candidates.get(&hash) else {
+            return Validity::Invalid;
+        };
         if c.outcome.is_none() {
             return Validity::Invalid;
         }
@@ -577,7 +756,7 @@ impl Driver {
         // with a proof of lock was judged in an earlier round. A block refused
         // for its time alone keeps its outcome, so that if the others decide
         // it anyway this node can still commit it.
-        if let Err(why) = fresh_time_ok(fresh, c.block.header.time_ms, now_ms()) {
+        if let Err(why) = fresh_time_ok(fresh, c.block.header.time_ms, c.arrived_ms) {
             warn!(height = p.height.0, "proposal {hash}: {why}");
             return Validity::Invalid;
         }
@@ -631,18 +810,8 @@ impl Driver {
             .lock()
             .expect("mempool lock")
             .verdicts_for(&block.txs, &state);
-        let template = BlockTemplate {
-            prev_hash: self.last_hash,
-            time_ms: block.header.time_ms,
-            proposer: block.header.proposer,
-            last_commit: block.last_commit.clone(),
-            evidence: block.evidence.clone(),
-        };
-        let (rebuilt, outcome) = build_block_with(&state, block.txs.clone(), verdicts, template)
-            .map_err(|(i, e)| format!("transaction {i} is rejected: {e}"))?;
-        if rebuilt.header != block.header {
-            return Err("its header is not what its contents give".into());
-        }
+        let outcome =
+            check_block_with(&state, block, verdicts, self.last_hash).map_err(|e| e.to_string())?;
         if state.validators().get(&block.header.proposer).is_none() {
             return Err("its proposer is not a validator".into());
         }
@@ -717,11 +886,15 @@ impl Driver {
             height: consensus::Height(height.0),
             validators: set,
         });
-        let waiting: Vec<ProposalMsg> = self.future_proposals.drain(..).collect();
-        for msg in waiting {
+        self.awaiting.clear();
+        self.fetched.clear();
+        let waiting: Vec<Arrived> = self.future_proposals.drain(..).collect();
+        for (msg, from, arrived_ms) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {
-                std::cmp::Ordering::Equal => self.feed_proposal(msg),
-                std::cmp::Ordering::Greater => self.future_proposals.push_back(msg),
+                std::cmp::Ordering::Equal => self.feed_proposal(msg, from, arrived_ms),
+                std::cmp::Ordering::Greater => {
+                    self.future_proposals.push_back((msg, from, arrived_ms))
+                }
                 std::cmp::Ordering::Less => {}
             }
         }
@@ -835,27 +1008,36 @@ impl Driver {
         self.publish(Topic::Votes, wire::encode(&msg));
     }
 
-    /// Gossips a transaction; one that no peer could take yet (the node
-    /// has just started, say) is tried again on later ticks while it is
-    /// still pending.
-    fn publish_tx(&mut self, tx: &SignedTx) {
-        if !self.publish(Topic::Txs, tx.encode()) && self.unsent_txs.len() < UNSENT_TXS_MAX {
-            self.unsent_txs.push_back(tx.clone());
+    /// Gossips a batch of transactions; those no peer could take yet (the
+    /// node has just started, say) are tried again on later ticks while they
+    /// are still pending.
+    fn publish_txs(&mut self, txs: Vec<SignedTx>) {
+        if !self.publish(Topic::Txs, wire::encode(&txs)) {
+            let room = UNSENT_TXS_MAX.saturating_sub(self.unsent_txs.len());
+            self.unsent_txs.extend(txs.into_iter().take(room));
         }
     }
 
     fn retry_unsent_txs(&mut self) {
-        let waiting: Vec<SignedTx> = self.unsent_txs.drain(..).collect();
+        let waiting: Vec<SignedTx> = {
+            let mempool = self.shared.mempool.lock().expect("mempool lock");
+            self.unsent_txs
+                .drain(..)
+                .filter(|tx| mempool.contains(&tx.hash()))
+                .collect()
+        };
+        let mut batch = Vec::new();
+        let mut bytes = 0;
         for tx in waiting {
-            let pending = self
-                .shared
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .contains(&tx.hash());
-            if pending {
-                self.publish_tx(&tx);
+            bytes += tx.encode().len();
+            batch.push(tx);
+            if batch.len() == wire::TX_BATCH_TXS_MAX || bytes >= wire::TX_BATCH_BYTES_MAX / 2 {
+                self.publish_txs(std::mem::take(&mut batch));
+                bytes = 0;
             }
+        }
+        if !batch.is_empty() {
+            self.publish_txs(batch);
         }
     }
 
@@ -867,8 +1049,18 @@ impl Driver {
                 message,
             })) => {
                 if message.topic.as_str() == wire::TOPIC_TXS {
-                    match SignedTx::decode(&message.data) {
-                        Ok(tx) => self.gossiped_txs.push((message_id, propagation_source, tx)),
+                    match wire::decode_tx_batch(&message.data) {
+                        // Beyond the bound, a batch is not taken (nor
+                        // forwarded); its transactions come back in a
+                        // proposal, which fetches what is missing.
+                        Ok(txs) if self.gossiped_count + txs.len() > GOSSIPED_TXS_MAX => {
+                            self.report(&message_id, &propagation_source, MessageAcceptance::Ignore)
+                        }
+                        Ok(txs) => {
+                            self.gossiped_count += txs.len();
+                            self.gossiped_txs
+                                .push((message_id, propagation_source, txs))
+                        }
                         Err(_) => {
                             self.report(&message_id, &propagation_source, MessageAcceptance::Reject)
                         }
@@ -912,27 +1104,50 @@ impl Driver {
             .report_message_validation_result(id, from, verdict);
     }
 
-    /// Admits the transactions gossiped this turn as one batch and tells
-    /// gossip which to forward: admitted ones; not those with a bad
-    /// signature (refused) or that this node cannot admit now (ignored).
+    /// Admits the gossiped transactions waiting, as one batch on a blocking
+    /// thread so that the loop goes on polling the network meanwhile; one
+    /// batch at a time, so a signer's nonces are admitted in the order they
+    /// came. When it is done, gossip is told which messages to forward:
+    /// those with a transaction admitted; not those with a bad signature
+    /// (refused) or with nothing this node could admit now (ignored).
     fn admit_gossiped_txs(&mut self) {
-        if self.gossiped_txs.is_empty() {
+        if self.admitting || self.gossiped_txs.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.gossiped_txs);
-        let (meta, txs): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|(id, from, tx)| ((id, from), tx))
-            .unzip();
-        let results = self.shared.admit_only(txs);
-        for ((id, from), result) in meta.iter().zip(results) {
-            let verdict = match result {
-                Ok(_) => MessageAcceptance::Accept,
-                Err(ledger::TxError::BadSignature { .. }) => MessageAcceptance::Reject,
-                Err(_) => MessageAcceptance::Ignore,
-            };
-            self.report(id, from, verdict);
-        }
+        self.admitting = true;
+        self.gossiped_count = 0;
+        let batches = std::mem::take(&mut self.gossiped_txs);
+        let shared = self.shared.clone();
+        let done = self.admitted_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut meta = Vec::with_capacity(batches.len());
+            let mut all = Vec::new();
+            for (id, from, txs) in batches {
+                meta.push((id, from, txs.len()));
+                all.extend(txs);
+            }
+            let mut results = shared.admit_only(all).into_iter();
+            let verdicts = meta
+                .into_iter()
+                .map(|(id, from, n)| {
+                    let mut verdict = MessageAcceptance::Ignore;
+                    for result in results.by_ref().take(n) {
+                        match result {
+                            Ok(_) if matches!(verdict, MessageAcceptance::Ignore) => {
+                                verdict = MessageAcceptance::Accept
+                            }
+                            Err(ledger::TxError::BadSignature { .. }) => {
+                                verdict = MessageAcceptance::Reject
+                            }
+                            _ => {}
+                        }
+                    }
+                    (id, from, verdict)
+                })
+                .collect();
+            // The loop may have stopped; then nobody needs the verdicts.
+            let _ = done.blocking_send(verdicts);
+        });
     }
 
     fn on_gossip(&mut self, from: PeerId, message: &gossipsub::Message) -> MessageAcceptance {
@@ -948,7 +1163,7 @@ impl Driver {
                 return MessageAcceptance::Reject;
             };
             self.note_peer_height(from, msg.proposal.height.0.saturating_sub(1));
-            return self.on_proposal_msg(msg);
+            return self.on_proposal_msg(msg, from);
         }
         if topic == wire::TOPIC_EVIDENCE {
             let Ok(ev) = wire::decode_evidence(&message.data) else {
@@ -1084,6 +1299,7 @@ impl Driver {
                 ..
             } => match response {
                 SyncResponse::Status { height, .. } => self.note_peer_height(peer, height.0),
+                SyncResponse::Txs(txs) => self.on_fetched(peer, txs),
                 SyncResponse::Blocks(blocks) => {
                     if self.sync_in_flight.map(|(id, _)| id) == Some(request_id) {
                         self.sync_in_flight = None;
@@ -1135,6 +1351,22 @@ impl Driver {
                     out.push((block, cert));
                 }
                 SyncResponse::Blocks(out)
+            }
+            SyncRequest::Txs(hashes) => {
+                let mempool = self.shared.mempool.lock().expect("mempool lock");
+                let mut out = Vec::new();
+                let mut bytes = 0usize;
+                for h in hashes.iter().take(wire::TXS_FETCH_MAX) {
+                    let Some(tx) = mempool.get(h).or_else(|| self.fetched.get(h)) else {
+                        continue;
+                    };
+                    bytes += tx.encode().len();
+                    if bytes > wire::SYNC_RESPONSE_BYTES_MAX / 2 {
+                        break;
+                    }
+                    out.push(tx.clone());
+                }
+                SyncResponse::Txs(out)
             }
         }
     }

@@ -311,6 +311,8 @@ pub struct Pending {
 pub struct Reap {
     /// The transactions, in block order; they execute as a block.
     pub txs: Vec<SignedTx>,
+    /// Their hashes, in the same order.
+    pub hashes: Vec<Hash>,
     /// The sum of their encoded sizes.
     pub bytes: usize,
     /// Transactions that failed to execute when their turn came, with why.
@@ -777,6 +779,7 @@ impl Mempool {
                 match exec.apply_tx(&pooled.tx, self.verdicts.get(hash)) {
                     Ok(()) => {
                         reap.txs.push(pooled.tx.clone());
+                        reap.hashes.push(*hash);
                         reap.bytes += pooled.bytes;
                         turn.next = nonce.checked_add(1);
                         progressed = true;

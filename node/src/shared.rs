@@ -108,15 +108,24 @@ impl Shared {
     /// admitted for gossip. Signatures are checked in batches without
     /// holding the mempool, so the event loop is not kept waiting.
     pub fn admit_batch(&self, txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
-        let results = self.admit_only(txs.clone());
+        let results = self.admit_only(txs);
+        let admitted: Vec<ledger::SignedTx> = {
+            let mempool = self.mempool.lock().expect("mempool lock");
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .filter_map(|hash| mempool.get(hash).cloned())
+                .collect()
+        };
         let mut rejected = self.rejected.lock().expect("rejections lock");
-        for (tx, result) in txs.into_iter().zip(&results) {
-            if let Ok(hash) = result {
-                rejected.remove(hash);
-                // A full queue means the loop is far behind; the transaction
-                // stays pooled here and is proposed from here all the same.
-                let _ = self.gossip.try_send(tx);
-            }
+        for hash in results.iter().filter_map(|r| r.as_ref().ok()) {
+            rejected.remove(hash);
+        }
+        drop(rejected);
+        for tx in admitted {
+            // A full queue means the loop is far behind; the transaction
+            // stays pooled here and is proposed from here all the same.
+            let _ = self.gossip.try_send(tx);
         }
         results
     }

@@ -115,6 +115,28 @@ impl Cluster {
         self.plan.nodes.len() - 1
     }
 
+    /// Changes node `i`'s config before it starts.
+    pub fn configure(&self, i: usize, change: impl FnOnce(&mut Config)) {
+        let path = self.plan.nodes[i].home.join("config.toml");
+        let mut config = Config::load(&path).expect("the node's config");
+        change(&mut config);
+        config.save(&path).expect("save the config");
+    }
+
+    /// The value of a metric on node `i`'s `/metrics`; panics if it is
+    /// missing.
+    pub fn metric(&self, i: usize, name: &str) -> f64 {
+        let body = self.client(i).download("/metrics").expect("/metrics").body;
+        let text = String::from_utf8(body).expect("UTF-8 metrics");
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} is not a number"))
+    }
+
     /// Node `i`'s consensus key, for a validator.
     pub fn validator_key(&self, i: usize) -> SigningKey {
         read_key_file(&self.plan.nodes[i].home.join("validator_key")).expect("validator key")

@@ -227,6 +227,7 @@ fn on_event(
                     last_hash: Hash([0; 32]),
                 },
                 SyncRequest::Blocks { .. } => SyncResponse::Blocks(Vec::new()),
+                SyncRequest::Txs(_) => SyncResponse::Txs(Vec::new()),
             };
             let _ = swarm.behaviour_mut().sync.send_response(channel, response);
         }

@@ -100,6 +100,39 @@ fn four_validators_agree_and_a_transaction_sent_to_one_commits_on_all() {
 }
 
 #[test]
+fn a_validator_without_a_proposals_transactions_fetches_them_and_votes() {
+    let mut c = Cluster::new(BIN, 4, 0);
+    // Validator 1 pools nothing, so every transaction in a proposal is one
+    // it must fetch before it can judge the block.
+    c.configure(1, |config| config.limits.mempool_txs = 0);
+    c.start_all();
+    for i in 0..4 {
+        c.wait_height(i, 1, BLOCKS);
+    }
+    let refused = c.sign_next(1, "BTC", appropriate("BYT", "YTE.DTPT", 1));
+    let e = c.submit(1, &refused).unwrap_err();
+    assert_eq!(e.code(), Some("mempool_full"), "{e}");
+    // Without validator 2, no block commits unless validator 1 votes for it.
+    assert!(c.stop(2));
+    let mut hashes = Vec::new();
+    for n in 0..5u64 {
+        let tx = c.sign(
+            "BTC",
+            refused.body.nonce + n,
+            appropriate("BYT", "YTE.DTPT", 1_000 + n),
+        );
+        hashes.push(c.submit(0, &tx).expect("accepted"));
+    }
+    for hash in &hashes {
+        let on_0 = c.wait_committed(0, hash, BLOCKS);
+        let on_1 = c.wait_committed(1, hash, BLOCKS);
+        assert_eq!(on_0["height"], on_1["height"]);
+    }
+    assert!(c.metric(1, "minhbach_proposal_txs_fetched_total") >= 1.0);
+    assert_same_chain(&c, &[0, 1, 3]);
+}
+
+#[test]
 fn bad_transactions_get_their_code_over_http_and_never_commit() {
     let mut c = Cluster::new(BIN, 4, 0);
     c.start_all();
@@ -492,20 +525,7 @@ fn metrics_report_height_round_commits_mempool_peers_and_block_interval() {
         .as_u64()
         .unwrap();
     c.wait_height(0, h + 2, BLOCKS);
-    let text = reqwest::blocking::get(format!("{}/metrics", c.node(0).api_url()))
-        .unwrap()
-        .text()
-        .unwrap();
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let value = |name: &str| c.metric(0, name);
     assert!(value("minhbach_height") >= (h + 2) as f64);
     assert_eq!(value("minhbach_committed_txs_total"), 1.0);
     assert!(value("minhbach_committed_blocks_total") >= (h + 2) as f64);
