@@ -10,18 +10,15 @@
 //! SIGTERM. A later run resumes the same chain: the feed continues from the
 //! state the nodes committed.
 //!
-//! Children run in their own process group, so that the terminal's Ctrl-C
-//! reaches only this process, which then stops them in order: SIGTERM, a
-//! grace period, then SIGKILL. If a node exits on its own, the others are
-//! stopped too and the command fails.
+//! The nodes run as children of this process ([`crate::nodes`]): the
+//! terminal's Ctrl-C reaches only this process, which then stops them in
+//! order. If a node exits on its own, the others are stopped too and the
+//! command fails.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::fs;
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,19 +28,16 @@ use clap::Args;
 use genesis::{story, Currency, Genesis};
 use ledger::crypto::read_key_file;
 use ledger::{State, Year};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, TestnetSpec};
 
 use crate::client::Client;
 use crate::demo::runner::FeedRunner;
 use crate::demo::Feed;
+use crate::nodes::{self, Nodes, Waited};
 use crate::testnet::{now_ms, role_name};
 
 /// How long the full node has to become ready after the nodes start.
 const READY_TIMEOUT_MS: u64 = 120_000;
-/// How long stopped nodes have to exit after SIGTERM before SIGKILL.
-const STOP_GRACE_MS: u64 = 5_000;
 /// Longest pause of the supervising loop, so Ctrl-C and exits are noticed.
 const LOOP_SLEEP_MS_MAX: u64 = 100;
 /// Fastest demo pace accepted, in transactions per second.
@@ -133,11 +127,12 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
 
     let logs = args.dir.join("logs");
     fs::create_dir_all(&logs).with_context(|| logs.display().to_string())?;
-    let mut nodes = Nodes::start(&plan, &logs)?;
+    let mut nodes = Nodes::start(&plan.nodes, &logs, "devnet")?;
     let Some(ready_node) = plan.explorer_node().or(plan.nodes.last()) else {
         bail!("{} lists no nodes", plan_path.display());
     };
-    match wait_ready(ready_node, &mut nodes, &stop)? {
+    let ready_timeout = Duration::from_millis(READY_TIMEOUT_MS);
+    match nodes::wait_ready(&[ready_node], &mut nodes, &stop, ready_timeout)? {
         Waited::Ready => {}
         Waited::Stopped => return Ok(nodes.stop()),
         Waited::Exited(code) => return Ok(code),
@@ -294,206 +289,11 @@ fn demo_runner(
 }
 
 /// The calendar year of a time in ms since the epoch, as a fiscal year.
-fn year_of(ms: u64) -> Year {
+pub(crate) fn year_of(ms: u64) -> Year {
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
     let text = humantime::format_rfc3339(t).to_string();
     text.get(..4)
         .and_then(|y| y.parse().ok())
         .and_then(|y| Year::new(y).ok())
         .unwrap_or(Year(2026))
-}
-
-enum Waited {
-    Ready,
-    Stopped,
-    Exited(u8),
-}
-
-/// Waits until `node` answers `GET /readyz` with 200, a node exits, Ctrl-C,
-/// or the timeout.
-fn wait_ready(node: &NodePlan, nodes: &mut Nodes, stop: &AtomicBool) -> anyhow::Result<Waited> {
-    let url = format!("{}/readyz", node.api_url());
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("an HTTP client without TLS always builds");
-    eprintln!("devnet: waiting for {} to be ready", node.name);
-    let deadline = Instant::now() + Duration::from_millis(READY_TIMEOUT_MS);
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            return Ok(Waited::Stopped);
-        }
-        if let Some(code) = nodes.check_exits() {
-            return Ok(Waited::Exited(code));
-        }
-        if http
-            .get(&url)
-            .send()
-            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
-        {
-            return Ok(Waited::Ready);
-        }
-        if Instant::now() >= deadline {
-            nodes.stop();
-            bail!(
-                "{} was not ready after {} s; see its log in the devnet's logs/ folder",
-                node.name,
-                READY_TIMEOUT_MS / 1000
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-struct RunningNode {
-    name: String,
-    log: PathBuf,
-    child: Child,
-}
-
-/// The nodes' child processes. Dropping it stops them.
-struct Nodes {
-    running: Vec<RunningNode>,
-}
-
-impl Nodes {
-    fn start(plan: &NetworkPlan, logs: &Path) -> anyhow::Result<Nodes> {
-        let exe = std::env::current_exe().context("cannot find this program's path")?;
-        let mut nodes = Nodes {
-            running: Vec::with_capacity(plan.nodes.len()),
-        };
-        for n in &plan.nodes {
-            let log = logs.join(format!("{}.log", n.name));
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)
-                .with_context(|| log.display().to_string())?;
-            writeln!(
-                file,
-                "--- minhbach devnet starts {} at {} ---",
-                n.name,
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-            )?;
-            let child = spawn_node(&exe, n, file)?;
-            eprintln!(
-                "devnet: started {} ({}, pid {})",
-                n.name,
-                role_name(n.role),
-                child.id()
-            );
-            nodes.running.push(RunningNode {
-                name: n.name.clone(),
-                log,
-                child,
-            });
-        }
-        Ok(nodes)
-    }
-
-    /// If a node has exited, says so, stops the others and returns exit
-    /// code 1.
-    fn check_exits(&mut self) -> Option<u8> {
-        let i = self
-            .running
-            .iter_mut()
-            .position(|n| matches!(n.child.try_wait(), Ok(Some(_))))?;
-        let mut n = self.running.remove(i);
-        let status = n.child.wait().expect("an exited child can be reaped");
-        eprintln!(
-            "devnet: {} exited unexpectedly ({}); see {}. Stopping the other nodes.",
-            n.name,
-            describe(status),
-            n.log.display()
-        );
-        self.stop();
-        Some(1)
-    }
-
-    /// SIGTERM to every node, a grace period, then SIGKILL to those still
-    /// running. Returns 0 if every node stopped cleanly.
-    fn stop(&mut self) -> u8 {
-        let mut code = 0;
-        for n in &mut self.running {
-            if matches!(n.child.try_wait(), Ok(None)) {
-                let _ = kill(Pid::from_raw(n.child.id() as i32), Signal::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_millis(STOP_GRACE_MS);
-        for n in self.running.drain(..) {
-            let RunningNode {
-                name, mut child, ..
-            } = n;
-            let status = loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => break Some(status),
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    _ => break None,
-                }
-            };
-            match status {
-                Some(s) if s.success() => {}
-                Some(s) => {
-                    // A node killed by our own SIGTERM is a clean stop too.
-                    if !is_sigterm(s) {
-                        eprintln!("devnet: {name} stopped with {}", describe(s));
-                        code = 1;
-                    }
-                }
-                None => {
-                    eprintln!(
-                        "devnet: {name} did not stop within {} s; killing it",
-                        STOP_GRACE_MS / 1000
-                    );
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    code = 1;
-                }
-            }
-        }
-        code
-    }
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        if !self.running.is_empty() {
-            self.stop();
-        }
-    }
-}
-
-fn spawn_node(exe: &Path, n: &NodePlan, log: File) -> anyhow::Result<Child> {
-    let err_log = log.try_clone()?;
-    Command::new(exe)
-        .arg("node")
-        .arg("start")
-        .arg("--home")
-        .arg(&n.home)
-        // Plain log lines in the file, without terminal colours.
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err_log)
-        // Its own process group: the terminal's Ctrl-C reaches only the
-        // devnet, which stops the nodes in order.
-        .process_group(0)
-        .spawn()
-        .with_context(|| format!("cannot start {}", n.name))
-}
-
-fn is_sigterm(status: ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt as _;
-    status.signal() == Some(Signal::SIGTERM as i32)
-}
-
-fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("signal {s}"),
-        _ => status.to_string(),
-    }
 }

@@ -3,10 +3,12 @@
 //! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
 //! or verification failed; 2 usage; 3 node unreachable.
 
+pub mod bench;
 pub mod client;
 pub mod demo;
 pub mod devnet;
 pub mod export;
+mod nodes;
 pub mod proof;
 pub mod query;
 pub mod render;
@@ -98,6 +100,10 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Write the homes, genesis and keys of a local network; starts nothing.
     Testnet(testnet::TestnetArgs),
+    /// Benchmark a fresh local cluster end to end: pre-signed load at a rate,
+    /// committed tx/s, submit-to-commit latency, CPU and memory per node,
+    /// against the ceiling this machine's signature checks set.
+    Bench(Box<bench::BenchArgs>),
     /// Fetch audit bundles through a node's API (`--node`).
     #[command(subcommand)]
     Proof(proof::ProofCommand),
@@ -201,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
         Command::Devnet(args) => devnet::run(args),
         Command::Testnet(args) => testnet::run(args, cli.output),
+        Command::Bench(args) => bench::run(*args, cli.output),
         Command::Proof(command) => proof::run(&client::Client::new(&cli.node), cli.output, command),
         Command::Export(command) => export::run(&client::Client::new(&cli.node), command),
     }
