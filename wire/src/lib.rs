@@ -1,6 +1,16 @@
-//! What nodes send each other: the gossip messages of the four topics and the
-//! block-sync requests and responses. Everything is encoded with the ledger's
-//! one canonical codec and decoded with a size limit, refusing trailing bytes.
+//! What a node reads from outside, decoded without the network stack, the
+//! database or the runtime, so that every decoder can be fuzzed in a short
+//! instrumented build (`fuzz/` at the root of the workspace).
+//!
+//! At the root: what nodes send each other, the gossip messages of the four
+//! topics and the block-sync requests and responses. Everything is encoded
+//! with the ledger's one canonical codec and decoded with a size limit,
+//! refusing trailing bytes. Besides: [`submission`], the body of
+//! `POST /v1/txs`; [`config`], the node's `config.toml`; and
+//! [`fuzz_targets`], one checking function per decoder, shared by the fuzz
+//! targets and the test that replays their corpora. The node re-exports this
+//! crate as `node::wire` and its config as `node::config`; it owns the
+//! sockets that carry these bytes.
 //!
 //! Transactions travel once: in batches on the transactions topic. A
 //! proposal carries its block's header, evidence and last commit but only
@@ -8,6 +18,10 @@
 //! and asks the proposer over the sync protocol for any it lacks.
 //! Proposals are signed over their own domain tag, so a signature on a vote
 //! can never be replayed as a proposal or the reverse.
+
+pub mod config;
+pub mod fuzz_targets;
+pub mod submission;
 
 use bincode::{Decode, Encode};
 use ledger::codec::{self, BLOCK_BYTES_MAX, TX_BYTES_MAX};
