@@ -5,6 +5,11 @@
 //! change the state, how blocks and certificates are hashed and checked, and
 //! how they are kept on disk. It does no networking and knows nothing of how
 //! validators agree on a block; that is `consensus` and `node`.
+//!
+//! The feature `store` (on by default) adds the RocksDB store (`store`),
+//! the offline re-verification of a whole store (`verify`) and
+//! `proof::AuditBundle::build`. Without it nothing links RocksDB, which is
+//! how the `wire` crate's decoders are fuzzed.
 
 pub mod block;
 pub mod builder;
@@ -16,11 +21,13 @@ pub mod proof;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod state;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod testkit;
 pub mod tx;
 pub mod types;
 pub mod validators;
+#[cfg(feature = "store")]
 pub mod verify;
 
 pub use block::{Block, CommitCertificate, Evidence, Header, Vote, VoteType};

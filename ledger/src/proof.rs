@@ -24,8 +24,8 @@
 //! than 2/3 of an earlier set, could sign a block for a height they no
 //! longer decide. Comparing the block hash with an honest node rules it out.
 //!
-//! This module builds bundles from a [`Store`] and verifies them; it does not
-//! fetch or write files.
+//! This module builds bundles from a `Store` (feature `store`) and verifies
+//! them; it does not fetch or write files.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,6 +36,7 @@ use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::error::TxError;
 use crate::merkle::{self, InclusionProof};
 use crate::state::State;
+#[cfg(feature = "store")]
 use crate::store::{Store, StoreError};
 use crate::tx::SignedTx;
 use crate::types::{Amount, Hash, Height};
@@ -474,6 +475,7 @@ impl AuditBundle {
     /// `validators_hash` differs from its `next_validators_hash`) come from
     /// the store's index of them, so building reads one block per change
     /// plus the transaction's own block.
+    #[cfg(feature = "store")]
     pub fn build(
         store: &Store,
         genesis_hash: Hash,

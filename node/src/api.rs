@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use crate::export::{self, Export, ExportError, Format};
 use crate::shared::Shared;
+use crate::wire::submission::{self, BodyFormat};
 
 pub mod doc;
 pub mod model;
@@ -604,20 +605,10 @@ async fn post_tx(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     let body = read_body(body, SUBMIT_BODY_BYTES_MAX)?;
-    let json = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let bytes = if json {
-        let parsed: TxSubmission = serde_json::from_slice(&body)
-            .map_err(|e| malformed(format!("the body is not {{\"tx\": \"<base64>\"}}: {e}")))?;
-        base64::engine::general_purpose::STANDARD
-            .decode(parsed.tx.trim())
-            .map_err(|e| malformed(format!("\"tx\" is not base64: {e}")))?
-    } else {
-        body.to_vec()
-    };
-    let tx = SignedTx::decode(&bytes)?;
+        .and_then(|v| v.to_str().ok());
+    let tx = submission::parse(BodyFormat::of_content_type(content_type), &body)?;
     let hash = s.admit(tx)?;
     Ok((StatusCode::ACCEPTED, Json(Submitted { hash })))
 }

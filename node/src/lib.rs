@@ -4,8 +4,8 @@
 //!   how it is set up;
 //! - [`mempool::Mempool`]: admission, nonce order, block selection and the
 //!   signature verdict cache;
-//! - [`wire`] and [`net`]: what nodes send each other and the permissioned
-//!   libp2p network that carries it;
+//! - [`wire`] (the `wire` crate) and [`net`]: what nodes send each other and
+//!   the permissioned libp2p network that carries it;
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
 //! - [`api`]: the HTTP API and the explorer's read-only listener;
@@ -26,4 +26,6 @@ pub mod net;
 pub mod run;
 pub mod shared;
 pub mod testnet;
-pub mod wire;
+/// What nodes send each other, decoded in its own crate so that it can be
+/// fuzzed without the network stack.
+pub use wire;

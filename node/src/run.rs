@@ -144,7 +144,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         info!(address = %addr, "explorer listening");
         servers.push(tokio::spawn(serve(
             listener,
-            api::explorer_router(shared.clone(), config.explorer.rate_limits()),
+            api::explorer_router(shared.clone(), (&config.explorer).into()),
             stop_rx.clone(),
         )));
     }

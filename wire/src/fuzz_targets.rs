@@ -1,0 +1,285 @@
+//! One function per fuzz target, each taking arbitrary bytes. The cargo-fuzz
+//! targets in `fuzz/` call them on nightly; `tests/replay.rs` calls them on
+//! every committed corpus input and every crash input, on stable, so what
+//! fuzzing found stays fixed.
+//!
+//! Each function feeds the bytes to one decoder, exactly as the node does,
+//! and then checks what is cheap to check. Bad input must give an error,
+//! never a panic; anything a binary decoder accepts must re-encode to the
+//! same bytes (the canonical encoding); anything a text parser accepts must
+//! read back the same after it is written out. Whatever decodes is then
+//! handed to what the node does next with it (hashing, signature checks,
+//! execution against [`fixture::fixture`]'s state, certificate and evidence
+//! checks, bundle verification), which must not panic either. A failed
+//! property is a panic here: to the fuzzer, a crash.
+//!
+//! This module is not used by the node; it is here so that the fuzz
+//! targets and the replay test share one definition.
+
+pub mod fixture;
+
+use ::genesis::Genesis;
+use ledger::proof::{tx_view, AuditBundle};
+use ledger::state::Verdict;
+use ledger::{Block, SignedTx};
+
+use self::fixture::fixture;
+use crate::config::Config;
+use crate::submission::{self, BodyFormat};
+use crate::SyncResponse;
+
+/// A fuzz target: panics if the input breaks a property.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its folder under `fuzz/corpus/`.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("tx", tx),
+    ("block", block),
+    ("gossip_txs", gossip_txs),
+    ("gossip_proposal", gossip_proposal),
+    ("gossip_vote", gossip_vote),
+    ("gossip_evidence", gossip_evidence),
+    ("sync_request", sync_request),
+    ("sync_response", sync_response),
+    ("proof_bundle", proof_bundle),
+    ("genesis", genesis),
+    ("config", config),
+    ("post_tx", post_tx),
+];
+
+/// The target named `name`.
+pub fn by_name(name: &str) -> Option<Target> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// A signed transaction ([`SignedTx::decode`]), then what a mempool does
+/// with it: hash, signature check, and execution on the fixture's state as
+/// if the signature were good, so that the operation rules are reached.
+pub fn tx(bytes: &[u8]) {
+    let Ok(tx) = SignedTx::decode(bytes) else {
+        return;
+    };
+    assert_eq!(tx.encode(), bytes, "accepted a non-canonical transaction");
+    check_tx(&tx);
+}
+
+fn check_tx(tx: &SignedTx) {
+    let _ = tx.hash();
+    let _ = tx_view(tx);
+    let state = &fixture().chain.state;
+    let Some(signer) = state.entity(&tx.body.signer) else {
+        return;
+    };
+    let _ = tx.verify_signature(&signer.public_key);
+    let trusted = Verdict {
+        key: signer.public_key,
+        valid: true,
+    };
+    let mut exec = state.begin_block();
+    if exec.apply_tx(tx, Some(trusted)).is_ok() {
+        let _ = exec.finish();
+    }
+}
+
+/// A block ([`Block::decode`]), then its contents against its header and
+/// its execution on the fixture's state.
+pub fn block(bytes: &[u8]) {
+    let Ok(block) = Block::decode(bytes) else {
+        return;
+    };
+    assert_eq!(block.encode(), bytes, "accepted a non-canonical block");
+    check_block(&block);
+}
+
+fn check_block(block: &Block) {
+    let _ = block.hash();
+    if block.check_contents().is_ok() {
+        let _ = fixture().chain.state.execute_block(&block.txs);
+    }
+}
+
+/// A gossiped batch of transactions ([`crate::decode_tx_batch`]).
+pub fn gossip_txs(bytes: &[u8]) {
+    let Ok(txs) = crate::decode_tx_batch(bytes) else {
+        return;
+    };
+    assert_eq!(crate::encode(&txs), bytes, "accepted a non-canonical batch");
+    assert!(!txs.is_empty() && txs.len() <= crate::TX_BATCH_TXS_MAX);
+    for tx in &txs {
+        check_tx(tx);
+    }
+}
+
+/// A gossiped proposal ([`crate::decode_proposal`]), then its signature,
+/// its block's hash, its last commit and its evidence.
+pub fn gossip_proposal(bytes: &[u8]) {
+    let Ok(msg) = crate::decode_proposal(bytes) else {
+        return;
+    };
+    assert_eq!(
+        crate::encode(&msg),
+        bytes,
+        "accepted a non-canonical proposal"
+    );
+    let f = fixture();
+    let _ = msg.proposal.verify(ledger::testkit::CHAIN_ID);
+    let _ = msg.block.hash();
+    if let Some(cert) = &msg.block.last_commit {
+        let _ = cert.verify(
+            ledger::testkit::CHAIN_ID,
+            cert.height,
+            &cert.block_hash,
+            f.set_at(cert.height),
+        );
+    }
+    for ev in &msg.block.evidence {
+        let _ = ev.verify(ledger::testkit::CHAIN_ID, f.set_at(ev.height()));
+    }
+    // A validator fills the block from its pool: here, block 4's own.
+    let pooled = |h: &ledger::Hash| f.next.0.txs.iter().find(|t| t.hash() == *h);
+    if let Ok(block) = msg.block.fill(|h| pooled(h).cloned()) {
+        assert_eq!(block.hash(), msg.block.hash());
+        let _ = block.check_contents();
+    }
+}
+
+/// A gossiped vote ([`crate::decode_vote`]), then its signature.
+pub fn gossip_vote(bytes: &[u8]) {
+    let Ok(msg) = crate::decode_vote(bytes) else {
+        return;
+    };
+    assert_eq!(crate::encode(&msg), bytes, "accepted a non-canonical vote");
+    let _ = msg.vote.verify(ledger::testkit::CHAIN_ID);
+}
+
+/// Gossiped evidence ([`crate::decode_evidence`]), then its check against
+/// the set of its height.
+pub fn gossip_evidence(bytes: &[u8]) {
+    let Ok(ev) = crate::decode_evidence(bytes) else {
+        return;
+    };
+    assert_eq!(crate::encode(&ev), bytes, "accepted non-canonical evidence");
+    let _ = ev.verify(ledger::testkit::CHAIN_ID, fixture().set_at(ev.height()));
+}
+
+/// A block-sync request ([`crate::decode_sync_request`]).
+pub fn sync_request(bytes: &[u8]) {
+    let Ok(request) = crate::decode_sync_request(bytes) else {
+        return;
+    };
+    assert_eq!(
+        crate::encode(&request),
+        bytes,
+        "accepted a non-canonical request"
+    );
+    if let crate::SyncRequest::Txs(hashes) = &request {
+        assert!(hashes.len() <= crate::TXS_FETCH_MAX);
+    }
+}
+
+/// A block-sync response ([`crate::decode_sync_response`]), then each
+/// block and certificate as sync checks them.
+pub fn sync_response(bytes: &[u8]) {
+    let Ok(response) = crate::decode_sync_response(bytes) else {
+        return;
+    };
+    assert_eq!(
+        crate::encode(&response),
+        bytes,
+        "accepted a non-canonical response"
+    );
+    let f = fixture();
+    match &response {
+        SyncResponse::Status { .. } => {}
+        SyncResponse::Blocks(blocks) => {
+            for (block, cert) in blocks {
+                let height = block.header.height;
+                let _ = cert.verify(
+                    ledger::testkit::CHAIN_ID,
+                    height,
+                    &block.hash(),
+                    f.set_at(height),
+                );
+                check_block(block);
+            }
+        }
+        SyncResponse::Txs(txs) => {
+            for tx in txs {
+                check_tx(tx);
+            }
+        }
+    }
+}
+
+/// An audit bundle ([`AuditBundle::decode`]), then its verification against
+/// the fixture's genesis; what it accepts reads back the same once written.
+pub fn proof_bundle(bytes: &[u8]) {
+    let Ok(bundle) = AuditBundle::decode(bytes) else {
+        return;
+    };
+    let _ = bundle.verify(&fixture().anchor);
+    let again = AuditBundle::decode(bundle.to_json().as_bytes())
+        .expect("a bundle reads back what it writes");
+    assert_eq!(again, bundle, "a bundle changed when written and read back");
+}
+
+/// A genesis file ([`Genesis::from_json_bytes`]), then its hash, its state
+/// and its trust anchor; what it accepts reads back the same once written.
+pub fn genesis(bytes: &[u8]) {
+    let Ok(g) = Genesis::from_json_bytes(bytes) else {
+        return;
+    };
+    let _ = g.hash();
+    let _ = g.state();
+    let _ = g.trust_anchor();
+    let again = Genesis::from_json(&g.to_json()).expect("a genesis reads back what it writes");
+    assert_eq!(again, g, "a genesis changed when written and read back");
+}
+
+/// A `config.toml` ([`Config::from_toml`]; the node reads the file as
+/// UTF-8 first), then the consensus settings; what it accepts reads back
+/// the same once written.
+pub fn config(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Ok(c) = Config::from_toml(text, "config.toml") else {
+        return;
+    };
+    let _ = c.consensus.to_consensus();
+    let again =
+        Config::from_toml(&c.to_toml(), "config.toml").expect("a config reads back what it writes");
+    assert_eq!(again, c, "a config changed when written and read back");
+}
+
+/// The first byte of a [`post_tx`] input that makes the rest a JSON body.
+pub const POST_TX_JSON: u8 = 0;
+/// The first byte of a [`post_tx`] input that makes the rest raw bytes.
+pub const POST_TX_RAW: u8 = 1;
+
+/// The body of `POST /v1/txs` ([`submission::parse`]). The first byte picks
+/// the `Content-Type`: even for JSON, odd for raw bytes. What is accepted
+/// is the same transaction in the other format.
+pub fn post_tx(bytes: &[u8]) {
+    let Some((&selector, body)) = bytes.split_first() else {
+        return;
+    };
+    let format = if selector % 2 == POST_TX_JSON {
+        BodyFormat::Json
+    } else {
+        BodyFormat::Raw
+    };
+    let Ok(tx) = submission::parse(format, body) else {
+        return;
+    };
+    let raw = tx.encode();
+    if format == BodyFormat::Raw {
+        assert_eq!(raw, body, "accepted a non-canonical transaction");
+    }
+    let json = submission::json_body(&tx);
+    assert_eq!(
+        submission::parse(BodyFormat::Json, json.as_bytes()).ok(),
+        Some(tx.clone())
+    );
+    assert_eq!(submission::parse(BodyFormat::Raw, &raw).ok(), Some(tx));
+}
