@@ -28,7 +28,7 @@ use serde::Deserialize;
 use super::load::Signed;
 
 /// How often a submitter sends what is due, at a fixed rate.
-pub const SUBMIT_TICK_MS: u64 = 15;
+pub const SUBMIT_TICK_MS: u64 = 50;
 /// How long a submitter waits for room under the in-flight bound.
 const ROOM_WAIT_MS: u64 = 2;
 /// How often a probe polls its validator.
