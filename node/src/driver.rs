@@ -302,26 +302,14 @@ impl Driver {
                 }
                 Some(tx) = self.gossip_rx.recv() => {
                     // Whatever else is queued goes in the same batches.
-                    let mut first = Some(tx);
-                    for _ in 0..GOSSIP_BATCHES_PER_TURN {
-                        let mut batch: Vec<SignedTx> = first.take().into_iter().collect();
-                        let mut bytes = batch.iter().map(|t| t.encode().len()).sum::<usize>();
-                        while batch.len() < wire::TX_BATCH_TXS_MAX
-                            && bytes < wire::TX_BATCH_BYTES_MAX / 2
-                        {
-                            match self.gossip_rx.try_recv() {
-                                Ok(tx) => {
-                                    bytes += tx.encode().len();
-                                    batch.push(tx);
-                                }
-                                Err(_) => break,
-                            }
+                    let mut txs = vec![tx];
+                    while txs.len() < GOSSIP_BATCHES_PER_TURN * wire::TX_BATCH_TXS_MAX {
+                        match self.gossip_rx.try_recv() {
+                            Ok(tx) => txs.push(tx),
+                            Err(_) => break,
                         }
-                        if batch.is_empty() {
-                            break;
-                        }
-                        self.publish_txs(batch);
                     }
+                    self.publish_in_batches(txs);
                 }
                 _ = tick.tick() => self.on_tick(),
                 _ = sleep_until(pause), if pause.is_some() => self.start_next_height(),
@@ -1058,9 +1046,16 @@ impl Driver {
                 .filter(|tx| mempool.contains(&tx.hash()))
                 .collect()
         };
+        self.publish_in_batches(waiting);
+    }
+
+    /// Gossips `txs` as batch messages, each closed at
+    /// [`wire::TX_BATCH_TXS_MAX`] transactions or half of
+    /// [`wire::TX_BATCH_BYTES_MAX`].
+    fn publish_in_batches(&mut self, txs: Vec<SignedTx>) {
         let mut batch = Vec::new();
         let mut bytes = 0;
-        for tx in waiting {
+        for tx in txs {
             bytes += tx.encode().len();
             batch.push(tx);
             if batch.len() == wire::TX_BATCH_TXS_MAX || bytes >= wire::TX_BATCH_BYTES_MAX / 2 {
