@@ -31,6 +31,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::net::{Behaviour, BehaviourEvent, Topics};
 use crate::shared::Shared;
+#[cfg(feature = "byzantine")]
+pub mod byzantine;
+
 use crate::wire::{
     self, CompactBlock, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg,
 };
@@ -124,6 +127,9 @@ pub struct Driver {
     fetched: HashMap<Hash, SignedTx>,
     /// Verified evidence not yet committed.
     evidence_pool: Vec<Evidence>,
+    /// The first block each validator proposed for a round of the current
+    /// height, to notice one that proposes two.
+    first_proposals: HashMap<(u32, PublicKey), Hash>,
     /// The last committed block's hash and time.
     last_hash: Hash,
     last_time_ms: u64,
@@ -153,6 +159,9 @@ pub struct Driver {
     /// The verdicts on each admitted batch's gossip messages.
     admitted_tx: mpsc::Sender<Vec<GossipVerdict>>,
     admitted_rx: mpsc::Receiver<Vec<GossipVerdict>>,
+    /// A Byzantine validator's two blocks of each round it leads.
+    #[cfg(feature = "byzantine")]
+    twins: HashMap<(u64, u32), (Hash, Hash)>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -241,6 +250,7 @@ impl Driver {
             awaiting: Vec::new(),
             fetched: HashMap::new(),
             evidence_pool: Vec::new(),
+            first_proposals: HashMap::new(),
             last_hash,
             last_time_ms,
             prev_set,
@@ -261,7 +271,13 @@ impl Driver {
             admitting: false,
             admitted_tx,
             admitted_rx,
+            #[cfg(feature = "byzantine")]
+            twins: HashMap::new(),
         };
+        #[cfg(feature = "byzantine")]
+        if byzantine::enabled() {
+            driver.byzantine_start();
+        }
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
         Ok((driver, fx))
@@ -389,6 +405,18 @@ impl Driver {
                     "proposing block {}",
                     p.value
                 );
+                #[cfg(feature = "byzantine")]
+                if byzantine::enabled() {
+                    self.byzantine_propose(msg);
+                    queue.push_back(Input::Proposal {
+                        proposal: Signed {
+                            message: p,
+                            signature: signed.signature,
+                        },
+                        validity: Validity::Valid,
+                    });
+                    return;
+                }
                 self.publish(Topic::Proposals, wire::encode(&msg));
                 queue.push_back(Input::Proposal {
                     proposal: Signed {
@@ -409,6 +437,15 @@ impl Driver {
                     v.value,
                 );
                 let signature = vote.signature;
+                #[cfg(feature = "byzantine")]
+                if byzantine::enabled() {
+                    self.byzantine_vote(vote);
+                    queue.push_back(Input::Vote(Signed {
+                        message: v,
+                        signature,
+                    }));
+                    return;
+                }
                 self.publish_vote(vote);
                 queue.push_back(Input::Vote(Signed {
                     message: v,
@@ -602,6 +639,25 @@ impl Driver {
     /// the missing ones are fetched from the proposer (or the peer it came
     /// from).
     fn feed_proposal(&mut self, msg: ProposalMsg, from: PeerId, arrived_ms: u64) {
+        let p = &msg.proposal;
+        match self.first_proposals.get(&(p.round, p.proposer)) {
+            None => {
+                self.first_proposals
+                    .insert((p.round, p.proposer), p.block_hash);
+            }
+            Some(first) if *first != p.block_hash => {
+                // Consensus keeps the first; a signer of two is misbehaving.
+                warn!(
+                    height = p.height.0,
+                    round = p.round,
+                    proposer = %p.proposer.to_hex(),
+                    "two different proposals for one round: {first} and {}",
+                    p.block_hash
+                );
+                metrics::counter!("minhbach_conflicting_proposals_total").increment(1);
+            }
+            Some(_) => {}
+        }
         let block = if self.candidates.contains_key(&msg.proposal.block_hash) {
             None
         } else {
@@ -908,6 +964,7 @@ impl Driver {
         });
         self.awaiting.clear();
         self.fetched.clear();
+        self.first_proposals.clear();
         let waiting: Vec<Arrived> = self.future_proposals.drain(..).collect();
         for (msg, from, arrived_ms) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {

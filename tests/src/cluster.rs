@@ -154,6 +154,13 @@ impl Cluster {
 
     /// Starts node `i` (its log goes to `<home>/node.log`).
     pub fn start(&mut self, i: usize) {
+        let bin = self.bin.clone();
+        self.start_as(i, &bin);
+    }
+
+    /// Starts node `i` with another build of `minhbach`, such as the tests'
+    /// Byzantine one.
+    pub fn start_as(&mut self, i: usize, bin: &Path) {
         assert!(self.children[i].is_none(), "node {i} is already running");
         let home = self.plan.nodes[i].home.clone();
         let log = std::fs::OpenOptions::new()
@@ -161,7 +168,7 @@ impl Cluster {
             .append(true)
             .open(home.join("node.log"))
             .expect("open the node log");
-        let child = Command::new(&self.bin)
+        let child = Command::new(bin)
             .args(["node", "start", "--home"])
             .arg(&home)
             .env("RUST_LOG", "warn,node=info")

@@ -8,8 +8,10 @@
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
-//! `src/bin/minhbach.rs` is the `minhbach` command line itself, built in this
-//! package so that tests can start it by path.
+//! `src/bin/minhbach-under-test.rs` is the `minhbach` command line itself,
+//! and `src/bin/minhbach-byzantine.rs` the same with a Byzantine validator
+//! (the `byzantine` feature of `node`), both built in this
+//! package so that tests can start them by path.
 //!
 //! Nothing in this crate is used by a node.
 
