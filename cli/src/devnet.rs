@@ -289,7 +289,7 @@ fn demo_runner(
 }
 
 /// The calendar year of a time in ms since the epoch, as a fiscal year.
-pub(crate) fn year_of(ms: u64) -> Year {
+pub fn year_of(ms: u64) -> Year {
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
     let text = humantime::format_rfc3339(t).to_string();
     text.get(..4)

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli::client::{Client, ClientError};
-use genesis::Currency;
+use genesis::{Currency, EntityTemplate};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
 use ledger::{EntityId, Op, PeerId, SignedTx, TxBody};
 use node::config::Config;
@@ -46,6 +46,16 @@ impl Cluster {
     /// `full_nodes` full nodes with the devnet story's entities; `bin` is the
     /// `minhbach` binary.
     pub fn new(bin: impl AsRef<Path>, validators: usize, full_nodes: usize) -> Cluster {
+        Cluster::with_entities(bin, validators, full_nodes, genesis::story::entities())
+    }
+
+    /// Like [`Cluster::new`], with these genesis entities.
+    pub fn with_entities(
+        bin: impl AsRef<Path>,
+        validators: usize,
+        full_nodes: usize,
+        entities: Vec<EntityTemplate>,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("minhbach-cluster-")
             .tempdir()
@@ -56,7 +66,7 @@ impl Cluster {
             currency: Currency::default(),
             validators,
             full_nodes,
-            entities: genesis::story::entities(),
+            entities,
             ports: Ports::Free,
             explorers: Explorers::FullNodes,
         };
