@@ -7,11 +7,13 @@
 //! Nodes dial only their configured peer addresses, so every connection
 //! between two nodes, whichever of them dialed, runs through a proxy the
 //! test controls:
-//! - [`FaultNet::cut`] closes the pair's live connections and then either
+//! - [`FaultNet::cut`] either closes the pair's live connections and then
 //!   refuses new ones (accepted and closed at once, as a peer that is down)
 //!   or black-holes them (accepted and never answered, as a network that
 //!   drops packets; they go through if the link heals while the dialer is
-//!   still waiting);
+//!   still waiting); or it freezes the live connections, which stay open
+//!   but carry nothing until the heal (a cable pulled out: no side learns
+//!   that the other is gone);
 //! - [`FaultNet::heal`] lets connections through again;
 //! - [`FaultNet::set_delay`] delays every chunk of bytes on a pair's
 //!   connections, in both directions.
@@ -37,6 +39,9 @@ pub enum Cut {
     Refuse,
     /// Accepted and never answered: the dialer waits for its own timeout.
     BlackHole,
+    /// Live connections stay open but carry nothing until the heal, and
+    /// new ones are black-holed.
+    Freeze,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +146,8 @@ impl FaultNet {
         SocketAddr::from(([127, 0, 0, 1], self.link(from, to).port))
     }
 
-    /// Cuts nodes `a` and `b` apart: closes their connections (whichever
-    /// dialed) and treats new ones as `how` says.
+    /// Cuts nodes `a` and `b` apart, as `how` says, on their connections
+    /// whichever of them dialed.
     pub fn cut(&self, a: usize, b: usize, how: Cut) {
         self.link(a, b).shared.set_mode(Mode::Cut(how));
         self.link(b, a).shared.set_mode(Mode::Cut(how));
@@ -266,6 +271,9 @@ impl LinkShared {
         let held = {
             let mut state = self.lock();
             state.mode = Some(mode);
+            if mode == Mode::Cut(Cut::Freeze) {
+                return;
+            }
             if mode != Mode::Open {
                 for [a, b] in state.live.drain().map(|(_, s)| s) {
                     let _ = a.shutdown(Shutdown::Both);
@@ -305,7 +313,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<LinkShared>) {
                     Mode::Cut(Cut::Refuse) => {
                         let _ = client.shutdown(Shutdown::Both);
                     }
-                    Mode::Cut(Cut::BlackHole) => shared.lock().held.push(client),
+                    Mode::Cut(Cut::BlackHole | Cut::Freeze) => shared.lock().held.push(client),
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -345,21 +353,22 @@ fn forward(client: TcpStream, shared: Arc<LinkShared>) {
     let s = shared.clone();
     let up = std::thread::Builder::new()
         .name("proxy-up".into())
-        .spawn(move || pump(c3, s3, &s));
-    pump(server, client, &shared);
+        .spawn(move || pump(c3, s3, s));
+    pump(server, client, shared.clone());
     if let Ok(up) = up {
         let _ = up.join();
     }
     shared.lock().live.remove(&id);
 }
 
-/// Copies `from` to `to`, each chunk after the link's delay, until either
-/// fails; then closes both.
-fn pump(mut from: TcpStream, to: TcpStream, shared: &LinkShared) {
+/// Copies `from` to `to`, each chunk after the link's delay and not while
+/// the link is frozen, until either fails; then closes both.
+fn pump(mut from: TcpStream, to: TcpStream, shared: Arc<LinkShared>) {
     let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
     let Ok(mut writer_to) = to.try_clone() else {
         return;
     };
+    let link = shared.clone();
     let writer = std::thread::Builder::new()
         .name("proxy-write".into())
         .spawn(move || {
@@ -367,6 +376,11 @@ fn pump(mut from: TcpStream, to: TcpStream, shared: &LinkShared) {
                 let now = Instant::now();
                 if due > now {
                     std::thread::sleep(due - now);
+                }
+                while link.lock().mode() == Mode::Cut(Cut::Freeze)
+                    && !link.stop.load(Ordering::SeqCst)
+                {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 if writer_to.write_all(&bytes).is_err() {
                     break;

@@ -4,11 +4,12 @@
 //!
 //! - A 2/2 split: neither side has a quorum, so nothing commits; after the
 //!   heal, commits resume on every node.
-//! - A 3/1 split: the majority goes on committing, transactions included;
-//!   the isolated node stands still, then catches up after the heal.
+//! - A 3/1 split, by closed or by frozen connections: the majority goes on
+//!   committing, transactions included; the isolated node stands still,
+//!   then catches up after the heal.
 //! - A flapping network: for a minute (`PARTITION_FLAP_SECONDS`), links are
-//!   cut and healed every few seconds while transactions keep coming; then
-//!   every acknowledged transaction is committed exactly once.
+//!   cut, delayed and healed every few seconds while transactions keep
+//!   coming; then every acknowledged transaction is committed exactly once.
 //!
 //! In every case all nodes hold the same block at every height. The tests
 //! print what they measure (times to resume after a heal), never assert on
@@ -175,11 +176,24 @@ fn a_two_two_split_commits_nothing_and_resumes_after_the_heal() {
 
 #[test]
 fn a_three_one_split_goes_on_without_the_isolated_node_which_catches_up() {
+    // Black-holed: the isolated node's connections close and its dials
+    // hang instead of failing.
+    three_one(Cut::BlackHole);
+}
+
+#[test]
+fn a_three_one_split_by_frozen_connections_goes_on_and_catches_up() {
+    // Frozen: no node learns that a connection carries nothing any more.
+    three_one(Cut::Freeze);
+}
+
+fn three_one(how: Cut) {
     let (c, net) = network();
     let lone = 3;
-    // Black-holed: the isolated node's dials hang instead of failing.
-    net.isolate(lone, Cut::BlackHole);
-    wait_peers(&c, &[2, 2, 2, 0]);
+    net.isolate(lone, how);
+    if how != Cut::Freeze {
+        wait_peers(&c, &[2, 2, 2, 0]);
+    }
     std::thread::sleep(Duration::from_secs(1));
     let lone_height = c.height(lone).unwrap();
     let cut_at = Instant::now();
@@ -222,7 +236,7 @@ fn a_three_one_split_goes_on_without_the_isolated_node_which_catches_up() {
     // anywhere at the heal.
     let resumed = wait_all_above(&c, target, healed);
     println!(
-        "partition: 3/1 ({} blocks behind) heal → caught up in {} ms, resumed in {} ms",
+        "partition: 3/1 {how:?} ({} blocks behind) heal → caught up in {} ms, resumed in {} ms",
         target - lone_height,
         ms(caught_up),
         ms(resumed[lone])
@@ -324,12 +338,8 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
     let mut turn = 0usize;
     while Instant::now() < end {
         if Instant::now() >= next_fault {
-            let how = if rng.gen_bool(0.5) {
-                Cut::Refuse
-            } else {
-                Cut::BlackHole
-            };
-            let fault = match rng.gen_range(0..4) {
+            let how = [Cut::Refuse, Cut::BlackHole, Cut::Freeze][rng.gen_range(0..3)];
+            let fault = match rng.gen_range(0..5) {
                 0 => {
                     let i = rng.gen_range(0..VALIDATORS);
                     net.heal_all();
@@ -349,15 +359,24 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
                     net.cut(a, b, how);
                     format!("cut {a}-{b}")
                 }
+                3 => {
+                    let a = rng.gen_range(0..VALIDATORS);
+                    let b = (a + rng.gen_range(1..VALIDATORS)) % VALIDATORS;
+                    let delay = rng.gen_range(50..400);
+                    net.set_delay(a, b, Duration::from_millis(delay));
+                    format!("delay {a}-{b} {delay} ms")
+                }
                 _ => {
                     net.heal_all();
                     "heal".to_owned()
                 }
             };
-            faults.push(format!(
-                "{:.1}s {fault} ({how:?})",
-                start.elapsed().as_secs_f64()
-            ));
+            let at = start.elapsed().as_secs_f64();
+            if fault.starts_with("heal") || fault.starts_with("delay") {
+                faults.push(format!("{at:.1}s {fault}"));
+            } else {
+                faults.push(format!("{at:.1}s {fault} ({how:?})"));
+            }
             next_fault = Instant::now() + Duration::from_millis(rng.gen_range(2_000..5_000));
         }
         let s = &mut signers[turn % signers.len()];
@@ -385,6 +404,11 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
     let top = *heights(&c).iter().max().unwrap();
     let healed = Instant::now();
     net.heal_all();
+    for a in 0..VALIDATORS {
+        for b in a + 1..VALIDATORS {
+            net.set_delay(a, b, Duration::ZERO);
+        }
+    }
     let took = wait_all_above(&c, top, healed);
     println!(
         "partition: flapping, final heal → first new commit on every node in {} ms; {} faults, {} transactions acknowledged",
