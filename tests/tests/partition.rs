@@ -63,6 +63,16 @@ fn network() -> (Cluster, FaultNet) {
     for i in 0..VALIDATORS {
         c.wait_height(i, 2, BLOCKS);
     }
+    // Every pair is connected, through its proxies.
+    wait_peers(&c, &[3, 3, 3, 3]);
+    for a in 0..VALIDATORS {
+        for b in a + 1..VALIDATORS {
+            assert!(
+                net.accepted(a, b) + net.accepted(b, a) > 0,
+                "nodes {a} and {b} connected around the proxy"
+            );
+        }
+    }
     (c, net)
 }
 
