@@ -106,10 +106,15 @@ pub fn build_swarm(key: identity::Keypair) -> anyhow::Result<(Swarm<Behaviour>, 
             Ok(Behaviour {
                 allow: allow_block_list::Behaviour::default(),
                 gossipsub,
-                identify: identify::Behaviour::new(identify::Config::new(
-                    IDENTIFY_PROTOCOL.into(),
-                    key.public(),
-                )),
+                // Without identify's address cache, a node reaches a peer
+                // only at its configured address: a sync request to a peer
+                // that has just disconnected would otherwise dial the
+                // listen addresses the peer announced, around whatever
+                // route (a tunnel, a proxy) the operator configured.
+                identify: identify::Behaviour::new(
+                    identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
+                        .with_cache_size(0),
+                ),
                 sync: request_response::Behaviour::with_codec(
                     SyncCodec,
                     [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],

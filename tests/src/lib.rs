@@ -5,6 +5,8 @@
 //! - [`cluster`]: a local network of real `minhbach node start` processes
 //!   on 127.0.0.1, with temporary homes, deadlines on every wait, and every
 //!   process killed when the test ends;
+//! - [`faultnet`]: a TCP proxy on every link between a cluster's nodes, to
+//!   cut, heal and delay their connections;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
@@ -16,4 +18,5 @@
 //! Nothing in this crate is used by a node.
 
 pub mod cluster;
+pub mod faultnet;
 pub mod workload;
