@@ -82,7 +82,7 @@ const AWAITING_PROPOSALS_MAX: usize = 16;
 /// failed attempt doubles it, up to [`STORE_RETRY_MAX`].
 const STORE_RETRY_FIRST: Duration = Duration::from_millis(250);
 /// The longest wait between two attempts to open the store again.
-const STORE_RETRY_MAX: Duration = Duration::from_secs(4);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(2);
 /// How often a store that still cannot be written is reported again.
 const STORE_FAULT_REPORT_EVERY: Duration = Duration::from_secs(60);
 
@@ -1596,6 +1596,11 @@ impl Driver {
             // commit; the block is checked at the height consensus is at.
             if self.height() != h.0 {
                 self.start_next_height();
+                // Starting the height feeds the proposal and votes held for
+                // it, which may decide and commit this very block.
+                if h.0 != self.committed_height() + 1 {
+                    continue;
+                }
             }
             let set = self
                 .shared
