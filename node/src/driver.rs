@@ -178,6 +178,10 @@ pub struct Driver {
     /// Set while the store cannot be written: nothing is signed or
     /// committed until it can.
     store_fault: Option<StoreFault>,
+    /// When the store last became writable again, and the wait before the
+    /// attempt that succeeded: a store that fails again soon after goes on
+    /// from that wait rather than the first.
+    store_resumed: Option<(Instant, Duration)>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -287,6 +291,7 @@ impl Driver {
             admitted_tx,
             admitted_rx,
             store_fault: None,
+            store_resumed: None,
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -971,19 +976,32 @@ impl Driver {
         metrics::counter!("minhbach_store_write_failures_total").increment(1);
         metrics::gauge!("minhbach_store_writable").set(0.0);
         let path = self.shared.store.path().display().to_string();
-        error!(
-            path = %path,
-            height = self.committed_height(),
-            "cannot {what}: the store at {path} cannot be written: {why}; \
-             not signing or committing until it can, retrying"
-        );
+        let height = self.committed_height();
+        let relapse = self
+            .store_resumed
+            .filter(|(at, _)| at.elapsed() < STORE_FAULT_REPORT_EVERY);
+        if relapse.is_some() {
+            warn!(
+                path = %path,
+                height,
+                "cannot {what}: the store at {path} cannot be written again: {why}"
+            );
+        } else {
+            error!(
+                path = %path,
+                height,
+                "cannot {what}: the store at {path} cannot be written: {why}; \
+                 not signing or committing until it can, retrying"
+            );
+        }
         self.shared.live.write().expect("live lock").store_error =
             Some(format!("cannot {what}: {why}"));
+        let backoff = relapse.map_or(STORE_RETRY_FIRST, |(_, b)| (b * 2).min(STORE_RETRY_MAX));
         let now = Instant::now();
         self.store_fault = Some(StoreFault {
             since: now,
-            retry_at: now + STORE_RETRY_FIRST,
-            backoff: STORE_RETRY_FIRST,
+            retry_at: now + backoff,
+            backoff,
             attempts: 0,
             reported_at: now,
         });
@@ -1013,6 +1031,7 @@ impl Driver {
         match result {
             Ok(()) => {
                 let fault = self.store_fault.take().expect("checked above");
+                self.store_resumed = Some((Instant::now(), fault.backoff));
                 metrics::gauge!("minhbach_store_writable").set(1.0);
                 self.shared.live.write().expect("live lock").store_error = None;
                 let stored = store.meta().ok().flatten().map(|m| m.height.0);
