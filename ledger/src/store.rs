@@ -5,9 +5,19 @@
 //! holds either all of a block or none of it, and reopens at its last
 //! committed height. Anything unreadable is reported as [`StoreError::Corrupt`]
 //! naming the height, never a panic.
+//!
+//! A write that fails (the disk is full, the folder is read-only) leaves the
+//! store at its last committed height, and RocksDB then refuses every later
+//! write. [`Store::reopen`] recovers once the fault is cleared: it swaps in
+//! a read-only view of the same folder, so that reads go on meanwhile, closes
+//! the failed database and opens it again for writing. A store whose folder
+//! cannot be opened for writing at all can still be opened read-only with
+//! [`Store::open_read_only`] and reopened for writing later the same way.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
@@ -113,7 +123,44 @@ pub struct HistoryEntry {
 
 /// The node's database.
 pub struct Store {
-    db: DB,
+    path: PathBuf,
+    handle: RwLock<Handle>,
+}
+
+/// The open database, shared by readers while a [`Store::reopen`] swaps it.
+struct Handle {
+    db: Arc<DB>,
+    /// False for a read-only view.
+    writable: bool,
+}
+
+/// How long [`Store::reopen`] waits for readers of the failed database to
+/// finish before it opens the folder again anyway (the open then fails, and
+/// the next reopen tries again).
+const REOPEN_READERS_WAIT: Duration = Duration::from_secs(2);
+
+fn db_options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    opts
+}
+
+fn open_writable(path: &Path) -> Result<DB, rocksdb::Error> {
+    let cfs = COLUMN_FAMILIES
+        .iter()
+        .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+    DB::open_cf_descriptors(&db_options(), path, cfs)
+}
+
+fn open_read_only(path: &Path) -> Result<DB, rocksdb::Error> {
+    DB::open_cf_for_read_only(&db_options(), path, COLUMN_FAMILIES, false)
+}
+
+fn cf<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
+    db.cf_handle(name)
+        .expect("column families are created on open")
 }
 
 fn height_key(h: Height) -> [u8; 8] {
@@ -167,25 +214,80 @@ pub struct ChainMeta {
 impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = COLUMN_FAMILIES
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Store { db })
+        let db = open_writable(path)?;
+        Ok(Store::with(path, db, true))
     }
 
-    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.db
-            .cf_handle(name)
-            .expect("column families are created on open")
+    /// Opens an existing store at `path` for reading only: it writes nothing
+    /// to the folder, so it works on a full or read-only disk. Every write
+    /// fails until [`Store::reopen`] succeeds.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let db = open_read_only(path)?;
+        Ok(Store::with(path, db, false))
     }
 
-    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(cf), key)?)
+    fn with(path: &Path, db: DB, writable: bool) -> Store {
+        Store {
+            path: path.to_owned(),
+            handle: RwLock::new(Handle {
+                db: Arc::new(db),
+                writable,
+            }),
+        }
+    }
+
+    /// The store's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the store is open for writing (a write may still fail).
+    pub fn is_writable(&self) -> bool {
+        self.handle.read().expect("store handle lock").writable
+    }
+
+    /// Opens the store's folder again for writing, after a write failed or
+    /// on a store opened read-only. Reads go on throughout from a read-only
+    /// view of the same folder; if the folder still cannot be written, that
+    /// view stays and the error is returned, and this can be called again.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut handle = self.handle.write().expect("store handle lock");
+        if handle.writable {
+            // RocksDB allows one writer per folder: the failed database must
+            // be closed before the folder opens again, and readers use a
+            // read-only view meanwhile.
+            let view = Arc::new(open_read_only(&self.path)?);
+            let mut failed = std::mem::replace(&mut handle.db, view);
+            handle.writable = false;
+            let deadline = Instant::now() + REOPEN_READERS_WAIT;
+            loop {
+                match Arc::try_unwrap(failed) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    // The last reader closes it.
+                    Err(_) if Instant::now() >= deadline => break,
+                    Err(shared) => {
+                        failed = shared;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            }
+        }
+        let db = open_writable(&self.path)?;
+        handle.db = Arc::new(db);
+        handle.writable = true;
+        Ok(())
+    }
+
+    fn db(&self) -> Arc<DB> {
+        self.handle.read().expect("store handle lock").db.clone()
+    }
+
+    fn get(&self, name: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let db = self.db();
+        Ok(db.get_cf(cf(&db, name), key)?)
     }
 
     fn synced() -> WriteOptions {
@@ -198,6 +300,7 @@ impl Store {
     /// already initialised belongs to the same genesis. Returns the state the
     /// store is at.
     pub fn init(&self, genesis: &State, genesis_hash: Hash) -> Result<State, StoreError> {
+        let db = self.db();
         if let Some(meta) = self.meta()? {
             if meta.chain_id != genesis.chain_id() || meta.genesis_hash != genesis_hash {
                 return Err(StoreError::OtherChain {
@@ -211,18 +314,18 @@ impl Store {
         }
         let mut batch = WriteBatch::default();
         for (k, v) in genesis.entries() {
-            batch.put_cf(self.cf(CF_STATE), codec::encode(k), codec::encode(v));
+            batch.put_cf(cf(&db, CF_STATE), codec::encode(k), codec::encode(v));
         }
         for set in [genesis.validators(), genesis.next_validators()] {
-            batch.put_cf(self.cf(CF_VALSETS), set.hash().0, codec::encode(set));
+            batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
         }
-        let meta = self.cf(CF_META);
+        let meta = cf(&db, CF_META);
         batch.put_cf(meta, META_CHAIN_ID, genesis.chain_id().as_bytes());
         batch.put_cf(meta, META_GENESIS_HASH, genesis_hash.0);
         batch.put_cf(meta, META_HEIGHT, height_key(Height(0)));
         batch.put_cf(meta, META_LAST_HASH, genesis_hash.0);
         batch.put_cf(meta, META_STATE_ROOT, genesis.root().0);
-        self.db.write_opt(batch, &Self::synced())?;
+        db.write_opt(batch, &Self::synced())?;
         Ok(genesis.clone())
     }
 
@@ -258,8 +361,9 @@ impl Store {
 
     /// Reads the whole state back.
     fn load_state(&self, meta: &ChainMeta) -> Result<State, StoreError> {
+        let db = self.db();
         let mut entries = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_STATE), IteratorMode::Start) {
+        for item in db.iterator_cf(cf(&db, CF_STATE), IteratorMode::Start) {
             let (k, v) = item?;
             let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
                 .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
@@ -308,6 +412,7 @@ impl Store {
         outcome: &BlockOutcome,
         before: &State,
     ) -> Result<(), StoreError> {
+        let db = self.db();
         let h = block.header.height;
         assert_eq!(h, before.height().next(), "blocks are committed in order");
         assert_eq!(outcome.height, h, "the outcome is for this block");
@@ -317,8 +422,8 @@ impl Store {
             "the certificate is for this block"
         );
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_BLOCKS), height_key(h), block.encode());
-        batch.put_cf(self.cf(CF_CERTS), height_key(h), cert.encode());
+        batch.put_cf(cf(&db, CF_BLOCKS), height_key(h), block.encode());
+        batch.put_cf(cf(&db, CF_CERTS), height_key(h), cert.encode());
         let vendors = written_vendors(outcome);
         for (i, tx) in block.txs.iter().enumerate() {
             let loc = TxLocation {
@@ -326,17 +431,17 @@ impl Store {
                 index: i as u32,
             };
             let hash = tx.hash();
-            batch.put_cf(self.cf(CF_TXINDEX), hash.0, location_bytes(loc));
+            batch.put_cf(cf(&db, CF_TXINDEX), hash.0, location_bytes(loc));
             for entity in involved(&tx.body.signer, &tx.body.op, &vendors, before) {
                 batch.put_cf(
-                    self.cf(CF_HISTORY),
+                    cf(&db, CF_HISTORY),
                     history_key(&entity, h, loc.index),
                     hash.0,
                 );
             }
         }
         for ev in &block.evidence {
-            batch.put_cf(self.cf(CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
+            batch.put_cf(cf(&db, CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.
@@ -351,21 +456,21 @@ impl Store {
             match v {
                 Some(v) => {
                     if let StateValue::Validators(set) = v {
-                        batch.put_cf(self.cf(CF_VALSETS), set.hash().0, codec::encode(set));
+                        batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
                     }
-                    batch.put_cf(self.cf(CF_STATE), codec::encode(k), codec::encode(v))
+                    batch.put_cf(cf(&db, CF_STATE), codec::encode(k), codec::encode(v))
                 }
-                None => batch.delete_cf(self.cf(CF_STATE), codec::encode(k)),
+                None => batch.delete_cf(cf(&db, CF_STATE), codec::encode(k)),
             }
         }
-        let meta = self.cf(CF_META);
+        let meta = cf(&db, CF_META);
         batch.put_cf(meta, META_HEIGHT, height_key(h));
         if block.header.validators_hash != block.header.next_validators_hash {
             batch.put_cf(meta, set_change_key(h), []);
         }
         batch.put_cf(meta, META_LAST_HASH, block.hash().0);
         batch.put_cf(meta, META_STATE_ROOT, outcome.state_root.0);
-        self.db.write_opt(batch, &Self::synced())?;
+        db.write_opt(batch, &Self::synced())?;
         Ok(())
     }
 
@@ -373,9 +478,10 @@ impl Store {
     /// set changes, ascending, from an index written with each block, so
     /// that finding them does not read the chain.
     pub fn set_change_heights(&self, below: Height) -> Result<Vec<Height>, StoreError> {
+        let db = self.db();
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_META),
+        let iter = db.iterator_cf(
+            cf(&db, CF_META),
             IteratorMode::From(META_SET_CHANGE, Direction::Forward),
         );
         for item in iter {
@@ -451,8 +557,9 @@ impl Store {
             None => prefix.clone(),
         };
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_HISTORY),
+        let db = self.db();
+        let iter = db.iterator_cf(
+            cf(&db, CF_HISTORY),
             IteratorMode::From(&start, Direction::Forward),
         );
         for item in iter {
@@ -488,10 +595,8 @@ impl Store {
     /// Number of history entries of all entities.
     pub fn history_len(&self) -> Result<u64, StoreError> {
         let mut n = 0;
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_HISTORY), IteratorMode::Start)
-        {
+        let db = self.db();
+        for item in db.iterator_cf(cf(&db, CF_HISTORY), IteratorMode::Start) {
             item?;
             n += 1;
         }
@@ -501,10 +606,8 @@ impl Store {
     /// All committed evidence, oldest first.
     pub fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_EVIDENCE), IteratorMode::Start)
-        {
+        let db = self.db();
+        for item in db.iterator_cf(cf(&db, CF_EVIDENCE), IteratorMode::Start) {
             let (k, v) = item?;
             let h = Height(u64::from_be_bytes(
                 k.get(..8)
@@ -525,17 +628,19 @@ impl Store {
 
     /// Writes a value to the consensus safety column, synced before returning.
     pub fn safety_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let db = self.db();
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_SAFETY), key, value);
-        self.db.write_opt(batch, &Self::synced())?;
+        batch.put_cf(cf(&db, CF_SAFETY), key, value);
+        db.write_opt(batch, &Self::synced())?;
         Ok(())
     }
 
     /// Overwrites a raw entry. Only for tests that tamper with a store to see
     /// verification fail.
     #[doc(hidden)]
-    pub fn tamper(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.db.put_cf(self.cf(cf), key, value)?;
+    pub fn tamper(&self, name: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let db = self.db();
+        db.put_cf(cf(&db, name), key, value)?;
         Ok(())
     }
 }

@@ -471,6 +471,46 @@ fn a_reopened_store_takes_more_blocks() {
 }
 
 #[test]
+fn a_refused_write_leaves_the_store_unchanged_and_reopen_resumes_it() {
+    let mut f = Fixture::with_blocks(3);
+    let before = f.verify().unwrap();
+    // A read-only open stands for a disk that refuses writes: the store
+    // serves reads, and the write of block 4 fails as a whole.
+    drop(f.open.take());
+    f.open = Some(Store::open_read_only(f.dir.path()).unwrap());
+    assert!(!f.store().is_writable());
+    let (block, cert, outcome) = f.chain.make_block(block_txs(&f.chain)).unwrap();
+    let refused = f
+        .store()
+        .commit_block(&block, &cert, &outcome, &f.chain.state);
+    assert!(matches!(refused, Err(StoreError::Db(_))), "{refused:?}");
+    assert!(f.store().safety_put(b"record", b"x").is_err());
+    assert_eq!(f.store().block(Height(4)).unwrap(), None);
+    assert_eq!(f.store().safety_get(b"record").unwrap(), None);
+    let meta = f.store().meta().unwrap().unwrap();
+    assert_eq!(meta.height, Height(3));
+    assert_eq!(meta.last_block_hash, f.block(3).hash());
+    assert_eq!(f.verify().unwrap(), before);
+
+    // Reopened for writing in place, it takes the same block.
+    f.store().reopen().unwrap();
+    assert!(f.store().is_writable());
+    f.store()
+        .commit_block(&block, &cert, &outcome, &f.chain.state)
+        .unwrap();
+    f.chain.advance(&block, cert.clone(), outcome);
+    f.blocks.push((block, cert));
+    f.commit_blocks(2);
+    // A reopen of a writable store swaps it for a fresh handle as well.
+    f.store().reopen().unwrap();
+    f.commit_blocks(1);
+    f.reopen();
+    let report = f.verify().unwrap();
+    assert_eq!(report.height, Height(7));
+    assert_eq!(report.state_root, f.chain.state.root());
+}
+
+#[test]
 fn init_refuses_another_genesis() {
     let f = Fixture::with_blocks(4);
     let other_hash = Hash::digest(b"another genesis");

@@ -271,21 +271,24 @@ async fn healthz() -> &'static str {
 
 /// Caught up
 ///
-/// 200 once the node has compared heights with a peer and no peer is more
-/// than one block ahead; 503 until then, with the same body.
+/// 200 once the node has compared heights with a peer, no peer is more
+/// than one block ahead and its store can be written; 503 until then, with
+/// the same body.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "Ready: caught up.", body = Readiness),
-    (status = 503, description = "Not ready: no peer heard yet, or catching up.", body = Readiness),
+    (status = 503, description = "Not ready: no peer heard yet, catching up, or the store cannot be written.", body = Readiness),
 ))]
 async fn readyz(State(s): State<AppState>) -> Response {
     let live = s.live.read().expect("live lock").clone();
     let height = s.state.read().expect("state lock").height().0;
-    let ready = live.heard_peer && !live.catching_up;
+    let store_writable = live.store_error.is_none();
+    let ready = live.heard_peer && !live.catching_up && store_writable;
     let body = Readiness {
         ready,
         height,
         best_peer_height: live.best_peer_height,
         catching_up: live.catching_up,
+        store_writable,
     };
     let status = if ready {
         StatusCode::OK
@@ -299,7 +302,9 @@ async fn readyz(State(s): State<AppState>) -> Response {
 ///
 /// The Prometheus text format: `minhbach_height`, `minhbach_round`,
 /// `minhbach_committed_txs_total`, `minhbach_committed_blocks_total`,
-/// `minhbach_mempool_txs`, `minhbach_peers` and the histogram
+/// `minhbach_mempool_txs`, `minhbach_peers`, `minhbach_store_writable`
+/// (1, or 0 while the store cannot be written),
+/// `minhbach_store_write_failures_total` and the histogram
 /// `minhbach_block_interval_seconds`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
@@ -368,6 +373,8 @@ async fn status(State(s): State<AppState>) -> ApiResult<NodeStatus> {
         peers: live.peers,
         catching_up: live.catching_up,
         mempool_txs,
+        store_writable: live.store_error.is_none(),
+        store_error: live.store_error,
     }))
 }
 

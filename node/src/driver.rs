@@ -8,6 +8,12 @@
 //! decided block is committed to the store before the next height starts.
 //! A node that falls behind asks peers for blocks and certificates and
 //! verifies each before applying it.
+//!
+//! A store that cannot be written (a full disk, a read-only folder) stops
+//! the node from signing and committing, never from serving reads: nothing
+//! is signed without a durable safety record, and the committed state only
+//! advances once its block is written. The loop opens the store again with
+//! growing waits, and once it can write, catches up by sync.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -75,6 +81,22 @@ type GossipVerdict = (gossipsub::MessageId, PeerId, MessageAcceptance);
 const TIMERS_QUEUE: usize = 64;
 /// Most proposals kept while their missing transactions are fetched.
 const AWAITING_PROPOSALS_MAX: usize = 16;
+/// The first wait before a store that failed a write is opened again; each
+/// failed attempt doubles it, up to [`STORE_RETRY_MAX`].
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(250);
+/// The longest wait between two attempts to open the store again.
+const STORE_RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often a store that still cannot be written is reported again.
+const STORE_FAULT_REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// A store that cannot be written, and when to try it again.
+struct StoreFault {
+    since: Instant,
+    retry_at: Instant,
+    backoff: Duration,
+    attempts: u32,
+    reported_at: Instant,
+}
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -162,6 +184,13 @@ pub struct Driver {
     /// A Byzantine validator's two blocks of each round it leads.
     #[cfg(feature = "byzantine")]
     twins: HashMap<(u64, u32), (Hash, Hash)>,
+    /// Set while the store cannot be written: nothing is signed or
+    /// committed until it can.
+    store_fault: Option<StoreFault>,
+    /// When the store last became writable again, and the wait before the
+    /// attempt that succeeded: a store that fails again soon after goes on
+    /// from that wait rather than the first.
+    store_resumed: Option<(Instant, Duration)>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -273,6 +302,8 @@ impl Driver {
             admitted_rx,
             #[cfg(feature = "byzantine")]
             twins: HashMap::new(),
+            store_fault: None,
+            store_resumed: None,
         };
         #[cfg(feature = "byzantine")]
         if byzantine::enabled() {
@@ -280,6 +311,20 @@ impl Driver {
         }
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
+        metrics::gauge!("minhbach_store_writable").set(1.0);
+        metrics::counter!("minhbach_store_write_failures_total").increment(0);
+        if !driver.shared.store.is_writable() {
+            // Opened read-only: the disk refused the writes of the open.
+            let why = driver
+                .shared
+                .live
+                .read()
+                .expect("live lock")
+                .store_error
+                .clone()
+                .unwrap_or_else(|| "it was opened read-only".into());
+            driver.store_failed("open the store for writing", &why);
+        }
         Ok((driver, fx))
     }
 
@@ -292,6 +337,7 @@ impl Driver {
         loop {
             let pause = self.next_height_at;
             let admit_at = self.admit_due();
+            let store_retry_at = self.store_fault.as_ref().map(|f| f.retry_at);
             tokio::select! {
                 event = self.swarm.select_next_some() => {
                     self.on_swarm(event);
@@ -330,6 +376,7 @@ impl Driver {
                 _ = tick.tick() => self.on_tick(),
                 _ = sleep_until(pause), if pause.is_some() => self.start_next_height(),
                 _ = sleep_until(admit_at), if admit_at.is_some() => self.admit_gossiped_txs(true),
+                _ = sleep_until(store_retry_at), if store_retry_at.is_some() => self.retry_store(),
                 _ = &mut shutdown => {
                     info!("shutting down");
                     break;
@@ -368,16 +415,27 @@ impl Driver {
     fn effect(&mut self, effect: Effect<Hash, PublicKey, Signature>, queue: &mut VecDeque<In>) {
         match effect {
             Effect::PersistSafetyRecord(record) => {
+                // Signing without a durable record could equivocate after a
+                // restart: a record that is not written stops the signature
+                // that follows it (below), and every later one until the
+                // store can be written again.
+                if self.store_fault.is_some() {
+                    return;
+                }
                 let bytes = serde_json::to_vec(&record).expect("a safety record serializes");
                 if let Err(e) = self.shared.store.safety_put(SAFETY_RECORD_KEY, &bytes) {
-                    // Signing without a durable record could equivocate after
-                    // a restart: stop instead.
-                    error!("cannot persist the safety record: {e}; stopping");
-                    std::process::exit(70);
+                    self.store_failed("persist the safety record", &e.to_string());
                 }
             }
             Effect::SignProposal(p) => {
                 let Some(key) = &self.key else { return };
+                if self.store_fault.is_some() {
+                    debug!(
+                        height = p.height.0,
+                        "not proposing: the store cannot be written"
+                    );
+                    return;
+                }
                 let Some(candidate) = self.candidates.get(&p.value) else {
                     error!(
                         height = p.height.0,
@@ -428,6 +486,13 @@ impl Driver {
             }
             Effect::SignVote(v) => {
                 let Some(key) = &self.key else { return };
+                if self.store_fault.is_some() {
+                    debug!(
+                        height = v.height.0,
+                        "not voting: the store cannot be written"
+                    );
+                    return;
+                }
                 let vote = Vote::sign(
                     key,
                     self.shared.chain_id(),
@@ -890,8 +955,17 @@ impl Driver {
 
     // ---- commits ----
 
-    /// Commits block L+1; false if it is not the next block or the write failed.
+    /// Commits block L+1; false if it is not the next block, the store
+    /// cannot be written or the write failed. The state, the mempool and
+    /// the candidates change only once the block is written.
     fn commit(&mut self, block: Block, cert: CommitCertificate, outcome: BlockOutcome) -> bool {
+        if self.store_fault.is_some() {
+            debug!(
+                height = block.header.height.0,
+                "not committing: the store cannot be written"
+            );
+            return false;
+        }
         let started = Instant::now();
         let h = block.header.height;
         let hash = block.hash();
@@ -905,8 +979,9 @@ impl Driver {
                 .store
                 .commit_block(&block, &cert, &outcome, &state)
             {
-                error!(height = h.0, "cannot commit: {e}; stopping");
-                std::process::exit(70);
+                drop(state);
+                self.store_failed(&format!("commit block {h}"), &e.to_string());
+                return false;
             }
             let set_used = state.validators().clone();
             state.commit(outcome);
@@ -947,6 +1022,112 @@ impl Driver {
             "committed block {hash}"
         );
         true
+    }
+
+    // ---- store faults ----
+
+    /// A write failed (or the store was opened read-only): stop signing and
+    /// committing, report it, and try the store again after a pause.
+    fn store_failed(&mut self, what: &str, why: &str) {
+        metrics::counter!("minhbach_store_write_failures_total").increment(1);
+        metrics::gauge!("minhbach_store_writable").set(0.0);
+        let path = self.shared.store.path().display().to_string();
+        let height = self.committed_height();
+        let relapse = self
+            .store_resumed
+            .filter(|(at, _)| at.elapsed() < STORE_FAULT_REPORT_EVERY);
+        if relapse.is_some() {
+            warn!(
+                path = %path,
+                height,
+                "cannot {what}: the store at {path} cannot be written again: {why}"
+            );
+        } else {
+            error!(
+                path = %path,
+                height,
+                "cannot {what}: the store at {path} cannot be written: {why}; \
+                 not signing or committing until it can, retrying"
+            );
+        }
+        self.shared.live.write().expect("live lock").store_error =
+            Some(format!("cannot {what}: {why}"));
+        let backoff = relapse.map_or(STORE_RETRY_FIRST, |(_, b)| (b * 2).min(STORE_RETRY_MAX));
+        let now = Instant::now();
+        self.store_fault = Some(StoreFault {
+            since: now,
+            retry_at: now + backoff,
+            backoff,
+            attempts: 0,
+            reported_at: now,
+        });
+    }
+
+    /// Opens the store again for writing and writes the safety record; on
+    /// success, signing and committing resume and the node catches up by
+    /// sync; otherwise the next attempt waits twice as long.
+    fn retry_store(&mut self) {
+        let Some(fault) = self.store_fault.as_mut() else {
+            return;
+        };
+        fault.attempts += 1;
+        let store = &self.shared.store;
+        let result = store.reopen().and_then(|()| {
+            // The record in memory may be ahead of the stored one (records
+            // not written while the store failed); it is written before any
+            // signature, and proves the store takes a synced write.
+            if self.key.is_none() {
+                return Ok(());
+            }
+            let bytes =
+                serde_json::to_vec(self.machine.record()).expect("a safety record serializes");
+            store.safety_put(SAFETY_RECORD_KEY, &bytes)
+        });
+        let path = store.path().display().to_string();
+        match result {
+            Ok(()) => {
+                let fault = self.store_fault.take().expect("checked above");
+                self.store_resumed = Some((Instant::now(), fault.backoff));
+                metrics::gauge!("minhbach_store_writable").set(1.0);
+                self.shared.live.write().expect("live lock").store_error = None;
+                let stored = store.meta().ok().flatten().map(|m| m.height.0);
+                info!(
+                    path = %path,
+                    down_ms = fault.since.elapsed().as_millis() as u64,
+                    attempts = fault.attempts,
+                    height = self.committed_height(),
+                    "the store at {path} can be written again; resuming"
+                );
+                if let Some(stored) = stored.filter(|s| *s > self.committed_height()) {
+                    // The failed write reached the disk after all; the block
+                    // comes again by sync and is written again, unchanged.
+                    info!(
+                        height = stored,
+                        "the store holds a block its failed write reported lost"
+                    );
+                }
+                self.maybe_sync();
+            }
+            Err(e) => {
+                metrics::counter!("minhbach_store_write_failures_total").increment(1);
+                fault.backoff = (fault.backoff * 2).min(STORE_RETRY_MAX);
+                fault.retry_at = Instant::now() + fault.backoff;
+                debug!(
+                    attempts = fault.attempts,
+                    "the store still cannot be written: {e}"
+                );
+                if fault.reported_at.elapsed() >= STORE_FAULT_REPORT_EVERY {
+                    fault.reported_at = Instant::now();
+                    warn!(
+                        path = %path,
+                        down_s = fault.since.elapsed().as_secs(),
+                        "the store at {path} still cannot be written: {e}"
+                    );
+                }
+                self.shared.live.write().expect("live lock").store_error =
+                    Some(format!("cannot reopen the store for writing: {e}"));
+            }
+        }
     }
 
     fn start_next_height(&mut self) {
@@ -1348,6 +1529,10 @@ impl Driver {
                 live.heard_peer = true;
             }
         }
+        // Blocks that cannot be written are not asked for.
+        if self.store_fault.is_some() {
+            return;
+        }
         // A node one block behind is usually just finishing the same height
         // through consensus; sync only when a peer has a block we cannot
         // decide ourselves any more.
@@ -1487,6 +1672,11 @@ impl Driver {
             // commit; the block is checked at the height consensus is at.
             if self.height() != h.0 {
                 self.start_next_height();
+                // Starting the height feeds the proposal and votes held for
+                // it, which may decide and commit this very block.
+                if h.0 != self.committed_height() + 1 {
+                    continue;
+                }
             }
             let set = self
                 .shared

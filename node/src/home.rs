@@ -95,6 +95,39 @@ impl Home {
         Ok((store, state))
     }
 
+    /// Opens the store as [`Home::open_store`] does, for a running node: a
+    /// store that exists but cannot be opened for writing (its disk is full
+    /// or read-only) is opened read-only instead, with the reason it could
+    /// not be written, so the node can serve reads and reopen it later.
+    pub fn open_store_for_node(
+        &self,
+        genesis: &Genesis,
+    ) -> Result<(Store, State, Option<String>), HomeError> {
+        let (path, why) = match self.open_store(genesis) {
+            Ok((store, state)) => return Ok((store, state, None)),
+            Err(HomeError::Store { path, source }) if matches!(*source, StoreError::Db(_)) => {
+                (path, source)
+            }
+            Err(e) => return Err(e),
+        };
+        let refused = |why: Box<StoreError>| HomeError::Store {
+            path: path.clone(),
+            source: why,
+        };
+        let Ok(store) = Store::open_read_only(&path) else {
+            return Err(refused(why));
+        };
+        // An initialised store only reads here; an empty one would have to
+        // be written, and cannot be.
+        if !matches!(store.meta(), Ok(Some(_))) {
+            return Err(refused(why));
+        }
+        let state = store
+            .init(&genesis.state(), genesis.hash())
+            .map_err(|e| refused(Box::new(e)))?;
+        Ok((store, state, Some(why.to_string())))
+    }
+
     /// Opens an existing store without creating one, for offline tools.
     pub fn open_existing_store(&self) -> Result<Store, HomeError> {
         let path = self.data_dir();

@@ -77,7 +77,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
             None
         };
     let genesis = home.genesis()?;
-    let (store, state) = home.open_store(&genesis)?;
+    let (store, state, store_error) = home.open_store_for_node(&genesis)?;
     let dial = config
         .p2p
         .peers
@@ -121,7 +121,10 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         state: RwLock::new(state),
         mempool: Mutex::new(Mempool::new(limits)),
         rejected: Mutex::new(Rejections::default()),
-        live: RwLock::new(Live::default()),
+        live: RwLock::new(Live {
+            store_error,
+            ..Live::default()
+        }),
         gossip: gossip_tx,
         metrics,
     });

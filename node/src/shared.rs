@@ -65,6 +65,9 @@ pub struct Live {
     pub heard_peer: bool,
     /// The best height a peer reported.
     pub best_peer_height: u64,
+    /// Why the store cannot be written (its folder and the error), while it
+    /// cannot; the node then neither signs nor commits.
+    pub store_error: Option<String>,
 }
 
 /// The node's shared parts.

@@ -1359,7 +1359,8 @@ async fn health_readiness_and_metrics() {
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         a.json(),
-        json!({"ready": false, "height": 4, "best_peer_height": 0, "catching_up": false})
+        json!({"ready": false, "height": 4, "best_peer_height": 0, "catching_up": false,
+            "store_writable": true})
     );
     f.shared.live.write().unwrap().heard_peer = true;
     f.shared.live.write().unwrap().best_peer_height = 4;
@@ -1370,6 +1371,27 @@ async fn health_readiness_and_metrics() {
     let a = f.get(On::Explorer, "/readyz").await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.json()["catching_up"], true);
+    f.shared.live.write().unwrap().catching_up = false;
+    // A node whose store cannot be written is not ready, and says why.
+    let why = "cannot commit block 5: /data: IO error: No space left on device";
+    f.shared.live.write().unwrap().store_error = Some(why.into());
+    let a = f.get(On::Api, "/readyz").await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.json()["store_writable"], false);
+    let status = f.get(On::Api, "/v1/status").await;
+    f.document(On::Api)
+        .await
+        .check("get", "/v1/status", &status);
+    assert_eq!(status.json()["store_writable"], false);
+    assert_eq!(status.json()["store_error"], why);
+    f.shared.live.write().unwrap().store_error = None;
+    let a = f.get(On::Api, "/readyz").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let status = f.get(On::Api, "/v1/status").await.json();
+    assert_eq!(
+        (&status["store_writable"], &status["store_error"]),
+        (&json!(true), &Value::Null)
+    );
 }
 
 #[tokio::test]

@@ -140,6 +140,12 @@ pub struct NodeStatus {
     pub catching_up: bool,
     /// Transactions waiting in this node's mempool.
     pub mempool_txs: usize,
+    /// Whether the node can write its store. While it cannot (a full disk,
+    /// a read-only folder), it serves reads but neither votes nor commits,
+    /// and tries the store again every few seconds.
+    pub store_writable: bool,
+    /// Why the store cannot be written: the folder and the system's error.
+    pub store_error: Option<String>,
 }
 
 /// `GET /readyz`: whether the node is caught up.
@@ -154,6 +160,9 @@ pub struct Readiness {
     pub best_peer_height: u64,
     /// Whether a peer is more than one block ahead.
     pub catching_up: bool,
+    /// Whether the node can write its store; a node that cannot is not
+    /// ready.
+    pub store_writable: bool,
 }
 
 /// A block header's fields.
