@@ -72,6 +72,15 @@ type GossipVerdict = (gossipsub::MessageId, PeerId, MessageAcceptance);
 const TIMERS_QUEUE: usize = 64;
 /// Most proposals kept while their missing transactions are fetched.
 const AWAITING_PROPOSALS_MAX: usize = 16;
+/// Invalid gossip messages (refused: undecodable, or a signature that does
+/// not verify) a peer may forward within [`INVALID_GOSSIP_WINDOW`]. Honest
+/// nodes check every message before they forward it, so they send none.
+pub const INVALID_GOSSIP_MAX: u32 = 32;
+/// The window over which invalid gossip is counted.
+pub const INVALID_GOSSIP_WINDOW: Duration = Duration::from_secs(10);
+/// How long a peer that sent more invalid gossip than allowed is
+/// disconnected and refused.
+pub const INVALID_GOSSIP_BAN: Duration = Duration::from_secs(60);
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -153,6 +162,10 @@ pub struct Driver {
     /// The verdicts on each admitted batch's gossip messages.
     admitted_tx: mpsc::Sender<Vec<GossipVerdict>>,
     admitted_rx: mpsc::Receiver<Vec<GossipVerdict>>,
+    /// Invalid gossip per peer: since when it is counted, and how much.
+    invalid_gossip: HashMap<PeerId, (Instant, u32)>,
+    /// Peers refused for invalid gossip, until when.
+    banned: HashMap<PeerId, Instant>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -261,6 +274,8 @@ impl Driver {
             admitting: false,
             admitted_tx,
             admitted_rx,
+            invalid_gossip: HashMap::new(),
+            banned: HashMap::new(),
         };
         driver.update_allowed();
         metrics::gauge!("minhbach_height").set(height.0.saturating_sub(1) as f64);
@@ -1125,11 +1140,63 @@ impl Driver {
     }
 
     fn report(&mut self, id: &gossipsub::MessageId, from: &PeerId, verdict: MessageAcceptance) {
+        let invalid = matches!(verdict, MessageAcceptance::Reject);
         let _ = self
             .swarm
             .behaviour_mut()
             .gossipsub
             .report_message_validation_result(id, from, verdict);
+        if invalid {
+            self.note_invalid_gossip(*from);
+        }
+    }
+
+    /// Counts a refused message against the peer that forwarded it; past
+    /// [`INVALID_GOSSIP_MAX`] in [`INVALID_GOSSIP_WINDOW`], the peer is
+    /// disconnected and refused for [`INVALID_GOSSIP_BAN`].
+    fn note_invalid_gossip(&mut self, peer: PeerId) {
+        metrics::counter!("minhbach_gossip_invalid_total").increment(1);
+        let now = Instant::now();
+        let (since, count) = self.invalid_gossip.entry(peer).or_insert((now, 0));
+        if now.duration_since(*since) > INVALID_GOSSIP_WINDOW {
+            *since = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count <= INVALID_GOSSIP_MAX || self.banned.contains_key(&peer) {
+            return;
+        }
+        self.invalid_gossip.remove(&peer);
+        warn!(
+            %peer,
+            seconds = INVALID_GOSSIP_BAN.as_secs(),
+            "peer sent more than {INVALID_GOSSIP_MAX} invalid gossip messages in {} s; \
+             disconnecting it",
+            INVALID_GOSSIP_WINDOW.as_secs()
+        );
+        metrics::counter!("minhbach_peers_banned_total").increment(1);
+        self.banned.insert(peer, now + INVALID_GOSSIP_BAN);
+        self.swarm.behaviour_mut().allow.disallow_peer(peer);
+    }
+
+    /// Lets peers whose ban is over connect again, if they are still allowed.
+    fn lift_bans(&mut self) {
+        let now = Instant::now();
+        self.invalid_gossip
+            .retain(|_, (since, _)| now.duration_since(*since) <= INVALID_GOSSIP_WINDOW);
+        let over: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in over {
+            self.banned.remove(&peer);
+            if self.allowed.contains(&peer) {
+                info!(%peer, "ban over; the peer may connect again");
+                self.swarm.behaviour_mut().allow.allow_peer(peer);
+            }
+        }
     }
 
     /// When the gossiped transactions waiting are due for admission.
@@ -1463,6 +1530,7 @@ impl Driver {
     // ---- housekeeping ----
 
     fn on_tick(&mut self) {
+        self.lift_bans();
         self.dial_peers();
         self.retry_unsent_txs();
         let peers: Vec<PeerId> = self.connected.iter().copied().collect();
@@ -1481,7 +1549,11 @@ impl Driver {
         let targets: Vec<(PeerId, Multiaddr)> = self
             .dial
             .iter()
-            .filter(|(p, _)| !self.connected.contains(p) && self.allowed.contains(p))
+            .filter(|(p, _)| {
+                !self.connected.contains(p)
+                    && self.allowed.contains(p)
+                    && !self.banned.contains_key(p)
+            })
             .cloned()
             .collect();
         for (peer, addr) in targets {
@@ -1502,7 +1574,8 @@ impl Driver {
     }
 
     /// Allows exactly the current and next validators and the registered
-    /// nodes; disallowing a peer closes its connections.
+    /// nodes, but for those banned for invalid gossip until their ban is
+    /// over; disallowing a peer closes its connections.
     fn update_allowed(&mut self) {
         let wanted: BTreeSet<PeerId> = {
             let state = self.shared.state.read().expect("state lock");
@@ -1522,7 +1595,9 @@ impl Driver {
             allow.disallow_peer(*p);
         }
         for p in wanted.difference(&self.allowed) {
-            allow.allow_peer(*p);
+            if !self.banned.contains_key(p) {
+                allow.allow_peer(*p);
+            }
         }
         self.allowed = wanted;
     }

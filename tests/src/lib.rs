@@ -5,6 +5,8 @@
 //! - [`cluster`]: a local network of real `minhbach node start` processes
 //!   on 127.0.0.1, with temporary homes, deadlines on every wait, and every
 //!   process killed when the test ends;
+//! - [`peer`]: a libp2p peer played inside a test with a node's key, that
+//!   publishes whatever gossip the test hands it;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
@@ -14,4 +16,5 @@
 //! Nothing in this crate is used by a node.
 
 pub mod cluster;
+pub mod peer;
 pub mod workload;
