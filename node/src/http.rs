@@ -5,6 +5,10 @@
 //!   wait in the listen backlog until one closes.
 //! - One client address holds at most `[limits] http_connections_per_client`
 //!   of them; a connection beyond that is closed as soon as it is accepted.
+//! - The node works on at most `[limits] http_requests_per_client` requests
+//!   from one client address at once; its others wait their turn, so a
+//!   client flooding requests over many connections does not keep others
+//!   waiting behind all of them.
 //! - A request's head must arrive within [`HEADER_READ_TIMEOUT`], counted
 //!   from when the node starts waiting for it (so an idle keep-alive
 //!   connection is closed after that long too), and may be at most
@@ -55,6 +59,8 @@ pub struct ConnectionLimits {
     pub total: usize,
     /// Most connections open at once from one client address.
     pub per_client: usize,
+    /// Most requests worked on at once from one client address.
+    pub requests_per_client: usize,
 }
 
 impl From<&crate::config::LimitsSection> for ConnectionLimits {
@@ -62,6 +68,7 @@ impl From<&crate::config::LimitsSection> for ConnectionLimits {
         ConnectionLimits {
             total: l.http_connections,
             per_client: l.http_connections_per_client,
+            requests_per_client: l.http_requests_per_client,
         }
     }
 }
@@ -77,7 +84,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.total));
-    let clients: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    let clients: Clients = Arc::default();
     let open = metrics::gauge!("minhbach_http_connections", "listener" => name);
     open.set(0.0);
     loop {
@@ -97,19 +104,23 @@ pub async fn serve(
             },
             _ = stopped(&mut stop) => break,
         };
-        let Some(client) = ClientSlot::take(&clients, addr.ip(), limits.per_client) else {
+        let Some(client) = ClientSlot::take(&clients, addr.ip(), limits) else {
             metrics::counter!("minhbach_http_refused_total", "listener" => name).increment(1);
             debug!(listener = name, %addr, "too many connections from this client; closed");
             continue;
         };
         open.increment(1.0);
-        let service =
-            router
-                .clone()
-                .map_request(move |mut request: axum::http::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(addr));
-                    request
-                });
+        let turns = client.turns.clone();
+        let router = router.clone();
+        let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(addr));
+            let turns = turns.clone();
+            let router = router.clone();
+            async move {
+                let _turn = turns.acquire_owned().await;
+                router.oneshot(request).await
+            }
+        });
         let mut stop = stop.clone();
         let open = open.clone();
         tokio::spawn(async move {
@@ -159,24 +170,31 @@ fn is_stall(e: &hyper::Error) -> bool {
     false
 }
 
-/// One client address's share of a listener's connections, given back
-/// when dropped.
+/// Each client address with open connections: how many, and its turns at
+/// having a request worked on.
+type Clients = Arc<Mutex<HashMap<IpAddr, (usize, Arc<Semaphore>)>>>;
+
+/// One connection of a client address, given back when dropped.
 struct ClientSlot {
-    clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    clients: Clients,
     ip: IpAddr,
+    turns: Arc<Semaphore>,
 }
 
 impl ClientSlot {
-    fn take(clients: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+    fn take(clients: &Clients, ip: IpAddr, limits: ConnectionLimits) -> Option<Self> {
         let mut map = clients.lock().expect("client slots lock");
-        let n = map.entry(ip).or_insert(0);
-        if *n >= max {
+        let (n, turns) = map
+            .entry(ip)
+            .or_insert_with(|| (0, Arc::new(Semaphore::new(limits.requests_per_client))));
+        if *n >= limits.per_client {
             return None;
         }
         *n += 1;
         Some(ClientSlot {
             clients: clients.clone(),
             ip,
+            turns: turns.clone(),
         })
     }
 }
@@ -184,7 +202,7 @@ impl ClientSlot {
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         let mut map = self.clients.lock().expect("client slots lock");
-        if let Some(n) = map.get_mut(&self.ip) {
+        if let Some((n, _)) = map.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
                 map.remove(&self.ip);
@@ -227,9 +245,14 @@ impl StallGuard {
         }
     }
 
-    fn progress<T>(&mut self, cx: &mut Context<'_>, p: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        p: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         match p {
             Poll::Pending => self.pending(cx),
+            Poll::Ready(Ok(0)) => Poll::Ready(Ok(0)),
             ready => {
                 self.stalled = None;
                 ready
@@ -274,9 +297,8 @@ impl AsyncWrite for StallGuard {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let p = Pin::new(&mut this.io).poll_flush(cx);
-        this.progress(cx, p)
+        // A flush moves no byte: it neither arms nor disarms the timer.
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -148,6 +148,9 @@ pub const HTTP_CONNECTIONS_DEFAULT: usize = 1024;
 /// Default of `[limits] http_connections_per_client`.
 pub const HTTP_CONNECTIONS_PER_CLIENT_DEFAULT: usize = 128;
 
+/// Default of `[limits] http_requests_per_client`.
+pub const HTTP_REQUESTS_PER_CLIENT_DEFAULT: usize = 16;
+
 /// `[limits]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -166,6 +169,9 @@ pub struct LimitsSection {
     /// Most connections one client address may hold open on a listener;
     /// more from it are closed as soon as they are accepted.
     pub http_connections_per_client: usize,
+    /// Most requests from one client address a listener works on at once;
+    /// its others wait their turn, so one client cannot take every worker.
+    pub http_requests_per_client: usize,
 }
 
 impl Default for LimitsSection {
@@ -177,6 +183,7 @@ impl Default for LimitsSection {
             block_bytes: 4 * 1024 * 1024,
             http_connections: HTTP_CONNECTIONS_DEFAULT,
             http_connections_per_client: HTTP_CONNECTIONS_PER_CLIENT_DEFAULT,
+            http_requests_per_client: HTTP_REQUESTS_PER_CLIENT_DEFAULT,
         }
     }
 }
@@ -322,10 +329,14 @@ impl Config {
                 "must hold at least one transaction of the largest size",
             ));
         }
-        if self.limits.http_connections == 0 || self.limits.http_connections_per_client == 0 {
+        if self.limits.http_connections == 0
+            || self.limits.http_connections_per_client == 0
+            || self.limits.http_requests_per_client == 0
+        {
             return Err(invalid(
                 "limits",
-                "http_connections and http_connections_per_client must be at least 1",
+                "http_connections, http_connections_per_client and http_requests_per_client \
+                 must be at least 1",
             ));
         }
         let c = &self.consensus;
