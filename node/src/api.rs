@@ -12,6 +12,7 @@
 //! with the ledger's rejection codes where a transaction is refused.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -58,6 +59,14 @@ pub const SUBMIT_BODY_BYTES_MAX: usize = ledger::codec::TX_BYTES_MAX * 2;
 pub const SUBMIT_BATCH_TXS_MAX: usize = 4096;
 /// Largest body `POST /v1/txs/batch` reads.
 pub const SUBMIT_BATCH_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Most `POST /v1/txs/batch` requests read and admitted at once, so that
+/// their bodies bound the memory they take; the others wait their turn.
+pub const SUBMIT_BATCHES_RUNNING_MAX: usize = 2;
+/// The longest a batch waits for its turn before it is answered 429 `busy`.
+pub const SUBMIT_BATCH_WAIT: Duration = Duration::from_secs(30);
+/// The longest a submission may take, from its head to its answer; a body
+/// sent slower than that is answered 408 `timeout`.
+pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The response header that names the height an export was taken at.
 pub const EXPORT_HEIGHT_HEADER: &str = "x-minhbach-height";
 /// The response header that names the hash of that block.
@@ -70,6 +79,9 @@ const _: () = assert!(SUBMIT_BODY_BYTES_MAX > ledger::codec::TX_BYTES_MAX / 3 * 
 
 static EXPORT_SLOTS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(EXPORTS_RUNNING_MAX);
+
+static SUBMIT_BATCH_SLOTS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(SUBMIT_BATCHES_RUNNING_MAX);
 
 type AppState = Arc<Shared>;
 
@@ -168,11 +180,16 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 /// document of exactly those at [`OPENAPI_PATH`].
 pub fn api_router(shared: Arc<Shared>) -> Router {
     let mut submit = routes!(post_tx);
-    submit.2 = submit.2.layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX));
+    submit.2 = submit
+        .2
+        .layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX))
+        .layer(middleware::from_fn(within_submit_timeout));
     let mut submit_batch = routes!(post_tx_batch);
     submit_batch.2 = submit_batch
         .2
-        .layer(DefaultBodyLimit::max(SUBMIT_BATCH_BODY_BYTES_MAX));
+        .layer(DefaultBodyLimit::max(SUBMIT_BATCH_BODY_BYTES_MAX))
+        .layer(middleware::from_fn(within_submit_timeout))
+        .layer(middleware::from_fn(batch_turn));
     let (router, openapi) = read_routes()
         .routes(submit)
         .routes(submit_batch)
@@ -219,6 +236,38 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence))
         .routes(routes!(export_csv))
         .routes(routes!(export_ocds))
+}
+
+/// Answers 408 `timeout` when a submission takes over [`SUBMIT_TIMEOUT`]:
+/// a client that sends its body slowly does not hold the handler longer.
+async fn within_submit_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(SUBMIT_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "the submission did not arrive within {} s",
+                SUBMIT_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// Lets a batch submission in once fewer than [`SUBMIT_BATCHES_RUNNING_MAX`]
+/// are being read and admitted, before its body is read; 429 `busy` after
+/// [`SUBMIT_BATCH_WAIT`].
+async fn batch_turn(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(SUBMIT_BATCH_WAIT, SUBMIT_BATCH_SLOTS.acquire()).await {
+        Ok(Ok(_turn)) => next.run(request).await,
+        _ => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "too many batches are being admitted; try again shortly",
+        )
+        .into_response(),
+    }
 }
 
 /// The `Allow` header of a read-only resource.
@@ -596,6 +645,8 @@ fn malformed(message: String) -> ApiError {
         (status = 202, description = "Admitted to the mempool.", body = Submitted),
         (status = 400, description = "`malformed`: not a transaction, or not `{\"tx\": \"<base64>\"}`.",
             body = ErrorBody),
+        (status = 408, description = "`timeout`: the body did not arrive within 30 s.",
+            body = ErrorBody),
         (status = 409, description = "`duplicate`: already pending or committed.", body = ErrorBody),
         (status = 413, description = "`too_large`: the body or the transaction is over the limit.",
             body = ErrorBody),
@@ -648,8 +699,12 @@ fn read_body(body: Result<Bytes, BytesRejection>, bytes_max: usize) -> Result<By
         (status = 200, description = "One result per transaction, in order.", body = BatchSubmitted),
         (status = 400, description = "`malformed`: not `{\"txs\": [\"<base64>\", …]}`.",
             body = ErrorBody),
+        (status = 408, description = "`timeout`: the body did not arrive, or the batch was not \
+            admitted, within 30 s.", body = ErrorBody),
         (status = 413, description = "`too_large`: the body is over 16 MiB or holds more than \
             4096 transactions.", body = ErrorBody),
+        (status = 429, description = "`busy`: two batches are being admitted and this one waited \
+            30 s for its turn; try again.", body = ErrorBody),
     ))]
 async fn post_tx_batch(
     State(s): State<AppState>,

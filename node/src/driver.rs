@@ -98,6 +98,16 @@ struct StoreFault {
     reported_at: Instant,
 }
 
+/// Invalid gossip messages (refused: undecodable, or a signature that does
+/// not verify) a peer may forward within [`INVALID_GOSSIP_WINDOW`]. Honest
+/// nodes check every message before they forward it, so they send none.
+pub const INVALID_GOSSIP_MAX: u32 = 32;
+/// The window over which invalid gossip is counted.
+pub const INVALID_GOSSIP_WINDOW: Duration = Duration::from_secs(10);
+/// How long a peer that sent more invalid gossip than allowed is
+/// disconnected and refused.
+pub const INVALID_GOSSIP_BAN: Duration = Duration::from_secs(60);
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -191,6 +201,11 @@ pub struct Driver {
     /// attempt that succeeded: a store that fails again soon after goes on
     /// from that wait rather than the first.
     store_resumed: Option<(Instant, Duration)>,
+
+    /// Invalid gossip per peer: since when it is counted, and how much.
+    invalid_gossip: HashMap<PeerId, (Instant, u32)>,
+    /// Peers refused for invalid gossip, until when.
+    banned: HashMap<PeerId, Instant>,
 }
 
 /// Everything [`Driver::new`] needs.
@@ -304,6 +319,9 @@ impl Driver {
             twins: HashMap::new(),
             store_fault: None,
             store_resumed: None,
+
+            invalid_gossip: HashMap::new(),
+            banned: HashMap::new(),
         };
         #[cfg(feature = "byzantine")]
         if byzantine::enabled() {
@@ -1363,11 +1381,63 @@ impl Driver {
     }
 
     fn report(&mut self, id: &gossipsub::MessageId, from: &PeerId, verdict: MessageAcceptance) {
+        let invalid = matches!(verdict, MessageAcceptance::Reject);
         let _ = self
             .swarm
             .behaviour_mut()
             .gossipsub
             .report_message_validation_result(id, from, verdict);
+        if invalid {
+            self.note_invalid_gossip(*from);
+        }
+    }
+
+    /// Counts a refused message against the peer that forwarded it; past
+    /// [`INVALID_GOSSIP_MAX`] in [`INVALID_GOSSIP_WINDOW`], the peer is
+    /// disconnected and refused for [`INVALID_GOSSIP_BAN`].
+    fn note_invalid_gossip(&mut self, peer: PeerId) {
+        metrics::counter!("minhbach_gossip_invalid_total").increment(1);
+        let now = Instant::now();
+        let (since, count) = self.invalid_gossip.entry(peer).or_insert((now, 0));
+        if now.duration_since(*since) > INVALID_GOSSIP_WINDOW {
+            *since = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count <= INVALID_GOSSIP_MAX || self.banned.contains_key(&peer) {
+            return;
+        }
+        self.invalid_gossip.remove(&peer);
+        warn!(
+            %peer,
+            seconds = INVALID_GOSSIP_BAN.as_secs(),
+            "peer sent more than {INVALID_GOSSIP_MAX} invalid gossip messages in {} s; \
+             disconnecting it",
+            INVALID_GOSSIP_WINDOW.as_secs()
+        );
+        metrics::counter!("minhbach_peers_banned_total").increment(1);
+        self.banned.insert(peer, now + INVALID_GOSSIP_BAN);
+        self.swarm.behaviour_mut().allow.disallow_peer(peer);
+    }
+
+    /// Lets peers whose ban is over connect again, if they are still allowed.
+    fn lift_bans(&mut self) {
+        let now = Instant::now();
+        self.invalid_gossip
+            .retain(|_, (since, _)| now.duration_since(*since) <= INVALID_GOSSIP_WINDOW);
+        let over: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in over {
+            self.banned.remove(&peer);
+            if self.allowed.contains(&peer) {
+                info!(%peer, "ban over; the peer may connect again");
+                self.swarm.behaviour_mut().allow.allow_peer(peer);
+            }
+        }
     }
 
     /// When the gossiped transactions waiting are due for admission.
@@ -1710,6 +1780,7 @@ impl Driver {
     // ---- housekeeping ----
 
     fn on_tick(&mut self) {
+        self.lift_bans();
         self.dial_peers();
         self.retry_unsent_txs();
         let peers: Vec<PeerId> = self.connected.iter().copied().collect();
@@ -1728,7 +1799,11 @@ impl Driver {
         let targets: Vec<(PeerId, Multiaddr)> = self
             .dial
             .iter()
-            .filter(|(p, _)| !self.connected.contains(p) && self.allowed.contains(p))
+            .filter(|(p, _)| {
+                !self.connected.contains(p)
+                    && self.allowed.contains(p)
+                    && !self.banned.contains_key(p)
+            })
             .cloned()
             .collect();
         for (peer, addr) in targets {
@@ -1749,7 +1824,8 @@ impl Driver {
     }
 
     /// Allows exactly the current and next validators and the registered
-    /// nodes; disallowing a peer closes its connections.
+    /// nodes, but for those banned for invalid gossip until their ban is
+    /// over; disallowing a peer closes its connections.
     fn update_allowed(&mut self) {
         let wanted: BTreeSet<PeerId> = {
             let state = self.shared.state.read().expect("state lock");
@@ -1769,7 +1845,9 @@ impl Driver {
             allow.disallow_peer(*p);
         }
         for p in wanted.difference(&self.allowed) {
-            allow.allow_peer(*p);
+            if !self.banned.contains_key(p) {
+                allow.allow_peer(*p);
+            }
         }
         self.allowed = wanted;
     }

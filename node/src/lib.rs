@@ -9,6 +9,7 @@
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
 //! - [`api`]: the HTTP API and the explorer's read-only listener;
+//! - [`http`]: serving those listeners with connection bounds and timeouts;
 //! - [`export`]: contracts and payments as CSV or an OCDS release package;
 //! - [`explorer`]: the explorer's HTML pages, red flags and hardening;
 //! - [`run::start`]: all of it from a home folder;
@@ -21,6 +22,7 @@ pub mod driver;
 pub mod explorer;
 pub mod export;
 pub mod home;
+pub mod http;
 pub mod mempool;
 pub mod net;
 pub mod run;

@@ -80,13 +80,27 @@ pub fn keypair(seed: [u8; 32]) -> identity::Keypair {
     identity::Keypair::ed25519_from_bytes(seed).expect("a 32-byte seed is a valid ed25519 key")
 }
 
+/// The largest gossip message a node sends or reads: the largest proposal
+/// and gossipsub's own framing. A longer one is dropped unread, by length.
+pub const GOSSIP_TRANSMIT_BYTES_MAX: usize = GOSSIP_BYTES_MAX + 4096;
+
 /// Builds the swarm and subscribes to the topics.
 pub fn build_swarm(key: identity::Keypair) -> anyhow::Result<(Swarm<Behaviour>, Topics)> {
+    build_swarm_with(key, GOSSIP_TRANSMIT_BYTES_MAX)
+}
+
+/// [`build_swarm`] with another bound on gossip messages than
+/// [`GOSSIP_TRANSMIT_BYTES_MAX`]: a peer built with a larger one can send
+/// messages that nodes must refuse, to test that they do.
+pub fn build_swarm_with(
+    key: identity::Keypair,
+    transmit_bytes_max: usize,
+) -> anyhow::Result<(Swarm<Behaviour>, Topics)> {
     let gossip_config = gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Strict)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(Hash::digest(&m.data).0.to_vec()))
-        .max_transmit_size(GOSSIP_BYTES_MAX + 4096)
+        .max_transmit_size(transmit_bytes_max)
         .heartbeat_interval(Duration::from_millis(500))
         .connection_handler_queue_len(PEER_QUEUE_LEN)
         .duplicate_cache_time(Duration::from_secs(120))

@@ -135,9 +135,12 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;
     info!(address = %config.api.listen, "API listening");
-    servers.push(tokio::spawn(serve(
+    let connections = crate::http::ConnectionLimits::from(&config.limits);
+    servers.push(tokio::spawn(crate::http::serve(
+        "api",
         api_listener,
         api::api_router(shared.clone()),
+        connections,
         stop_rx.clone(),
     )));
     if let Some(addr) = config.explorer.listen {
@@ -145,9 +148,11 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen for the explorer on {addr}"))?;
         info!(address = %addr, "explorer listening");
-        servers.push(tokio::spawn(serve(
+        servers.push(tokio::spawn(crate::http::serve(
+            "explorer",
             listener,
             api::explorer_router(shared.clone(), (&config.explorer).into()),
+            connections,
             stop_rx.clone(),
         )));
     }
@@ -168,23 +173,6 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
-}
-
-async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    mut stop: watch::Receiver<bool>,
-) {
-    // The peer address reaches handlers, for the explorer's per-client limit.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!("HTTP server: {e}");
-    }
 }
 
 async fn shutdown_signal() {

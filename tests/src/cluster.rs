@@ -30,6 +30,15 @@ pub struct Cluster {
     children: Vec<Option<Child>>,
 }
 
+/// A node process's resident memory, in KiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident now (`VmRSS`).
+    pub rss_kib: u64,
+    /// The most it has been resident (`VmHWM`).
+    pub hwm_kib: u64,
+}
+
 /// Consensus timings for tests: short, so a lost round costs little.
 pub fn fast(config: &mut Config) {
     let c = &mut config.consensus;
@@ -232,6 +241,27 @@ impl Cluster {
             Some(c) => matches!(c.try_wait(), Ok(None)),
             None => false,
         }
+    }
+
+    /// The process id of node `i`, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children[i].as_ref().map(Child::id)
+    }
+
+    /// Node `i`'s resident memory now and at its peak, from
+    /// `/proc/<pid>/status`; None if it is not running.
+    pub fn memory(&self, i: usize) -> Option<Memory> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid(i)?)).ok()?;
+        let kib = |field: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        };
+        Some(Memory {
+            rss_kib: kib("VmRSS:")?,
+            hwm_kib: kib("VmHWM:")?,
+        })
     }
 
     /// A client of node `i`'s API.

@@ -7,6 +7,8 @@
 //!   process killed when the test ends;
 //! - [`faultnet`]: a TCP proxy on every link between a cluster's nodes, to
 //!   cut, heal and delay their connections;
+//! - [`peer`]: a libp2p peer played inside a test with a node's key, that
+//!   publishes whatever gossip the test hands it;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
@@ -19,4 +21,5 @@
 
 pub mod cluster;
 pub mod faultnet;
+pub mod peer;
 pub mod workload;

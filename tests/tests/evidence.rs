@@ -16,22 +16,15 @@
 //! runtime shut down when the test ends, even by a panic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use ledger::crypto::{read_key_file, SigningKey};
 use ledger::{Evidence, Hash, Height, Op, Vote, VoteType};
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
-use libp2p::request_response;
-use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm};
-use node::net::{self, Behaviour, BehaviourEvent, Topics};
-use node::wire::{self, SyncRequest, SyncResponse, VoteMsg};
+use libp2p::{Multiaddr, PeerId};
+use node::wire::VoteMsg;
 use serde_json::Value;
 use tests::cluster::{wait_for, Cluster};
-use tokio::sync::mpsc;
+use tests::peer::Peer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A bound for anything that takes a few blocks.
@@ -39,201 +32,6 @@ const BLOCKS: Duration = Duration::from_secs(30);
 /// The running validators; validator 3 is the in-process equivocator.
 const HONEST: [usize; 3] = [0, 1, 2];
 const BYZANTINE: usize = 3;
-
-// ---- the in-process peer ----
-
-/// A request to the peer's task; each carries where to send the answer.
-enum Cmd {
-    /// How many of the targets are connected and subscribed to both the
-    /// votes and the evidence topic.
-    Subscribed(std_mpsc::Sender<usize>),
-    /// Publish on the votes topic.
-    PublishVote(Vec<u8>, std_mpsc::Sender<Result<(), String>>),
-    /// Publish on the evidence topic.
-    PublishEvidence(Vec<u8>, std_mpsc::Sender<Result<(), String>>),
-    /// The evidence the peer has received by gossip so far.
-    Received(std_mpsc::Sender<Vec<Evidence>>),
-}
-
-/// A libp2p peer with a node's identity, run by its own tokio runtime and
-/// driven from the test thread. Dropping it stops its task and runtime.
-struct Peer {
-    cmds: Option<mpsc::UnboundedSender<Cmd>>,
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Peer {
-    /// Starts a peer with the node key `seed` that allows and keeps dialing
-    /// `targets`.
-    fn start(seed: [u8; 32], targets: Vec<(PeerId, Multiaddr)>) -> Peer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let (swarm, topics) = {
-            let _guard = rt.enter();
-            net::build_swarm(net::keypair(seed)).expect("the peer's swarm")
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        rt.spawn(run_peer(swarm, topics, targets, rx));
-        Peer {
-            cmds: Some(tx),
-            rt: Some(rt),
-        }
-    }
-
-    /// Sends a command and waits (bounded) for its answer.
-    fn ask<T>(&self, make: impl FnOnce(std_mpsc::Sender<T>) -> Cmd) -> T {
-        let (tx, rx) = std_mpsc::channel();
-        self.cmds
-            .as_ref()
-            .expect("peer running")
-            .send(make(tx))
-            .expect("the peer's task is running");
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("the peer's task answers")
-    }
-
-    fn subscribed(&self) -> usize {
-        self.ask(Cmd::Subscribed)
-    }
-
-    fn publish_vote(&self, msg: &VoteMsg) -> Result<(), String> {
-        let bytes = wire::encode(msg);
-        self.ask(|tx| Cmd::PublishVote(bytes, tx))
-    }
-
-    fn publish_evidence(&self, ev: &Evidence) -> Result<(), String> {
-        let bytes = wire::encode(ev);
-        self.ask(|tx| Cmd::PublishEvidence(bytes, tx))
-    }
-
-    fn received_evidence(&self) -> Vec<Evidence> {
-        self.ask(Cmd::Received)
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        // Closing the channel ends the task; the runtime gets a bounded wait.
-        self.cmds.take();
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(2));
-        }
-    }
-}
-
-async fn run_peer(
-    mut swarm: Swarm<Behaviour>,
-    topics: Topics,
-    targets: Vec<(PeerId, Multiaddr)>,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
-) {
-    for (p, _) in &targets {
-        swarm.behaviour_mut().allow.allow_peer(*p);
-    }
-    let mut redial = tokio::time::interval(Duration::from_millis(500));
-    let mut received = Vec::new();
-    loop {
-        tokio::select! {
-            _ = redial.tick() => {
-                for (p, a) in &targets {
-                    if !swarm.is_connected(p) {
-                        let opts = DialOpts::peer_id(*p)
-                            .addresses(vec![a.clone()])
-                            .condition(PeerCondition::DisconnectedAndNotDialing)
-                            .build();
-                        let _ = swarm.dial(opts);
-                    }
-                }
-            }
-            cmd = cmds.recv() => match cmd {
-                None => return,
-                Some(Cmd::Subscribed(reply)) => {
-                    let wanted = [topics.votes.hash(), topics.evidence.hash()];
-                    let n = swarm
-                        .behaviour()
-                        .gossipsub
-                        .all_peers()
-                        .filter(|(p, ts)| {
-                            targets.iter().any(|(t, _)| t == *p)
-                                && wanted.iter().all(|w| ts.contains(&w))
-                        })
-                        .count();
-                    let _ = reply.send(n);
-                }
-                Some(Cmd::PublishVote(bytes, reply)) => {
-                    let _ = reply.send(publish(&mut swarm, &topics.votes, bytes));
-                }
-                Some(Cmd::PublishEvidence(bytes, reply)) => {
-                    let _ = reply.send(publish(&mut swarm, &topics.evidence, bytes));
-                }
-                Some(Cmd::Received(reply)) => {
-                    let _ = reply.send(received.clone());
-                }
-            },
-            event = swarm.select_next_some() => on_event(&mut swarm, event, &mut received),
-        }
-    }
-}
-
-fn publish(swarm: &mut Swarm<Behaviour>, topic: &IdentTopic, bytes: Vec<u8>) -> Result<(), String> {
-    swarm
-        .behaviour_mut()
-        .gossipsub
-        .publish(topic.clone(), bytes)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// The peer relays nothing but keeps the evidence it is sent, and answers
-/// sync requests as a node that has no blocks, so no validator waits on it.
-fn on_event(
-    swarm: &mut Swarm<Behaviour>,
-    event: SwarmEvent<BehaviourEvent>,
-    received: &mut Vec<Evidence>,
-) {
-    match event {
-        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
-            propagation_source,
-            message_id,
-            message,
-        })) => {
-            if message.topic.as_str() == wire::TOPIC_EVIDENCE {
-                if let Ok(ev) = wire::decode_evidence(&message.data) {
-                    received.push(ev);
-                }
-            }
-            let _ = swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    MessageAcceptance::Ignore,
-                );
-        }
-        SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
-            message:
-                request_response::Message::Request {
-                    request, channel, ..
-                },
-            ..
-        })) => {
-            let response = match request {
-                SyncRequest::Status => SyncResponse::Status {
-                    height: Height(0),
-                    last_hash: Hash([0; 32]),
-                },
-                SyncRequest::Blocks { .. } => SyncResponse::Blocks(Vec::new()),
-                SyncRequest::Txs(_) => SyncResponse::Txs(Vec::new()),
-            };
-            let _ = swarm.behaviour_mut().sync.send_response(channel, response);
-        }
-        _ => {}
-    }
-}
 
 // ---- the equivocation ----
 

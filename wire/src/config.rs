@@ -143,6 +143,14 @@ pub const MEMPOOL_TXS_DEFAULT: usize = 50_000;
 /// Default of `[limits] mempool_bytes` (64 MiB), likewise.
 pub const MEMPOOL_BYTES_DEFAULT: usize = 64 * 1024 * 1024;
 
+/// Default of `[limits] http_connections`.
+pub const HTTP_CONNECTIONS_DEFAULT: usize = 1024;
+/// Default of `[limits] http_connections_per_client`.
+pub const HTTP_CONNECTIONS_PER_CLIENT_DEFAULT: usize = 128;
+
+/// Default of `[limits] http_requests_per_client`.
+pub const HTTP_REQUESTS_PER_CLIENT_DEFAULT: usize = 16;
+
 /// `[limits]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -155,6 +163,15 @@ pub struct LimitsSection {
     pub block_txs: usize,
     /// Most transaction bytes a proposer puts in one block.
     pub block_bytes: usize,
+    /// Most connections each HTTP listener (API, explorer) holds open; more
+    /// wait to be accepted until one closes.
+    pub http_connections: usize,
+    /// Most connections one client address may hold open on a listener;
+    /// more from it are closed as soon as they are accepted.
+    pub http_connections_per_client: usize,
+    /// Most requests from one client address a listener works on at once;
+    /// its others wait their turn, so one client cannot take every worker.
+    pub http_requests_per_client: usize,
 }
 
 impl Default for LimitsSection {
@@ -164,6 +181,9 @@ impl Default for LimitsSection {
             mempool_bytes: MEMPOOL_BYTES_DEFAULT,
             block_txs: 10_000,
             block_bytes: 4 * 1024 * 1024,
+            http_connections: HTTP_CONNECTIONS_DEFAULT,
+            http_connections_per_client: HTTP_CONNECTIONS_PER_CLIENT_DEFAULT,
+            http_requests_per_client: HTTP_REQUESTS_PER_CLIENT_DEFAULT,
         }
     }
 }
@@ -307,6 +327,16 @@ impl Config {
             return Err(invalid(
                 "limits.mempool_bytes",
                 "must hold at least one transaction of the largest size",
+            ));
+        }
+        if self.limits.http_connections == 0
+            || self.limits.http_connections_per_client == 0
+            || self.limits.http_requests_per_client == 0
+        {
+            return Err(invalid(
+                "limits",
+                "http_connections, http_connections_per_client and http_requests_per_client \
+                 must be at least 1",
             ));
         }
         let c = &self.consensus;

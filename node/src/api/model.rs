@@ -27,9 +27,10 @@ use super::rfc3339;
 
 /// Error codes the API itself gives, besides the ledger's rejection codes
 /// (`ledger::error::ERROR_CODES`).
-pub const API_ERROR_CODES: [&str; 6] = [
+pub const API_ERROR_CODES: [&str; 7] = [
     "not_found",
     "method_not_allowed",
+    "timeout",
     "busy",
     "rate_limited",
     "uri_too_long",
@@ -57,7 +58,8 @@ impl PartialSchema for ErrorCode {
                 "What went wrong, for programs. `invalid_argument` (400): a bad \
                  height, hash, id, cursor, year or query parameter; `malformed` \
                  (400): a body that is not a transaction; `not_found` (404); \
-                 `method_not_allowed` (405, with `Allow`); `too_large` (413); \
+                 `method_not_allowed` (405, with `Allow`); `timeout` (408): a \
+                 submission whose body did not arrive in time; `too_large` (413); \
                  `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
                  and `rate_limited` (429, try again); `internal` (500). The other \
                  codes are the ledger's rejections of a transaction (422), as in \

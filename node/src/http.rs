@@ -1,0 +1,307 @@
+//! Serving an HTTP listener (the API or the explorer) to clients that may be
+//! slow or hostile.
+//!
+//! - At most `[limits] http_connections` connections are open at once; more
+//!   wait in the listen backlog until one closes.
+//! - One client address holds at most `[limits] http_connections_per_client`
+//!   of them; a connection beyond that is closed as soon as it is accepted.
+//! - The node works on at most `[limits] http_requests_per_client` requests
+//!   from one client address at once; its others wait their turn, so a
+//!   client flooding requests over many connections does not keep others
+//!   waiting behind all of them.
+//! - A request's head must arrive within [`HEADER_READ_TIMEOUT`], counted
+//!   from when the node starts waiting for it (so an idle keep-alive
+//!   connection is closed after that long too), and may be at most
+//!   [`READ_BUFFER_BYTES`] long.
+//! - A response that the client stops reading is given up, and the
+//!   connection closed, once no byte could be written for
+//!   [`WRITE_STALL_TIMEOUT`].
+//!
+//! `minhbach_http_connections{listener}` is the number of open connections,
+//! `minhbach_http_refused_total{listener}` counts the connections closed for
+//! the per-client bound, and `minhbach_http_timeouts_total{listener}` the
+//! connections closed by either timeout.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Sleep;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+/// The longest a client may take to send a request's head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a response may wait for the client to read any of it.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// The read buffer of a connection, which bounds a request's head.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// How long open connections get to finish when the node stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The connection bounds of a listener.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Most connections open at once.
+    pub total: usize,
+    /// Most connections open at once from one client address.
+    pub per_client: usize,
+    /// Most requests worked on at once from one client address.
+    pub requests_per_client: usize,
+}
+
+impl From<&crate::config::LimitsSection> for ConnectionLimits {
+    fn from(l: &crate::config::LimitsSection) -> Self {
+        ConnectionLimits {
+            total: l.http_connections,
+            per_client: l.http_connections_per_client,
+            requests_per_client: l.http_requests_per_client,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `stop` turns true; `name` labels the
+/// listener's metrics. The peer address reaches handlers as
+/// `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.total));
+    let clients: Clients = Arc::default();
+    let open = metrics::gauge!("minhbach_http_connections", "listener" => name);
+    open.set(0.0);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = stopped(&mut stop) => break,
+        };
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    warn!(listener = name, "cannot accept an HTTP connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        };
+        let Some(client) = ClientSlot::take(&clients, addr.ip(), limits) else {
+            metrics::counter!("minhbach_http_refused_total", "listener" => name).increment(1);
+            debug!(listener = name, %addr, "too many connections from this client; closed");
+            continue;
+        };
+        open.increment(1.0);
+        let turns = client.turns.clone();
+        let router = router.clone();
+        let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(addr));
+            let turns = turns.clone();
+            let router = router.clone();
+            async move {
+                let _turn = turns.acquire_owned().await;
+                router.oneshot(request).await
+            }
+        });
+        let mut stop = stop.clone();
+        let open = open.clone();
+        tokio::spawn(async move {
+            let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL_TIMEOUT));
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(READ_BUFFER_BYTES);
+            let conn = builder.serve_connection(io, TowerToHyperService::new(service));
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut())
+                        .await
+                        .unwrap_or(Ok(()))
+                }
+            };
+            if let Err(e) = result {
+                if e.is_timeout() || is_stall(&e) {
+                    metrics::counter!("minhbach_http_timeouts_total", "listener" => name)
+                        .increment(1);
+                }
+                debug!(listener = name, %addr, "HTTP connection closed: {e}");
+            }
+            open.decrement(1.0);
+            drop(client);
+            drop(slot);
+        });
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn is_stall(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return io.kind() == io::ErrorKind::TimedOut;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Each client address with open connections: how many, and its turns at
+/// having a request worked on.
+type Clients = Arc<Mutex<HashMap<IpAddr, (usize, Arc<Semaphore>)>>>;
+
+/// One connection of a client address, given back when dropped.
+struct ClientSlot {
+    clients: Clients,
+    ip: IpAddr,
+    turns: Arc<Semaphore>,
+}
+
+impl ClientSlot {
+    fn take(clients: &Clients, ip: IpAddr, limits: ConnectionLimits) -> Option<Self> {
+        let mut map = clients.lock().expect("client slots lock");
+        let (n, turns) = map
+            .entry(ip)
+            .or_insert_with(|| (0, Arc::new(Semaphore::new(limits.requests_per_client))));
+        if *n >= limits.per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            clients: clients.clone(),
+            ip,
+            turns: turns.clone(),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self.clients.lock().expect("client slots lock");
+        if let Some((n, _)) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection whose writes fail with `TimedOut` once the client has read
+/// nothing for a while: a response the client does not read is not held
+/// for ever.
+struct StallGuard {
+    io: TcpStream,
+    stall: Duration,
+    /// Armed when a write could not proceed; disarmed by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(io: TcpStream, stall: Duration) -> Self {
+        StallGuard {
+            io,
+            stall,
+            stalled: None,
+        }
+    }
+
+    /// Called when a write is pending: an error once it has been for too long.
+    fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let stall = self.stall;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing for {} s", stall.as_secs()),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        p: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match p {
+            Poll::Pending => self.pending(cx),
+            Poll::Ready(Ok(0)) => Poll::Ready(Ok(0)),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let p = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.progress(cx, p)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let p = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.progress(cx, p)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A flush moves no byte: it neither arms nor disarms the timer.
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
