@@ -528,6 +528,8 @@ const MEMPOOL_TXS: usize = 32;
 const CONNECTIONS: usize = 256;
 const PER_CLIENT: usize = 48;
 const REQUESTS_PER_CLIENT: usize = 4;
+/// Connections the test's own honest reads may hold open at once.
+const HONEST_CONNECTIONS_MAX: usize = 8;
 
 fn b64(tx: &SignedTx) -> String {
     use base64::Engine as _;
@@ -853,8 +855,11 @@ fn hostile_clients_are_bounded() {
         latencies.len(),
         latencies.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
     );
+    // Three attacking addresses at their cap, plus the honest connections
+    // from 127.0.0.1: this loop's client and the fresh one each metrics
+    // read opens, which the node counts until it sees them closed.
     assert!(
-        open_max <= (3 * PER_CLIENT + 2) as f64,
+        open_max <= (3 * PER_CLIENT + HONEST_CONNECTIONS_MAX) as f64,
         "{open_max} connections open, over the per-client caps"
     );
     assert!(
