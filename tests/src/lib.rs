@@ -7,6 +7,7 @@
 //!   process killed when the test ends;
 //! - [`faultnet`]: a TCP proxy on every link between a cluster's nodes, to
 //!   cut, heal and delay their connections;
+//! - [`ops`]: the operations the network tests sign;
 //! - [`peer`]: a libp2p peer played inside a test with a node's key, that
 //!   publishes whatever gossip the test hands it;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
@@ -21,5 +22,6 @@
 
 pub mod cluster;
 pub mod faultnet;
+pub mod ops;
 pub mod peer;
 pub mod workload;

@@ -14,9 +14,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ledger::{Amount, EntityId, LineCode, Op, Year};
+use ledger::EntityId;
 use serde_json::Value;
 use tests::cluster::{wait_for, Cluster};
+use tests::ops::appropriate;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 const BYZANTINE_BIN: &str = env!("CARGO_BIN_EXE_minhbach-byzantine");
@@ -37,16 +38,6 @@ const HEIGHTS: u64 = 16;
 const EVIDENCE_LAG_MAX: u64 = 2;
 /// A generous bound for a few blocks on a busy machine.
 const BLOCKS: Duration = Duration::from_secs(90);
-
-fn appropriation(amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new("YTE.TX").unwrap(),
-        to: EntityId::new("BYT").unwrap(),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
-}
 
 /// Node `i`'s block at `h`, which it must have.
 fn block(c: &Cluster, i: usize, h: u64) -> Value {
@@ -85,7 +76,11 @@ fn a_double_signing_validator_proposing_twins_forks_nobody_and_its_evidence_comm
         .unwrap();
     for (k, amount) in (1..=6u64).map(|k| (k, 1_000_000 * k)) {
         let i = VALIDATORS[k as usize % VALIDATORS.len()];
-        let tx = c.sign("BTC", first_nonce + k - 1, appropriation(amount));
+        let tx = c.sign(
+            "BTC",
+            first_nonce + k - 1,
+            appropriate("BYT", "YTE.TX", amount),
+        );
         let hash = c
             .submit(i, &tx)
             .unwrap_or_else(|e| panic!("node {i} refuses an honest transaction: {e}"));

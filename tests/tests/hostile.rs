@@ -42,6 +42,7 @@ use node::wire::{self, VoteMsg};
 use rand::RngCore;
 use serde_json::Value;
 use tests::cluster::{wait_for, Cluster, Memory};
+use tests::ops;
 use tests::peer::{Peer, Topic};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
@@ -66,16 +67,6 @@ fn id(s: &str) -> EntityId {
     EntityId::new(s).unwrap()
 }
 
-fn appropriate(amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new("YTE.TX").unwrap(),
-        to: id("BYT"),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
-}
-
 // ---- the network and honest work ----
 
 /// Four validators running, at height 2 or more, with the ministry (BYT)
@@ -90,7 +81,7 @@ fn network(full_nodes: usize, configure: impl Fn(&mut node::config::Config)) -> 
     for i in VALIDATORS {
         c.wait_height(i, 2, BLOCKS);
     }
-    let fund = c.sign_next(0, "BTC", appropriate(1_000_000_000));
+    let fund = c.sign_next(0, "BTC", ops::appropriate("BYT", "YTE.TX", 1_000_000_000));
     let hash = c.submit(0, &fund).expect("funding accepted");
     for i in VALIDATORS {
         c.wait_committed(i, &hash, BLOCKS);
@@ -408,7 +399,11 @@ fn hostile_peers_are_refused_and_cut_off() {
         // altered after signing.
         let batch: Vec<SignedTx> = (0..64)
             .map(|j| {
-                let mut tx = c.sign("BTC", btc_next + j, appropriate(1 + k as u64));
+                let mut tx = c.sign(
+                    "BTC",
+                    btc_next + j,
+                    ops::appropriate("BYT", "YTE.TX", 1 + k as u64),
+                );
                 tx.signature.0[7] ^= 0x20;
                 tx
             })
@@ -451,7 +446,7 @@ fn hostile_peers_are_refused_and_cut_off() {
         );
     }
     // None of the forged transactions is anywhere.
-    let forged = c.sign("BTC", btc_next, appropriate(1));
+    let forged = c.sign("BTC", btc_next, ops::appropriate("BYT", "YTE.TX", 1));
     for i in VALIDATORS {
         let v = c.client(i).get(&format!("/v1/txs/{}", forged.hash()));
         assert!(
@@ -633,7 +628,11 @@ fn hostile_clients_are_bounded() {
     let h0 = heights(&c);
     let btc_next = c.client(0).next_nonce(&id("BTC")).expect("next nonce");
     let forge = |k: u64| {
-        let mut tx = c.sign("BTC", btc_next + k % 64, appropriate(1 + k));
+        let mut tx = c.sign(
+            "BTC",
+            btc_next + k % 64,
+            ops::appropriate("BYT", "YTE.TX", 1 + k),
+        );
         tx.signature.0[3] ^= 0x08;
         tx
     };
@@ -735,7 +734,7 @@ fn hostile_clients_are_bounded() {
             let txs: Vec<SignedTx> = (0..64)
                 .map(|k| {
                     amount += 1;
-                    c.sign("BTC", next + k, appropriate(amount))
+                    c.sign("BTC", next + k, ops::appropriate("BYT", "YTE.TX", amount))
                 })
                 .collect();
             match post_batch(&api, &txs) {

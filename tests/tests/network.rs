@@ -8,35 +8,13 @@
 
 use std::time::Duration;
 
-use ledger::{Amount, EntityId, LineCode, Op, Year};
+use ledger::Op;
 use tests::cluster::{wait_for, Cluster};
+use tests::ops::{allocate, appropriate, id};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
 const BLOCKS: Duration = Duration::from_secs(60);
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
-
-fn appropriate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new(line).unwrap(),
-        to: id(to),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
-}
-
-fn allocate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Allocate {
-        year: Year(2026),
-        line: LineCode::new(line).unwrap(),
-        to: id(to),
-        amount: Amount(amount),
-    }
-}
 
 /// Every pair of nodes has the same block hash at every height both have.
 fn assert_same_chain(c: &Cluster, nodes: &[usize]) {

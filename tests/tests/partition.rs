@@ -18,11 +18,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ledger::{Amount, EntityId, LineCode, Op, SignedTx, Year};
+use ledger::{Op, SignedTx};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tests::cluster::{wait_for, Cluster};
 use tests::faultnet::{Cut, FaultNet};
+use tests::ops::{allocate, appropriate, id};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
@@ -31,29 +32,6 @@ const BLOCKS: Duration = Duration::from_secs(90);
 /// (a round of the tests' timings lasts 2.5 s and more).
 const STALL: Duration = Duration::from_secs(15);
 const VALIDATORS: usize = 4;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
-
-fn appropriate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new(line).unwrap(),
-        to: id(to),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
-}
-
-fn allocate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Allocate {
-        year: Year(2026),
-        line: LineCode::new(line).unwrap(),
-        to: id(to),
-        amount: Amount(amount),
-    }
-}
 
 /// Four validators wired through a fault proxy, started, each past height 2.
 fn network() -> (Cluster, FaultNet) {

@@ -6,22 +6,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ledger::{Amount, EntityId, LineCode, Op, Year};
+use ledger::Op;
 use tests::cluster::Cluster;
+use tests::ops::appropriate;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
 const BLOCKS: Duration = Duration::from_secs(60);
-
-fn appropriate(amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new("YTE.TX").unwrap(),
-        to: EntityId::new("BYT").unwrap(),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
-}
 
 /// Runs the binary; exit code, stdout and stderr.
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
@@ -69,7 +60,7 @@ fn a_bundle_fetched_from_a_node_verifies_offline_across_a_set_change() {
     c.wait_height(0, 1, BLOCKS);
     let dir = tempfile::tempdir().unwrap();
 
-    let tx = c.sign_next(0, "BTC", appropriate(1_250_000));
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 1_250_000));
     let hash = c.submit(0, &tx).unwrap();
     let committed = c.wait_committed(0, &hash, BLOCKS);
     let v = fetch_and_verify(&c, 1, &hash, dir.path());
@@ -107,7 +98,7 @@ fn a_bundle_fetched_from_a_node_verifies_offline_across_a_set_change() {
         .as_u64()
         .unwrap();
     c.wait_height(0, removed_at + 2, BLOCKS);
-    let tx = c.sign_next(0, "BTC", appropriate(750_000));
+    let tx = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 750_000));
     let hash = c.submit(0, &tx).unwrap();
     let committed = c.wait_committed(0, &hash, BLOCKS);
     assert!(committed["height"].as_u64().unwrap() >= removed_at + 2);
