@@ -32,6 +32,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse as _;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -118,7 +119,18 @@ pub async fn serve(
             let router = router.clone();
             async move {
                 let _turn = turns.acquire_owned().await;
-                router.oneshot(request).await
+                // Handlers read the store synchronously, so each request is
+                // worked on in the blocking pool: a slow one never holds a
+                // worker thread that accepting and other connections need.
+                let runtime = tokio::runtime::Handle::current();
+                let work = move || runtime.block_on(router.oneshot(request));
+                match tokio::task::spawn_blocking(work).await {
+                    Ok(answer) => answer,
+                    Err(e) => {
+                        warn!(listener = name, %addr, "an HTTP handler failed: {e}");
+                        Ok(axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+                    }
+                }
             }
         });
         let mut stop = stop.clone();

@@ -130,31 +130,25 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut servers = Vec::new();
-    let api_listener = tokio::net::TcpListener::bind(config.api.listen)
-        .await
-        .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;
-    info!(address = %config.api.listen, "API listening");
+    // The API and the explorer run on a runtime of their own: however busy
+    // readers keep them, the consensus loop's threads stay free.
+    let http = HttpRuntime::start()?;
     let connections = crate::http::ConnectionLimits::from(&config.limits);
-    servers.push(tokio::spawn(crate::http::serve(
+    let mut servers = vec![http.serve(
         "api",
-        api_listener,
+        config.api.listen,
         api::api_router(shared.clone()),
         connections,
         stop_rx.clone(),
-    )));
+    )?];
     if let Some(addr) = config.explorer.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen for the explorer on {addr}"))?;
-        info!(address = %addr, "explorer listening");
-        servers.push(tokio::spawn(crate::http::serve(
+        servers.push(http.serve(
             "explorer",
-            listener,
+            addr,
             api::explorer_router(shared.clone(), (&config.explorer).into()),
             connections,
             stop_rx.clone(),
-        )));
+        )?);
     }
 
     let (driver, start_fx) = Driver::new(DriverParts {
@@ -173,6 +167,68 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Pending connections the kernel holds for an HTTP listener (what
+/// `tokio::net::TcpListener::bind` asks for).
+const HTTP_BACKLOG: u32 = 1024;
+
+/// A listening socket on `addr`, in the current runtime.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(HTTP_BACKLOG)
+}
+
+/// The runtime of the HTTP listeners; shut down without waiting when
+/// dropped, which may happen inside the node's own runtime.
+struct HttpRuntime(Option<tokio::runtime::Runtime>);
+
+impl HttpRuntime {
+    fn start() -> anyhow::Result<HttpRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("minhbach-http")
+            .enable_all()
+            .build()
+            .context("cannot start the HTTP runtime")?;
+        Ok(HttpRuntime(Some(runtime)))
+    }
+
+    /// Listens on `addr` and serves `router` there until `stop`.
+    fn serve(
+        &self,
+        name: &'static str,
+        addr: std::net::SocketAddr,
+        router: axum::Router,
+        limits: crate::http::ConnectionLimits,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let (what, label) = if name == "api" {
+            ("the API", "API")
+        } else {
+            ("the explorer", "explorer")
+        };
+        let runtime = self.0.as_ref().expect("running until dropped");
+        let listener = {
+            let _inside = runtime.enter();
+            listen(addr).with_context(|| format!("cannot listen for {what} on {addr}"))?
+        };
+        info!(address = %addr, "{label} listening");
+        Ok(runtime.spawn(crate::http::serve(name, listener, router, limits, stop)))
+    }
+}
+
+impl Drop for HttpRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 async fn shutdown_signal() {
