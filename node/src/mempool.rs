@@ -446,7 +446,10 @@ impl Mempool {
     /// signatures are still to be checked. [`Staged::verify`] checks them
     /// without the mempool, and [`Mempool::admit_staged`] admits the batch.
     pub fn stage(&self, txs: Vec<(SignedTx, Hash, usize)>, state: &State) -> Staged {
-        // Only what admission would get as far as verifying is verified.
+        // Only what admission would get as far as verifying is verified: no
+        // more than the mempool has room for, so that a full mempool costs
+        // an overloaded node no signature checks.
+        let room = self.limits.txs_max.saturating_sub(self.txs.len());
         let checks = txs
             .iter()
             .enumerate()
@@ -465,6 +468,7 @@ impl Mempool {
                     fresh: false,
                 })
             })
+            .take(room)
             .collect();
         Staged { txs, checks }
     }
@@ -522,6 +526,9 @@ impl Mempool {
             .ok_or_else(|| TxError::UnknownSigner {
                 signer: body.signer.clone(),
             })?;
+        // Before the signature and execution checks: a full mempool refuses
+        // at once, rather than after the work.
+        self.check_room(bytes)?;
         let verdict = match verdict {
             Some(v) if v.key == signer.public_key => v,
             _ => self.verdicts.verify(&[(hash, &tx, signer.public_key)])[0],
@@ -545,7 +552,6 @@ impl Mempool {
         if Some(nonce) == signer.nonce.checked_add(1) {
             state.begin_block().apply_tx(&tx, Some(verdict))?;
         }
-        self.check_room(bytes)?;
         self.add(tx, hash, bytes, signer.nonce);
         Ok(hash)
     }

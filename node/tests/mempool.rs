@@ -307,6 +307,37 @@ fn a_full_mempool_refuses_and_names_the_limit() {
 }
 
 #[test]
+fn a_full_mempool_refuses_before_checking_signatures() {
+    let chain = chain();
+    let n = base(&chain.state, MOF);
+    let txs: Vec<SignedTx> = (0..12).map(|k| appropriate(n + k, "QĐ-9")).collect();
+    let mut pool = Mempool::new(MempoolLimits {
+        txs_max: 4,
+        ..small_limits()
+    });
+    let first = pool.insert_batch(txs[..3].to_vec(), &chain.state);
+    assert!(first.iter().all(Result::is_ok), "{first:?}");
+    let verified = pool.signatures_verified();
+    assert_eq!(verified, 3);
+
+    // Room for one: of a batch of nine, only one signature is checked.
+    let second = pool.insert_batch(txs[3..].to_vec(), &chain.state);
+    assert!(second[0].is_ok(), "{:?}", second[0]);
+    for r in &second[1..] {
+        assert_eq!(r.as_ref().unwrap_err().code(), "mempool_full", "{r:?}");
+    }
+    assert_eq!(pool.signatures_verified(), verified + 1);
+    assert_eq!(pool.len(), 4);
+
+    // Full: a forged transaction is refused as such, unchecked.
+    let mut forged = appropriate(n + 20, "QĐ-9");
+    forged.signature.0[0] ^= 1;
+    let err = pool.insert(forged, &chain.state).unwrap_err();
+    assert_eq!(err.code(), "mempool_full");
+    assert_eq!(pool.signatures_verified(), verified + 1);
+}
+
+#[test]
 fn a_failing_transaction_drops_its_signers_later_nonces_only() {
     let chain = chain();
     let mut pool = Mempool::new(small_limits());
