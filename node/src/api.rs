@@ -189,7 +189,11 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
         .2
         .layer(DefaultBodyLimit::max(SUBMIT_BATCH_BODY_BYTES_MAX))
         .layer(middleware::from_fn(within_submit_timeout))
-        .layer(middleware::from_fn(batch_turn));
+        .layer(middleware::from_fn(batch_turn))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            refuse_batches_when_full,
+        ));
     let (router, openapi) = read_routes()
         .routes(submit)
         .routes(submit_batch)
@@ -253,6 +257,29 @@ async fn within_submit_timeout(request: Request, next: Next) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Refuses a batch submission whole, before its body is read, while the
+/// mempool is full: an overloaded node spends nothing on load it cannot
+/// take. 429 `mempool_full`, as each of its transactions would get.
+async fn refuse_batches_when_full(
+    State(s): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (len, max) = {
+        let mempool = s.mempool.lock().expect("mempool lock");
+        (mempool.len(), mempool.limits().txs_max)
+    };
+    if len >= max {
+        return ApiError::from(TxError::MempoolFull {
+            reason: format!(
+                "it holds {len} transactions, its limit (txs_max {max}); the batch was not read"
+            ),
+        })
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Lets a batch submission in once fewer than [`SUBMIT_BATCHES_RUNNING_MAX`]
@@ -703,8 +730,9 @@ fn read_body(body: Result<Bytes, BytesRejection>, bytes_max: usize) -> Result<By
             admitted, within 30 s.", body = ErrorBody),
         (status = 413, description = "`too_large`: the body is over 16 MiB or holds more than \
             4096 transactions.", body = ErrorBody),
-        (status = 429, description = "`busy`: two batches are being admitted and this one waited \
-            30 s for its turn; try again.", body = ErrorBody),
+        (status = 429, description = "`mempool_full`: the mempool is full, and the batch was not \
+            read; or `busy`: two batches are being admitted and this one waited 30 s for its \
+            turn. Try again.", body = ErrorBody),
     ))]
 async fn post_tx_batch(
     State(s): State<AppState>,

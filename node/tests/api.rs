@@ -1193,6 +1193,31 @@ async fn a_batch_gets_one_answer_per_transaction_in_order() {
 }
 
 #[tokio::test]
+async fn a_batch_sent_to_a_full_mempool_is_refused_unread() {
+    let f = Fixture::new(0);
+    let doc = f.document(On::Api).await;
+    *f.shared.mempool.lock().unwrap() = Mempool::new(MempoolLimits {
+        txs_max: 1,
+        ..MempoolLimits::default()
+    });
+    let b64 = |tx: &SignedTx| base64::engine::general_purpose::STANDARD.encode(tx.encode());
+    let first = f.next_payment(0, 1_000, "FULL-1");
+    let body = json!({ "txs": [b64(&first)] }).to_string();
+    let a = f.post_to("/v1/txs/batch", "application/json", body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["admitted"], 1);
+    // Full now: even a body that is not a batch gets `mempool_full`, since
+    // it is never read.
+    let a = f
+        .post_to("/v1/txs/batch", "application/json", "not json")
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text());
+    assert_eq!(a.error_code(), "mempool_full");
+    assert!(a.text().contains("txs_max 1"), "{}", a.text());
+    doc.check("post", "/v1/txs/batch", &a);
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_413_too_large() {
     let f = Fixture::new(0);
     // Past the body limit: refused before it is decoded, raw or as JSON,

@@ -445,8 +445,14 @@ fn send(
     let results = match post_batch(client, url, body, batch.len()) {
         Ok(results) => results,
         Err(r) => {
+            // A node with a full mempool refuses the whole batch; it is
+            // sent again, as a refused transaction would be.
+            let again = r.code == "mempool_full" && Instant::now() < run.end;
             for &p in batch {
                 out[p].fate = Fate::Refused(r.code.clone());
+                if again {
+                    retry.push_back(p);
+                }
             }
             return;
         }
