@@ -79,6 +79,9 @@ const ADMIT_WAIT_MS: u64 = 20;
 type GossipVerdict = (gossipsub::MessageId, PeerId, MessageAcceptance);
 /// Expired timeouts queued for the loop; a timer whose queue is full waits.
 const TIMERS_QUEUE: usize = 64;
+/// Most votes kept for catching equivocation after a commit (about 40
+/// rounds of a 100-validator set).
+const RECENT_VOTES_MAX: usize = 8_192;
 /// Most proposals kept while their missing transactions are fetched.
 const AWAITING_PROPOSALS_MAX: usize = 16;
 /// The first wait before a store that failed a write is opened again; each
@@ -159,6 +162,10 @@ pub struct Driver {
     fetched: HashMap<Hash, SignedTx>,
     /// Verified evidence not yet committed.
     evidence_pool: Vec<Evidence>,
+    /// The first vote of each validator for each step of the current and
+    /// the last committed height, so that a conflicting vote arriving just
+    /// after the commit is still caught as equivocation.
+    recent_votes: HashMap<(u64, u32, VoteType, PublicKey), Vote>,
     /// The first block each validator proposed for a round of the current
     /// height, to notice one that proposes two.
     first_proposals: HashMap<(u32, PublicKey), Hash>,
@@ -294,6 +301,7 @@ impl Driver {
             awaiting: Vec::new(),
             fetched: HashMap::new(),
             evidence_pool: Vec::new(),
+            recent_votes: HashMap::new(),
             first_proposals: HashMap::new(),
             last_hash,
             last_time_ms,
@@ -1164,6 +1172,8 @@ impl Driver {
         self.awaiting.clear();
         self.fetched.clear();
         self.first_proposals.clear();
+        // Kept: the height just committed, and the new one.
+        self.recent_votes.retain(|(vh, ..), _| vh + 1 >= height.0);
         let waiting: Vec<Arrived> = self.future_proposals.drain(..).collect();
         for (msg, from, arrived_ms) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {
@@ -1543,7 +1553,34 @@ impl Driver {
         }
         let h = vote.height.0;
         self.note_peer_height(from, h.saturating_sub(1));
-        if h < self.height() || h > self.height() + 1 {
+        if h + 1 < self.height() || h > self.height() + 1 {
+            return MessageAcceptance::Ignore;
+        }
+        let step = (h, vote.round, vote.vote_type, vote.validator);
+        match self.recent_votes.get(&step) {
+            None if self.recent_votes.len() < RECENT_VOTES_MAX => {
+                self.recent_votes.insert(step, vote.clone());
+            }
+            Some(first) if first.block_hash != vote.block_hash && h + 1 == self.height() => {
+                // Consensus has moved on from height h; equivocation there is
+                // caught here.
+                let evidence = Evidence {
+                    a: first.clone(),
+                    b: vote.clone(),
+                };
+                if self.check_evidence(&evidence).is_ok() {
+                    warn!(
+                        validator = %evidence.a.validator,
+                        height = h,
+                        "equivocation seen after its height was committed"
+                    );
+                    self.publish(Topic::Evidence, wire::encode(&evidence));
+                    self.add_evidence(evidence);
+                }
+            }
+            Some(_) | None => {}
+        }
+        if h < self.height() {
             return MessageAcceptance::Ignore;
         }
         self.input(Input::Vote(Signed {

@@ -173,6 +173,10 @@ impl Driver {
                 sent_ms: now_ms(),
             })
         };
+        warn!(
+            "byzantine: double-signing a {:?} at height {} round {}",
+            vote.vote_type, vote.height.0, vote.round
+        );
         self.publish_to(Topic::Votes, encode(vote), 0);
         self.publish_to(Topic::Votes, encode(other), 1);
     }
