@@ -531,6 +531,13 @@ const MEMPOOL_TXS: usize = 32;
 const CONNECTIONS: usize = 256;
 const PER_CLIENT: usize = 48;
 const REQUESTS_PER_CLIENT: usize = 4;
+/// What a node's memory may grow by under submission floods: the batch
+/// bodies read and admitted at once, three times over for their decoded
+/// copies, plus slack.
+const SUBMISSIONS_BOUND_BYTES: u64 = 3
+    * node::api::SUBMIT_BATCHES_RUNNING_MAX as u64
+    * node::api::SUBMIT_BATCH_BODY_BYTES_MAX as u64
+    + SLACK_BYTES;
 /// Connections the test's own honest reads may hold open at once.
 const HONEST_CONNECTIONS_MAX: usize = 8;
 
@@ -711,9 +718,7 @@ fn hostile_clients_are_bounded() {
         "forged over HTTP",
         &before,
         &memory(&c),
-        3 * node::api::SUBMIT_BATCHES_RUNNING_MAX as u64
-            * node::api::SUBMIT_BATCH_BODY_BYTES_MAX as u64
-            + SLACK_BYTES,
+        SUBMISSIONS_BOUND_BYTES,
     );
 
     // 2. One client sending valid transactions faster than blocks take
@@ -781,9 +786,7 @@ fn hostile_clients_are_bounded() {
         "mempool flood",
         &before,
         &memory(&c),
-        3 * node::api::SUBMIT_BATCHES_RUNNING_MAX as u64
-            * node::api::SUBMIT_BATCH_BODY_BYTES_MAX as u64
-            + SLACK_BYTES,
+        SUBMISSIONS_BOUND_BYTES,
     );
 
     // 3. Slow readers and slowloris connections on node 0's API, each kind
