@@ -734,7 +734,13 @@ pub(crate) fn parse_year(s: &str) -> Result<Year, String> {
     s.parse::<u16>()
         .ok()
         .and_then(|y| Year::new(y).ok())
-        .ok_or_else(|| "expected a fiscal year between 2000 and 2999".to_owned())
+        .ok_or_else(|| {
+            format!(
+                "expected a fiscal year from {} to {}",
+                Year::FIRST,
+                Year::LAST
+            )
+        })
 }
 
 fn parse_hash(s: &str) -> Result<Hash, String> {

@@ -140,6 +140,16 @@ pub enum TxError {
         /// Why.
         reason: String,
     },
+    /// An operation that would change nothing but the signer's nonce, such
+    /// as rotating to the key already held. Refused so that a signer cannot
+    /// fill blocks with records that say nothing.
+    #[error("no_op: {op} changes nothing: {reason}")]
+    NoOp {
+        /// The operation's name (`rotate-key`, ...).
+        op: &'static str,
+        /// What it would have set, and that it is already so.
+        reason: String,
+    },
     /// The mempool cannot take more transactions.
     #[error("mempool_full: {reason}")]
     MempoolFull {
@@ -169,13 +179,14 @@ impl TxError {
             TxError::OverBudget { .. } => "over_budget",
             TxError::OverContract { .. } => "over_contract",
             TxError::ValidatorSet { .. } => "validator_set",
+            TxError::NoOp { .. } => "no_op",
             TxError::MempoolFull { .. } => "mempool_full",
         }
     }
 }
 
 /// Every code, in SPEC order.
-pub const ERROR_CODES: [&str; 18] = [
+pub const ERROR_CODES: [&str; 19] = [
     "malformed",
     "too_large",
     "wrong_chain",
@@ -193,5 +204,6 @@ pub const ERROR_CODES: [&str; 18] = [
     "over_budget",
     "over_contract",
     "validator_set",
+    "no_op",
     "mempool_full",
 ];

@@ -96,4 +96,11 @@ schema!(
     )
 );
 schema!(Height, integer(0, None, "A block height; genesis is 0."));
-schema!(Year, integer(2000, Some(2999), "A fiscal year."));
+schema!(
+    Year,
+    integer(
+        u64::from(Year::FIRST),
+        Some(u64::from(Year::LAST)),
+        "A fiscal year."
+    )
+);

@@ -773,6 +773,12 @@ impl BlockExec<'_> {
                         reason: "the treasury cannot be suspended".into(),
                     });
                 }
+                if e.status == *status {
+                    return Err(TxError::NoOp {
+                        op: op.name(),
+                        reason: format!("{entity} is already {}", status.as_str()),
+                    });
+                }
                 e.status = *status;
                 ch.push(entity_put(e));
             }
@@ -782,6 +788,12 @@ impl BlockExec<'_> {
                 }
                 let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
                 crate::crypto::check_key(public_key)?;
+                if e.public_key == *public_key {
+                    return Err(TxError::NoOp {
+                        op: op.name(),
+                        reason: format!("{entity} already holds key {public_key}"),
+                    });
+                }
                 e.public_key = *public_key;
                 ch.push(entity_put(e));
             }
@@ -793,6 +805,7 @@ impl BlockExec<'_> {
                 legal_ref,
             } => {
                 treasury_only()?;
+                year.check()?;
                 let m = self.entity(to).ok_or_else(|| unknown_entity(to))?;
                 if m.kind != EntityKind::Ministry {
                     return Err(TxError::InvalidArgument {
@@ -823,6 +836,7 @@ impl BlockExec<'_> {
                 if s.kind != EntityKind::Ministry {
                     return Err(not_authorized(&s.id, "allocate (only ministries allocate)"));
                 }
+                year.check()?;
                 let d = self.entity(to).ok_or_else(|| unknown_entity(to))?;
                 if d.kind != EntityKind::Department || d.parent.as_ref() != Some(&s.id) {
                     return Err(not_authorized(
@@ -858,6 +872,7 @@ impl BlockExec<'_> {
                         ))
                     }
                 };
+                year.check()?;
                 positive(*amount)?;
                 let mut own = self.spend_check(&s.id, *year, line, *amount)?;
                 let mut p = self.budget(&parent, *year, line);
@@ -882,6 +897,7 @@ impl BlockExec<'_> {
                         "award contracts (only departments do)",
                     ));
                 }
+                year.check()?;
                 if self.get(&StateKey::Contract(contract.clone())).is_some() {
                     return Err(TxError::Duplicate {
                         what: "contract",
@@ -933,6 +949,13 @@ impl BlockExec<'_> {
             } => {
                 let mut c = self.awarded_by(s, contract, "amend")?;
                 required_text("reason", reason, TEXT_BYTES_MAX)?;
+                let new_document = document_hash.is_some() && *document_hash != c.document_hash;
+                if *amount == c.amount && !new_document {
+                    return Err(TxError::NoOp {
+                        op: op.name(),
+                        reason: format!("{contract} is already {amount}, with no new document"),
+                    });
+                }
                 if *amount < c.paid {
                     return Err(TxError::OverContract {
                         contract: contract.clone(),

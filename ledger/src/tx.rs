@@ -61,6 +61,16 @@ pub enum Status {
     Suspended,
 }
 
+impl Status {
+    /// The lower-case name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+        }
+    }
+}
+
 /// An operation, signed by the acting entity (SPEC §2).
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]

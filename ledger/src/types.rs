@@ -250,21 +250,48 @@ code_newtype!(
     "budget line"
 );
 
-/// A fiscal year, 2000 to 2999.
+/// A fiscal year, [`Year::FIRST`] to [`Year::LAST`].
+///
+/// The field is public and decoding takes any value: execution refuses a
+/// transaction naming a year outside the range (see [`Year::check`]), and
+/// the API's and the CLI's year parameters are parsed with [`Year::new`].
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize,
 )]
 pub struct Year(pub u16);
 
 impl Year {
+    /// The first fiscal year the ledger accepts. No budget this ledger records
+    /// is older.
+    pub const FIRST: u16 = 2000;
+    /// The last fiscal year the ledger accepts: far enough ahead for
+    /// multi-year plans, near enough that a mistyped year (2206 for 2026) is
+    /// refused rather than recorded for good. Budget lines of a year are
+    /// never removed, and the explorer's home page shows the latest year the
+    /// treasury appropriated in, so one mistyped far-future year would hide
+    /// the real one.
+    pub const LAST: u16 = 2100;
+
     /// Validates the range.
     pub fn new(y: u16) -> Result<Year, TxError> {
-        if (2000..=2999).contains(&y) {
-            Ok(Year(y))
+        Year(y).check()?;
+        Ok(Year(y))
+    }
+
+    /// Refuses a year outside [`Year::FIRST`]`..=`[`Year::LAST`] with
+    /// `invalid_argument`.
+    pub fn check(self) -> Result<(), TxError> {
+        if (Year::FIRST..=Year::LAST).contains(&self.0) {
+            Ok(())
         } else {
             Err(TxError::InvalidArgument {
                 field: "year",
-                reason: format!("{y} is not a fiscal year between 2000 and 2999"),
+                reason: format!(
+                    "{} is not a fiscal year from {} to {}",
+                    self.0,
+                    Year::FIRST,
+                    Year::LAST
+                ),
             })
         }
     }

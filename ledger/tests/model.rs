@@ -6,7 +6,9 @@
 //! contract ids, six validator keys, three node peer ids), including many that
 //! must fail: wrong signers, wrong keys, bad nonces, another chain, suspended
 //! entities, amounts over what is available or unpaid, zero and huge amounts,
-//! bad keys, validator changes that break the 2/3 carry-over rule.
+//! bad keys, operations that would change nothing (a key or status set to
+//! what it is, an amendment to the same amount), validator changes that break
+//! the 2/3 carry-over rule.
 //!
 //! The model is plain bookkeeping written from SPEC §2: which entities exist,
 //! the successful appropriations, allocations, returns, contracts and
@@ -217,6 +219,8 @@ enum G {
         who: usize,
         by_self: bool,
         bad: bool,
+        /// To the key the entity already holds.
+        same: bool,
     },
     Appropriate {
         y: usize,
@@ -362,8 +366,18 @@ fn op_strategy(chain_ops: bool) -> BoxedStrategy<G> {
         1 => ((0..GHOST), variant).prop_map(|(who, variant)| G::Register { who, variant }),
         1 => ((0..UNIVERSE.len()), prop::bool::weighted(0.6))
             .prop_map(|(who, active)| G::SetStatus { who, active }),
-        1 => ((0..UNIVERSE.len()), any::<bool>(), prop::bool::weighted(0.2))
-            .prop_map(|(who, by_self, bad)| G::Rotate { who, by_self, bad }),
+        1 => (
+            (0..UNIVERSE.len()),
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+            prop::bool::weighted(0.2)
+        )
+            .prop_map(|(who, by_self, bad, same)| G::Rotate {
+                who,
+                by_self,
+                bad,
+                same
+            }),
         3 => (yl.clone(), pick(&MINISTRY_PICKS), appropriation())
             .prop_map(|((y, l), to, amt)| G::Appropriate { y, l, to, amt }),
         4 => (
@@ -770,6 +784,11 @@ impl Model {
                 x.refuse_if(not_treasury, "not_authorized");
                 x.refuse_if(!self.registered(who), "unknown_entity");
                 x.refuse_if(who == MOF, "invalid_argument");
+                // Setting the status an entity already has changes nothing.
+                x.refuse_if(
+                    self.registered(who) && self.ents[who].active == active,
+                    "no_op",
+                );
                 let status = if active {
                     Status::Active
                 } else {
@@ -781,12 +800,15 @@ impl Model {
                 };
                 (op, Effect::SetStatus { who, active })
             }
-            G::Rotate { who, bad, .. } => {
+            G::Rotate { who, bad, same, .. } => {
                 x.refuse_if(not_treasury && s != who, "not_authorized");
                 x.refuse_if(!self.registered(who), "unknown_entity");
                 x.refuse_if(bad, "bad_key");
+                x.refuse_if(same && !bad, "no_op");
                 let public_key = if bad {
                     BAD_KEY
+                } else if same {
+                    public_key(&self.ents[who].key_label)
                 } else {
                     public_key(&self.next_key_label(who))
                 };
@@ -906,6 +928,8 @@ impl Model {
                         let a = resolve(amt, paid, k.amount + avail);
                         x.refuse_if(s != k.dept, "not_authorized");
                         x.refuse_if(a < paid, "over_contract");
+                        // The same amount and no document: nothing to record.
+                        x.refuse_if(a == k.amount, "no_op");
                         if a > k.amount {
                             self.over_budget(&mut x, k.dept, k.y, k.l, a - k.amount, avail);
                         }

@@ -621,7 +621,65 @@ mod cases {
             e9.to_string(),
             "invalid_argument: name: 201 bytes is longer than the 200 allowed"
         );
-        vec![e1, e2, e3, e4, e5, e6, e7, e8, e9]
+        let mut out = vec![e1, e2, e3, e4, e5, e6, e7, e8, e9];
+        out.extend(years_out_of_range(&mut chain));
+        out
+    }
+
+    /// Every operation that names a fiscal year refuses one outside 2000 to
+    /// 2100, whoever signs it and whatever else it says; the bounds
+    /// themselves are accepted.
+    fn years_out_of_range(chain: &mut TestChain) -> Vec<TxError> {
+        let with_year = |op: Op, y: u16| -> Op {
+            let mut op = op;
+            match &mut op {
+                Op::Appropriate { year, .. }
+                | Op::Allocate { year, .. }
+                | Op::ReturnFunds { year, .. }
+                | Op::Award { year, .. } => *year = Year(y),
+                other => panic!("{other:?} names no year"),
+            }
+            op
+        };
+        let give_back = Op::ReturnFunds {
+            year: year(),
+            line: line(),
+            amount: Amount(1),
+        };
+        let ops = [
+            ("MOF", appropriate("MOH", 1)),
+            ("MOH", allocate("MOH.BV", 1)),
+            ("MOH.BV", give_back),
+            ("MOH.BV", award("C-99", "V-1", 1)),
+        ];
+        let mut out = Vec::new();
+        for (signer, op) in ops {
+            for y in [0, 1999, 2101, 65535] {
+                let e = reject_op(chain, signer, with_year(op.clone(), y));
+                assert_eq!(
+                    e,
+                    TxError::InvalidArgument {
+                        field: "year",
+                        reason: format!("{y} is not a fiscal year from 2000 to 2100"),
+                    },
+                    "{signer} {}",
+                    op.name()
+                );
+                out.push(e);
+            }
+        }
+        assert_eq!(
+            out[0].to_string(),
+            "invalid_argument: year: 0 is not a fiscal year from 2000 to 2100"
+        );
+        // The bounds: the treasury appropriates for 2000 and 2100.
+        for y in [2000, 2100] {
+            accept_op(chain, "MOF", with_year(appropriate("MOH", 1), y));
+            let moh = chain.state.budget(&id("MOH"), Year(y), &line());
+            assert_eq!(moh.received, Amount(1));
+        }
+        assert_eq!(Year::new(2101), Err(out[2].clone()));
+        out
     }
 
     pub fn overflow() -> Vec<TxError> {
@@ -1046,6 +1104,92 @@ mod cases {
         vec![e1, e2, e3, e4, e5]
     }
 
+    pub fn no_op() -> Vec<TxError> {
+        let mut chain = world();
+        // A key rotated to the key already held, by the entity and by the
+        // treasury.
+        let mut out = Vec::new();
+        for signer in ["MOH", "MOF"] {
+            let same = Op::RotateKey {
+                entity: id("MOH"),
+                public_key: key("MOH").public_key(),
+            };
+            let e = reject_op(&mut chain, signer, same);
+            assert_eq!(
+                e,
+                TxError::NoOp {
+                    op: "rotate-key",
+                    reason: format!("MOH already holds key {}", key("MOH").public_key()),
+                }
+            );
+            out.push(e);
+        }
+        assert_eq!(
+            out[0].to_string(),
+            format!(
+                "no_op: rotate-key changes nothing: MOH already holds key {}",
+                key("MOH").public_key().to_hex()
+            )
+        );
+        // A status set to the one held, both ways.
+        let e = reject_op(&mut chain, "MOF", set_status("V-2", Status::Active));
+        assert_eq!(
+            e,
+            TxError::NoOp {
+                op: "set-status",
+                reason: "V-2 is already active".into()
+            }
+        );
+        out.push(e);
+        accept_op(&mut chain, "MOF", set_status("V-2", Status::Suspended));
+        let e = reject_op(&mut chain, "MOF", set_status("V-2", Status::Suspended));
+        assert_eq!(
+            e.to_string(),
+            "no_op: set-status changes nothing: V-2 is already suspended"
+        );
+        out.push(e);
+        // A contract amended to its own amount, with no document or the one
+        // it has.
+        let e = reject_op(&mut chain, "MOH.BV", amend("C-17", AWARDED));
+        assert_eq!(
+            e.to_string(),
+            "no_op: amend-contract changes nothing: C-17 is already 8,000,000, with no new document"
+        );
+        out.push(e);
+        let document = |amount: u64, doc: &[u8]| Op::AmendContract {
+            contract: cid("C-17"),
+            amount: Amount(amount),
+            reason: "phụ lục".into(),
+            document_hash: Some(ledger::Hash::digest(doc)),
+        };
+        // The same amount with a new document records the document.
+        accept_op(&mut chain, "MOH.BV", document(AWARDED, b"phu luc 2"));
+        let c = chain.state.contract(&cid("C-17")).unwrap();
+        assert_eq!(c.document_hash, Some(ledger::Hash::digest(b"phu luc 2")));
+        let e = reject_op(&mut chain, "MOH.BV", document(AWARDED, b"phu luc 2"));
+        assert!(
+            matches!(
+                e,
+                TxError::NoOp {
+                    op: "amend-contract",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        out.push(e);
+        // Each refusal left everything as it was: the next real change works.
+        accept_op(
+            &mut chain,
+            "MOH",
+            Op::RotateKey {
+                entity: id("MOH"),
+                public_key: key("MOH-2").public_key(),
+            },
+        );
+        out
+    }
+
     pub fn validator_set() -> Vec<TxError> {
         // The last validator cannot go.
         let mut chain = TestChain::new(1);
@@ -1162,6 +1306,7 @@ cases!(
     over_budget,
     over_contract,
     validator_set,
+    no_op,
 );
 
 /// `mempool_full` is produced by the node's mempool (a later issue), so the

@@ -1018,14 +1018,17 @@ impl From<ExportError> for ApiError {
     }
 }
 
+// The bounds written out in `ExportQuery`'s attribute, which takes literals.
+const _: () = assert!(Year::FIRST == 2000 && Year::LAST == 2100);
+
 /// Which contracts an export holds.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ExportQuery {
-    /// Only the contracts of this fiscal year (2000 to 2999) and their
+    /// Only the contracts of this fiscal year (2000 to 2100) and their
     /// payments; every year when absent. No other parameter is accepted.
-    #[param(value_type = Option<u16>, minimum = 2000, maximum = 2999)]
+    #[param(value_type = Option<u16>, minimum = 2000, maximum = 2100)]
     year: Option<String>,
 }
 
@@ -1054,7 +1057,11 @@ fn parse_year(s: &str) -> Result<Year, ApiError> {
         .ok()
         .and_then(|y| Year::new(y).ok())
         .ok_or_else(|| {
-            ApiError::bad_request(format!("year {s:?} is not a fiscal year from 2000 to 2999"))
+            ApiError::bad_request(format!(
+                "year {s:?} is not a fiscal year from {} to {}",
+                Year::FIRST,
+                Year::LAST
+            ))
         })
 }
 

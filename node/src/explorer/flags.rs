@@ -660,7 +660,7 @@ mod tests {
         // The treasury rotating its own key is not someone else's key.
         let treasury_own = Op::RotateKey {
             entity: id("MOF"),
-            public_key: key("MOF").public_key(),
+            public_key: key("MOF new").public_key(),
         };
         w.one("MOF", treasury_own);
 
