@@ -5,13 +5,14 @@
 //! It owns:
 //! - admission ([`Mempool::insert`], [`Mempool::insert_batch`]): dedupe by
 //!   hash, the checks of SPEC §2 against the committed [`State`], the nonce
-//!   rules and the limits of [`MempoolLimits`];
+//!   rules and the limits of [`MempoolLimits`], including each signer's
+//!   share;
 //! - per-signer nonce order: the contiguous run of nonces after the signer's
 //!   committed nonce is *ready*; a pooled transaction beyond it is *future*
 //!   and waits for the gap to fill;
 //! - [`Mempool::next_nonce`], counting the signer's ready transactions;
 //! - block building ([`Mempool::reap`]): a fair, deterministic selection that
-//!   executes as a block;
+//!   executes as a block, where each signer takes its turn;
 //! - re-checking after each commit ([`Mempool::on_commit`]), dropping what can
 //!   no longer execute together with the same signer's later nonces;
 //! - the [`VerdictCache`] of signature verdicts, keyed by transaction hash.
@@ -34,8 +35,20 @@
 //!   not wrong, only early: it is admitted once the gap before it fills, so
 //!   the client's right reaction is to retry later, which is what
 //!   `mempool_full` says;
-//! - the transaction or byte limit: `mempool_full`, naming the limit. A full
-//!   mempool refuses; it never evicts an admitted transaction;
+//! - a signer holding its share already
+//!   ([`MempoolLimits::txs_per_signer_max`], a tenth of the pool by default,
+//!   or [`MempoolLimits::bytes_per_signer_max`]): `mempool_full`, naming the
+//!   limit;
+//! - the transaction or byte limit, with no room to make: `mempool_full`,
+//!   naming the limit. A full mempool makes room only by evicting *future*
+//!   transactions (waiting for an earlier nonce), last nonce first, of the
+//!   signer holding the most of them, and only for a signer that will still
+//!   hold no more transactions than that one keeps. So signers who fill the
+//!   pool with future nonces give way to anyone holding fewer, and a
+//!   signer's share of a full pool is about the pool divided by the signers
+//!   in it. Ready transactions are never evicted: blocks take them, in
+//!   turns. An evicted transaction is reported `mempool_full` through
+//!   [`Mempool::take_evicted`];
 //! - everything else with the ledger's own code (`wrong_chain`,
 //!   `unknown_signer`, `bad_signature`, `inactive`, and, for a transaction
 //!   that is its signer's next one, whatever executing it says, such as
@@ -45,7 +58,7 @@
 //! reported as `bad_nonce`: after the drop, the signer's next nonce is the
 //! dropped one.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use ledger::codec::TX_BYTES_MAX;
 use ledger::state::Verdict;
@@ -58,6 +71,15 @@ pub const MEMPOOL_TXS_MAX: usize = 50_000;
 pub const MEMPOOL_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// How many nonces beyond a signer's next nonce the mempool holds (SPEC §2).
 pub const FUTURE_NONCES_PER_SIGNER_MAX: u64 = 64;
+/// Default limit on one signer's pooled transactions: a tenth of the pool, so
+/// that no signer holds more than its share of it, however fast it signs.
+pub const TXS_PER_SIGNER_MAX: usize = MEMPOOL_TXS_MAX / 10;
+/// Default limit on one signer's pooled transactions' encoded size, in bytes:
+/// a tenth of the pool (6.4 MiB).
+pub const BYTES_PER_SIGNER_MAX: usize = MEMPOOL_BYTES_MAX / 10;
+/// Most evictions kept for [`Mempool::take_evicted`]; past it the oldest
+/// reports are forgotten (the transactions are gone either way).
+pub const EVICTIONS_UNTAKEN_MAX: usize = MEMPOOL_TXS_MAX;
 /// Default limit on the number of cached signature verdicts.
 pub const VERDICT_CACHE_ENTRIES_MAX: usize = 200_000;
 /// Signatures checked in one batch; larger requests are split.
@@ -70,6 +92,12 @@ const _: () = assert!(TX_BYTES_MAX <= MEMPOOL_BYTES_MAX);
 const _: () = assert!(MEMPOOL_TXS_MAX <= VERDICT_CACHE_ENTRIES_MAX);
 // One signer's future nonces cannot fill the mempool on their own.
 const _: () = assert!((FUTURE_NONCES_PER_SIGNER_MAX as usize) < MEMPOOL_TXS_MAX);
+// A signer's share holds its whole window of future nonces with ready ones
+// besides, and its largest transaction; and no share is the whole pool.
+const _: () = assert!((FUTURE_NONCES_PER_SIGNER_MAX as usize) < TXS_PER_SIGNER_MAX);
+const _: () = assert!(TXS_PER_SIGNER_MAX < MEMPOOL_TXS_MAX);
+const _: () = assert!(TX_BYTES_MAX <= BYTES_PER_SIGNER_MAX);
+const _: () = assert!(BYTES_PER_SIGNER_MAX < MEMPOOL_BYTES_MAX);
 const _: () = assert!(VERIFY_BATCH_TXS_MAX > 0);
 
 /// The limits of a [`Mempool`]. Zero limits are allowed and refuse everything
@@ -83,6 +111,10 @@ pub struct MempoolLimits {
     /// Most nonces beyond a signer's next nonce that are held: a transaction
     /// whose nonce is more than this beyond the next one is refused.
     pub future_nonces_per_signer_max: u64,
+    /// Most transactions one signer has pooled at once.
+    pub txs_per_signer_max: usize,
+    /// Most bytes one signer has pooled at once.
+    pub bytes_per_signer_max: usize,
     /// Most signature verdicts cached. At least `txs_max`, or a pooled
     /// transaction whose verdict was evicted is verified again when it is
     /// re-checked or reaped.
@@ -95,6 +127,8 @@ impl Default for MempoolLimits {
             txs_max: MEMPOOL_TXS_MAX,
             bytes_max: MEMPOOL_BYTES_MAX,
             future_nonces_per_signer_max: FUTURE_NONCES_PER_SIGNER_MAX,
+            txs_per_signer_max: TXS_PER_SIGNER_MAX,
+            bytes_per_signer_max: BYTES_PER_SIGNER_MAX,
             verdicts_max: VERDICT_CACHE_ENTRIES_MAX,
         }
     }
@@ -326,6 +360,14 @@ struct Pooled {
     bytes: usize,
 }
 
+/// A pooled transaction's place in its signer's queue.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    hash: Hash,
+    /// Its encoded size.
+    bytes: usize,
+}
+
 /// One signer's pooled nonces.
 struct SignerQueue {
     /// The signer's committed nonce when the queue last saw a state. Every
@@ -334,10 +376,13 @@ struct SignerQueue {
     /// The last nonce of the contiguous run `committed + 1 ..= ready_end`
     /// in `nonces`; `committed` if the run is empty.
     ready_end: u64,
-    /// When the queue was created, in arrival order: reaping visits signers in
-    /// this order.
+    /// Its place in the reaping order: when the queue was created or last
+    /// had a transaction committed, counted in arrivals. Reaping visits
+    /// signers from the smallest.
     since: u64,
-    nonces: BTreeMap<u64, Hash>,
+    /// The sum of the slots' sizes.
+    bytes: usize,
+    nonces: BTreeMap<u64, Slot>,
 }
 
 impl SignerQueue {
@@ -346,6 +391,7 @@ impl SignerQueue {
             committed,
             ready_end: committed,
             since,
+            bytes: 0,
             nonces: BTreeMap::new(),
         }
     }
@@ -353,6 +399,31 @@ impl SignerQueue {
     /// The next nonce after the ready run.
     fn next_nonce(&self) -> u64 {
         self.ready_end.saturating_add(1)
+    }
+
+    /// How many pooled nonces wait for a gap before them to fill.
+    fn futures(&self) -> usize {
+        self.nonces.len() - self.ready_len()
+    }
+
+    fn ready_len(&self) -> usize {
+        usize::try_from(self.ready_end - self.committed).expect("the run fits in memory")
+    }
+
+    /// The future nonces, last first.
+    fn futures_from_last(&self) -> impl Iterator<Item = (u64, Slot)> + '_ {
+        self.nonces
+            .range(self.next_nonce()..)
+            .rev()
+            .map(|(&n, &slot)| (n, slot))
+    }
+
+    fn insert(&mut self, nonce: u64, slot: Slot) {
+        assert!(nonce > self.committed);
+        let previous = self.nonces.insert(nonce, slot);
+        assert!(previous.is_none(), "nonce slot was free");
+        self.bytes += slot.bytes;
+        self.extend_run();
     }
 
     fn extend_run(&mut self) {
@@ -364,9 +435,17 @@ impl SignerQueue {
         }
     }
 
+    /// Removes the slots `removed` took out of `nonces` from the byte count.
+    fn removed(&mut self, removed: BTreeMap<u64, Slot>) -> Vec<(u64, Slot)> {
+        for slot in removed.values() {
+            self.bytes -= slot.bytes;
+        }
+        removed.into_iter().collect()
+    }
+
     /// Moves the queue to a state where the signer's committed nonce is
     /// `committed`, returning the now stale entries.
-    fn resync(&mut self, committed: u64) -> Vec<(u64, Hash)> {
+    fn resync(&mut self, committed: u64) -> Vec<(u64, Slot)> {
         let keep = match committed.checked_add(1) {
             Some(first) => self.nonces.split_off(&first),
             None => BTreeMap::new(),
@@ -375,18 +454,26 @@ impl SignerQueue {
         self.committed = committed;
         self.ready_end = committed;
         self.extend_run();
-        stale.into_iter().collect()
+        self.removed(stale)
     }
 
     /// Removes `nonce` and every later one.
-    fn truncate_from(&mut self, nonce: u64) -> Vec<(u64, Hash)> {
+    fn truncate_from(&mut self, nonce: u64) -> Vec<(u64, Slot)> {
         let removed = self.nonces.split_off(&nonce);
         self.ready_end = self
             .ready_end
             .min(nonce.saturating_sub(1))
             .max(self.committed);
-        removed.into_iter().collect()
+        self.removed(removed)
     }
+}
+
+/// Room made in a full mempool: `signer`'s pooled nonces from `from` on,
+/// `count` future transactions, go.
+struct Eviction {
+    signer: EntityId,
+    from: u64,
+    count: usize,
 }
 
 /// Admitted, uncommitted transactions. See the module documentation.
@@ -395,9 +482,16 @@ pub struct Mempool {
     txs: HashMap<Hash, Pooled>,
     /// By signer. A queue is removed when it empties.
     signers: BTreeMap<EntityId, SignerQueue>,
+    /// The signers with future transactions, by how many they hold: where a
+    /// full mempool makes room. Kept in step with `signers` by
+    /// [`Mempool::edit_queue`].
+    by_futures: BTreeSet<(usize, EntityId)>,
     bytes: usize,
-    /// Counts arrivals, for the signers' reaping order.
+    /// Counts arrivals and commits, for the signers' reaping order.
     arrivals: u64,
+    /// Transactions evicted to make room and not yet taken by
+    /// [`Mempool::take_evicted`], oldest first.
+    evicted: VecDeque<(Hash, TxError)>,
     verdicts: VerdictCache,
 }
 
@@ -408,8 +502,10 @@ impl Mempool {
             limits,
             txs: HashMap::new(),
             signers: BTreeMap::new(),
+            by_futures: BTreeSet::new(),
             bytes: 0,
             arrivals: 0,
+            evicted: VecDeque::new(),
             verdicts: VerdictCache::new(limits.verdicts_max),
         }
     }
@@ -526,9 +622,12 @@ impl Mempool {
             .ok_or_else(|| TxError::UnknownSigner {
                 signer: body.signer.clone(),
             })?;
-        // Before the signature and execution checks: a full mempool refuses
-        // at once, rather than after the work.
-        self.check_room(bytes)?;
+        self.resync_signer(&signer.id, signer.nonce);
+        // Before the signature and execution checks: a signer over its share,
+        // or a full mempool with no room to make, refuses at once, rather
+        // than after the work. Room is made only once the transaction has
+        // passed every check.
+        let eviction = self.room_for(&signer.id, bytes)?;
         let verdict = match verdict {
             Some(v) if v.key == signer.public_key => v,
             _ => self.verdicts.verify(&[(hash, &tx, signer.public_key)])[0],
@@ -543,7 +642,6 @@ impl Mempool {
                 entity: signer.id.clone(),
             });
         }
-        self.resync_signer(&signer.id, signer.nonce);
         let nonce = body.nonce;
         self.check_nonce(&signer.id, signer.nonce, nonce)?;
         // The signer's next transaction can be checked in full against the
@@ -551,6 +649,9 @@ impl Mempool {
         // next (on commit) or when a block is built.
         if Some(nonce) == signer.nonce.checked_add(1) {
             state.begin_block().apply_tx(&tx, Some(verdict))?;
+        }
+        if let Some(eviction) = eviction {
+            self.evict(eviction, &signer.id);
         }
         self.add(tx, hash, bytes, signer.nonce);
         Ok(hash)
@@ -587,25 +688,143 @@ impl Mempool {
         Ok(())
     }
 
-    fn check_room(&self, bytes: usize) -> Result<(), TxError> {
-        if self.txs.len() >= self.limits.txs_max {
+    /// Whether `signer` may pool one more transaction of `bytes`: within
+    /// its share, and with room in the mempool or room that can be made.
+    /// Room is made by evicting future transactions (those waiting for an
+    /// earlier nonce) of the signer holding the most of them, last nonce
+    /// first, provided that signer still holds no fewer transactions than
+    /// `signer` will. Ready transactions are never evicted: they leave with
+    /// the next blocks.
+    fn room_for(&self, signer: &EntityId, bytes: usize) -> Result<Option<Eviction>, TxError> {
+        let (held, held_bytes) = self
+            .signers
+            .get(signer)
+            .map_or((0, 0), |q| (q.nonces.len(), q.bytes));
+        if held >= self.limits.txs_per_signer_max {
             return Err(TxError::MempoolFull {
                 reason: format!(
-                    "it holds {} transactions, its limit (txs_max {})",
-                    self.txs.len(),
-                    self.limits.txs_max
+                    "{signer} has {held} transactions pooled, its share (txs_per_signer_max {})",
+                    self.limits.txs_per_signer_max
                 ),
             });
         }
-        if self.bytes.saturating_add(bytes) > self.limits.bytes_max {
+        if held_bytes.saturating_add(bytes) > self.limits.bytes_per_signer_max {
             return Err(TxError::MempoolFull {
                 reason: format!(
-                    "{bytes} more bytes on the {} it holds would exceed its limit (bytes_max {})",
-                    self.bytes, self.limits.bytes_max
+                    "{bytes} more bytes on the {held_bytes} {signer} has pooled would exceed its \
+                     share (bytes_per_signer_max {})",
+                    self.limits.bytes_per_signer_max
                 ),
             });
         }
-        Ok(())
+        let fits = |txs: usize, pooled_bytes: usize| {
+            txs < self.limits.txs_max && pooled_bytes.saturating_add(bytes) <= self.limits.bytes_max
+        };
+        if fits(self.txs.len(), self.bytes) {
+            return Ok(None);
+        }
+        let full = if self.txs.len() >= self.limits.txs_max {
+            format!(
+                "it holds {} transactions, its limit (txs_max {})",
+                self.txs.len(),
+                self.limits.txs_max
+            )
+        } else {
+            format!(
+                "{bytes} more bytes on the {} it holds would exceed its limit (bytes_max {})",
+                self.bytes, self.limits.bytes_max
+            )
+        };
+        let refused = |why: String| TxError::MempoolFull {
+            reason: format!("{full}, {why}"),
+        };
+        let Some((_, victim)) = self.by_futures.last() else {
+            return Err(refused("and none of it waits for an earlier nonce".into()));
+        };
+        let queue = &self.signers[victim];
+        let (mut txs, mut pooled_bytes) = (self.txs.len(), self.bytes);
+        let mut eviction = Eviction {
+            signer: victim.clone(),
+            from: 0,
+            count: 0,
+        };
+        for (nonce, slot) in queue.futures_from_last() {
+            // The victim keeps at least as many as `signer` will hold, so
+            // the two cannot take turns evicting each other.
+            if held + 1 + eviction.count + 1 > queue.nonces.len() {
+                break;
+            }
+            eviction.from = nonce;
+            eviction.count += 1;
+            txs -= 1;
+            pooled_bytes -= slot.bytes;
+            if fits(txs, pooled_bytes) {
+                return Ok(Some(eviction));
+            }
+        }
+        Err(refused(format!(
+            "and {victim}, which has the most waiting for an earlier nonce ({} of its {}), \
+             cannot give way to {signer}, which has {held} pooled",
+            queue.futures(),
+            queue.nonces.len()
+        )))
+    }
+
+    /// Evicts what [`Mempool::room_for`] chose, reporting each transaction
+    /// as `mempool_full` to [`Mempool::take_evicted`].
+    fn evict(&mut self, eviction: Eviction, for_signer: &EntityId) {
+        let victim = eviction.signer;
+        let removed = self
+            .edit_queue(&victim, |q| q.truncate_from(eviction.from))
+            .expect("the victim has a queue");
+        assert_eq!(removed.len(), eviction.count, "only future nonces go");
+        for (nonce, slot) in removed {
+            self.forget(&slot.hash);
+            if self.evicted.len() >= EVICTIONS_UNTAKEN_MAX {
+                self.evicted.pop_front();
+            }
+            let reason = format!(
+                "evicted to make room for {for_signer}, which had fewer transactions pooled; \
+                 nonce {nonce} of {victim} was waiting for an earlier nonce"
+            );
+            self.evicted
+                .push_back((slot.hash, TxError::MempoolFull { reason }));
+        }
+    }
+
+    /// The transactions evicted to make room since the last call, with why
+    /// (`mempool_full`), oldest first. The caller records them as it records
+    /// [`Mempool::on_commit`]'s drops, so that a client polling one learns it
+    /// must send it again.
+    pub fn take_evicted(&mut self) -> Vec<(Hash, TxError)> {
+        self.evicted.drain(..).collect()
+    }
+
+    /// Runs `f` on `signer`'s queue, then keeps [`Mempool::by_futures`] in
+    /// step and removes the queue if it emptied. Every change to a queue's
+    /// nonces goes through here. `None` if `signer` has no queue.
+    fn edit_queue<R>(
+        &mut self,
+        signer: &EntityId,
+        f: impl FnOnce(&mut SignerQueue) -> R,
+    ) -> Option<R> {
+        let queue = self.signers.get_mut(signer)?;
+        let before = queue.futures();
+        let out = f(queue);
+        let after = queue.futures();
+        if queue.nonces.is_empty() {
+            self.signers.remove(signer);
+        }
+        if before != after {
+            if before > 0 {
+                let was = self.by_futures.remove(&(before, signer.clone()));
+                assert!(was, "the index had the queue");
+            }
+            if after > 0 {
+                self.by_futures.insert((after, signer.clone()));
+            }
+        }
+        Some(out)
     }
 
     fn slot_taken(&self, signer: &EntityId, nonce: u64) -> bool {
@@ -630,33 +849,30 @@ impl Mempool {
     /// admits against a newer state before reporting the commit, the stale
     /// transactions leave here, unreported.
     fn resync_signer(&mut self, signer: &EntityId, committed: u64) {
-        let Some(q) = self.signers.get_mut(signer) else {
-            return;
-        };
-        if q.committed == committed {
+        if self
+            .signers
+            .get(signer)
+            .is_none_or(|q| q.committed == committed)
+        {
             return;
         }
-        let stale = q.resync(committed);
-        let empty = q.nonces.is_empty();
-        for (_, hash) in stale {
-            self.forget(&hash);
-        }
-        if empty {
-            self.signers.remove(signer);
+        let stale = self
+            .edit_queue(signer, |q| q.resync(committed))
+            .unwrap_or_default();
+        for (_, slot) in stale {
+            self.forget(&slot.hash);
         }
     }
 
     fn add(&mut self, tx: SignedTx, hash: Hash, bytes: usize, committed: u64) {
         let since = self.arrivals;
         self.arrivals += 1;
-        let queue = self
-            .signers
-            .entry(tx.body.signer.clone())
+        let signer = tx.body.signer.clone();
+        self.signers
+            .entry(signer.clone())
             .or_insert_with(|| SignerQueue::new(committed, since));
-        assert!(tx.body.nonce > queue.committed);
-        let previous = queue.nonces.insert(tx.body.nonce, hash);
-        assert!(previous.is_none(), "nonce slot was free");
-        queue.extend_run();
+        let nonce = tx.body.nonce;
+        self.edit_queue(&signer, |q| q.insert(nonce, Slot { hash, bytes }));
         self.bytes += bytes;
         let previous = self.txs.insert(hash, Pooled { tx, bytes });
         assert!(previous.is_none(), "hash was not pooled");
@@ -690,17 +906,13 @@ impl Mempool {
         nonce: u64,
         reason: TxError,
     ) -> Vec<(Hash, TxError)> {
-        let Some(queue) = self.signers.get_mut(signer) else {
+        let Some(removed) = self.edit_queue(signer, |q| q.truncate_from(nonce)) else {
             return Vec::new();
         };
-        let removed = queue.truncate_from(nonce);
-        if queue.nonces.is_empty() {
-            self.signers.remove(signer);
-        }
         let mut reason = Some(reason);
         let mut dropped = Vec::with_capacity(removed.len());
-        for (n, hash) in removed {
-            self.forget(&hash);
+        for (n, slot) in removed {
+            self.forget(&slot.hash);
             let why = match reason.take() {
                 Some(r) if n == nonce => r,
                 _ => TxError::BadNonce {
@@ -709,7 +921,7 @@ impl Mempool {
                     got: n,
                 },
             };
-            dropped.push((hash, why));
+            dropped.push((slot.hash, why));
         }
         dropped
     }
@@ -738,12 +950,23 @@ impl Mempool {
     }
 
     /// Selects transactions for a block on top of `state`: at most `txs_max`
-    /// of them and `bytes_max` encoded bytes in all. Signers take turns, one
-    /// transaction per turn, in the order they arrived; each signer's
-    /// transactions go in nonce order from its committed nonce + 1. Every
-    /// candidate is executed in a block overlay, so the result executes as a
-    /// block; one that fails ends its signer's turns and is reported in
+    /// of them and `bytes_max` encoded bytes in all. Every candidate is
+    /// executed in a block overlay, so the result executes as a block; one
+    /// that fails ends its signer's turns and is reported in
     /// [`Reap::rejected`]. The result depends only on the mempool and `state`.
+    ///
+    /// Each signer's share of the block: signers take turns, one transaction
+    /// per turn, and each signer's transactions go in nonce order from its
+    /// committed nonce + 1. So a signer takes a second transaction only once
+    /// every other signer with a ready one has taken one: while n signers
+    /// have ready transactions left, none takes more than ⌈`txs_max` / n⌉,
+    /// and one signer fills what is left only when the others have nothing
+    /// more. The turns start with the signer that has waited longest: a
+    /// signer goes to the back when one of its transactions commits (see
+    /// [`Mempool::on_commit`]), so when more signers wait than a block holds,
+    /// those left out go first in the next block.
+    ///
+    /// Cost: O(signers + `txs_max`) turns, each an execution.
     pub fn reap(&self, state: &State, txs_max: usize, bytes_max: usize) -> Reap {
         struct Turn<'a> {
             queue: &'a SignerQueue,
@@ -766,33 +989,34 @@ impl Mempool {
 
         let mut reap = Reap::default();
         let mut exec = state.begin_block();
-        let mut progressed = true;
-        while progressed && reap.txs.len() < txs_max {
-            progressed = false;
+        while !turns.is_empty() && reap.txs.len() < txs_max {
             for turn in turns.iter_mut() {
                 if reap.txs.len() >= txs_max {
                     break;
                 }
-                let Some(nonce) = turn.next else { continue };
-                turn.next = None;
-                let Some(hash) = turn.queue.nonces.get(&nonce) else {
+                let Some(nonce) = turn.next.take() else {
                     continue;
                 };
-                let pooled = &self.txs[hash];
+                let Some(slot) = turn.queue.nonces.get(&nonce) else {
+                    continue;
+                };
+                let pooled = &self.txs[&slot.hash];
                 if reap.bytes.saturating_add(pooled.bytes) > bytes_max {
                     continue;
                 }
-                match exec.apply_tx(&pooled.tx, self.verdicts.get(hash)) {
+                match exec.apply_tx(&pooled.tx, self.verdicts.get(&slot.hash)) {
                     Ok(()) => {
                         reap.txs.push(pooled.tx.clone());
-                        reap.hashes.push(*hash);
+                        reap.hashes.push(slot.hash);
                         reap.bytes += pooled.bytes;
                         turn.next = nonce.checked_add(1);
-                        progressed = true;
                     }
-                    Err(e) => reap.rejected.push((*hash, e)),
+                    Err(e) => reap.rejected.push((slot.hash, e)),
                 }
             }
+            // Signers whose turns ended are not visited again, so a long
+            // queue among many finished ones costs its own length only.
+            turns.retain(|t| t.next.is_some());
         }
         reap
     }
@@ -801,22 +1025,30 @@ impl Mempool {
     /// pooled one whose nonce is now at or below its signer's committed nonce,
     /// then checks each signer's next transaction against `state` (the state
     /// after the block), dropping a failure with the signer's later nonces.
-    /// Returns what was dropped, with why; the block's own transactions are
-    /// not in it.
+    /// The signers with a transaction in the block move to the back of the
+    /// reaping order, in block order. Returns what was dropped, with why; the
+    /// block's own transactions are not in it.
     pub fn on_commit(&mut self, committed: &[SignedTx], state: &State) -> Vec<(Hash, TxError)> {
+        let mut served: Vec<&EntityId> = Vec::new();
+        let mut seen: HashSet<&EntityId> = HashSet::new();
         for tx in committed {
-            let hash = tx.hash();
-            if self.forget(&hash).is_some() {
-                // The queue's run is recomputed by the resync below.
-                if let Some(q) = self.signers.get_mut(&tx.body.signer) {
-                    q.nonces.remove(&tx.body.nonce);
-                }
+            // Out of the hash index now, so that the resync below takes it
+            // out of its queue without reporting it.
+            self.forget(&tx.hash());
+            if seen.insert(&tx.body.signer) {
+                served.push(&tx.body.signer);
             }
         }
         let mut dropped = Vec::new();
         let ids: Vec<EntityId> = self.signers.keys().cloned().collect();
         for id in ids {
             dropped.extend(self.recheck_signer(&id, state));
+        }
+        for id in served {
+            if let Some(q) = self.signers.get_mut(id) {
+                q.since = self.arrivals;
+                self.arrivals += 1;
+            }
         }
         dropped
     }
@@ -834,23 +1066,22 @@ impl Mempool {
                 None => Vec::new(),
             };
         };
-        let Some(queue) = self.signers.get_mut(id) else {
+        let Some(stale) = self.edit_queue(id, |q| q.resync(entity.nonce)) else {
             return Vec::new();
         };
-        let stale = queue.resync(entity.nonce);
-        let head = entity
-            .nonce
-            .checked_add(1)
-            .and_then(|n| queue.nonces.get(&n).map(|h| (n, *h)));
-        if queue.nonces.is_empty() {
-            self.signers.remove(id);
-        }
+        let head = entity.nonce.checked_add(1).and_then(|n| {
+            let slot = self.signers.get(id)?.nonces.get(&n)?;
+            Some((n, slot.hash))
+        });
         let mut dropped = Vec::new();
-        for (nonce, hash) in stale {
-            self.forget(&hash);
+        for (nonce, slot) in stale {
+            // The block's own transactions were forgotten already.
+            if self.forget(&slot.hash).is_none() {
+                continue;
+            }
             let expected = entity.nonce.saturating_add(1);
             dropped.push((
-                hash,
+                slot.hash,
                 TxError::BadNonce {
                     signer: id.clone(),
                     expected,
@@ -968,6 +1199,7 @@ mod tests {
         pub(crate) fn assert_invariants(&self) {
             let mut count = 0;
             let mut bytes = 0;
+            let mut by_futures = BTreeSet::new();
             for (id, q) in &self.signers {
                 assert!(!q.nonces.is_empty(), "{id}: empty queues are removed");
                 assert!(q.ready_end >= q.committed);
@@ -978,17 +1210,29 @@ mod tests {
                     !q.nonces.contains_key(&(q.ready_end + 1)),
                     "{id}: run is maximal"
                 );
-                for (&n, h) in &q.nonces {
+                let mut queue_bytes = 0;
+                for (&n, slot) in &q.nonces {
                     assert!(n > q.committed, "{id}: no stale nonce");
-                    let p = &self.txs[h];
+                    let p = &self.txs[&slot.hash];
                     assert_eq!(&p.tx.body.signer, id);
                     assert_eq!(p.tx.body.nonce, n);
-                    assert_eq!(p.tx.hash(), *h);
+                    assert_eq!(p.tx.hash(), slot.hash);
                     assert_eq!(p.tx.encode().len(), p.bytes);
+                    assert_eq!(slot.bytes, p.bytes);
                     count += 1;
                     bytes += p.bytes;
+                    queue_bytes += p.bytes;
+                }
+                assert_eq!(q.bytes, queue_bytes, "{id}: queue bytes");
+                assert!(q.nonces.len() <= self.limits.txs_per_signer_max);
+                assert!(q.bytes <= self.limits.bytes_per_signer_max);
+                let futures = q.nonces.keys().filter(|&&n| n > q.ready_end).count();
+                assert_eq!(q.futures(), futures);
+                if futures > 0 {
+                    by_futures.insert((futures, id.clone()));
                 }
             }
+            assert_eq!(by_futures, self.by_futures, "future index");
             assert_eq!(count, self.txs.len());
             assert_eq!(bytes, self.bytes);
             assert!(self.txs.len() <= self.limits.txs_max);
@@ -997,8 +1241,10 @@ mod tests {
         }
     }
 
-    /// Random treasury nonces (gaps, repeats, stale and far-future ones),
-    /// reaps, commits and drops, with every invariant checked after each step.
+    /// Random nonces of three signers (gaps, repeats, stale and far-future
+    /// ones) in a small pool that is often full, so that signers reach their
+    /// share and future nonces are evicted; reaps, commits and drops, with
+    /// every invariant checked after each step.
     #[test]
     fn random_steps_keep_the_invariants() {
         use ledger::testkit::{key, TestChain, CHAIN_ID};
@@ -1006,22 +1252,39 @@ mod tests {
         use ledger::{Amount, LineCode, Year};
 
         let treasury = EntityId::new("MOF").unwrap();
-        let ministry = EntityId::new("MOH").unwrap();
-        // An amount of zero is refused, so some transactions fail.
-        let appropriate = |nonce: u64, amount: u64| {
-            TxBody {
-                chain_id: CHAIN_ID.into(),
-                signer: treasury.clone(),
-                nonce,
-                op: Op::Appropriate {
-                    year: Year::new(2026).unwrap(),
-                    line: LineCode::new("0402-HEALTH").unwrap(),
-                    to: ministry.clone(),
+        let ministries = [
+            EntityId::new("MOH").unwrap(),
+            EntityId::new("MOET").unwrap(),
+        ];
+        let signers = [&treasury, &ministries[0], &ministries[1]];
+        let year = Year::new(2026).unwrap();
+        let line = LineCode::new("0402-HEALTH").unwrap();
+        // The treasury appropriates to a ministry, a ministry gives back. An
+        // amount of zero is refused, and so is giving back more than was
+        // received, so some transactions fail.
+        let tx = |signer: &EntityId, nonce: u64, amount: u64| {
+            let op = if *signer == treasury {
+                Op::Appropriate {
+                    year,
+                    line: line.clone(),
+                    to: ministries[(amount % 2) as usize].clone(),
                     amount: Amount(amount),
                     legal_ref: "QĐ-1".into(),
-                },
+                }
+            } else {
+                Op::ReturnFunds {
+                    year,
+                    line: line.clone(),
+                    amount: Amount(amount),
+                }
+            };
+            TxBody {
+                chain_id: CHAIN_ID.into(),
+                signer: signer.clone(),
+                nonce,
+                op,
             }
-            .sign(&key("MOF"))
+            .sign(&key(signer.as_str()))
         };
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut below = |n: u64| {
@@ -1031,36 +1294,54 @@ mod tests {
             seed % n
         };
         let mut chain = TestChain::new(1);
-        let register = TxBody {
-            chain_id: CHAIN_ID.into(),
-            signer: treasury.clone(),
-            nonce: 1,
-            op: Op::RegisterEntity {
-                id: ministry.clone(),
-                kind: EntityKind::Ministry,
-                name: "Bộ Y tế".into(),
-                parent: None,
-                public_key: key("MOH").public_key(),
-            },
-        }
-        .sign(&key("MOF"));
-        chain.commit(vec![register]).unwrap();
-        let (mut admitted, mut committed, mut dropped) = (0, 0, 0);
+        let registrations = ministries
+            .iter()
+            .zip(1..)
+            .map(|(m, nonce)| {
+                TxBody {
+                    chain_id: CHAIN_ID.into(),
+                    signer: treasury.clone(),
+                    nonce,
+                    op: Op::RegisterEntity {
+                        id: m.clone(),
+                        kind: EntityKind::Ministry,
+                        name: format!("Bộ {m}"),
+                        parent: None,
+                        public_key: key(m.as_str()).public_key(),
+                    },
+                }
+                .sign(&key("MOF"))
+            })
+            .collect();
+        chain.commit(registrations).unwrap();
+        let (mut admitted, mut committed, mut dropped, mut evicted) = (0, 0, 0, 0);
+        // Three signers' windows of future nonces hold more than the pool.
         let mut pool = Mempool::new(MempoolLimits {
-            txs_max: 20,
-            bytes_max: 20 * 200,
+            txs_max: 10,
+            bytes_max: 10 * 200,
             future_nonces_per_signer_max: 5,
+            txs_per_signer_max: 7,
+            bytes_per_signer_max: 7 * 200,
             verdicts_max: 25,
         });
-        for _ in 0..400 {
-            let next = chain.state.next_nonce(&treasury).unwrap();
-            let nonce = (next + below(12)).saturating_sub(2);
-            admitted += usize::from(
-                pool.insert(appropriate(nonce, below(10)), &chain.state)
-                    .is_ok(),
-            );
+        for _ in 0..1200 {
+            for _ in 0..1 + below(3) {
+                let signer = signers[below(3) as usize];
+                let next = chain.state.next_nonce(signer).unwrap();
+                let nonce = (next + below(12)).saturating_sub(2);
+                admitted += usize::from(
+                    pool.insert(tx(signer, nonce, below(10)), &chain.state)
+                        .is_ok(),
+                );
+                let gone = pool.take_evicted();
+                for (h, e) in &gone {
+                    assert_eq!(e.code(), "mempool_full");
+                    assert!(!pool.contains(h));
+                }
+                evicted += gone.len();
+            }
             match below(10) {
-                0..=2 => {
+                0..=1 => {
                     let r = pool.reap(&chain.state, below(5) as usize, 1 << 20);
                     for (h, e) in r.rejected {
                         dropped += pool.drop_tx(&h, e).len();
@@ -1083,10 +1364,10 @@ mod tests {
         }
         // The walk reached the interesting cases.
         assert!(
-            admitted > 100 && committed > 20 && dropped > 20,
-            "{admitted} {committed} {dropped}"
+            admitted > 300 && committed > 60 && dropped > 60 && evicted > 10,
+            "{admitted} {committed} {dropped} {evicted}"
         );
-        assert_eq!(admitted, committed + dropped + pool.len());
+        assert_eq!(admitted, committed + dropped + evicted + pool.len());
     }
 
     #[test]

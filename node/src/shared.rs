@@ -134,7 +134,8 @@ impl Shared {
     }
 
     /// Admits transactions in order without gossiping them (they came by
-    /// gossip, which forwards them itself), one result each.
+    /// gossip, which forwards them itself), one result each. Transactions
+    /// evicted to make room are remembered as rejected, with why.
     pub fn admit_only(&self, txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
         let hashed = Staged::hash(txs);
         let mut staged = {
@@ -146,9 +147,18 @@ impl Shared {
         };
         staged.verify();
         let state = self.state.read().expect("state lock");
-        self.mempool
-            .lock()
-            .expect("mempool lock")
-            .admit_staged(staged, &state)
+        let (results, evicted) = {
+            let mut mempool = self.mempool.lock().expect("mempool lock");
+            let results = mempool.admit_staged(staged, &state);
+            (results, mempool.take_evicted())
+        };
+        drop(state);
+        if !evicted.is_empty() {
+            let mut rejected = self.rejected.lock().expect("rejections lock");
+            for (hash, why) in evicted {
+                rejected.insert(hash, why);
+            }
+        }
+        results
     }
 }

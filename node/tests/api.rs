@@ -1217,6 +1217,50 @@ async fn a_batch_sent_to_a_full_mempool_is_refused_unread() {
     doc.check("post", "/v1/txs/batch", &a);
 }
 
+/// A full mempool makes room for a signer holding fewer by evicting another
+/// signer's future nonce; a client polling the evicted transaction learns
+/// it was refused `mempool_full`, so it knows to send it again.
+#[tokio::test]
+async fn a_transaction_evicted_for_room_reads_as_rejected_mempool_full() {
+    let f = Fixture::new(0);
+    *f.shared.mempool.lock().unwrap() = Mempool::new(MempoolLimits {
+        txs_max: 3,
+        ..MempoolLimits::default()
+    });
+    // The department's next three nonces after a gap: all waiting.
+    let waiting: Vec<SignedTx> = (1..=3)
+        .map(|k| f.next_payment(k, 1_000, &format!("WAIT-{k}")))
+        .collect();
+    for tx in &waiting {
+        f.shared.admit(tx.clone()).unwrap();
+    }
+    let appropriation = f.chain.tx(
+        "MOF",
+        0,
+        Op::Appropriate {
+            year: Year(YEAR),
+            line: LineCode::new(LINE).unwrap(),
+            to: id("MOH"),
+            amount: Amount(1),
+            legal_ref: "Nghị quyết 02/2026/QH15".into(),
+        },
+    );
+    let a = f
+        .post("application/octet-stream", appropriation.encode())
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    let evicted = f
+        .get(On::Api, &format!("/v1/txs/{}", waiting[2].hash()))
+        .await
+        .json();
+    assert_eq!(evicted["status"], "rejected");
+    assert_eq!(evicted["error"]["code"], "mempool_full");
+    for tx in &waiting[..2] {
+        let kept = f.get(On::Api, &format!("/v1/txs/{}", tx.hash())).await;
+        assert_eq!(kept.json()["status"], "pending");
+    }
+}
+
 #[tokio::test]
 async fn an_oversized_body_is_413_too_large() {
     let f = Fixture::new(0);
