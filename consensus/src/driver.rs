@@ -168,6 +168,19 @@ pub struct Consensus<V, A, S> {
     /// tells us which earlier rounds laggards still need our votes of.
     latest_round: BTreeMap<A, Round>,
     record: SafetyRecord<V, A, S>,
+    /// The height just decided, with its validators, its votes and the round
+    /// it ended in, so that a conflicting vote for it that arrives after the
+    /// decision is still caught as equivocation.
+    last: Option<LastHeight<V, A, S>>,
+}
+
+/// What [`Consensus`] keeps of the height it last left.
+#[derive(Clone, Debug)]
+struct LastHeight<V, A, S> {
+    height: Height,
+    validators: ValidatorSet<A>,
+    votes: VoteKeeper<V, A, S>,
+    round: Round,
 }
 
 impl<V, A, S> Consensus<V, A, S>
@@ -207,6 +220,7 @@ where
             next_height_votes: VecDeque::new(),
             latest_round: BTreeMap::new(),
             record,
+            last: None,
         };
         let mut fx = Vec::new();
         match c.record.last_signed().cloned() {
@@ -314,6 +328,7 @@ where
         let height = self.height();
         let vote_height = vote.message.height;
         if vote_height < height {
+            self.on_last_height_vote(vote, fx);
             return;
         }
         if vote_height > height {
@@ -330,6 +345,25 @@ where
         let proposals = &self.proposals;
         let proposed = |v: &V| proposals.values().any(|(p, _)| p.message.value == *v);
         if let AddVote::Equivocation(evidence) = self.votes.add(vote, power, self.round(), proposed)
+        {
+            fx.push(Effect::Evidence(evidence));
+        }
+    }
+
+    /// A vote for the height just left: kept (within the same bounds as a
+    /// current height's) only to catch a validator that signed two votes for
+    /// one step of it; the first conflict is evidence.
+    fn on_last_height_vote(&mut self, vote: SignedVote<V, A, S>, fx: &mut Vec<Effect<V, A, S>>) {
+        let Some(last) = self.last.as_mut() else {
+            return;
+        };
+        if vote.message.height != last.height {
+            return;
+        }
+        let Some(power) = last.validators.power_of(&vote.message.validator) else {
+            return;
+        };
+        if let AddVote::Equivocation(evidence) = last.votes.add(vote, power, last.round, |_| false)
         {
             fx.push(Effect::Evidence(evidence));
         }
@@ -430,9 +464,18 @@ where
         if height <= self.height() {
             return;
         }
-        self.validators = validators;
+        let left = LastHeight {
+            height: self.height(),
+            validators: std::mem::replace(&mut self.validators, validators),
+            votes: std::mem::replace(
+                &mut self.votes,
+                VoteKeeper::new(self.config.future_rounds_per_validator_max),
+            ),
+            round: self.round(),
+        };
+        // Only the height right before the new one is watched.
+        self.last = (left.height.next() == height).then_some(left);
         self.state = RoundState::new(height);
-        self.votes = VoteKeeper::new(self.config.future_rounds_per_validator_max);
         self.proposals.clear();
         self.latest_round.clear();
         let buffered = std::mem::take(&mut self.next_height_votes);

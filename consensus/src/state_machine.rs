@@ -299,8 +299,8 @@ pub fn apply<V: Clone + Eq>(
                 None => true,
                 Some(locked) => locked.value == value,
             };
-            // L23
-            let prevote = (validity.is_valid() && unlocked).then_some(value);
+            // L23; a value judged untimely here is not prevoted fresh.
+            let prevote = (validity.is_timely_valid() && unlocked).then_some(value);
             out.push(vote(VoteType::Prevote, r, prevote)); // L24 / L26
             s.step = S::Prevote; // L27
         }
@@ -520,6 +520,20 @@ mod tests {
             },
         );
         assert_eq!(out, vec![prevote(0, None, None)]);
+    }
+
+    #[test]
+    fn l22_prevotes_nil_for_an_untimely_value() {
+        let (s, _) = started(0, Role::NotProposer);
+        let (s1, out) = apply(
+            s,
+            RoundInput::Proposal {
+                value: 5,
+                validity: Validity::Untimely,
+            },
+        );
+        assert_eq!(out, vec![prevote(0, None, None)]);
+        assert_eq!(s1.step(), Step::Prevote);
     }
 
     #[test]

@@ -129,13 +129,27 @@ pub type SignedProposal<V, A, S> = Signed<Proposal<V, A>, S>;
 pub enum Validity {
     /// The value (block) executes without rejection on top of the previous one.
     Valid,
+    /// The value is valid, but its fresh proposal broke a rule of this
+    /// validator's own judging, such as a time too far from its clock. It
+    /// is not prevoted for fresh (L22), but once more than 2/3 have shown
+    /// it acceptable it is locked on (L36) and decided (L49) like a valid
+    /// one: what the others found timely must not stall this validator.
+    /// This is the timeliness rule of proposer-based timestamps.
+    Untimely,
     /// The value is not acceptable; honest validators prevote nil for it.
     Invalid,
 }
 
 impl Validity {
-    /// True for [`Validity::Valid`].
+    /// True for a value that may be locked on and decided:
+    /// [`Validity::Valid`] or [`Validity::Untimely`].
     pub fn is_valid(self) -> bool {
+        !matches!(self, Validity::Invalid)
+    }
+
+    /// True for [`Validity::Valid`] only: a fresh proposal this validator
+    /// prevotes for.
+    pub fn is_timely_valid(self) -> bool {
         matches!(self, Validity::Valid)
     }
 }

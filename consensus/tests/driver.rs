@@ -352,3 +352,89 @@ fn timeouts_grow_with_the_round() {
         "{durations:?}"
     );
 }
+
+fn untimely(round: u32, value: u64) -> Input<u64, u8, ()> {
+    match proposal(round, value, None) {
+        Input::Proposal { proposal, .. } => Input::Proposal {
+            proposal,
+            validity: Validity::Untimely,
+        },
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn an_untimely_value_is_prevoted_nil_but_decided_on_a_quorum_of_precommits() {
+    // This validator's clock is off: it finds the proposal untimely and
+    // prevotes nil, but the three others precommit it, and it must decide
+    // it rather than wait for block sync.
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    let fx = c.handle(untimely(0, 7));
+    let prevotes = signed_votes(&fx);
+    assert_eq!(prevotes.len(), 1);
+    assert_eq!(prevotes[0].value, None, "an untimely value is not prevoted");
+    let mut fx = Fx::new();
+    for who in (0..4).filter(|w| *w != me) {
+        fx.extend(c.handle(vote(VoteType::Precommit, 0, Some(7), who)));
+    }
+    let decided: Vec<u64> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Decide(d) => Some(d.value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decided, vec![7]);
+}
+
+#[test]
+fn an_untimely_value_with_a_polka_is_locked_on() {
+    // L36: 2f+1 prevotes for the value make this validator precommit it.
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    c.handle(untimely(0, 7));
+    let mut fx = Fx::new();
+    for who in (0..4).filter(|w| *w != me) {
+        fx.extend(c.handle(vote(VoteType::Prevote, 0, Some(7), who)));
+    }
+    let precommits: Vec<Option<u64>> = signed_votes(&fx)
+        .into_iter()
+        .filter(|v| v.vote_type == VoteType::Precommit)
+        .map(|v| v.value)
+        .collect();
+    assert_eq!(precommits, vec![Some(7)]);
+}
+
+#[test]
+fn a_conflicting_vote_for_the_height_just_decided_is_evidence() {
+    // Validator `b` precommits 7, the height is decided and the next one
+    // starts; then b's conflicting precommit for nil arrives.
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    c.handle(proposal(0, 7, None));
+    for who in (0..4).filter(|w| *w != me) {
+        c.handle(vote(VoteType::Precommit, 0, Some(7), who));
+    }
+    let b = (0..4).find(|w| *w != me).unwrap();
+    c.handle(Input::NewHeight {
+        height: H.next(),
+        validators: set(),
+    });
+    assert_eq!(c.height(), H.next());
+    let fx = c.handle(vote(VoteType::Precommit, 0, None, b));
+    let evidence: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Evidence(ev) => Some((*ev.validator(), ev.height())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evidence, vec![(b, H)]);
+    // The same offence again is not reported twice; a non-member's vote
+    // for that height is ignored.
+    let fx = c.handle(vote(VoteType::Precommit, 0, Some(8), b));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Evidence(_))));
+    let fx = c.handle(vote(VoteType::Precommit, 0, None, 200));
+    assert!(fx.is_empty());
+}

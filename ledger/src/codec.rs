@@ -40,6 +40,18 @@ pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
     bincode::encode_to_vec(value, config::<BLOCK_BYTES_MAX>()).expect("encoding into a Vec")
 }
 
+/// The length of `value`'s canonical encoding, without writing it.
+pub fn encoded_len<T: Encode>(value: &T) -> usize {
+    let mut encoder = bincode::enc::EncoderImpl::new(
+        bincode::enc::write::SizeWriter::default(),
+        config::<BLOCK_BYTES_MAX>(),
+    );
+    value
+        .encode(&mut encoder)
+        .expect("counting bytes cannot fail");
+    encoder.into_writer().bytes_written
+}
+
 /// Decodes a canonical encoding of at most `LIMIT` bytes.
 ///
 /// Refuses input over the limit, trailing bytes, and anything that does not

@@ -27,6 +27,7 @@ pub mod testkit;
 pub mod tx;
 pub mod types;
 pub mod validators;
+pub mod validity;
 #[cfg(feature = "store")]
 pub mod verify;
 

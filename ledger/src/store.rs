@@ -125,6 +125,20 @@ pub struct HistoryEntry {
 pub struct Store {
     path: PathBuf,
     handle: RwLock<Handle>,
+    /// The memory a simulated store lives in, instead of the disk.
+    memory: Option<MemoryDisk>,
+}
+
+/// Memory that stores keep their data in across a close and an open, as a
+/// disk would, for simulated nodes that crash and start again.
+#[derive(Clone)]
+pub struct MemoryDisk(rocksdb::Env);
+
+impl MemoryDisk {
+    /// Empty memory.
+    pub fn new() -> Result<MemoryDisk, StoreError> {
+        Ok(MemoryDisk(rocksdb::Env::mem_env()?))
+    }
 }
 
 /// The open database, shared by readers while a [`Store::reopen`] swaps it.
@@ -139,23 +153,26 @@ struct Handle {
 /// the next reopen tries again).
 const REOPEN_READERS_WAIT: Duration = Duration::from_secs(2);
 
-fn db_options() -> Options {
+fn db_options(memory: Option<&MemoryDisk>) -> Options {
     let mut opts = Options::default();
+    if let Some(m) = memory {
+        opts.set_env(&m.0);
+    }
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
     opts
 }
 
-fn open_writable(path: &Path) -> Result<DB, rocksdb::Error> {
+fn open_writable(path: &Path, memory: Option<&MemoryDisk>) -> Result<DB, rocksdb::Error> {
     let cfs = COLUMN_FAMILIES
         .iter()
         .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-    DB::open_cf_descriptors(&db_options(), path, cfs)
+    DB::open_cf_descriptors(&db_options(memory), path, cfs)
 }
 
-fn open_read_only(path: &Path) -> Result<DB, rocksdb::Error> {
-    DB::open_cf_for_read_only(&db_options(), path, COLUMN_FAMILIES, false)
+fn open_read_only(path: &Path, memory: Option<&MemoryDisk>) -> Result<DB, rocksdb::Error> {
+    DB::open_cf_for_read_only(&db_options(memory), path, COLUMN_FAMILIES, false)
 }
 
 fn cf<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
@@ -214,25 +231,34 @@ pub struct ChainMeta {
 impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = open_writable(path)?;
-        Ok(Store::with(path, db, true))
+        let db = open_writable(path, None)?;
+        Ok(Store::with(path, db, true, None))
+    }
+
+    /// Opens (or creates) the store named `name` in `memory`; what it holds
+    /// stays there when it is dropped, for the next open.
+    pub fn open_in_memory(memory: &MemoryDisk, name: &str) -> Result<Store, StoreError> {
+        let path = Path::new("/memory").join(name);
+        let db = open_writable(&path, Some(memory))?;
+        Ok(Store::with(&path, db, true, Some(memory.clone())))
     }
 
     /// Opens an existing store at `path` for reading only: it writes nothing
     /// to the folder, so it works on a full or read-only disk. Every write
     /// fails until [`Store::reopen`] succeeds.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let db = open_read_only(path)?;
-        Ok(Store::with(path, db, false))
+        let db = open_read_only(path, None)?;
+        Ok(Store::with(path, db, false, None))
     }
 
-    fn with(path: &Path, db: DB, writable: bool) -> Store {
+    fn with(path: &Path, db: DB, writable: bool, memory: Option<MemoryDisk>) -> Store {
         Store {
             path: path.to_owned(),
             handle: RwLock::new(Handle {
                 db: Arc::new(db),
                 writable,
             }),
+            memory,
         }
     }
 
@@ -256,7 +282,7 @@ impl Store {
             // RocksDB allows one writer per folder: the failed database must
             // be closed before the folder opens again, and readers use a
             // read-only view meanwhile.
-            let view = Arc::new(open_read_only(&self.path)?);
+            let view = Arc::new(open_read_only(&self.path, self.memory.as_ref())?);
             let mut failed = std::mem::replace(&mut handle.db, view);
             handle.writable = false;
             let deadline = Instant::now() + REOPEN_READERS_WAIT;
@@ -275,7 +301,7 @@ impl Store {
                 }
             }
         }
-        let db = open_writable(&self.path)?;
+        let db = open_writable(&self.path, self.memory.as_ref())?;
         handle.db = Arc::new(db);
         handle.writable = true;
         Ok(())
@@ -628,9 +654,17 @@ impl Store {
 
     /// Writes a value to the consensus safety column, synced before returning.
     pub fn safety_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.safety_put_all(&[(key, value)])
+    }
+
+    /// Writes values to the consensus safety column in one synced batch:
+    /// all are written or none.
+    pub fn safety_put_all(&self, entries: &[(&[u8], &[u8])]) -> Result<(), StoreError> {
         let db = self.db();
         let mut batch = WriteBatch::default();
-        batch.put_cf(cf(&db, CF_SAFETY), key, value);
+        for (key, value) in entries {
+            batch.put_cf(cf(&db, CF_SAFETY), key, value);
+        }
         db.write_opt(batch, &Self::synced())?;
         Ok(())
     }

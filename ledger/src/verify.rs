@@ -3,15 +3,12 @@
 //! right validator set, time, the transaction index, and re-execution of every
 //! transaction to the same state roots. This is `minhbach verify chain`.
 
-use std::collections::BTreeMap;
-
 use thiserror::Error;
 
-use crate::block::{last_commit_hash, Block};
 use crate::state::State;
 use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
 use crate::types::{Hash, Height};
-use crate::validators::ValidatorSet;
+use crate::validity::{check_block, ChainView, Walk};
 
 /// The first problem found.
 #[derive(Debug, Error)]
@@ -83,50 +80,21 @@ pub fn verify_store(
             ),
         ));
     }
-    let mut state = genesis.clone();
-    let mut prev_hash = genesis_hash;
-    let mut prev_time = genesis_time_ms;
-    // set(h) for every height where it changed, to check evidence.
-    let mut sets: BTreeMap<Height, ValidatorSet> = BTreeMap::new();
-    let mut prev_set: Option<ValidatorSet> = None;
+    let mut walk = Walk::genesis(genesis.clone(), genesis_hash, genesis_time_ms);
     let mut txs: u64 = 0;
     let mut history_entries: u64 = 0;
     let mut set_changes: Vec<Height> = Vec::new();
     for n in 1..=meta.height.0 {
         let h = Height(n);
         let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
-        let set = state.validators().clone();
-        if sets.last_key_value().map(|(_, s)| s) != Some(&set) {
-            sets.insert(h, set.clone());
-        }
-        check_block(
-            &block,
-            &state,
-            h,
-            prev_hash,
-            prev_time,
-            prev_set.as_ref(),
-            &sets,
-        )?;
-        let outcome = state.execute_block(&block.txs).map_err(|(i, e)| {
-            bad(
-                h,
-                format!("transaction {i} is rejected on re-execution: {e}"),
-            )
-        })?;
-        if outcome.state_root != block.header.state_root {
-            return Err(bad(
-                h,
-                format!(
-                    "re-execution gives state root {}, the header says {}",
-                    outcome.state_root, block.header.state_root
-                ),
-            ));
-        }
+        // The one rule every validator judged the block by.
+        let verdicts = walk.state.batch_verdicts(&block.txs);
+        let outcome = check_block(&walk, &block, verdicts).map_err(|e| bad(h, e.to_string()))?;
+        let state = &walk.state;
         let cert = store
             .cert(h)?
             .ok_or_else(|| bad(h, "commit certificate missing"))?;
-        cert.verify(state.chain_id(), h, &block.hash(), &set)
+        cert.verify(state.chain_id(), h, &block.hash(), state.validators())
             .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
         for (i, tx) in block.txs.iter().enumerate() {
             let want = TxLocation {
@@ -151,7 +119,7 @@ pub fn verify_store(
                 height: h,
                 index: i as u32,
             };
-            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, &state) {
+            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
                 if store.history_entry(&entity, location)? != Some(tx.hash()) {
                     return Err(bad(
                         h,
@@ -165,12 +133,11 @@ pub fn verify_store(
             set_changes.push(h);
         }
         txs += block.txs.len() as u64;
-        state.commit(outcome);
-        prev_hash = block.hash();
-        prev_time = block.header.time_ms;
-        prev_set = Some(set);
+        walk.advance(&block, outcome);
         progress(h);
     }
+    let state = &walk.state;
+    let prev_hash = walk.last_hash();
     let last = meta.height;
     if meta.last_block_hash != prev_hash {
         return Err(bad(
@@ -223,76 +190,4 @@ pub fn verify_store(
         last_block_hash: prev_hash,
         state_root: state.root(),
     })
-}
-
-fn check_block(
-    block: &Block,
-    state: &State,
-    h: Height,
-    prev_hash: Hash,
-    prev_time: u64,
-    prev_set: Option<&ValidatorSet>,
-    sets: &BTreeMap<Height, ValidatorSet>,
-) -> Result<(), VerifyError> {
-    let hd = &block.header;
-    if hd.height != h {
-        return Err(bad(h, format!("the header says height {}", hd.height)));
-    }
-    if hd.chain_id != state.chain_id() {
-        return Err(bad(h, format!("the header is for chain {:?}", hd.chain_id)));
-    }
-    if hd.prev_hash != prev_hash {
-        return Err(bad(
-            h,
-            format!(
-                "previous hash {} does not link to {prev_hash}",
-                hd.prev_hash
-            ),
-        ));
-    }
-    if hd.time_ms <= prev_time {
-        return Err(bad(
-            h,
-            format!("time {} does not increase past {prev_time}", hd.time_ms),
-        ));
-    }
-    block.check_contents().map_err(|e| bad(h, e.to_string()))?;
-    if hd.validators_hash != state.validators().hash() {
-        return Err(bad(h, "validators_hash is not the hash of set(H)"));
-    }
-    if hd.next_validators_hash != state.next_validators().hash() {
-        return Err(bad(h, "next_validators_hash is not the hash of set(H+1)"));
-    }
-    if state.validators().get(&hd.proposer).is_none() {
-        return Err(bad(h, format!("proposer {} is not in set(H)", hd.proposer)));
-    }
-    match (&block.last_commit, prev_set) {
-        (None, None) => {}
-        (Some(c), Some(set)) => c
-            .verify(state.chain_id(), Height(h.0 - 1), &prev_hash, set)
-            .map_err(|e| bad(h, format!("last commit: {e}")))?,
-        (None, Some(_)) => return Err(bad(h, "the last commit is missing")),
-        (Some(_), None) => return Err(bad(h, "block 1 carries a last commit")),
-    }
-    debug_assert_eq!(
-        hd.last_commit_hash,
-        last_commit_hash(block.last_commit.as_ref())
-    );
-    for (i, ev) in block.evidence.iter().enumerate() {
-        let eh = ev.height();
-        let set = sets
-            .range(..=eh)
-            .next_back()
-            .map(|(_, s)| s)
-            .filter(|_| eh <= h && eh.0 > 0)
-            .ok_or_else(|| {
-                bad(
-                    h,
-                    format!("evidence {i} is for height {eh}, which has no validator set"),
-                )
-            })?;
-        ev.verify(state.chain_id(), set)
-            .map_err(|e| bad(h, format!("evidence {i}: {e}")))?;
-    }
-    Ok(())
 }

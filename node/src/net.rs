@@ -65,6 +65,17 @@ pub struct Topics {
 }
 
 impl Topics {
+    /// The gossipsub topic of one of ours.
+    pub fn get(&self, topic: crate::driver::Topic) -> &IdentTopic {
+        use crate::driver::Topic;
+        match topic {
+            Topic::Txs => &self.txs,
+            Topic::Proposals => &self.proposals,
+            Topic::Votes => &self.votes,
+            Topic::Evidence => &self.evidence,
+        }
+    }
+
     fn new() -> Topics {
         Topics {
             txs: IdentTopic::new(TOPIC_TXS),

@@ -151,7 +151,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         )?);
     }
 
-    let (driver, start_fx) = Driver::new(DriverParts {
+    let driver = Driver::new(DriverParts {
         shared: shared.clone(),
         config,
         swarm,
@@ -160,7 +160,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
         gossip_rx,
         dial,
     })?;
-    driver.run(start_fx, shutdown_signal()).await;
+    driver.run(shutdown_signal()).await;
     let _ = stop_tx.send(true);
     for s in servers {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;

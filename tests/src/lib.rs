@@ -10,6 +10,9 @@
 //! - [`ops`]: the operations the network tests sign;
 //! - [`peer`]: a libp2p peer played inside a test with a node's key, that
 //!   publishes whatever gossip the test hands it;
+//! - [`sim`]: the seeded simulator, which runs each node's real consensus
+//!   loop over a simulated network, clock and store, with insiders that
+//!   misbehave, and checks agreement, validity, liveness and bounds;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
@@ -24,4 +27,5 @@ pub mod cluster;
 pub mod faultnet;
 pub mod ops;
 pub mod peer;
+pub mod sim;
 pub mod workload;

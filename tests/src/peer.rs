@@ -22,17 +22,7 @@ use node::wire::{self, SyncRequest, SyncResponse, VoteMsg};
 use tokio::sync::mpsc;
 
 /// A gossip topic the peer publishes on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Topic {
-    /// Transaction batches.
-    Txs,
-    /// Proposals.
-    Proposals,
-    /// Votes.
-    Votes,
-    /// Evidence.
-    Evidence,
-}
+pub use node::driver::Topic;
 
 /// A request to the peer's task; each carries where to send the answer.
 enum Cmd {
@@ -181,13 +171,7 @@ async fn run_peer(
                     let _ = reply.send(n);
                 }
                 Some(Cmd::Publish(topic, bytes, reply)) => {
-                    let t = match topic {
-                        Topic::Txs => &topics.txs,
-                        Topic::Proposals => &topics.proposals,
-                        Topic::Votes => &topics.votes,
-                        Topic::Evidence => &topics.evidence,
-                    };
-                    let _ = reply.send(publish(&mut swarm, t, bytes));
+                    let _ = reply.send(publish(&mut swarm, topics.get(topic), bytes));
                 }
                 Some(Cmd::Received(reply)) => {
                     let _ = reply.send(received.clone());

@@ -307,8 +307,14 @@ impl Config {
             field,
             reason: reason.into(),
         };
-        if self.limits.block_txs == 0 {
-            return Err(invalid("limits.block_txs", "must be at least 1"));
+        if self.limits.block_txs == 0 || self.limits.block_txs > ledger::validity::BLOCK_TXS_MAX {
+            return Err(invalid(
+                "limits.block_txs",
+                &format!(
+                    "must be between 1 and {}, the most a block may hold",
+                    ledger::validity::BLOCK_TXS_MAX
+                ),
+            ));
         }
         if self.limits.block_bytes < ledger::codec::TX_BYTES_MAX
             || self.limits.block_bytes > ledger::codec::BLOCK_BYTES_MAX / 2
@@ -384,8 +390,10 @@ mod tests {
         let e = Config::from_toml("[limits]\nblock_txs = 0\n", "c.toml").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "c.toml: limits.block_txs: must be at least 1"
+            "c.toml: limits.block_txs: must be between 1 and 20000, the most a block may hold"
         );
+        let e = Config::from_toml("[limits]\nblock_txs = 20001\n", "c.toml").unwrap_err();
+        assert!(e.to_string().contains("limits.block_txs"), "{e}");
         let e = Config::from_toml("[api]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml: "), "{e}");
     }

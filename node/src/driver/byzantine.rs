@@ -22,10 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ledger::builder::{build_block_with, BlockTemplate};
 use ledger::{Hash, Height, Vote};
 use libp2p::gossipsub::{PeerScoreParams, PeerScoreThresholds};
-use libp2p::PeerId;
+use libp2p::{PeerId, Swarm};
 use tracing::warn;
 
-use super::{now_ms, Candidate, Driver, Topic};
+use super::{Candidate, Core, Io, Topic};
+use crate::net::Behaviour;
 use crate::wire::{self, CompactBlock, ProposalMsg, SignedProposal, VoteMsg};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -33,7 +34,7 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The score given to the group a message must not reach: under the default
 /// publish threshold (−50), above the default graylist threshold (−80), so
 /// the group's own messages are still read.
-const SHUNNED: f64 = -70.0;
+pub(super) const SHUNNED: f64 = -70.0;
 
 /// Makes every validator this process runs Byzantine.
 pub fn enable() {
@@ -45,25 +46,24 @@ pub(super) fn enabled() -> bool {
     ENABLED.load(Ordering::SeqCst)
 }
 
-impl Driver {
-    /// Turns on the peer scores that [`Driver::publish_to`] works with.
-    pub(super) fn byzantine_start(&mut self) {
-        let params = PeerScoreParams {
-            app_specific_weight: 1.0,
-            ip_colocation_factor_weight: 0.0,
-            ..PeerScoreParams::default()
-        };
-        if let Err(e) = self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .with_peer_score(params, PeerScoreThresholds::default())
-        {
-            warn!("byzantine: peer scores: {e}");
-        }
-        warn!("this validator is Byzantine: it double-signs and proposes twins");
+/// Turns on the peer scores that publishing to one group works with.
+pub(super) fn start(swarm: &mut Swarm<Behaviour>) {
+    let params = PeerScoreParams {
+        app_specific_weight: 1.0,
+        ip_colocation_factor_weight: 0.0,
+        ..PeerScoreParams::default()
+    };
+    if let Err(e) = swarm
+        .behaviour_mut()
+        .gossipsub
+        .with_peer_score(params, PeerScoreThresholds::default())
+    {
+        warn!("byzantine: peer scores: {e}");
     }
+    warn!("this validator is Byzantine: it double-signs and proposes twins");
+}
 
+impl<I: Io> Core<I> {
     /// The two groups of connected peers, halves of the sorted peer ids.
     fn groups(&self) -> [Vec<PeerId>; 2] {
         let mut first: Vec<PeerId> = self.connected.iter().copied().collect();
@@ -75,16 +75,12 @@ impl Driver {
     /// Publishes to group `to` (0 or 1) only.
     fn publish_to(&mut self, topic: Topic, bytes: Vec<u8>, to: usize) {
         let [first, second] = self.groups();
-        let others = if to == 0 { second } else { first };
-        let gossip = &mut self.swarm.behaviour_mut().gossipsub;
-        for p in &others {
-            gossip.set_application_score(p, SHUNNED);
-        }
-        self.publish(topic, bytes);
-        let gossip = &mut self.swarm.behaviour_mut().gossipsub;
-        for p in &others {
-            gossip.set_application_score(p, 0.0);
-        }
+        let (to, not) = if to == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        self.io.publish_to(topic, bytes, &to, &not);
     }
 
     /// Proposes `msg`'s block to the first group and a twin of it to the
@@ -123,14 +119,14 @@ impl Driver {
         let twin_msg = ProposalMsg {
             proposal: signed,
             block: CompactBlock::of(&block),
-            sent_ms: now_ms(),
+            sent_ms: self.io.wall_ms(),
         };
         self.candidates.insert(
             twin_hash,
             Candidate {
                 block,
                 outcome: Some(outcome),
-                arrived_ms: now_ms(),
+                round: p.round,
             },
         );
         self.twins.retain(|(h, _), _| *h >= p.height.0);
@@ -167,12 +163,8 @@ impl Driver {
             vote.round,
             conflicting,
         );
-        let encode = |vote| {
-            wire::encode(&VoteMsg {
-                vote,
-                sent_ms: now_ms(),
-            })
-        };
+        let sent_ms = self.io.wall_ms();
+        let encode = |vote| wire::encode(&VoteMsg { vote, sent_ms });
         warn!(
             "byzantine: double-signing a {:?} at height {} round {}",
             vote.vote_type, vote.height.0, vote.round

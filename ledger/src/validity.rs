@@ -1,0 +1,466 @@
+//! What makes block H valid: the one rule that a validator judging a
+//! proposal, a node applying a synced block, and `minhbach verify chain`
+//! all apply, so that what one of them accepts no other refuses.
+//!
+//! [`check_block`] judges a block against a [`ChainView`], the committed
+//! chain up to H−1, and gives the block's execution outcome. It does not
+//! look at a clock (a fresh proposal's time is a rule of proposing, see
+//! [`timely`]) nor at the block's own commit certificate (which is about
+//! the decision, not the block).
+//!
+//! A refusal is either [`CheckError::Invalid`], a verdict about the block
+//! that holds on every honest node, or [`CheckError::Unavailable`], a read
+//! that failed here; the second says nothing about the block and must not
+//! be remembered as a verdict.
+
+use std::collections::HashSet;
+
+use thiserror::Error;
+
+use crate::block::{Block, BlockError, CertError, Evidence, EvidenceError, VoteType};
+use crate::codec::{self, BLOCK_BYTES_MAX};
+use crate::error::TxError;
+use crate::state::{BlockOutcome, State, Verdict};
+use crate::types::{Hash, Height, PublicKey};
+use crate::validators::ValidatorSet;
+
+/// Most transactions in one block. A proposer's own limit
+/// (`limits.block_txs` in the node's config) may be lower, never higher.
+pub const BLOCK_TXS_MAX: usize = 20_000;
+/// Evidence for a height this many blocks or more below the block that
+/// carries it has expired.
+pub const EVIDENCE_MAX_AGE_BLOCKS: u64 = 100_000;
+/// How far a fresh proposal's time may be from the judging validator's
+/// clock, either way.
+pub const PROPOSAL_CLOCK_SKEW_MS: u64 = 2_000;
+
+/// What a piece of evidence proves: one validator signed two different
+/// votes of one type at one height and round. Two pieces with the same
+/// offence (the votes in the other order, or a third conflicting vote)
+/// count once: a validator is punished once per offence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Offence {
+    /// The validator.
+    pub validator: PublicKey,
+    /// The height.
+    pub height: Height,
+    /// The round.
+    pub round: u32,
+    /// Prevote (true) or precommit.
+    pub prevote: bool,
+}
+
+impl Evidence {
+    /// The offence this evidence proves.
+    pub fn offence(&self) -> Offence {
+        Offence {
+            validator: self.a.validator,
+            height: self.a.height,
+            round: self.a.round,
+            prevote: self.a.vote_type == VoteType::Prevote,
+        }
+    }
+}
+
+/// The committed chain up to block H−1, as the rule for block H sees it.
+pub trait ChainView {
+    /// The state after block H−1. Block H executes on it; its validators
+    /// are set(H), its next validators set(H+1).
+    fn state(&self) -> &State;
+    /// The hash of block H−1 (the genesis hash for H = 1).
+    fn last_hash(&self) -> Hash;
+    /// The time of block H−1 (the genesis time for H = 1).
+    fn last_time_ms(&self) -> u64;
+    /// set(H−1), which signed block H−1; `None` for H = 1.
+    fn prev_set(&self) -> Option<&ValidatorSet>;
+    /// set(h) for a height `h` in `1..H`, to check evidence against.
+    fn set_at(&self, h: Height) -> Result<Option<ValidatorSet>, String>;
+    /// Whether a block up to H−1 already carries evidence of `offence`.
+    fn offence_committed(&self, offence: &Offence) -> Result<bool, String>;
+}
+
+/// Why [`check_block`] refuses a block.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CheckError {
+    /// The block is invalid on every honest node.
+    #[error(transparent)]
+    Invalid(#[from] InvalidBlock),
+    /// What the check needed could not be read here; this says nothing
+    /// about the block.
+    #[error("cannot read what the check needs: {0}")]
+    Unavailable(String),
+}
+
+/// Why a block is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvalidBlock {
+    /// Not the next height.
+    #[error("the header says height {got}, not {expected}")]
+    Height {
+        /// H.
+        expected: Height,
+        /// The header's.
+        got: Height,
+    },
+    /// Another chain's block.
+    #[error("the header is for chain {got:?}")]
+    Chain {
+        /// The header's chain id.
+        got: String,
+    },
+    /// Does not link to block H−1.
+    #[error("previous hash {got} does not link to {expected}")]
+    PrevHash {
+        /// Block H−1's hash.
+        expected: Hash,
+        /// The header's.
+        got: Hash,
+    },
+    /// Its time is not after block H−1's.
+    #[error("time {time_ms} does not increase past {last_ms}")]
+    Time {
+        /// The header's time.
+        time_ms: u64,
+        /// Block H−1's.
+        last_ms: u64,
+    },
+    /// The header does not commit to the block's contents.
+    #[error(transparent)]
+    Contents(#[from] BlockError),
+    /// More transactions than a block may hold.
+    #[error("it holds {count} transactions, at most {BLOCK_TXS_MAX} allowed")]
+    TooManyTxs {
+        /// How many.
+        count: usize,
+    },
+    /// Its encoding is larger than a block may be, so that it could not be
+    /// read back once stored.
+    #[error("it encodes to {bytes} bytes, at most {BLOCK_BYTES_MAX} allowed")]
+    TooLarge {
+        /// The encoded size.
+        bytes: usize,
+    },
+    /// The header's set(H) is not the state's.
+    #[error("validators_hash is not the hash of set(H)")]
+    ValidatorsHash,
+    /// The header's set(H+1) is not the state's.
+    #[error("next_validators_hash is not the hash of set(H+1)")]
+    NextValidatorsHash,
+    /// The proposer named in the header is not in set(H).
+    #[error("proposer {0} is not in set(H)")]
+    Proposer(PublicKey),
+    /// Block H > 1 without block H−1's certificate.
+    #[error("the last commit is missing")]
+    LastCommitMissing,
+    /// Block 1 with a last commit.
+    #[error("block 1 carries a last commit")]
+    LastCommitAtGenesis,
+    /// Block H−1's certificate does not verify against set(H−1).
+    #[error("last commit: {0}")]
+    LastCommit(CertError),
+    /// A piece of evidence is refused.
+    #[error("evidence {index}: {why}")]
+    Evidence {
+        /// Its index in the block.
+        index: usize,
+        /// Why.
+        why: EvidenceRefusal,
+    },
+    /// A transaction is rejected on execution.
+    #[error("transaction {index} is rejected on re-execution: {error}")]
+    Rejected {
+        /// Its index in the block.
+        index: usize,
+        /// Why.
+        error: TxError,
+    },
+    /// Execution gives another state root than the header's.
+    #[error("re-execution gives state root {computed}, the header says {header}")]
+    StateRoot {
+        /// What execution gives.
+        computed: Hash,
+        /// The header's.
+        header: Hash,
+    },
+}
+
+/// Why a piece of evidence in a block is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvidenceRefusal {
+    /// For height 0 or a height after the block's.
+    #[error("it is for height {0}, which has no validator set yet")]
+    NotReached(Height),
+    /// Too old.
+    #[error("it is for height {0} and has expired")]
+    Expired(Height),
+    /// It does not prove equivocation.
+    #[error(transparent)]
+    Invalid(#[from] EvidenceError),
+    /// An earlier block already carries this offence.
+    #[error("its offence is already committed")]
+    Committed,
+    /// The block carries this offence twice.
+    #[error("it repeats an offence of the same block")]
+    Repeated,
+}
+
+fn invalid(e: impl Into<InvalidBlock>) -> CheckError {
+    CheckError::Invalid(e.into())
+}
+
+/// Judges block H against the chain up to H−1 and returns its outcome.
+///
+/// `verdicts` holds a signature verdict per transaction where one is
+/// already known (a mempool's cache), `None` where not; see
+/// [`State::execute_block_with`]. The checks, in order: height, chain,
+/// link, time, contents, size, validator sets and proposer, last commit,
+/// evidence, and execution to the header's state root.
+pub fn check_block(
+    view: &impl ChainView,
+    block: &Block,
+    verdicts: Vec<Option<Verdict>>,
+) -> Result<BlockOutcome, CheckError> {
+    let state = view.state();
+    let hd = &block.header;
+    let h = state.height().next();
+    if hd.height != h {
+        return Err(invalid(InvalidBlock::Height {
+            expected: h,
+            got: hd.height,
+        }));
+    }
+    if hd.chain_id != state.chain_id() {
+        return Err(invalid(InvalidBlock::Chain {
+            got: hd.chain_id.clone(),
+        }));
+    }
+    if hd.prev_hash != view.last_hash() {
+        return Err(invalid(InvalidBlock::PrevHash {
+            expected: view.last_hash(),
+            got: hd.prev_hash,
+        }));
+    }
+    if hd.time_ms <= view.last_time_ms() {
+        return Err(invalid(InvalidBlock::Time {
+            time_ms: hd.time_ms,
+            last_ms: view.last_time_ms(),
+        }));
+    }
+    block.check_contents().map_err(invalid)?;
+    if block.txs.len() > BLOCK_TXS_MAX {
+        return Err(invalid(InvalidBlock::TooManyTxs {
+            count: block.txs.len(),
+        }));
+    }
+    let bytes = codec::encoded_len(block);
+    if bytes > BLOCK_BYTES_MAX {
+        return Err(invalid(InvalidBlock::TooLarge { bytes }));
+    }
+    if hd.validators_hash != state.validators().hash() {
+        return Err(invalid(InvalidBlock::ValidatorsHash));
+    }
+    if hd.next_validators_hash != state.next_validators().hash() {
+        return Err(invalid(InvalidBlock::NextValidatorsHash));
+    }
+    if state.validators().get(&hd.proposer).is_none() {
+        return Err(invalid(InvalidBlock::Proposer(hd.proposer)));
+    }
+    match (&block.last_commit, view.prev_set()) {
+        (None, None) => {}
+        (Some(c), Some(set)) => c
+            .verify(state.chain_id(), Height(h.0 - 1), &view.last_hash(), set)
+            .map_err(|e| invalid(InvalidBlock::LastCommit(e)))?,
+        (None, Some(_)) => return Err(invalid(InvalidBlock::LastCommitMissing)),
+        (Some(_), None) => return Err(invalid(InvalidBlock::LastCommitAtGenesis)),
+    }
+    let mut seen = HashSet::new();
+    for (index, ev) in block.evidence.iter().enumerate() {
+        let refused = |why| invalid(InvalidBlock::Evidence { index, why });
+        match check_evidence(view, ev)? {
+            Ok(()) => {}
+            Err(why) => return Err(refused(why)),
+        }
+        if !seen.insert(ev.offence()) {
+            return Err(refused(EvidenceRefusal::Repeated));
+        }
+    }
+    // Every header field but the state root is checked above; execution
+    // gives the last.
+    let outcome = state
+        .execute_block_with(&block.txs, verdicts)
+        .map_err(|(index, error)| invalid(InvalidBlock::Rejected { index, error }))?;
+    if outcome.state_root != hd.state_root {
+        return Err(invalid(InvalidBlock::StateRoot {
+            computed: outcome.state_root,
+            header: hd.state_root,
+        }));
+    }
+    Ok(outcome)
+}
+
+/// Whether a piece of evidence may go in block H: its height is in
+/// `1..=H` and not expired, it proves equivocation against the set of its
+/// height, and no block up to H−1 carries its offence. The outer error is
+/// a failed read; the inner one the verdict.
+pub fn check_evidence(
+    view: &impl ChainView,
+    ev: &Evidence,
+) -> Result<Result<(), EvidenceRefusal>, CheckError> {
+    let state = view.state();
+    let h = state.height().next();
+    let eh = ev.height();
+    if eh.0 == 0 || eh > h {
+        return Ok(Err(EvidenceRefusal::NotReached(eh)));
+    }
+    if eh.0 + EVIDENCE_MAX_AGE_BLOCKS <= h.0 {
+        return Ok(Err(EvidenceRefusal::Expired(eh)));
+    }
+    let set = if eh == h {
+        state.validators().clone()
+    } else {
+        match view.set_at(eh).map_err(CheckError::Unavailable)? {
+            Some(set) => set,
+            None => {
+                return Err(CheckError::Unavailable(format!(
+                    "the validator set of height {eh} is not here"
+                )))
+            }
+        }
+    };
+    if let Err(e) = ev.verify(state.chain_id(), &set) {
+        return Ok(Err(e.into()));
+    }
+    if view
+        .offence_committed(&ev.offence())
+        .map_err(CheckError::Unavailable)?
+    {
+        return Ok(Err(EvidenceRefusal::Committed));
+    }
+    Ok(Ok(()))
+}
+
+/// The clock rule for a fresh proposal (one without a proof-of-lock
+/// round): its block's time is within [`PROPOSAL_CLOCK_SKEW_MS`] of the
+/// judging validator's clock, `now_ms`. A value re-proposed with a proof of
+/// lock was judged when it was first proposed, and a decided block is
+/// committed whatever this clock says; the rule is only about prevoting.
+pub fn timely(block_time_ms: u64, now_ms: u64) -> Result<(), Untimely> {
+    if block_time_ms.abs_diff(now_ms) <= PROPOSAL_CLOCK_SKEW_MS {
+        Ok(())
+    } else {
+        Err(Untimely {
+            block_time_ms,
+            now_ms,
+        })
+    }
+}
+
+/// A fresh proposal whose time is too far from this validator's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Untimely {
+    /// The block's time.
+    pub block_time_ms: u64,
+    /// This clock, when the proposal arrived.
+    pub now_ms: u64,
+}
+
+impl std::fmt::Display for Untimely {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ahead, by) = if self.block_time_ms > self.now_ms {
+            ("ahead of", self.block_time_ms - self.now_ms)
+        } else {
+            ("behind", self.now_ms - self.block_time_ms)
+        };
+        write!(
+            f,
+            "its time is {by} ms {ahead} this clock, beyond the {PROPOSAL_CLOCK_SKEW_MS} ms allowed"
+        )
+    }
+}
+
+impl std::error::Error for Untimely {}
+
+/// A [`ChainView`] held in memory, for a reader that walks a chain from
+/// genesis (`verify chain`) or a test: the state after the last block, the
+/// sets by the height they start at, and the committed offences.
+#[derive(Clone, Debug)]
+pub struct Walk {
+    /// The state after the last block walked.
+    pub state: State,
+    last_hash: Hash,
+    last_time_ms: u64,
+    prev_set: Option<ValidatorSet>,
+    sets: std::collections::BTreeMap<Height, ValidatorSet>,
+    offences: HashSet<Offence>,
+}
+
+impl Walk {
+    /// At genesis: `state` is the genesis state, with its hash and time.
+    pub fn genesis(state: State, genesis_hash: Hash, genesis_time_ms: u64) -> Walk {
+        let mut sets = std::collections::BTreeMap::new();
+        sets.insert(Height(1), state.validators().clone());
+        Walk {
+            state,
+            last_hash: genesis_hash,
+            last_time_ms: genesis_time_ms,
+            prev_set: None,
+            sets,
+            offences: HashSet::new(),
+        }
+    }
+
+    /// Moves past `block`, whose `outcome` [`check_block`] gave.
+    pub fn advance(&mut self, block: &Block, outcome: BlockOutcome) {
+        self.prev_set = Some(self.state.validators().clone());
+        self.offences
+            .extend(block.evidence.iter().map(Evidence::offence));
+        self.last_hash = block.hash();
+        self.last_time_ms = block.header.time_ms;
+        self.state.commit(outcome);
+        let next = self.state.height().next();
+        if self.sets.last_key_value().map(|(_, s)| s) != Some(self.state.validators()) {
+            self.sets.insert(next, self.state.validators().clone());
+        }
+    }
+}
+
+impl ChainView for Walk {
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn last_hash(&self) -> Hash {
+        self.last_hash
+    }
+    fn last_time_ms(&self) -> u64 {
+        self.last_time_ms
+    }
+    fn prev_set(&self) -> Option<&ValidatorSet> {
+        self.prev_set.as_ref()
+    }
+    fn set_at(&self, h: Height) -> Result<Option<ValidatorSet>, String> {
+        Ok(self.sets.range(..=h).next_back().map(|(_, s)| s.clone()))
+    }
+    fn offence_committed(&self, offence: &Offence) -> Result<bool, String> {
+        Ok(self.offences.contains(offence))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_proposal_must_be_within_two_seconds_of_the_clock() {
+        let now = 1_800_000_000_000;
+        assert!(timely(now, now).is_ok());
+        assert!(timely(now + 2_000, now).is_ok());
+        assert!(timely(now - 2_000, now).is_ok());
+        let e = timely(now + 2_001, now).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "its time is 2001 ms ahead of this clock, beyond the 2000 ms allowed"
+        );
+        let e = timely(now - 60_000, now).unwrap_err().to_string();
+        assert!(e.starts_with("its time is 60000 ms behind"), "{e}");
+    }
+}

@@ -1,0 +1,286 @@
+//! The simulated edges of a node's driver core: a clock the simulator
+//! moves, timers and network requests that become events in its queue, and
+//! a store in memory that survives a crash as a disk would.
+
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ledger::store::{ChainMeta, StoreError};
+use ledger::{Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, State, ValidatorSet};
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::{Multiaddr, PeerId};
+use node::driver::{
+    ChainStore, Clock, GossipedTxs, Network, ReplyId, RequestId, SharedStore, Timers, Topic,
+};
+use node::wire::{SyncRequest, SyncResponse};
+
+/// The simulated time, in ms since the start of the run, shared by every
+/// node's clock.
+#[derive(Clone)]
+pub struct SimTime {
+    ms: Rc<Cell<u64>>,
+    base: Instant,
+}
+
+impl SimTime {
+    /// Time zero.
+    pub fn new() -> SimTime {
+        SimTime {
+            ms: Rc::new(Cell::new(0)),
+            base: Instant::now(),
+        }
+    }
+
+    /// The time now.
+    pub fn ms(&self) -> u64 {
+        self.ms.get()
+    }
+
+    /// Moves the time to `ms`.
+    pub fn set(&self, ms: u64) {
+        self.ms.set(ms);
+    }
+}
+
+impl Default for SimTime {
+    fn default() -> Self {
+        SimTime::new()
+    }
+}
+
+/// What a node's core asked of the world, for the simulator to carry out.
+#[derive(Debug)]
+pub enum Out {
+    /// Gossip to every peer, or only to `to`.
+    Publish {
+        /// The topic.
+        topic: Topic,
+        /// The message.
+        bytes: Vec<u8>,
+        /// Only these peers, for a Byzantine split.
+        to: Option<Vec<PeerId>>,
+        /// The safety record on the store at the moment the message went
+        /// out, for a vote or a proposal.
+        record: Option<Vec<u8>>,
+    },
+    /// A block-sync request.
+    Request {
+        /// Its number.
+        id: RequestId,
+        /// To whom.
+        peer: PeerId,
+        /// What.
+        request: SyncRequest,
+    },
+    /// The answer to a request.
+    Respond {
+        /// Which request.
+        reply: ReplyId,
+        /// The answer.
+        response: SyncResponse,
+    },
+    /// A consensus timeout to deliver later.
+    Timer {
+        /// The timeout.
+        timeout: consensus::Timeout,
+        /// After how long.
+        after: Duration,
+    },
+    /// Gossiped transactions to admit.
+    Admit(Vec<GossipedTxs>),
+    /// A verdict on a gossip message.
+    Report {
+        /// The peer that forwarded it.
+        from: PeerId,
+        /// The verdict.
+        verdict: MessageAcceptance,
+    },
+}
+
+/// One node's edges.
+pub struct SimIo {
+    time: SimTime,
+    /// How far this node's wall clock is off, in ms.
+    skew_ms: i64,
+    /// The simulated genesis time, in ms since the Unix epoch.
+    epoch_ms: u64,
+    /// What the core asked for since the simulator last looked.
+    pub outbox: Vec<Out>,
+    /// Peers the core allows.
+    pub allowed: BTreeSet<PeerId>,
+    next_id: u64,
+    /// The node's shared parts, to read its stored safety record.
+    pub shared: Option<Arc<node::shared::Shared>>,
+}
+
+impl SimIo {
+    /// The edges of a node whose wall clock is off by `skew_ms`.
+    pub fn new(time: SimTime, epoch_ms: u64, skew_ms: i64, first_id: u64) -> SimIo {
+        SimIo {
+            time,
+            skew_ms,
+            epoch_ms,
+            outbox: Vec::new(),
+            allowed: BTreeSet::new(),
+            next_id: first_id,
+            shared: None,
+        }
+    }
+}
+
+impl SimIo {
+    /// The safety record on the store now, for a signed message.
+    fn stored_record(&self, topic: Topic) -> Option<Vec<u8>> {
+        if !matches!(topic, Topic::Votes | Topic::Proposals) {
+            return None;
+        }
+        let shared = self.shared.as_ref()?;
+        shared
+            .store
+            .safety_get(node::driver::SAFETY_RECORD_KEY)
+            .ok()
+            .flatten()
+    }
+}
+
+impl Clock for SimIo {
+    fn now(&self) -> Instant {
+        self.time.base + Duration::from_millis(self.time.ms())
+    }
+    fn wall_ms(&self) -> u64 {
+        (self.epoch_ms + self.time.ms()).saturating_add_signed(self.skew_ms)
+    }
+}
+
+impl Timers for SimIo {
+    fn schedule(&mut self, timeout: consensus::Timeout, after: Duration) {
+        self.outbox.push(Out::Timer { timeout, after });
+    }
+}
+
+impl Network for SimIo {
+    fn publish(&mut self, topic: Topic, bytes: Vec<u8>) -> bool {
+        let record = self.stored_record(topic);
+        self.outbox.push(Out::Publish {
+            topic,
+            bytes,
+            to: None,
+            record,
+        });
+        true
+    }
+    fn report(&mut self, _id: &MessageId, from: &PeerId, verdict: MessageAcceptance) {
+        self.outbox.push(Out::Report {
+            from: *from,
+            verdict,
+        });
+    }
+    fn request(&mut self, peer: &PeerId, request: SyncRequest) -> RequestId {
+        self.next_id += 1;
+        let id = RequestId(self.next_id);
+        self.outbox.push(Out::Request {
+            id,
+            peer: *peer,
+            request,
+        });
+        id
+    }
+    fn respond(&mut self, reply: ReplyId, response: SyncResponse) {
+        self.outbox.push(Out::Respond { reply, response });
+    }
+    fn allow(&mut self, peer: PeerId) {
+        self.allowed.insert(peer);
+    }
+    fn disallow(&mut self, peer: PeerId) {
+        self.allowed.remove(&peer);
+    }
+    fn dial(&mut self, _peer: PeerId, _addr: Multiaddr) {}
+    fn admit(&mut self, batches: Vec<GossipedTxs>) {
+        self.outbox.push(Out::Admit(batches));
+    }
+    fn publish_to(&mut self, topic: Topic, bytes: Vec<u8>, to: &[PeerId], _not: &[PeerId]) {
+        let record = self.stored_record(topic);
+        self.outbox.push(Out::Publish {
+            topic,
+            bytes,
+            to: Some(to.to_vec()),
+            record,
+        });
+    }
+}
+
+/// A node's store, with a switch that loses its safety record once, as a
+/// node whose record was not durable would after a crash.
+pub struct SimStore {
+    inner: SharedStore,
+    forget_record: AtomicBool,
+}
+
+impl SimStore {
+    /// The store of `inner`; `forget_record` hides the safety record from
+    /// the next read of it.
+    pub fn new(inner: SharedStore, forget_record: bool) -> SimStore {
+        SimStore {
+            inner,
+            forget_record: AtomicBool::new(forget_record),
+        }
+    }
+}
+
+/// A shared handle on a [`SimStore`].
+pub type SimStoreRef = Arc<SimStore>;
+
+impl ChainStore for SimStore {
+    fn path(&self) -> String {
+        self.inner.path()
+    }
+    fn is_writable(&self) -> bool {
+        self.inner.is_writable()
+    }
+    fn reopen(&self) -> Result<(), StoreError> {
+        self.inner.reopen()
+    }
+    fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
+        self.inner.meta()
+    }
+    fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
+        self.inner.block(h)
+    }
+    fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
+        self.inner.cert(h)
+    }
+    fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {
+        self.inner.validator_set(hash)
+    }
+    fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
+        self.inner.evidence()
+    }
+    fn safety_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.forget_record.swap(false, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        self.inner.safety_record()
+    }
+    fn put_safety_record(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_safety_record(bytes)
+    }
+    fn valid_block(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.valid_block()
+    }
+    fn put_safety_record_with_block(&self, bytes: &[u8], block: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_safety_record_with_block(bytes, block)
+    }
+    fn commit_block(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        outcome: &BlockOutcome,
+        before: &State,
+    ) -> Result<(), StoreError> {
+        self.inner.commit_block(block, cert, outcome, before)
+    }
+}

@@ -1,0 +1,442 @@
+//! The simulated network and the events of the queue.
+
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::PeerId;
+use node::driver::{Event, GossipVerdict, ReplyId, RequestId, Topic};
+use node::wire::{SyncRequest, SyncResponse};
+use rand::Rng;
+
+use super::io::Out;
+use super::Sim;
+
+/// How long a block-sync request waits for an answer that never comes.
+const REQUEST_TIMEOUT_MS: u64 = 2_000;
+
+/// An event for one node, as its core will see it.
+#[derive(Debug)]
+pub(super) enum NodeEv {
+    Gossip {
+        from: PeerId,
+        topic: Topic,
+        data: Vec<u8>,
+        id: u64,
+    },
+    SyncRequest {
+        from: PeerId,
+        request: SyncRequest,
+        reply: u64,
+    },
+    SyncResponse {
+        from: PeerId,
+        request: RequestId,
+        response: SyncResponse,
+    },
+    SyncFailed {
+        from: PeerId,
+        request: RequestId,
+    },
+    Connected(PeerId),
+    Disconnected(PeerId),
+    Timeout(consensus::Timeout),
+    Admitted(Vec<GossipVerdict>),
+    Tick,
+    Wake,
+}
+
+impl NodeEv {
+    pub(super) fn into_event(self) -> Event {
+        match self {
+            NodeEv::Gossip {
+                from,
+                topic,
+                data,
+                id,
+            } => Event::Gossip {
+                id: MessageId::new(&id.to_le_bytes()),
+                from,
+                topic: Some(topic),
+                data,
+            },
+            NodeEv::SyncRequest {
+                from,
+                request,
+                reply,
+            } => Event::SyncRequest {
+                peer: from,
+                request,
+                reply: ReplyId(reply),
+            },
+            NodeEv::SyncResponse {
+                from,
+                request,
+                response,
+            } => Event::SyncResponse {
+                peer: from,
+                request,
+                response,
+            },
+            NodeEv::SyncFailed { from, request } => Event::SyncFailed {
+                peer: from,
+                request,
+            },
+            NodeEv::Connected(p) => Event::Connected(p),
+            NodeEv::Disconnected(p) => Event::Disconnected(p),
+            NodeEv::Timeout(t) => Event::Timeout(t),
+            NodeEv::Admitted(v) => Event::Admitted(v),
+            NodeEv::Tick => Event::Tick,
+            NodeEv::Wake => Event::Wake,
+        }
+    }
+}
+
+/// An event of the queue.
+#[derive(Debug)]
+pub(super) enum Ev {
+    /// Something for node `node` in its life `epoch`.
+    To {
+        node: usize,
+        epoch: u64,
+        ev: NodeEv,
+    },
+    /// Something for the forger.
+    ToForger(NodeEv),
+    /// A consensus timeout.
+    Timer {
+        node: usize,
+        epoch: u64,
+        timeout: consensus::Timeout,
+    },
+    Wake {
+        node: usize,
+        epoch: u64,
+    },
+    Tick {
+        node: usize,
+        epoch: u64,
+    },
+    Restart {
+        node: usize,
+        epoch: u64,
+    },
+    Chaos,
+    CrashAll,
+    Load,
+    Forger,
+}
+
+/// Who a message is from: a node, or the forger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum From {
+    Node(usize),
+    Forger,
+}
+
+impl Sim {
+    pub(super) fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::To { node, epoch, ev } => {
+                if self.nodes[node].epoch == epoch {
+                    self.handle(node, ev);
+                }
+            }
+            Ev::ToForger(ev) => self.forger_hears(ev),
+            Ev::Timer {
+                node,
+                epoch,
+                timeout,
+            } => {
+                if self.nodes[node].epoch == epoch {
+                    self.handle(node, NodeEv::Timeout(timeout));
+                }
+            }
+            Ev::Wake { node, epoch } => {
+                if self.nodes[node].epoch == epoch {
+                    self.nodes[node].wake_at = None;
+                    self.handle(node, NodeEv::Wake);
+                }
+            }
+            Ev::Tick { node, epoch } => {
+                if self.nodes[node].epoch == epoch && self.nodes[node].core.is_some() {
+                    self.handle(node, NodeEv::Tick);
+                    self.push(1_000, Ev::Tick { node, epoch });
+                }
+            }
+            Ev::Restart { node, epoch } => {
+                if self.nodes[node].epoch == epoch && self.nodes[node].core.is_none() {
+                    let forget = self.scenario.lose_record_on_restart;
+                    self.start(node, forget);
+                }
+            }
+            Ev::Chaos => self.chaos(),
+            Ev::CrashAll => {
+                if self.healed_at_ms.is_some() {
+                    return;
+                }
+                for i in 0..self.nodes.len() {
+                    self.crash(i);
+                }
+                let delay = self.rng.gen_range(50..500);
+                for i in 0..self.nodes.len() {
+                    let epoch = self.nodes[i].epoch;
+                    self.push(delay, Ev::Restart { node: i, epoch });
+                }
+                let next = self.rng.gen_range(2_000..8_000);
+                self.push(next, Ev::CrashAll);
+            }
+            Ev::Load => {
+                self.load();
+                self.push(super::LOAD_EVERY_MS, Ev::Load);
+            }
+            Ev::Forger => {
+                self.forger_acts();
+                let next = self.rng.gen_range(100..400);
+                self.push(next, Ev::Forger);
+            }
+        }
+    }
+
+    fn chaos(&mut self) {
+        if self.healed_at_ms.is_some() {
+            return;
+        }
+        match self.rng.gen_range(0..10) {
+            0 => {
+                let groups = self.rng.gen_range(2..=3);
+                for i in 0..self.nodes.len() {
+                    self.nodes[i].group = self.rng.gen_range(0..groups);
+                }
+            }
+            1 | 2 => {
+                for n in &mut self.nodes {
+                    n.group = 0;
+                }
+            }
+            3 => self.drop_rate = self.rng.gen_range(0.0..=0.3),
+            4 => {
+                let i = self.rng.gen_range(0..self.nodes.len());
+                if self.nodes[i].core.is_some() {
+                    self.crash(i);
+                    let epoch = self.nodes[i].epoch;
+                    let delay = self.rng.gen_range(200..3_000);
+                    self.push(delay, Ev::Restart { node: i, epoch });
+                }
+            }
+            _ => {}
+        }
+        let next = self.rng.gen_range(200..1_500);
+        self.push(next, Ev::Chaos);
+    }
+
+    /// The index of the node with this peer id.
+    pub(super) fn node_of(&self, peer: &PeerId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.peer == *peer)
+    }
+
+    fn peer_of(&self, from: From) -> PeerId {
+        match from {
+            From::Node(i) => self.nodes[i].peer,
+            From::Forger => self.forger.as_ref().expect("a forger").peer,
+        }
+    }
+
+    /// Whether the network carries a message from `from` to node `to` now:
+    /// both in one partition group, and `to` allows the sender.
+    fn passes(&mut self, from: From, to: usize) -> bool {
+        let sender = self.peer_of(from);
+        let Some(core) = self.nodes[to].core.as_ref() else {
+            return false;
+        };
+        if !core.io().allowed.contains(&sender) {
+            return false;
+        }
+        if let From::Node(i) = from {
+            if self.nodes[i].group != self.nodes[to].group {
+                return false;
+            }
+        }
+        !(self.drop_rate > 0.0 && self.rng.gen_bool(self.drop_rate))
+    }
+
+    /// Queues `ev` for node `to` after a network delay, perhaps twice.
+    pub(super) fn send(&mut self, from: From, to: usize, ev: impl Fn() -> NodeEv) -> bool {
+        if !self.passes(from, to) {
+            return false;
+        }
+        let copies = if self.rng.gen_bool(0.05) { 2 } else { 1 };
+        for _ in 0..copies {
+            let mut delay = self.rng.gen_range(2..40);
+            if self.rng.gen_bool(0.1) {
+                delay += self.rng.gen_range(0..250);
+            }
+            let epoch = self.nodes[to].epoch;
+            self.push(
+                delay,
+                Ev::To {
+                    node: to,
+                    epoch,
+                    ev: ev(),
+                },
+            );
+        }
+        true
+    }
+
+    /// Gossips from `from` to every node (or those of `only`), and to the
+    /// forger.
+    pub(super) fn gossip(
+        &mut self,
+        from: From,
+        topic: Topic,
+        data: Vec<u8>,
+        only: Option<&[PeerId]>,
+    ) {
+        self.seq += 1;
+        let id = self.seq;
+        let sender = self.peer_of(from);
+        for to in 0..self.nodes.len() {
+            if from == From::Node(to) {
+                continue;
+            }
+            if only.is_some_and(|o| !o.contains(&self.nodes[to].peer)) {
+                continue;
+            }
+            let data = &data;
+            self.send(from, to, || NodeEv::Gossip {
+                from: sender,
+                topic,
+                data: data.clone(),
+                id,
+            });
+        }
+        if from != From::Forger && self.forger.is_some() {
+            let delay = self.rng.gen_range(1..10);
+            self.push(
+                delay,
+                Ev::ToForger(NodeEv::Gossip {
+                    from: sender,
+                    topic,
+                    data,
+                    id,
+                }),
+            );
+        }
+    }
+
+    /// Carries out one request of node `i`'s core.
+    pub(super) fn carry_out(&mut self, i: usize, out: Out) {
+        let epoch = self.nodes[i].epoch;
+        match out {
+            Out::Publish {
+                topic,
+                bytes,
+                to,
+                record,
+            } => {
+                let me = self.nodes[i].key.public_key();
+                self.check
+                    .published(i, me, topic, &bytes, record.as_deref());
+                self.gossip(From::Node(i), topic, bytes, to.as_deref());
+            }
+            Out::Timer { timeout, after } => {
+                self.push(
+                    after.as_millis() as u64,
+                    Ev::Timer {
+                        node: i,
+                        epoch,
+                        timeout,
+                    },
+                );
+            }
+            Out::Admit(batches) => {
+                let Some(shared) = self.nodes[i].shared.clone() else {
+                    return;
+                };
+                let verdicts = node::driver::shell::admit_gossiped(&shared, batches);
+                self.push(
+                    1,
+                    Ev::To {
+                        node: i,
+                        epoch,
+                        ev: NodeEv::Admitted(verdicts),
+                    },
+                );
+            }
+            Out::Request { id, peer, request } => {
+                let me = self.nodes[i].peer;
+                let reply = (i as u64) << 48 | epoch << 32 | (id.0 & 0xFFFF_FFFF);
+                self.replies.insert(reply, (i, epoch, id, peer));
+                let delivered = match self.node_of(&peer) {
+                    Some(to) => self.send(From::Node(i), to, || NodeEv::SyncRequest {
+                        from: me,
+                        request: request.clone(),
+                        reply,
+                    }),
+                    None if self.forger.as_ref().is_some_and(|f| f.peer == peer) => {
+                        self.push(
+                            5,
+                            Ev::ToForger(NodeEv::SyncRequest {
+                                from: me,
+                                request,
+                                reply,
+                            }),
+                        );
+                        true
+                    }
+                    None => false,
+                };
+                if !delivered {
+                    self.replies.remove(&reply);
+                    self.push(
+                        REQUEST_TIMEOUT_MS,
+                        Ev::To {
+                            node: i,
+                            epoch,
+                            ev: NodeEv::SyncFailed {
+                                from: peer,
+                                request: id,
+                            },
+                        },
+                    );
+                }
+            }
+            Out::Respond { reply, response } => self.respond(From::Node(i), reply.0, response),
+            Out::Report { from, verdict } => {
+                let forger = self.forger.as_mut().filter(|f| f.peer == from);
+                if let Some(f) = forger {
+                    if !matches!(verdict, MessageAcceptance::Accept) {
+                        f.refused += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers an answer to the request numbered `reply`.
+    pub(super) fn respond(&mut self, from: From, reply: u64, response: SyncResponse) {
+        let Some((to, epoch, request, _)) = self.replies.remove(&reply) else {
+            return;
+        };
+        if self.nodes[to].epoch != epoch {
+            return;
+        }
+        let sender = self.peer_of(from);
+        let delivered = self.send(from, to, || NodeEv::SyncResponse {
+            from: sender,
+            request,
+            response: response.clone(),
+        });
+        if !delivered {
+            self.push(
+                REQUEST_TIMEOUT_MS,
+                Ev::To {
+                    node: to,
+                    epoch,
+                    ev: NodeEv::SyncFailed {
+                        from: sender,
+                        request,
+                    },
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Seeded simulations of whole networks running the node's real consensus
+//! loop (see `tests::sim`).
+//!
+//! - `cargo test -p tests --test simulation` runs a CI-sized number of seeds.
+//! - `SIM_SEEDS=10000 cargo test -p tests --release --test simulation -- --nocapture`
+//!   is the long run.
+//! - `SIM_SEED=123 cargo test -p tests --test simulation -- --nocapture`
+//!   replays one seed of every scenario; a failure prints the seed to use.
+
+use std::time::Instant;
+
+use node::driver::Faults;
+use tests::sim::{run, Outcome, Scenario};
+
+/// Seeds per scenario in CI.
+const CI_SEEDS: u64 = 8;
+
+/// The seeds to run: `SIM_SEED=s` for one, `SIM_SEEDS=n` for `0..n`.
+fn seeds() -> Vec<u64> {
+    if let Ok(s) = std::env::var("SIM_SEED") {
+        return vec![s.parse().expect("SIM_SEED must be a u64")];
+    }
+    let n = std::env::var("SIM_SEEDS")
+        .map(|s| s.parse().expect("SIM_SEEDS must be a u64"))
+        .unwrap_or(CI_SEEDS);
+    (0..n).collect()
+}
+
+#[derive(Default)]
+struct Totals {
+    seeds: u64,
+    heights: u64,
+    heights_with_faults_min: Option<u64>,
+    max_rounds_after_heal: u32,
+    events: u64,
+    crashes: u64,
+    synced: u64,
+    skewed_synced: u64,
+    set_changes: u64,
+    forger_refused: u64,
+    failures: Vec<String>,
+}
+
+impl Totals {
+    fn add(&mut self, seed: u64, o: &Outcome) {
+        self.seeds += 1;
+        self.heights += o.heights_decided;
+        self.heights_with_faults_min = Some(
+            self.heights_with_faults_min
+                .map_or(o.heights_with_faults, |m| m.min(o.heights_with_faults)),
+        );
+        self.max_rounds_after_heal = self.max_rounds_after_heal.max(o.max_rounds_after_heal);
+        self.events += o.events;
+        self.crashes += o.crashes;
+        self.synced += o.synced_blocks;
+        self.skewed_synced += o.skewed_synced_blocks;
+        self.set_changes += o.set_changes;
+        self.forger_refused += o.forger_refused;
+        if !o.violations.is_empty() {
+            self.failures.push(format!(
+                "seed {seed} (rerun with SIM_SEED={seed}): {} violation(s):\n  {}",
+                o.violations.len(),
+                o.violations.join("\n  ")
+            ));
+        }
+    }
+}
+
+fn run_many(name: &str, scenario: &Scenario) -> Totals {
+    let started = Instant::now();
+    let mut t = Totals::default();
+    for seed in seeds() {
+        let o = run(seed, scenario);
+        t.add(seed, &o);
+    }
+    eprintln!(
+        "{name}: {} seeds, {} heights decided (min with faults per seed {:?}), {} violations, \
+         max rounds to decide after heal {}, {} crashes, {} blocks synced ({} by the skewed \
+         clock), {} validator-set changes, {} forged messages refused, {} events, {:.1}s wall",
+        t.seeds,
+        t.heights,
+        t.heights_with_faults_min,
+        t.failures.len(),
+        t.max_rounds_after_heal,
+        t.crashes,
+        t.synced,
+        t.skewed_synced,
+        t.set_changes,
+        t.forger_refused,
+        t.events,
+        started.elapsed().as_secs_f64()
+    );
+    t
+}
+
+fn assert_clean(name: &str, t: &Totals) {
+    assert!(t.failures.is_empty(), "{name}:\n{}", t.failures.join("\n"));
+}
+
+#[test]
+fn four_validators_with_every_fault_and_insider() {
+    let t = run_many("n=4 chaos", &Scenario::chaos(4));
+    assert_clean("n=4 chaos", &t);
+    assert!(t.crashes > 0, "the scenario must crash nodes");
+    assert!(t.set_changes > 0, "the validator set must change");
+    assert!(t.forger_refused > 0, "the forger must be refused");
+}
+
+#[test]
+fn seven_validators_with_every_fault_and_insider() {
+    let t = run_many("n=7 chaos", &Scenario::chaos(7));
+    assert_clean("n=7 chaos", &t);
+}
+
+#[test]
+fn without_faults_every_height_decides_in_round_zero() {
+    let o = run(seeds()[0], &Scenario::calm(4));
+    assert!(o.violations.is_empty(), "{:?}", o.violations);
+    assert!(o.heights_decided >= 16, "{} heights", o.heights_decided);
+    assert_eq!(o.max_rounds_after_heal, 1);
+    assert_eq!(o.synced_blocks, 0, "nothing to sync without faults");
+}
+
+#[test]
+fn a_validator_with_a_skewed_clock_decides_without_sync() {
+    // Its clock is 3 s ahead: it finds the others' proposals untimely and
+    // prevotes nil, and the others refuse its own; yet it must decide each
+    // block the others precommit, not wait for block sync.
+    let scenario = Scenario {
+        skew_ms: 3_000,
+        ..Scenario::calm(4)
+    };
+    for seed in seeds().into_iter().take(3) {
+        let o = run(seed, &scenario);
+        assert!(o.violations.is_empty(), "seed {seed}: {:?}", o.violations);
+        assert_eq!(o.skewed_synced_blocks, 0, "seed {seed}: it waited for sync");
+    }
+}
+
+#[test]
+fn an_insider_node_cannot_stall_or_sway_the_network() {
+    let scenario = Scenario {
+        forger: true,
+        ..Scenario::calm(4)
+    };
+    for seed in seeds().into_iter().take(3) {
+        let o = run(seed, &scenario);
+        assert!(o.violations.is_empty(), "seed {seed}: {:?}", o.violations);
+        assert!(o.forger_refused > 0);
+        assert!(o.heights_decided >= 16);
+    }
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let seed = seeds()[0];
+    let scenario = Scenario::chaos(4);
+    let a = run(seed, &scenario);
+    let b = run(seed, &scenario);
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.events, b.events);
+    assert_eq!(a.sim_time_ms, b.sim_time_ms);
+}
+
+/// Runs `scenario` over a few seeds and asserts that one of them reports
+/// a violation containing `named`.
+fn checker_fires(scenario: Scenario, named: &str) {
+    let mut seen = Vec::new();
+    for seed in 0..4 {
+        let o = run(seed, &scenario);
+        if o.violations.iter().any(|v| v.contains(named)) {
+            return;
+        }
+        seen.push(o.violations);
+    }
+    panic!("no `{named}` violation over 4 seeds: {seen:?}");
+}
+
+#[test]
+fn the_checker_catches_signing_before_persisting() {
+    checker_fires(
+        Scenario {
+            faults: Faults {
+                sign_before_persist: true,
+                ..Faults::default()
+            },
+            ..Scenario::calm(4)
+        },
+        "persist before sign",
+    );
+}
+
+#[test]
+fn the_checker_catches_a_safety_record_lost_on_restart() {
+    checker_fires(
+        Scenario {
+            lose_record_on_restart: true,
+            forger: false,
+            skew_ms: 0,
+            set_changes: false,
+            ..Scenario::chaos(4)
+        },
+        "double signing",
+    );
+}
+
+#[test]
+fn the_checker_catches_an_invalid_value_decided() {
+    // Validator 1 proposes invalid blocks; with the fault, the others take
+    // them as valid, and one is decided.
+    checker_fires(
+        Scenario {
+            faults: Faults {
+                decide_invalid: true,
+                ..Faults::default()
+            },
+            invalid_proposer: true,
+            ..Scenario::calm(4)
+        },
+        "validity",
+    );
+}
+
+#[test]
+fn the_checker_catches_a_stall_after_the_heal() {
+    checker_fires(
+        Scenario {
+            faults: Faults {
+                ignore_timeouts: true,
+                ..Faults::default()
+            },
+            ..Scenario::chaos(4)
+        },
+        "liveness",
+    );
+}
