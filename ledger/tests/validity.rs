@@ -1,0 +1,84 @@
+//! The one rule of block validity (`ledger::validity`), on blocks no honest
+//! proposer makes: more transactions than a block may hold, and a block
+//! too large to be read back once stored. Both are refused before anything
+//! is executed or any signature checked.
+
+use ledger::block::last_commit_hash;
+use ledger::codec::{self, BLOCK_BYTES_MAX};
+use ledger::testkit::TestChain;
+use ledger::validity::{check_block, CheckError, InvalidBlock, Walk, BLOCK_TXS_MAX};
+use ledger::{merkle, Block, Op};
+
+/// A chain at height 1, and the walk a reader of it holds.
+fn chain() -> (TestChain, Walk) {
+    let mut chain = TestChain::new(4);
+    let mut walk = Walk::genesis(
+        chain.genesis.clone(),
+        chain.genesis_hash,
+        ledger::testkit::GENESIS_TIME_MS,
+    );
+    let (block, cert, outcome) = chain.make_block(Vec::new()).expect("an empty block");
+    walk.advance(&block, outcome.clone());
+    chain.advance(&block, cert, outcome);
+    (chain, walk)
+}
+
+fn refused(walk: &Walk, block: &Block) -> InvalidBlock {
+    match check_block(walk, block, vec![None; block.txs.len()]) {
+        Err(CheckError::Invalid(e)) => e,
+        other => panic!("block {} was not refused: {other:?}", block.header.height),
+    }
+}
+
+#[test]
+fn an_honest_block_passes() {
+    let (chain, walk) = chain();
+    let (block, _, outcome) = chain.make_block(Vec::new()).expect("a block");
+    let got = check_block(&walk, &block, Vec::new()).expect("valid");
+    assert_eq!(got.state_root, outcome.state_root);
+}
+
+#[test]
+fn a_block_with_more_transactions_than_allowed_is_refused() {
+    let (chain, walk) = chain();
+    let (mut block, _, _) = chain.make_block(Vec::new()).expect("a block");
+    let tx = chain.tx(
+        "MOF",
+        0,
+        Op::SetStatus {
+            entity: ledger::EntityId::new("MOF").expect("an id"),
+            status: ledger::tx::Status::Active,
+        },
+    );
+    // Consistent with its header, so that only the count is wrong.
+    block.txs = vec![tx; BLOCK_TXS_MAX + 1];
+    block.header.tx_count = block.txs.len() as u32;
+    block.header.txs_root = merkle::root_from_leaf_hashes(&block.tx_leaf_hashes());
+    assert!(block.check_contents().is_ok());
+    assert_eq!(
+        refused(&walk, &block),
+        InvalidBlock::TooManyTxs {
+            count: BLOCK_TXS_MAX + 1
+        }
+    );
+}
+
+#[test]
+fn a_block_too_large_to_read_back_is_refused() {
+    let (chain, walk) = chain();
+    let (mut block, _, _) = chain.make_block(Vec::new()).expect("a block");
+    // The last commit padded with copies of its votes until the encoding is
+    // over the limit a stored block is read back with.
+    let mut cert = block.last_commit.clone().expect("block 2 carries a last commit");
+    let vote = cert.precommits[0].clone();
+    let per_vote = codec::encode(&vote).len();
+    cert.precommits
+        .extend(std::iter::repeat_n(vote, BLOCK_BYTES_MAX / per_vote + 1));
+    block.last_commit = Some(cert);
+    block.header.last_commit_hash = last_commit_hash(block.last_commit.as_ref());
+    assert!(block.check_contents().is_ok());
+    let bytes = block.encode().len();
+    assert!(bytes > BLOCK_BYTES_MAX);
+    assert!(Block::decode(&block.encode()).is_err(), "it could not be read back");
+    assert_eq!(refused(&walk, &block), InvalidBlock::TooLarge { bytes });
+}
