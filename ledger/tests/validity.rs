@@ -69,7 +69,10 @@ fn a_block_too_large_to_read_back_is_refused() {
     let (mut block, _, _) = chain.make_block(Vec::new()).expect("a block");
     // The last commit padded with copies of its votes until the encoding is
     // over the limit a stored block is read back with.
-    let mut cert = block.last_commit.clone().expect("block 2 carries a last commit");
+    let mut cert = block
+        .last_commit
+        .clone()
+        .expect("block 2 carries a last commit");
     let vote = cert.precommits[0].clone();
     let per_vote = codec::encode(&vote).len();
     cert.precommits
@@ -79,6 +82,9 @@ fn a_block_too_large_to_read_back_is_refused() {
     assert!(block.check_contents().is_ok());
     let bytes = block.encode().len();
     assert!(bytes > BLOCK_BYTES_MAX);
-    assert!(Block::decode(&block.encode()).is_err(), "it could not be read back");
+    assert!(
+        Block::decode(&block.encode()).is_err(),
+        "it could not be read back"
+    );
     assert_eq!(refused(&walk, &block), InvalidBlock::TooLarge { bytes });
 }
