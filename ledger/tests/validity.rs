@@ -5,9 +5,11 @@
 
 use ledger::block::last_commit_hash;
 use ledger::codec::{self, BLOCK_BYTES_MAX};
+use ledger::testkit::key;
 use ledger::testkit::TestChain;
+use ledger::tx::EntityKind;
 use ledger::validity::{check_block, CheckError, InvalidBlock, Walk, BLOCK_TXS_MAX};
-use ledger::{merkle, Block, Op};
+use ledger::{merkle, Block, EntityId, Hash, Height, Op, SignedTx};
 
 /// A chain at height 1, and the walk a reader of it holds.
 fn chain() -> (TestChain, Walk) {
@@ -87,4 +89,56 @@ fn a_block_too_large_to_read_back_is_refused() {
         "it could not be read back"
     );
     assert_eq!(refused(&walk, &block), InvalidBlock::TooLarge { bytes });
+}
+
+fn register(chain: &TestChain, pending: u64) -> SignedTx {
+    let id = format!("V-{pending:04}");
+    chain.tx(
+        "MOF",
+        pending,
+        Op::RegisterEntity {
+            id: EntityId::new(&id).expect("an id"),
+            kind: EntityKind::Vendor,
+            name: format!("Vendor {pending}"),
+            parent: None,
+            public_key: key(&id).public_key(),
+        },
+    )
+}
+
+#[test]
+fn a_block_passes_only_if_its_header_is_what_its_contents_give() {
+    let (chain, walk) = chain();
+    let txs: Vec<SignedTx> = (0..3).map(|i| register(&chain, i)).collect();
+    let (block, _, built) = chain.make_block(txs).expect("a block");
+    let checked = check_block(&walk, &block, vec![None; 3]).expect("valid");
+    assert_eq!(checked.state_root, built.state_root);
+
+    let mut b = block.clone();
+    b.header.state_root = Hash::digest(b"another root");
+    assert_eq!(
+        refused(&walk, &b),
+        InvalidBlock::StateRoot {
+            computed: built.state_root,
+            header: b.header.state_root
+        }
+    );
+    let mut b = block.clone();
+    b.header.validators_hash = Hash::digest(b"another set");
+    assert_eq!(refused(&walk, &b), InvalidBlock::ValidatorsHash);
+    let mut b = block.clone();
+    b.header.height = Height(5);
+    assert!(matches!(refused(&walk, &b), InvalidBlock::Height { .. }));
+    let mut b = block.clone();
+    b.header.prev_hash = Hash::digest(b"x");
+    assert!(matches!(refused(&walk, &b), InvalidBlock::PrevHash { .. }));
+    // A transaction that cannot execute is named, in a block whose header
+    // commits to its order.
+    let mut b = block.clone();
+    b.txs.swap(0, 2);
+    b.header.txs_root = merkle::root_from_leaf_hashes(&b.tx_leaf_hashes());
+    assert!(matches!(
+        refused(&walk, &b),
+        InvalidBlock::Rejected { index: 0, .. }
+    ));
 }

@@ -403,11 +403,12 @@ impl SignerQueue {
 
     /// How many pooled nonces wait for a gap before them to fill.
     fn futures(&self) -> usize {
-        self.nonces.len() - self.ready_len()
+        self.nonces.len().saturating_sub(self.ready_len())
     }
 
     fn ready_len(&self) -> usize {
-        usize::try_from(self.ready_end - self.committed).expect("the run fits in memory")
+        // Never more than the pooled nonces, which fit in memory.
+        usize::try_from(self.ready_end - self.committed).unwrap_or(usize::MAX)
     }
 
     /// The future nonces, last first.
@@ -774,9 +775,9 @@ impl Mempool {
     /// as `mempool_full` to [`Mempool::take_evicted`].
     fn evict(&mut self, eviction: Eviction, for_signer: &EntityId) {
         let victim = eviction.signer;
-        let removed = self
-            .edit_queue(&victim, |q| q.truncate_from(eviction.from))
-            .expect("the victim has a queue");
+        let Some(removed) = self.edit_queue(&victim, |q| q.truncate_from(eviction.from)) else {
+            return;
+        };
         assert_eq!(removed.len(), eviction.count, "only future nonces go");
         for (nonce, slot) in removed {
             self.forget(&slot.hash);
@@ -1089,8 +1090,9 @@ impl Mempool {
                 },
             ));
         }
-        if let Some((nonce, hash)) = head {
-            let tx = &self.txs[&hash].tx;
+        let head = head.and_then(|(nonce, hash)| Some((nonce, hash, self.txs.get(&hash)?)));
+        if let Some((nonce, hash, pooled)) = head {
+            let tx = &pooled.tx;
             let verdict = self.verdicts.verify(&[(hash, tx, entity.public_key)])[0];
             if let Err(e) = state.begin_block().apply_tx(tx, Some(verdict)) {
                 dropped.extend(self.drop_from(id, nonce, e));

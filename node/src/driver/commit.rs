@@ -213,7 +213,7 @@ impl<I: Io> Core<I> {
     /// sync; otherwise the next attempt waits twice as long.
     pub(crate) fn retry_store(&mut self) {
         let now = self.io.now();
-        let Some(fault) = self.store_fault.as_mut() else {
+        let Some(mut fault) = self.store_fault.take() else {
             return;
         };
         fault.attempts += 1;
@@ -230,10 +230,8 @@ impl<I: Io> Core<I> {
             store.put_safety_record(&bytes)
         });
         let path = store.path();
-        let fault = self.store_fault.as_mut().expect("checked above");
         match result {
             Ok(()) => {
-                let fault = self.store_fault.take().expect("checked above");
                 self.store_resumed = Some((now, fault.backoff));
                 metrics::gauge!("minhbach_store_writable").set(1.0);
                 self.shared.live.write().expect("live lock").store_error = None;
@@ -273,6 +271,7 @@ impl<I: Io> Core<I> {
                 }
                 self.shared.live.write().expect("live lock").store_error =
                     Some(format!("cannot reopen the store for writing: {e}"));
+                self.store_fault = Some(fault);
             }
         }
     }

@@ -17,8 +17,11 @@ use tracing::{debug, warn};
 use super::commit::View;
 use super::{ChainStore, Core, Io};
 
-/// Most pieces of pending evidence kept against one validator.
-pub const EVIDENCE_PER_VALIDATOR_MAX: usize = 8;
+/// Most pieces of pending evidence kept against one validator: a
+/// validator that double-signs every prevote and precommit leaves two or
+/// more offences a height, and a block carries up to 16, so this is room
+/// for many heights of it.
+pub const EVIDENCE_PER_VALIDATOR_MAX: usize = 64;
 /// Most validators with pending evidence; a set larger than this is not
 /// expected to have so many equivocating at once.
 pub const EVIDENCE_VALIDATORS_MAX: usize = 128;

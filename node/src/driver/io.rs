@@ -107,33 +107,62 @@ pub trait Network {
     }
 }
 
-/// The durable chain and the safety record.
+/// The durable chain and the safety record. Every method reads or writes
+/// [`ChainStore::store`] unless an implementation says otherwise: a
+/// simulation overrides the ones it makes fail or forget.
 pub trait ChainStore: Send + Sync {
+    /// The store behind it.
+    fn store(&self) -> &Store;
     /// The folder, for messages.
-    fn path(&self) -> String;
+    fn path(&self) -> String {
+        self.store().path().display().to_string()
+    }
     /// Whether the store is open for writing.
-    fn is_writable(&self) -> bool;
+    fn is_writable(&self) -> bool {
+        self.store().is_writable()
+    }
     /// Opens the store for writing again after a failed write.
-    fn reopen(&self) -> Result<(), StoreError>;
+    fn reopen(&self) -> Result<(), StoreError> {
+        self.store().reopen()
+    }
     /// The chain's metadata.
-    fn meta(&self) -> Result<Option<ChainMeta>, StoreError>;
+    fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
+        self.store().meta()
+    }
     /// Block `h`.
-    fn block(&self, h: Height) -> Result<Option<Block>, StoreError>;
+    fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
+        self.store().block(h)
+    }
     /// Block `h`'s commit certificate.
-    fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError>;
+    fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
+        self.store().cert(h)
+    }
     /// A validator set by its hash.
-    fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError>;
+    fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {
+        self.store().validator_set(hash)
+    }
     /// All committed evidence with the height of the block carrying it.
-    fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError>;
+    fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
+        self.store().evidence()
+    }
     /// The safety record's bytes, if one was written.
-    fn safety_record(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    fn safety_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store().safety_get(SAFETY_RECORD_KEY)
+    }
     /// Writes the safety record, synced before returning.
-    fn put_safety_record(&self, bytes: &[u8]) -> Result<(), StoreError>;
+    fn put_safety_record(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.store().safety_put(SAFETY_RECORD_KEY, bytes)
+    }
     /// The block of the record's valid value, as last written.
-    fn valid_block(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    fn valid_block(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store().safety_get(VALID_BLOCK_KEY)
+    }
     /// Writes the safety record with the block of its valid value, in one
     /// synced write.
-    fn put_safety_record_with_block(&self, bytes: &[u8], block: &[u8]) -> Result<(), StoreError>;
+    fn put_safety_record_with_block(&self, bytes: &[u8], block: &[u8]) -> Result<(), StoreError> {
+        self.store()
+            .safety_put_all(&[(SAFETY_RECORD_KEY, bytes), (VALID_BLOCK_KEY, block)])
+    }
     /// Commits block H in one synced batch.
     fn commit_block(
         &self,
@@ -141,89 +170,16 @@ pub trait ChainStore: Send + Sync {
         cert: &CommitCertificate,
         outcome: &BlockOutcome,
         before: &State,
-    ) -> Result<(), StoreError>;
-}
-
-impl ChainStore for Store {
-    fn path(&self) -> String {
-        Store::path(self).display().to_string()
-    }
-    fn is_writable(&self) -> bool {
-        Store::is_writable(self)
-    }
-    fn reopen(&self) -> Result<(), StoreError> {
-        Store::reopen(self)
-    }
-    fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
-        Store::meta(self)
-    }
-    fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
-        Store::block(self, h)
-    }
-    fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
-        Store::cert(self, h)
-    }
-    fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {
-        Store::validator_set(self, hash)
-    }
-    fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
-        Store::evidence(self)
-    }
-    fn safety_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.safety_get(SAFETY_RECORD_KEY)
-    }
-    fn put_safety_record(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.safety_put(SAFETY_RECORD_KEY, bytes)
-    }
-    fn valid_block(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.safety_get(VALID_BLOCK_KEY)
-    }
-    fn put_safety_record_with_block(&self, bytes: &[u8], block: &[u8]) -> Result<(), StoreError> {
-        self.safety_put_all(&[(SAFETY_RECORD_KEY, bytes), (VALID_BLOCK_KEY, block)])
-    }
-    fn commit_block(
-        &self,
-        block: &Block,
-        cert: &CommitCertificate,
-        outcome: &BlockOutcome,
-        before: &State,
     ) -> Result<(), StoreError> {
-        Store::commit_block(self, block, cert, outcome, before)
+        self.store().commit_block(block, cert, outcome, before)
     }
 }
 
-/// The store of the node's [`crate::shared::Shared`], which the HTTP
-/// handlers read too.
-pub struct SharedStore(pub std::sync::Arc<crate::shared::Shared>);
-
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        $(fn $name(&self, $($arg: $ty),*) -> $ret {
-            ChainStore::$name(&self.0.store, $($arg),*)
-        })*
-    };
-}
-
-impl ChainStore for SharedStore {
-    delegate! {
-        path() -> String;
-        is_writable() -> bool;
-        reopen() -> Result<(), StoreError>;
-        meta() -> Result<Option<ChainMeta>, StoreError>;
-        block(h: Height) -> Result<Option<Block>, StoreError>;
-        cert(h: Height) -> Result<Option<CommitCertificate>, StoreError>;
-        validator_set(hash: &Hash) -> Result<Option<ValidatorSet>, StoreError>;
-        evidence() -> Result<Vec<(Height, Evidence)>, StoreError>;
-        safety_record() -> Result<Option<Vec<u8>>, StoreError>;
-        put_safety_record(bytes: &[u8]) -> Result<(), StoreError>;
-        valid_block() -> Result<Option<Vec<u8>>, StoreError>;
-        put_safety_record_with_block(bytes: &[u8], block: &[u8]) -> Result<(), StoreError>;
-        commit_block(
-            block: &Block,
-            cert: &CommitCertificate,
-            outcome: &BlockOutcome,
-            before: &State
-        ) -> Result<(), StoreError>;
+/// The node's own store: the one in its [`crate::shared::Shared`], which
+/// the HTTP handlers read too.
+impl ChainStore for crate::shared::Shared {
+    fn store(&self) -> &Store {
+        &self.store
     }
 }
 

@@ -57,8 +57,8 @@ pub mod sync;
 
 pub use gossip::{INVALID_GOSSIP_BAN, INVALID_GOSSIP_MAX, INVALID_GOSSIP_WINDOW};
 pub use io::{
-    ChainStore, Clock, GossipVerdict, GossipedTxs, Io, Network, ReplyId, RequestId, SharedStore,
-    Timers, Topic, SAFETY_RECORD_KEY, VALID_BLOCK_KEY,
+    ChainStore, Clock, GossipVerdict, GossipedTxs, Io, Network, ReplyId, RequestId, Timers, Topic,
+    SAFETY_RECORD_KEY, VALID_BLOCK_KEY,
 };
 pub use ledger::validity::{EVIDENCE_MAX_AGE_BLOCKS, PROPOSAL_CLOCK_SKEW_MS};
 pub use shell::{Driver, DriverParts};

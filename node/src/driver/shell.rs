@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::{
-    Clock, Core, CoreParts, Event, GossipVerdict, GossipedTxs, Network, ReplyId, RequestId,
-    SharedStore, Timers, Topic,
+    Clock, Core, CoreParts, Event, GossipVerdict, GossipedTxs, Network, ReplyId, RequestId, Timers,
+    Topic,
 };
 use crate::config::Config;
 use crate::net::{Behaviour, BehaviourEvent, Topics};
@@ -237,7 +237,7 @@ impl Driver {
             replies: HashMap::new(),
             next_id: 0,
         };
-        let store = Arc::new(SharedStore(parts.shared.clone()));
+        let store: Arc<dyn super::ChainStore> = parts.shared.clone();
         let (core, start) = Core::new(
             CoreParts {
                 shared: parts.shared,

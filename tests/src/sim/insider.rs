@@ -16,7 +16,9 @@ use node::driver::Topic;
 use node::wire::{self, ProposalMsg, SignedProposal, SyncRequest, SyncResponse, VoteMsg};
 use rand::Rng;
 
-use super::net::{From, NodeEv};
+use node::driver::Event;
+
+use super::net::From;
 use super::Sim;
 
 /// The label of the forger's key.
@@ -52,13 +54,17 @@ impl Forger {
 }
 
 impl Sim {
-    pub(super) fn forger_hears(&mut self, ev: NodeEv) {
+    pub(super) fn forger_hears(&mut self, ev: Event) {
         let chain_id = self.genesis.chain_id.clone();
         let Some(f) = self.forger.as_mut() else {
             return;
         };
         match ev {
-            NodeEv::Gossip { topic, data, .. } => match topic {
+            Event::Gossip {
+                topic: Some(topic),
+                data,
+                ..
+            } => match topic {
                 Topic::Proposals => {
                     let Ok(msg) = wire::decode_proposal(&data) else {
                         return;
@@ -90,7 +96,7 @@ impl Sim {
                 }
                 _ => {}
             },
-            NodeEv::SyncRequest { request, reply, .. } => {
+            Event::SyncRequest { request, reply, .. } => {
                 let response = match request {
                     SyncRequest::Status => SyncResponse::Status {
                         height: Height(CLAIMED_HEIGHT),
@@ -105,7 +111,7 @@ impl Sim {
                     }
                     SyncRequest::Txs(_) => SyncResponse::Txs(Vec::new()),
                 };
-                self.respond(From::Forger, reply, response);
+                self.respond(From::Forger, reply.0, response);
             }
             _ => {}
         }

@@ -9,13 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ledger::store::{ChainMeta, StoreError};
-use ledger::{Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, State, ValidatorSet};
+use ledger::store::{Store, StoreError};
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::{Multiaddr, PeerId};
-use node::driver::{
-    ChainStore, Clock, GossipedTxs, Network, ReplyId, RequestId, SharedStore, Timers, Topic,
-};
+use node::driver::{ChainStore, Clock, GossipedTxs, Network, ReplyId, RequestId, Timers, Topic};
 use node::wire::{SyncRequest, SyncResponse};
 
 /// The simulated time, in ms since the start of the run, shared by every
@@ -216,71 +213,29 @@ impl Network for SimIo {
 /// A node's store, with a switch that loses its safety record once, as a
 /// node whose record was not durable would after a crash.
 pub struct SimStore {
-    inner: SharedStore,
+    shared: Arc<node::shared::Shared>,
     forget_record: AtomicBool,
 }
 
 impl SimStore {
-    /// The store of `inner`; `forget_record` hides the safety record from
+    /// The store of `shared`; `forget_record` hides the safety record from
     /// the next read of it.
-    pub fn new(inner: SharedStore, forget_record: bool) -> SimStore {
+    pub fn new(shared: Arc<node::shared::Shared>, forget_record: bool) -> SimStore {
         SimStore {
-            inner,
+            shared,
             forget_record: AtomicBool::new(forget_record),
         }
     }
 }
 
-/// A shared handle on a [`SimStore`].
-pub type SimStoreRef = Arc<SimStore>;
-
 impl ChainStore for SimStore {
-    fn path(&self) -> String {
-        self.inner.path()
-    }
-    fn is_writable(&self) -> bool {
-        self.inner.is_writable()
-    }
-    fn reopen(&self) -> Result<(), StoreError> {
-        self.inner.reopen()
-    }
-    fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
-        self.inner.meta()
-    }
-    fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
-        self.inner.block(h)
-    }
-    fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
-        self.inner.cert(h)
-    }
-    fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {
-        self.inner.validator_set(hash)
-    }
-    fn evidence(&self) -> Result<Vec<(Height, Evidence)>, StoreError> {
-        self.inner.evidence()
+    fn store(&self) -> &Store {
+        &self.shared.store
     }
     fn safety_record(&self) -> Result<Option<Vec<u8>>, StoreError> {
         if self.forget_record.swap(false, Ordering::SeqCst) {
             return Ok(None);
         }
-        self.inner.safety_record()
-    }
-    fn put_safety_record(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.inner.put_safety_record(bytes)
-    }
-    fn valid_block(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.valid_block()
-    }
-    fn put_safety_record_with_block(&self, bytes: &[u8], block: &[u8]) -> Result<(), StoreError> {
-        self.inner.put_safety_record_with_block(bytes, block)
-    }
-    fn commit_block(
-        &self,
-        block: &Block,
-        cert: &CommitCertificate,
-        outcome: &BlockOutcome,
-        before: &State,
-    ) -> Result<(), StoreError> {
-        self.inner.commit_block(block, cert, outcome, before)
+        self.store().safety_get(node::driver::SAFETY_RECORD_KEY)
     }
 }

@@ -38,10 +38,10 @@ use ledger::crypto::SigningKey;
 use ledger::state::NodeRecord;
 use ledger::store::{MemoryDisk, Store};
 use ledger::tx::EntityKind;
-use ledger::{Hash, Op, PeerId as LedgerPeerId, SignedTx, TxBody, Validator};
+use ledger::{Op, PeerId as LedgerPeerId, SignedTx, TxBody, Validator};
 use libp2p::PeerId;
 use node::config::Config;
-use node::driver::{Clock, Core, CoreParts, Faults, SharedStore};
+use node::driver::{Clock, Core, CoreParts, Faults};
 use node::mempool::{Mempool, MempoolLimits};
 use node::shared::{Live, Rejections, Shared};
 use rand::{Rng, SeedableRng};
@@ -50,7 +50,8 @@ use tokio::sync::mpsc;
 
 use self::check::Checker;
 use self::io::{SimIo, SimStore, SimTime};
-use self::net::{Ev, NodeEv};
+use self::net::Ev;
+use node::driver::Event;
 
 /// The simulated genesis time: 2026-01-01.
 pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
@@ -177,13 +178,6 @@ pub struct SimNode {
     group: u8,
     /// The earliest wake-up queued.
     wake_at: Option<u64>,
-}
-
-impl SimNode {
-    /// The store of a running node.
-    pub fn shared(&self) -> Option<&Arc<Shared>> {
-        self.shared.as_ref()
-    }
 }
 
 /// The queue's order: time, then insertion.
@@ -574,7 +568,7 @@ impl Sim {
             node.skew_ms,
             (i as u64) << 40 | node.epoch << 24,
         );
-        let store = Arc::new(SimStore::new(SharedStore(shared.clone()), forget_record));
+        let store = Arc::new(SimStore::new(shared.clone(), forget_record));
         let parts = CoreParts {
             shared: shared.clone(),
             config,
@@ -602,13 +596,13 @@ impl Sim {
         for j in 0..self.nodes.len() {
             if j != i && self.nodes[j].core.is_some() {
                 let (pi, pj) = (self.nodes[i].peer, self.nodes[j].peer);
-                self.deliver_now(i, NodeEv::Connected(pj));
-                self.deliver_now(j, NodeEv::Connected(pi));
+                self.deliver_now(i, Event::Connected(pj));
+                self.deliver_now(j, Event::Connected(pi));
             }
         }
         if let Some(f) = &self.forger {
             let p = f.peer;
-            self.deliver_now(i, NodeEv::Connected(p));
+            self.deliver_now(i, Event::Connected(p));
         }
         let tick = self.rng.gen_range(0..1_000);
         self.push(tick, Ev::Tick { node: i, epoch });
@@ -629,22 +623,22 @@ impl Sim {
         let peer = self.nodes[i].peer;
         for j in 0..self.nodes.len() {
             if j != i && self.nodes[j].core.is_some() {
-                self.deliver_now(j, NodeEv::Disconnected(peer));
+                self.deliver_now(j, Event::Disconnected(peer));
             }
         }
     }
 
     /// Hands an event to node `i` now, if it runs.
-    fn deliver_now(&mut self, i: usize, ev: NodeEv) {
+    fn deliver_now(&mut self, i: usize, ev: Event) {
         self.handle(i, ev);
     }
 
     /// Lets node `i` handle `ev`, then carries out what it asked for.
-    fn handle(&mut self, i: usize, ev: NodeEv) {
+    fn handle(&mut self, i: usize, ev: Event) {
         let Some(core) = self.nodes[i].core.as_mut() else {
             return;
         };
-        core.handle(ev.into_event());
+        core.handle(ev);
         self.after(i);
     }
 
@@ -668,7 +662,7 @@ impl Sim {
             }
             if !submitted.is_empty() {
                 if let Some(core) = self.nodes[i].core.as_mut() {
-                    core.handle(node::driver::Event::Submitted(submitted));
+                    core.handle(Event::Submitted(submitted));
                 }
             }
         }
@@ -815,10 +809,5 @@ impl Sim {
             amount: ledger::Amount(self.rng.gen_range(1..1_000)),
             legal_ref: "Nghị quyết 01/2026/QH15".into(),
         }
-    }
-
-    /// A hash of everything committed, for the replay check.
-    pub fn trace(&self) -> Hash {
-        Hash::digest(&self.check.trace_hash.to_le_bytes())
     }
 }

@@ -2,8 +2,8 @@
 
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::PeerId;
-use node::driver::{Event, GossipVerdict, ReplyId, RequestId, Topic};
-use node::wire::{SyncRequest, SyncResponse};
+use node::driver::{Event, ReplyId, Topic};
+use node::wire::SyncResponse;
 use rand::Rng;
 
 use super::io::Out;
@@ -12,83 +12,6 @@ use super::Sim;
 /// How long a block-sync request waits for an answer that never comes.
 const REQUEST_TIMEOUT_MS: u64 = 2_000;
 
-/// An event for one node, as its core will see it.
-#[derive(Debug)]
-pub(super) enum NodeEv {
-    Gossip {
-        from: PeerId,
-        topic: Topic,
-        data: Vec<u8>,
-        id: u64,
-    },
-    SyncRequest {
-        from: PeerId,
-        request: SyncRequest,
-        reply: u64,
-    },
-    SyncResponse {
-        from: PeerId,
-        request: RequestId,
-        response: SyncResponse,
-    },
-    SyncFailed {
-        from: PeerId,
-        request: RequestId,
-    },
-    Connected(PeerId),
-    Disconnected(PeerId),
-    Timeout(consensus::Timeout),
-    Admitted(Vec<GossipVerdict>),
-    Tick,
-    Wake,
-}
-
-impl NodeEv {
-    pub(super) fn into_event(self) -> Event {
-        match self {
-            NodeEv::Gossip {
-                from,
-                topic,
-                data,
-                id,
-            } => Event::Gossip {
-                id: MessageId::new(&id.to_le_bytes()),
-                from,
-                topic: Some(topic),
-                data,
-            },
-            NodeEv::SyncRequest {
-                from,
-                request,
-                reply,
-            } => Event::SyncRequest {
-                peer: from,
-                request,
-                reply: ReplyId(reply),
-            },
-            NodeEv::SyncResponse {
-                from,
-                request,
-                response,
-            } => Event::SyncResponse {
-                peer: from,
-                request,
-                response,
-            },
-            NodeEv::SyncFailed { from, request } => Event::SyncFailed {
-                peer: from,
-                request,
-            },
-            NodeEv::Connected(p) => Event::Connected(p),
-            NodeEv::Disconnected(p) => Event::Disconnected(p),
-            NodeEv::Timeout(t) => Event::Timeout(t),
-            NodeEv::Admitted(v) => Event::Admitted(v),
-            NodeEv::Tick => Event::Tick,
-            NodeEv::Wake => Event::Wake,
-        }
-    }
-}
-
 /// An event of the queue.
 #[derive(Debug)]
 pub(super) enum Ev {
@@ -96,10 +19,10 @@ pub(super) enum Ev {
     To {
         node: usize,
         epoch: u64,
-        ev: NodeEv,
+        ev: Event,
     },
     /// Something for the forger.
-    ToForger(NodeEv),
+    ToForger(Event),
     /// A consensus timeout.
     Timer {
         node: usize,
@@ -146,18 +69,18 @@ impl Sim {
                 timeout,
             } => {
                 if self.nodes[node].epoch == epoch {
-                    self.handle(node, NodeEv::Timeout(timeout));
+                    self.handle(node, Event::Timeout(timeout));
                 }
             }
             Ev::Wake { node, epoch } => {
                 if self.nodes[node].epoch == epoch {
                     self.nodes[node].wake_at = None;
-                    self.handle(node, NodeEv::Wake);
+                    self.handle(node, Event::Wake);
                 }
             }
             Ev::Tick { node, epoch } => {
                 if self.nodes[node].epoch == epoch && self.nodes[node].core.is_some() {
-                    self.handle(node, NodeEv::Tick);
+                    self.handle(node, Event::Tick);
                     self.push(1_000, Ev::Tick { node, epoch });
                 }
             }
@@ -258,7 +181,7 @@ impl Sim {
     }
 
     /// Queues `ev` for node `to` after a network delay, perhaps twice.
-    pub(super) fn send(&mut self, from: From, to: usize, ev: impl Fn() -> NodeEv) -> bool {
+    pub(super) fn send(&mut self, from: From, to: usize, ev: impl Fn() -> Event) -> bool {
         if !self.passes(from, to) {
             return false;
         }
@@ -301,22 +224,22 @@ impl Sim {
                 continue;
             }
             let data = &data;
-            self.send(from, to, || NodeEv::Gossip {
+            self.send(from, to, || Event::Gossip {
+                id: MessageId::new(&id.to_le_bytes()),
                 from: sender,
-                topic,
+                topic: Some(topic),
                 data: data.clone(),
-                id,
             });
         }
         if from != From::Forger && self.forger.is_some() {
             let delay = self.rng.gen_range(1..10);
             self.push(
                 delay,
-                Ev::ToForger(NodeEv::Gossip {
+                Ev::ToForger(Event::Gossip {
+                    id: MessageId::new(&id.to_le_bytes()),
                     from: sender,
-                    topic,
+                    topic: Some(topic),
                     data,
-                    id,
                 }),
             );
         }
@@ -357,7 +280,7 @@ impl Sim {
                     Ev::To {
                         node: i,
                         epoch,
-                        ev: NodeEv::Admitted(verdicts),
+                        ev: Event::Admitted(verdicts),
                     },
                 );
             }
@@ -366,18 +289,18 @@ impl Sim {
                 let reply = (i as u64) << 48 | epoch << 32 | (id.0 & 0xFFFF_FFFF);
                 self.replies.insert(reply, (i, epoch, id, peer));
                 let delivered = match self.node_of(&peer) {
-                    Some(to) => self.send(From::Node(i), to, || NodeEv::SyncRequest {
-                        from: me,
+                    Some(to) => self.send(From::Node(i), to, || Event::SyncRequest {
+                        peer: me,
                         request: request.clone(),
-                        reply,
+                        reply: ReplyId(reply),
                     }),
                     None if self.forger.as_ref().is_some_and(|f| f.peer == peer) => {
                         self.push(
                             5,
-                            Ev::ToForger(NodeEv::SyncRequest {
-                                from: me,
+                            Ev::ToForger(Event::SyncRequest {
+                                peer: me,
                                 request,
-                                reply,
+                                reply: ReplyId(reply),
                             }),
                         );
                         true
@@ -391,10 +314,7 @@ impl Sim {
                         Ev::To {
                             node: i,
                             epoch,
-                            ev: NodeEv::SyncFailed {
-                                from: peer,
-                                request: id,
-                            },
+                            ev: Event::SyncFailed { peer, request: id },
                         },
                     );
                 }
@@ -420,8 +340,8 @@ impl Sim {
             return;
         }
         let sender = self.peer_of(from);
-        let delivered = self.send(from, to, || NodeEv::SyncResponse {
-            from: sender,
+        let delivered = self.send(from, to, || Event::SyncResponse {
+            peer: sender,
             request,
             response: response.clone(),
         });
@@ -431,8 +351,8 @@ impl Sim {
                 Ev::To {
                     node: to,
                     epoch,
-                    ev: NodeEv::SyncFailed {
-                        from: sender,
+                    ev: Event::SyncFailed {
+                        peer: sender,
                         request,
                     },
                 },
