@@ -163,6 +163,11 @@ pub struct Consensus<V, A, S> {
     state: RoundState<V>,
     votes: VoteKeeper<V, A, S>,
     proposals: BTreeMap<Round, (SignedProposal<V, A, S>, Validity)>,
+    /// A second, different proposal from a round's proposer (one that
+    /// equivocated), one per round. It never counts for prevoting (the
+    /// first does); it is kept so that, when the others decide its value,
+    /// this validator decides it too (L49) instead of waiting for sync.
+    conflicting: BTreeMap<Round, (SignedProposal<V, A, S>, Validity)>,
     next_height_votes: VecDeque<SignedVote<V, A, S>>,
     /// The highest round each validator has sent anything in, this height:
     /// tells us which earlier rounds laggards still need our votes of.
@@ -217,6 +222,7 @@ where
             validators,
             state: RoundState::new(height),
             proposals: BTreeMap::new(),
+            conflicting: BTreeMap::new(),
             next_height_votes: VecDeque::new(),
             latest_round: BTreeMap::new(),
             record,
@@ -342,8 +348,13 @@ where
             return;
         };
         self.note_round(&vote.message.validator, vote.message.round);
-        let proposals = &self.proposals;
-        let proposed = |v: &V| proposals.values().any(|(p, _)| p.message.value == *v);
+        let (proposals, conflicting) = (&self.proposals, &self.conflicting);
+        let proposed = |v: &V| {
+            proposals
+                .values()
+                .chain(conflicting.values())
+                .any(|(p, _)| p.message.value == *v)
+        };
         if let AddVote::Equivocation(evidence) = self.votes.add(vote, power, self.round(), proposed)
         {
             fx.push(Effect::Evidence(evidence));
@@ -374,8 +385,15 @@ where
         let well_formed = p.height == self.height()
             && p.proposer == *self.validators.proposer(p.height, p.round)
             && !matches!(p.pol_round, Some(vr) if vr >= p.round);
-        // One proposal per round: the first one received counts.
-        if !well_formed || self.proposals.contains_key(&p.round) {
+        if !well_formed {
+            return;
+        }
+        // One proposal per round: the first one received counts. A second,
+        // different one is kept aside, for deciding only.
+        if let Some((first, _)) = self.proposals.get(&p.round) {
+            if first.message.value != p.value && !self.conflicting.contains_key(&p.round) {
+                self.conflicting.insert(p.round, (proposal, validity));
+            }
             return;
         }
         let round = p.round;
@@ -391,6 +409,7 @@ where
                     return;
                 }
                 self.proposals.remove(&lowest);
+                self.conflicting.remove(&lowest);
             }
         }
         let proposer = proposal.message.proposer.clone();
@@ -477,6 +496,7 @@ where
         self.last = (left.height.next() == height).then_some(left);
         self.state = RoundState::new(height);
         self.proposals.clear();
+        self.conflicting.clear();
         self.latest_round.clear();
         let buffered = std::mem::take(&mut self.next_height_votes);
         self.run(self.new_round(Round(0)), fx); // L10 / L54
@@ -598,9 +618,10 @@ where
     }
 
     fn decision(&self, round: Round, value: V) -> Effect<V, A, S> {
-        let (proposal, _) = self
-            .proposals
-            .get(&round)
+        let (proposal, _) = [self.proposals.get(&round), self.conflicting.get(&round)]
+            .into_iter()
+            .flatten()
+            .find(|(p, _)| p.message.value == value)
             .expect("L49 fires only on a stored proposal");
         let precommits = self
             .votes
@@ -635,7 +656,7 @@ where
         let quorum = |power: u64| set.is_quorum(power);
 
         // L49: a proposal of any round with 2f+1 precommits for its value.
-        for (r, (p, validity)) in &self.proposals {
+        for (r, (p, validity)) in self.proposals.iter().chain(&self.conflicting) {
             let value = &p.message.value;
             if validity.is_valid()
                 && quorum(self.votes.power_for(*r, VoteType::Precommit, Some(value)))

@@ -388,6 +388,59 @@ fn an_untimely_value_is_prevoted_nil_but_decided_on_a_quorum_of_precommits() {
     assert_eq!(decided, vec![7]);
 }
 
+fn decided(fx: &Fx) -> Vec<u64> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Decide(d) => Some(d.value),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_twin_proposal_the_others_decide_is_decided_here_too() {
+    // The round's proposer equivocates: this validator receives 7 first and
+    // prevotes it, then the twin 8, which the three others precommit. It
+    // decides 8 on their quorum, without waiting for block sync.
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    let fx = c.handle(proposal(0, 7, None));
+    let prevotes = signed_votes(&fx);
+    assert_eq!(prevotes.len(), 1);
+    assert_eq!(prevotes[0].value, Some(7), "the first proposal counts");
+    let fx = c.handle(proposal(0, 8, None));
+    assert!(
+        signed_votes(&fx).is_empty(),
+        "a twin is not voted on: {fx:?}"
+    );
+    let mut fx = Fx::new();
+    for who in (0..4).filter(|w| *w != me) {
+        fx.extend(c.handle(vote(VoteType::Precommit, 0, Some(8), who)));
+    }
+    assert_eq!(decided(&fx), vec![8]);
+    let decision = fx.iter().find_map(|e| match e {
+        Effect::Decide(d) => Some(d),
+        _ => None,
+    });
+    assert_eq!(decision.unwrap().proposal.message.value, 8);
+}
+
+#[test]
+fn only_one_twin_per_round_is_kept() {
+    // A third different proposal for the round is dropped: a quorum for it
+    // decides nothing here (block sync catches this validator up instead).
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    c.handle(proposal(0, 7, None));
+    c.handle(proposal(0, 8, None));
+    c.handle(proposal(0, 9, None));
+    let mut fx = Fx::new();
+    for who in (0..4).filter(|w| *w != me) {
+        fx.extend(c.handle(vote(VoteType::Precommit, 0, Some(9), who)));
+    }
+    assert!(decided(&fx).is_empty(), "{fx:?}");
+}
+
 #[test]
 fn an_untimely_value_with_a_polka_is_locked_on() {
     // L36: 2f+1 prevotes for the value make this validator precommit it.

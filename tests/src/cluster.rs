@@ -5,7 +5,7 @@
 //! parallel), waits only with deadlines, and kills its processes when it is
 //! dropped, including when a test panics.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,8 +15,12 @@ use genesis::{Currency, EntityTemplate};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
 use ledger::{EntityId, Op, PeerId, SignedTx, TxBody};
 use node::config::Config;
-use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec};
+use node::testnet::{
+    self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec, PORT_STRIDE,
+};
 use serde_json::Value;
+
+use crate::ports;
 
 /// Genesis time of test networks: 2026-01-01T00:00:00Z.
 pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
@@ -28,6 +32,8 @@ pub struct Cluster {
     bin: PathBuf,
     dir: tempfile::TempDir,
     children: Vec<Option<Child>>,
+    /// Node i listens on ports base + 10i, + 1 and + 2 of this block.
+    ports: ports::Reservation,
 }
 
 /// A node process's resident memory, in KiB.
@@ -69,6 +75,7 @@ impl Cluster {
             .prefix("minhbach-cluster-")
             .tempdir()
             .expect("temporary folder");
+        let ports = ports::reserve();
         let spec = TestnetSpec {
             chain_id: "minhbach-test".into(),
             genesis_time_ms: GENESIS_TIME_MS,
@@ -76,7 +83,7 @@ impl Cluster {
             validators,
             full_nodes,
             entities,
-            ports: Ports::Free,
+            ports: Ports::Base(ports.base),
             explorers: Explorers::FullNodes,
         };
         let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| fast(c))
@@ -87,12 +94,13 @@ impl Cluster {
             bin: bin.as_ref().to_owned(),
             dir,
             children: (0..n).map(|_| None).collect(),
+            ports,
         }
     }
 
     /// Writes a home for a node that is not in the genesis: a fresh node
     /// key (and a validator key if `validator`), the genesis, and a config
-    /// with free ports that lists every other node as a peer. Returns its
+    /// with ports of the network's block that lists every other node as a peer. Returns its
     /// index; it is not started.
     pub fn add_home(&mut self, name: &str, validator: bool) -> usize {
         let home = self.dir.path().join("net").join(name);
@@ -104,12 +112,8 @@ impl Cluster {
                 .expect("validator key");
         }
         std::fs::copy(&self.plan.genesis, home.join("genesis.json")).expect("genesis");
-        let ports: Vec<u16> = (0..2)
-            .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(|l| l.local_addr().expect("port").port())
-            .collect();
+        let first = PORT_STRIDE * self.plan.nodes.len() as u16;
+        let ports = [self.ports.port(first), self.ports.port(first + 1)];
         let mut config = Config::default();
         config.node.name = name.into();
         config.p2p.listen = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
@@ -337,9 +341,19 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// Stops every node. When the test failed, the nodes' folders (logs,
+    /// stores) are kept, and named, for the post-mortem.
     fn drop(&mut self) {
         for i in 0..self.children.len() {
             self.kill(i);
+        }
+        if std::thread::panicking() {
+            let kept = std::mem::replace(
+                &mut self.dir,
+                tempfile::tempdir().expect("temporary folder"),
+            )
+            .keep();
+            eprintln!("the failed test's nodes are kept in {}", kept.display());
         }
     }
 }

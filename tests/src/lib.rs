@@ -27,5 +27,6 @@ pub mod cluster;
 pub mod faultnet;
 pub mod ops;
 pub mod peer;
+pub mod ports;
 pub mod sim;
 pub mod workload;

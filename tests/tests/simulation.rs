@@ -152,6 +152,42 @@ fn an_insider_node_cannot_stall_or_sway_the_network() {
 }
 
 #[test]
+fn an_equivocating_validator_forks_nobody_stalls_nobody_and_is_punished_in_time() {
+    // Validator 3 double-signs every vote and proposes twins, each to half
+    // of its peers. The others must agree, decide each height themselves
+    // (a twin the others decide is decided, not fetched by sync), and
+    // commit evidence within two heights of every double-signed height at
+    // which some node could judge both votes.
+    let scenario = Scenario {
+        equivocator: true,
+        ..Scenario::calm(4)
+    };
+    for seed in seeds().into_iter().take(3) {
+        let o = run(seed, &scenario);
+        assert!(o.violations.is_empty(), "seed {seed}: {:?}", o.violations);
+        assert!(
+            o.heights_decided >= 16,
+            "seed {seed}: {} heights",
+            o.heights_decided
+        );
+        assert!(
+            o.detectable >= 10,
+            "seed {seed}: {} detectable",
+            o.detectable
+        );
+        assert!(
+            o.unpunished.is_empty(),
+            "seed {seed}: no evidence for {:?}",
+            o.unpunished
+        );
+        assert_eq!(
+            o.synced_blocks, 0,
+            "seed {seed}: an honest node waited for sync"
+        );
+    }
+}
+
+#[test]
 fn a_seed_replays_exactly() {
     let seed = seeds()[0];
     let scenario = Scenario::chaos(4);

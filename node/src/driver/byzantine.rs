@@ -1,7 +1,8 @@
 //! A validator that breaks the protocol on purpose, so that tests can show
 //! that the honest validators withstand it. It is built only with the
-//! `byzantine` feature, and acts only in a process that calls [`enable`]:
-//! the tests' `minhbach-byzantine` binary does, `minhbach` never does.
+//! `byzantine` feature, and acts only in a process that calls [`enable`]
+//! (the tests' `minhbach-byzantine` binary does, `minhbach` never does) or
+//! in a core whose `byzantine` switch the simulator turned on.
 //!
 //! Once enabled, the validator splits its peers into two groups and signs
 //! everything twice:

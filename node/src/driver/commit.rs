@@ -167,7 +167,7 @@ impl<I: Io> Core<I> {
         self.awaiting.clear();
         self.retry.clear();
         self.fetched.clear();
-        self.first_proposals.clear();
+        self.round_proposals.clear();
         self.feed_future_proposals();
     }
 

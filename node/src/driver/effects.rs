@@ -224,7 +224,7 @@ impl<I: Io> Core<I> {
     /// one).
     fn send_proposal(&mut self, msg: ProposalMsg) {
         #[cfg(feature = "byzantine")]
-        if super::byzantine::enabled() {
+        if self.byzantine {
             self.byzantine_propose(msg);
             return;
         }
@@ -235,7 +235,7 @@ impl<I: Io> Core<I> {
     /// Byzantine one).
     fn send_vote(&mut self, vote: Vote) {
         #[cfg(feature = "byzantine")]
-        if super::byzantine::enabled() {
+        if self.byzantine {
             self.byzantine_vote(vote);
             return;
         }

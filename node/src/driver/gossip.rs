@@ -145,10 +145,10 @@ impl<I: Io> Core<I> {
             },
             signature: vote.signature,
         }));
-        if h == committed && self.height() > committed {
-            // Only watched for equivocation; the others have it already.
-            return MessageAcceptance::Ignore;
-        }
+        // A vote for the height just committed is forwarded too: a validator
+        // that signs two votes may send each to different peers, late, and
+        // only if both reach one node does the double signing become
+        // evidence.
         MessageAcceptance::Accept
     }
 

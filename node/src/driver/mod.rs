@@ -217,8 +217,8 @@ pub struct Core<I: Io> {
     /// Verified evidence not yet committed, and the offences committed.
     pub(crate) evidence: evidence::EvidencePool,
     /// The first block each validator proposed for a round of the current
-    /// height, to notice one that proposes two.
-    pub(crate) first_proposals: HashMap<(u32, PublicKey), Hash>,
+    /// height, and a second if it proposed two.
+    pub(crate) round_proposals: HashMap<(u32, PublicKey), (Hash, Option<Hash>)>,
     /// The last committed block's hash and time.
     pub(crate) last_hash: Hash,
     pub(crate) last_time_ms: u64,
@@ -252,6 +252,11 @@ pub struct Core<I: Io> {
     /// A Byzantine validator's two blocks of each round it leads.
     #[cfg(feature = "byzantine")]
     pub(crate) twins: HashMap<(u64, u32), (Hash, Hash)>,
+    /// Double-sign and propose twins (see [`byzantine`]): on from the
+    /// start in a process that called [`byzantine::enable`]; the simulator
+    /// turns it on for one validator.
+    #[cfg(feature = "byzantine")]
+    pub byzantine: bool,
     /// Breakage on purpose, for the simulator's checker tests.
     #[cfg(feature = "faults")]
     pub faults: Faults,
@@ -339,7 +344,7 @@ impl<I: Io> Core<I> {
             retry: Vec::new(),
             fetched: HashMap::new(),
             evidence,
-            first_proposals: HashMap::new(),
+            round_proposals: HashMap::new(),
             last_hash,
             last_time_ms,
             prev_set,
@@ -359,6 +364,8 @@ impl<I: Io> Core<I> {
             valid_block_saved: None,
             #[cfg(feature = "byzantine")]
             twins: HashMap::new(),
+            #[cfg(feature = "byzantine")]
+            byzantine: byzantine::enabled(),
             #[cfg(feature = "faults")]
             faults: Faults::default(),
         };

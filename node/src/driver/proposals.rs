@@ -13,6 +13,7 @@ use ledger::validity::{self, CheckError, BLOCK_TXS_MAX};
 use ledger::{Block, BlockOutcome, Hash, Height, PublicKey, SignedTx, ValidatorSet};
 use libp2p::gossipsub::MessageAcceptance;
 use libp2p::PeerId;
+use std::collections::hash_map::Entry;
 use std::collections::HashSet;
 use tracing::{debug, error, warn};
 
@@ -186,29 +187,42 @@ impl<I: Io> Core<I> {
         {
             return MessageAcceptance::Ignore;
         }
-        match self.first_proposals.get(&(p.round, p.proposer)) {
-            None => {
-                self.first_proposals
-                    .insert((p.round, p.proposer), p.block_hash);
-            }
-            Some(first) if *first != p.block_hash => {
-                // Consensus keeps the first; a signer of two is misbehaving.
-                // The second is forwarded, so that others see it too, but
-                // not executed.
-                warn!(
-                    height = p.height.0,
-                    round = p.round,
-                    proposer = %p.proposer.to_hex(),
-                    "two different proposals for one round: {first} and {}",
-                    p.block_hash
-                );
-                metrics::counter!("minhbach_conflicting_proposals_total").increment(1);
-                return MessageAcceptance::Accept;
-            }
-            Some(_) => {}
+        if !self.note_proposed(p) {
+            return MessageAcceptance::Ignore;
         }
         self.feed_proposal(msg, from, arrived_ms);
         MessageAcceptance::Accept
+    }
+
+    /// Notes `p`'s block as its proposer's first or second for the round,
+    /// and says whether to judge it. A proposer that signs two is
+    /// misbehaving: consensus counts the first, and keeps the second aside
+    /// only to decide it if the others do, so both are judged (and the
+    /// second forwarded, so that others see it too). A third is not.
+    fn note_proposed(&mut self, p: &SignedProposal) -> bool {
+        let (first, twin) = match self.round_proposals.entry((p.round, p.proposer)) {
+            Entry::Vacant(e) => {
+                e.insert((p.block_hash, None));
+                return true;
+            }
+            Entry::Occupied(e) => e.into_mut(),
+        };
+        if *first == p.block_hash || *twin == Some(p.block_hash) {
+            return true;
+        }
+        if twin.is_some() {
+            return false;
+        }
+        warn!(
+            height = p.height.0,
+            round = p.round,
+            proposer = %p.proposer.to_hex(),
+            "two different proposals for one round: {first} and {}",
+            p.block_hash
+        );
+        metrics::counter!("minhbach_conflicting_proposals_total").increment(1);
+        *twin = Some(p.block_hash);
+        true
     }
 
     /// Judges a proposal at the current height and hands it to consensus,
@@ -508,13 +522,9 @@ impl<I: Io> Core<I> {
         for (msg, from, arrived_ms) in waiting {
             match msg.proposal.height.0.cmp(&self.height()) {
                 std::cmp::Ordering::Equal => {
-                    let p = &msg.proposal;
-                    if self.first_proposals.contains_key(&(p.round, p.proposer)) {
-                        continue;
+                    if self.note_proposed(&msg.proposal) {
+                        self.feed_proposal(msg, from, arrived_ms)
                     }
-                    self.first_proposals
-                        .insert((p.round, p.proposer), p.block_hash);
-                    self.feed_proposal(msg, from, arrived_ms)
                 }
                 std::cmp::Ordering::Greater => {
                     self.future_proposals.push_back((msg, from, arrived_ms))

@@ -9,11 +9,12 @@
 //!   within [`super::ROUNDS_AFTER_HEAL_MAX`] rounds (and the run reaches its
 //!   target in time, checked by the run itself);
 //! - **no double signing**: an honest key never signs two different
-//!   messages for one step, across restarts;
+//!   messages for one step, across restarts (the equivocator's heights
+//!   are recorded instead, for the evidence its offences must bring);
 //! - **persist before sign**: every message a node signs is in the safety
 //!   record on its store at the moment it goes out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use consensus::{SafetyRecord, Signable};
 use ledger::validity::{self, ChainView, Walk};
@@ -47,6 +48,10 @@ pub struct Checker {
     pub set_changes: u64,
     /// A hash of every commit, in order.
     pub trace_hash: u64,
+    /// The node that double-signs on purpose, if any.
+    pub equivocator: Option<usize>,
+    /// Heights at which it signed two votes of one step.
+    pub double_signed: BTreeSet<u64>,
     /// Violations found.
     pub violations: Vec<String>,
 }
@@ -71,6 +76,8 @@ impl Checker {
             max_rounds_after_heal: 0,
             set_changes: 0,
             trace_hash: 0,
+            equivocator: None,
+            double_signed: BTreeSet::new(),
             violations: Vec::new(),
         }
     }
@@ -249,6 +256,12 @@ impl Checker {
             return;
         }
         match self.signed.get(&step) {
+            Some(first) if *first != value && self.equivocator == Some(i) => {
+                if step.3 != 0 {
+                    self.double_signed.insert(step.1);
+                }
+                return;
+            }
             Some(first) if *first != value => {
                 self.violation(format!(
                     "double signing: node {i}'s key signed {first:?} and {value:?} at \

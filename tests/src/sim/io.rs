@@ -91,6 +91,8 @@ pub enum Out {
     Admit(Vec<GossipedTxs>),
     /// A verdict on a gossip message.
     Report {
+        /// The message.
+        id: MessageId,
         /// The peer that forwarded it.
         from: PeerId,
         /// The verdict.
@@ -170,8 +172,9 @@ impl Network for SimIo {
         });
         true
     }
-    fn report(&mut self, _id: &MessageId, from: &PeerId, verdict: MessageAcceptance) {
+    fn report(&mut self, id: &MessageId, from: &PeerId, verdict: MessageAcceptance) {
         self.outbox.push(Out::Report {
+            id: id.clone(),
             from: *from,
             verdict,
         });

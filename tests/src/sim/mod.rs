@@ -29,7 +29,7 @@ pub mod io;
 mod net;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -95,6 +95,9 @@ pub struct Scenario {
     pub lose_record_on_restart: bool,
     /// A validator whose every block is invalid (validator 1).
     pub invalid_proposer: bool,
+    /// The last validator at genesis double-signs every vote and proposes
+    /// twins, each to half of its peers (the `byzantine` build).
+    pub equivocator: bool,
 }
 
 impl Scenario {
@@ -112,6 +115,7 @@ impl Scenario {
             faults: Faults::default(),
             lose_record_on_restart: false,
             invalid_proposer: true,
+            equivocator: false,
         }
     }
 
@@ -156,6 +160,14 @@ pub struct Outcome {
     pub set_changes: u64,
     /// Messages of the forger the nodes refused or ignored.
     pub forger_refused: u64,
+    /// Heights at which the equivocator signed two votes of one step.
+    pub double_signed: u64,
+    /// Heights at which some node received two of its votes for one step
+    /// while it could still judge them.
+    pub detectable: u64,
+    /// Those, at least two heights below the end, whose evidence no block
+    /// committed within two heights (on validator 0's chain).
+    pub unpunished: Vec<u64>,
 }
 
 /// One simulated node.
@@ -223,6 +235,13 @@ pub struct Sim {
     /// Requests under way: the asking node, its life, its request, and
     /// the peer asked.
     replies: BTreeMap<u64, (usize, u64, node::driver::RequestId, PeerId)>,
+    /// The equivocator's votes each node received while it could still
+    /// judge them, by node and step.
+    judged_votes: BTreeMap<(usize, u64, u32, bool), BTreeSet<Option<ledger::Hash>>>,
+    /// Heights at which some node received two different such votes.
+    detectable: BTreeSet<u64>,
+    /// Recent gossip, by message number, for nodes to relay.
+    relay: BTreeMap<u64, net::Relayed>,
     drop_rate: f64,
     healed_at_ms: Option<u64>,
     heal_height: u64,
@@ -321,7 +340,8 @@ impl Sim {
         };
         genesis.check().expect("the simulated genesis is valid");
         let genesis_state = genesis.state();
-        let check = Checker::new(genesis_state.clone(), genesis.hash(), GENESIS_TIME_MS);
+        let mut check = Checker::new(genesis_state.clone(), genesis.hash(), GENESIS_TIME_MS);
+        check.equivocator = scenario.equivocator.then(|| scenario.validators - 1);
         Sim {
             scenario,
             rng,
@@ -336,6 +356,9 @@ impl Sim {
             pending: BTreeMap::new(),
             next_nonce: 1,
             replies: BTreeMap::new(),
+            relay: BTreeMap::new(),
+            judged_votes: BTreeMap::new(),
+            detectable: BTreeSet::new(),
             drop_rate: 0.0,
             healed_at_ms: None,
             heal_height: 0,
@@ -517,7 +540,8 @@ impl Sim {
         for v in std::mem::take(&mut self.check.violations) {
             self.violation(v);
         }
-        for i in 0..self.nodes.len() {
+        let equivocator = self.equivocator();
+        for i in (0..self.nodes.len()).filter(|i| Some(*i) != equivocator) {
             if let Some(core) = &self.nodes[i].core {
                 let synced = core.synced_blocks();
                 self.out.synced_blocks += synced;
@@ -529,10 +553,46 @@ impl Sim {
         if let Some(f) = &self.forger {
             self.out.forger_refused = f.refused;
         }
+        self.punishments();
+    }
+
+    /// The equivocating validator, if the scenario has one.
+    fn equivocator(&self) -> Option<usize> {
+        self.scenario
+            .equivocator
+            .then(|| self.scenario.validators - 1)
+    }
+
+    /// Which of the equivocator's detectable offences were punished in
+    /// time: evidence of each is to be in a block at most two heights
+    /// above it. (A vote that reaches every node only after it committed
+    /// the next height is not judged, and cannot be caught.)
+    fn punishments(&mut self) {
+        let Some(e) = self.equivocator() else { return };
+        let key = self.nodes[e].key.public_key();
+        self.out.double_signed = self.check.double_signed.len() as u64;
+        self.out.detectable = self.detectable.len() as u64;
+        let Some(shared) = &self.nodes[0].shared else {
+            return;
+        };
+        let top = self.height_of(0);
+        let committed = shared.store.evidence().unwrap_or_default();
+        self.out.unpunished = self
+            .detectable
+            .iter()
+            .copied()
+            .filter(|h| h + 2 <= top)
+            .filter(|h| {
+                !committed
+                    .iter()
+                    .any(|(at, ev)| ev.a.validator == key && ev.height().0 == *h && at.0 <= h + 2)
+            })
+            .collect();
     }
 
     /// Starts (or restarts) node `i` from its store alone.
     fn start(&mut self, i: usize, forget_record: bool) {
+        let byzantine = self.equivocator() == Some(i);
         let node = &mut self.nodes[i];
         let store = Store::open_in_memory(&node.disk, &node.name).expect("the store opens");
         let state = store
@@ -585,6 +645,7 @@ impl Sim {
         core.io_mut().shared = Some(shared.clone());
         core.faults = self.scenario.faults;
         core.faults.propose_invalid = self.scenario.invalid_proposer && i == 1;
+        core.byzantine = byzantine;
         node.shared = Some(shared);
         node.gossip_rx = Some(gossip_rx);
         node.wake_at = None;
@@ -635,9 +696,38 @@ impl Sim {
 
     /// Lets node `i` handle `ev`, then carries out what it asked for.
     fn handle(&mut self, i: usize, ev: Event) {
+        let equivocator = self.equivocator().map(|e| self.nodes[e].key.public_key());
         let Some(core) = self.nodes[i].core.as_mut() else {
             return;
         };
+        if let (
+            Some(e),
+            Event::Gossip {
+                topic: Some(node::driver::Topic::Votes),
+                data,
+                ..
+            },
+        ) = (equivocator, &ev)
+        {
+            // An equivocator's vote this node may still judge: two
+            // different ones for one step make its offence detectable.
+            if let Ok(m) = node::wire::decode_vote(data) {
+                let v = m.vote;
+                if v.validator == e && v.height.0 >= core.committed_height() {
+                    let step = (
+                        i,
+                        v.height.0,
+                        v.round,
+                        v.vote_type == ledger::VoteType::Prevote,
+                    );
+                    let values = self.judged_votes.entry(step).or_default();
+                    values.insert(v.block_hash);
+                    if values.len() > 1 {
+                        self.detectable.insert(v.height.0);
+                    }
+                }
+            }
+        }
         core.handle(ev);
         self.after(i);
     }

@@ -11,6 +11,21 @@ use super::Sim;
 
 /// How long a block-sync request waits for an answer that never comes.
 const REQUEST_TIMEOUT_MS: u64 = 2_000;
+/// How long a gossip message may still be relayed, as gossipsub keeps
+/// recent messages for a few heartbeats.
+const RELAY_WINDOW_MS: u64 = 5_000;
+
+/// A gossip message that nodes which accept it relay to the nodes that
+/// have not had it yet, as gossipsub forwards what its application
+/// accepted.
+#[derive(Debug)]
+pub(super) struct Relayed {
+    topic: Topic,
+    data: Vec<u8>,
+    at_ms: u64,
+    /// The nodes it was sent to (or that sent it), one bit each.
+    had: u64,
+}
 
 /// An event of the queue.
 #[derive(Debug)]
@@ -216,6 +231,10 @@ impl Sim {
         self.seq += 1;
         let id = self.seq;
         let sender = self.peer_of(from);
+        let mut had = match from {
+            From::Node(i) => 1 << i,
+            From::Forger => 0,
+        };
         for to in 0..self.nodes.len() {
             if from == From::Node(to) {
                 continue;
@@ -224,13 +243,31 @@ impl Sim {
                 continue;
             }
             let data = &data;
-            self.send(from, to, || Event::Gossip {
+            if self.send(from, to, || Event::Gossip {
                 id: MessageId::new(&id.to_le_bytes()),
                 from: sender,
                 topic: Some(topic),
                 data: data.clone(),
-            });
+            }) {
+                had |= 1 << to;
+            }
         }
+        let now = self.now();
+        while let Some(entry) = self.relay.first_entry() {
+            if entry.get().at_ms + RELAY_WINDOW_MS >= now {
+                break;
+            }
+            entry.remove();
+        }
+        self.relay.insert(
+            id,
+            Relayed {
+                topic,
+                data: data.clone(),
+                at_ms: now,
+                had,
+            },
+        );
         if from != From::Forger && self.forger.is_some() {
             let delay = self.rng.gen_range(1..10);
             self.push(
@@ -320,14 +357,45 @@ impl Sim {
                 }
             }
             Out::Respond { reply, response } => self.respond(From::Node(i), reply.0, response),
-            Out::Report { from, verdict } => {
+            Out::Report { id, from, verdict } => {
                 let forger = self.forger.as_mut().filter(|f| f.peer == from);
                 if let Some(f) = forger {
                     if !matches!(verdict, MessageAcceptance::Accept) {
                         f.refused += 1;
                     }
                 }
+                if matches!(verdict, MessageAcceptance::Accept) {
+                    self.relay_from(i, &id);
+                }
             }
+        }
+    }
+
+    /// Node `i` accepted gossip message `id`: it forwards it to the nodes
+    /// that have not had it.
+    fn relay_from(&mut self, i: usize, id: &MessageId) {
+        let Some(n) = id.0.as_slice().try_into().ok().map(u64::from_le_bytes) else {
+            return;
+        };
+        let Some(m) = self.relay.get_mut(&n) else {
+            return;
+        };
+        m.had |= 1 << i;
+        let (topic, data, had) = (m.topic, m.data.clone(), m.had);
+        let sender = self.nodes[i].peer;
+        let mut sent = 0;
+        for to in (0..self.nodes.len()).filter(|to| had & (1 << to) == 0) {
+            if self.send(From::Node(i), to, || Event::Gossip {
+                id: id.clone(),
+                from: sender,
+                topic: Some(topic),
+                data: data.clone(),
+            }) {
+                sent |= 1 << to;
+            }
+        }
+        if let Some(m) = self.relay.get_mut(&n) {
+            m.had |= sent;
         }
     }
 
