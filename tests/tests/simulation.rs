@@ -38,6 +38,7 @@ struct Totals {
     skewed_synced: u64,
     set_changes: u64,
     forger_refused: u64,
+    oversized_refused: u64,
     failures: Vec<String>,
 }
 
@@ -56,6 +57,7 @@ impl Totals {
         self.skewed_synced += o.skewed_synced_blocks;
         self.set_changes += o.set_changes;
         self.forger_refused += o.forger_refused;
+        self.oversized_refused += o.oversized_refused;
         if !o.violations.is_empty() {
             self.failures.push(format!(
                 "seed {seed} (rerun with SIM_SEED={seed}): {} violation(s):\n  {}",
@@ -184,6 +186,27 @@ fn an_equivocating_validator_forks_nobody_stalls_nobody_and_is_punished_in_time(
             o.synced_blocks, 0,
             "seed {seed}: an honest node waited for sync"
         );
+    }
+}
+
+#[test]
+fn an_oversized_proposer_is_refused_and_the_others_decide() {
+    // Validator 2's proposals name 20,001 transactions: refused on
+    // receipt, before anything is fetched or executed; its rounds pass
+    // to the next proposer.
+    let scenario = Scenario {
+        oversized_proposer: true,
+        ..Scenario::calm(4)
+    };
+    for seed in seeds().into_iter().take(3) {
+        let o = run(seed, &scenario);
+        assert!(o.violations.is_empty(), "seed {seed}: {:?}", o.violations);
+        assert!(
+            o.heights_decided >= 16,
+            "seed {seed}: {} heights",
+            o.heights_decided
+        );
+        assert!(o.oversized_refused > 0, "seed {seed}: nothing refused");
     }
 }
 

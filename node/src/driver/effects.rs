@@ -222,7 +222,14 @@ impl<I: Io> Core<I> {
 
     /// Gossips this validator's own proposal (twice over, for a Byzantine
     /// one).
-    fn send_proposal(&mut self, msg: ProposalMsg) {
+    fn send_proposal(&mut self, #[allow(unused_mut)] mut msg: ProposalMsg) {
+        #[cfg(feature = "faults")]
+        if self.faults.propose_oversized {
+            let names = &mut msg.block.tx_hashes;
+            let pad = (names.len()..=ledger::validity::BLOCK_TXS_MAX)
+                .map(|k| Hash::digest(format!("no such transaction {k}").as_bytes()));
+            names.extend(pad.collect::<Vec<_>>());
+        }
         #[cfg(feature = "byzantine")]
         if self.byzantine {
             self.byzantine_propose(msg);

@@ -191,6 +191,10 @@ pub struct Faults {
     /// Propose blocks whose header names a state root their transactions
     /// do not give: an insider whose blocks are invalid.
     pub propose_invalid: bool,
+    /// Send each own proposal with a compact block that names more
+    /// transactions than a block may hold: an insider whose blocks are
+    /// oversized.
+    pub propose_oversized: bool,
 }
 
 /// The consensus loop's state, and everything it decides. See the module

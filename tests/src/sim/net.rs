@@ -367,6 +367,12 @@ impl Sim {
                 if matches!(verdict, MessageAcceptance::Accept) {
                     self.relay_from(i, &id);
                 }
+                if self.scenario.oversized_proposer
+                    && matches!(verdict, MessageAcceptance::Reject)
+                    && self.node_of(&from) == Some(2)
+                {
+                    self.out.oversized_refused += 1;
+                }
             }
         }
     }
