@@ -39,8 +39,11 @@ struct Slot<V, A, S> {
 struct TypeVotes<V, A, S> {
     /// The first vote of each validator: counted for "2f+1 of any kind".
     first: BTreeMap<A, Slot<V, A, S>>,
-    /// Later votes of equivocators, kept only for values that a proposal of
-    /// this height carries (so at most one per proposal): the paper counts
+    /// Later votes of equivocators, kept for values that a proposal of this
+    /// height carries (so at most one per proposal), and one more for a value
+    /// no proposal carries yet (the twin proposal it is for may arrive after
+    /// it: without it, a validator that received an equivocating proposer's
+    /// twin late could not count the quorum that decided it). The paper counts
     /// "2f+1 ⟨PREVOTE, h, r, id(v)⟩" per value, and a polka that an honest
     /// validator locked on may include an equivocator's vote that others
     /// received second. Without these, that polka can never be re-checked
@@ -141,8 +144,8 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
     /// Adds a vote of a member with `power`, while we are in `current_round`.
     /// Of the rounds above `current_round`, each validator keeps only its
     /// highest `future_rounds_per_validator_max`. `proposed(v)` says whether
-    /// a proposal of this height carries `v`: only such values are kept from
-    /// an equivocator's second and later votes.
+    /// a proposal of this height carries `v`: only such values (and one
+    /// other) are kept from an equivocator's second and later votes.
     pub fn add(
         &mut self,
         vote: SignedVote<V, A, S>,
@@ -167,7 +170,12 @@ impl<V: Ord + Clone, A: Ord + Clone, S: Clone> VoteKeeper<V, A, S> {
         let first = first.vote.clone();
         let extra = votes.extra.entry(validator.clone()).or_default();
         let known = extra.iter().any(|s| s.vote.message == vote.message);
-        if !known && vote.message.value.as_ref().is_some_and(proposed) {
+        let unproposed = |s: &Slot<V, A, S>| !s.vote.message.value.as_ref().is_some_and(&proposed);
+        let keep = match vote.message.value.as_ref() {
+            None => false,
+            Some(v) => proposed(v) || !extra.iter().any(unproposed),
+        };
+        if !known && keep {
             extra.push(Slot {
                 vote: vote.clone(),
                 power,
@@ -335,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn equivocator_votes_for_unproposed_values_are_not_kept() {
+    fn of_an_equivocator_s_votes_for_unproposed_values_one_is_kept() {
         let mut k = VoteKeeper::new(2);
         let cur = Round(0);
         assert_eq!(
@@ -352,8 +360,16 @@ mod tests {
                 AddVote::EquivocationAgain
             );
         }
-        assert_eq!(k.power_for(Round(0), VoteType::Precommit, Some(&3)), 0);
+        // The first unproposed value is kept (its proposal may come later),
+        // the others are not.
+        assert_eq!(k.power_for(Round(0), VoteType::Precommit, Some(&3)), 1);
+        for x in 4..50 {
+            assert_eq!(k.power_for(Round(0), VoteType::Precommit, Some(&x)), 0);
+        }
         assert_eq!(k.power_any(Round(0), VoteType::Precommit), 1);
+        // A vote for a proposed value is kept beside it.
+        k.add_(v(VoteType::Precommit, 0, Some(2), 1), 1, cur);
+        assert_eq!(k.power_for(Round(0), VoteType::Precommit, Some(&2)), 1);
     }
 
     #[test]

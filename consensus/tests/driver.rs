@@ -426,6 +426,25 @@ fn a_twin_proposal_the_others_decide_is_decided_here_too() {
 }
 
 #[test]
+fn a_twin_is_decided_on_a_quorum_that_came_before_it() {
+    // The equivocating proposer precommits nil to this validator, then its
+    // twin 8, which the two others precommit too; all before the twin
+    // itself arrives. Its precommit for 8 must still count.
+    let me = follower();
+    let proposer = *set().proposer(H, Round(0));
+    let (mut c, _) = start(me, None);
+    c.handle(proposal(0, 7, None));
+    let mut fx = c.handle(vote(VoteType::Precommit, 0, None, proposer));
+    fx.extend(c.handle(vote(VoteType::Precommit, 0, Some(8), proposer)));
+    for who in (0..4).filter(|w| *w != me && *w != proposer) {
+        fx.extend(c.handle(vote(VoteType::Precommit, 0, Some(8), who)));
+    }
+    assert!(decided(&fx).is_empty(), "8 is not proposed yet: {fx:?}");
+    let fx = c.handle(proposal(0, 8, None));
+    assert_eq!(decided(&fx), vec![8]);
+}
+
+#[test]
 fn only_one_twin_per_round_is_kept() {
     // A third different proposal for the round is dropped: a quorum for it
     // decides nothing here (block sync catches this validator up instead).

@@ -166,6 +166,7 @@ impl<I: Io> Core<I> {
         });
         self.awaiting.clear();
         self.retry.clear();
+        self.retry_at = None;
         self.fetched.clear();
         self.round_proposals.clear();
         self.feed_future_proposals();

@@ -32,7 +32,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use consensus::{Consensus, Effect, Input};
 use ledger::crypto::SigningKey;
@@ -83,6 +83,9 @@ pub const CANDIDATE_ROUNDS_AHEAD_MAX: u32 = 8;
 pub const AWAITING_PROPOSALS_MAX: usize = 16;
 /// Most proposals kept to be judged again because a read failed.
 pub const RETRY_PROPOSALS_MAX: usize = 16;
+/// How long after a failed read a proposal is judged again: soon, so that
+/// a transient error costs no round.
+pub const RETRY_READ_AFTER: Duration = Duration::from_millis(100);
 /// Most transactions fetched for proposals and kept until the next commit.
 pub const FETCHED_TXS_MAX: usize = 100_000;
 /// Most gossiped transactions waiting for admission; further batches are
@@ -214,8 +217,10 @@ pub struct Core<I: Io> {
     /// lacks.
     pub(crate) awaiting: Vec<Arrived>,
     /// Proposals that could not be judged because a read failed; judged
-    /// again on the next tick.
+    /// again [`RETRY_READ_AFTER`] later (and on every tick).
     pub(crate) retry: Vec<Arrived>,
+    /// When they are judged again.
+    pub(crate) retry_at: Option<Instant>,
     /// Transactions fetched for those proposals, until the next commit.
     pub(crate) fetched: HashMap<Hash, SignedTx>,
     /// Verified evidence not yet committed, and the offences committed.
@@ -346,6 +351,7 @@ impl<I: Io> Core<I> {
             future_proposals: VecDeque::new(),
             awaiting: Vec::new(),
             retry: Vec::new(),
+            retry_at: None,
             fetched: HashMap::new(),
             evidence,
             round_proposals: HashMap::new(),
@@ -446,6 +452,7 @@ impl<I: Io> Core<I> {
             self.next_height_at,
             self.admit_due(),
             self.store_fault.as_ref().map(|f| f.retry_at),
+            self.retry_at,
         ]
         .into_iter()
         .flatten()
@@ -462,6 +469,9 @@ impl<I: Io> Core<I> {
         }
         if self.store_fault.as_ref().is_some_and(|f| f.retry_at <= now) {
             self.retry_store();
+        }
+        if self.retry_at.is_some_and(|t| t <= now) {
+            self.retry_unavailable();
         }
     }
 

@@ -21,6 +21,7 @@ use super::commit::View;
 use super::{
     consensus_set, Arrived, Candidate, Core, Io, AWAITING_PROPOSALS_MAX, CANDIDATES_MAX,
     CANDIDATE_ROUNDS_AHEAD_MAX, FETCHED_TXS_MAX, FUTURE_PROPOSALS_MAX, RETRY_PROPOSALS_MAX,
+    RETRY_READ_AFTER,
 };
 use crate::wire::{self, CompactBlock, ProposalMsg, SignedProposal, SyncRequest};
 
@@ -263,6 +264,8 @@ impl<I: Io> Core<I> {
                         self.retry.remove(0);
                     }
                     self.retry.push((msg, from, arrived_ms));
+                    let at = self.io.now() + RETRY_READ_AFTER;
+                    self.retry_at.get_or_insert(at);
                     return;
                 }
                 Judged::NoRoom => return,
@@ -509,6 +512,7 @@ impl<I: Io> Core<I> {
     /// Judges again the proposals a failed read held back.
     pub(crate) fn retry_unavailable(&mut self) {
         let height = self.height();
+        self.retry_at = None;
         for (msg, from, arrived_ms) in std::mem::take(&mut self.retry) {
             if msg.proposal.height.0 == height {
                 self.feed_proposal(msg, from, arrived_ms);

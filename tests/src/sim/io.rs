@@ -5,15 +5,18 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ledger::store::{Store, StoreError};
+use ledger::{Block, Height};
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::{Multiaddr, PeerId};
 use node::driver::{ChainStore, Clock, GossipedTxs, Network, ReplyId, RequestId, Timers, Topic};
 use node::wire::{SyncRequest, SyncResponse};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// The simulated time, in ms since the start of the run, shared by every
 /// node's clock.
@@ -214,10 +217,15 @@ impl Network for SimIo {
 }
 
 /// A node's store, with a switch that loses its safety record once, as a
-/// node whose record was not durable would after a crash.
+/// node whose record was not durable would after a crash, and one that
+/// makes reads of blocks fail now and then, as a disk with transient
+/// errors would.
 pub struct SimStore {
     shared: Arc<node::shared::Shared>,
     forget_record: AtomicBool,
+    /// The share of block reads that fail, the draws, and a count of the
+    /// failures.
+    read_faults: Option<(f64, Mutex<ChaCha8Rng>, Arc<AtomicU64>)>,
 }
 
 impl SimStore {
@@ -227,7 +235,15 @@ impl SimStore {
         SimStore {
             shared,
             forget_record: AtomicBool::new(forget_record),
+            read_faults: None,
         }
+    }
+
+    /// Makes a `rate` share of block reads fail, drawn from `seed`, each
+    /// counted in `failed`.
+    pub fn failing_reads(mut self, rate: f64, seed: u64, failed: Arc<AtomicU64>) -> SimStore {
+        self.read_faults = Some((rate, Mutex::new(ChaCha8Rng::seed_from_u64(seed)), failed));
+        self
     }
 }
 
@@ -240,5 +256,17 @@ impl ChainStore for SimStore {
             return Ok(None);
         }
         self.store().safety_get(node::driver::SAFETY_RECORD_KEY)
+    }
+    fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
+        if let Some((rate, rng, failed)) = &self.read_faults {
+            if rng.lock().expect("read fault draws").gen_bool(*rate) {
+                failed.fetch_add(1, Ordering::Relaxed);
+                return Err(StoreError::Corrupt {
+                    height: h,
+                    what: "a simulated read failure".into(),
+                });
+            }
+        }
+        self.store().block(h)
     }
 }

@@ -98,6 +98,8 @@ pub struct Scenario {
     /// A validator whose every proposal names more transactions than a
     /// block may hold (validator 2).
     pub oversized_proposer: bool,
+    /// The share of block reads that fail on every node's store.
+    pub read_fault_rate: f64,
     /// The last validator at genesis double-signs every vote and proposes
     /// twins, each to half of its peers (the `byzantine` build).
     pub equivocator: bool,
@@ -122,6 +124,7 @@ impl Scenario {
             // Its proposals cost every receiver the decoding of 640 kB:
             // simulated on its own (see the tests), not in every seed.
             oversized_proposer: false,
+            read_fault_rate: 0.0,
             equivocator: false,
         }
     }
@@ -167,6 +170,8 @@ pub struct Outcome {
     pub set_changes: u64,
     /// Messages of the forger the nodes refused or ignored.
     pub forger_refused: u64,
+    /// Block reads that failed on purpose.
+    pub read_faults: u64,
     /// Messages of the oversized proposer that nodes refused.
     pub oversized_refused: u64,
     /// Heights at which the equivocator signed two votes of one step.
@@ -249,6 +254,8 @@ pub struct Sim {
     judged_votes: BTreeMap<(usize, u64, u32, bool), BTreeSet<Option<ledger::Hash>>>,
     /// Heights at which some node received two different such votes.
     detectable: BTreeSet<u64>,
+    /// Block reads the stores failed on purpose.
+    read_failures: Arc<std::sync::atomic::AtomicU64>,
     /// Recent gossip, by message number, for nodes to relay.
     relay: BTreeMap<u64, net::Relayed>,
     drop_rate: f64,
@@ -366,6 +373,7 @@ impl Sim {
             next_nonce: 1,
             replies: BTreeMap::new(),
             relay: BTreeMap::new(),
+            read_failures: Arc::default(),
             judged_votes: BTreeMap::new(),
             detectable: BTreeSet::new(),
             drop_rate: 0.0,
@@ -563,6 +571,9 @@ impl Sim {
             self.out.forger_refused = f.refused;
         }
         self.punishments();
+        self.out.read_faults = self
+            .read_failures
+            .load(std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The equivocating validator, if the scenario has one.
@@ -637,7 +648,15 @@ impl Sim {
             node.skew_ms,
             (i as u64) << 40 | node.epoch << 24,
         );
-        let store = Arc::new(SimStore::new(shared.clone(), forget_record));
+        let mut store = SimStore::new(shared.clone(), forget_record);
+        if self.scenario.read_fault_rate > 0.0 {
+            store = store.failing_reads(
+                self.scenario.read_fault_rate,
+                self.rng.gen(),
+                self.read_failures.clone(),
+            );
+        }
+        let store = Arc::new(store);
         let parts = CoreParts {
             shared: shared.clone(),
             config,
@@ -738,6 +757,7 @@ impl Sim {
                 }
             }
         }
+        let _node = tracing::info_span!("node", i, t = self.time.ms()).entered();
         core.handle(ev);
         self.after(i);
     }
