@@ -3,7 +3,8 @@
 //!
 //! - `cargo test -p tests --test simulation` runs a CI-sized number of seeds.
 //! - `SIM_SEEDS=10000 cargo test -p tests --release --test simulation -- --nocapture`
-//!   is the long run.
+//!   is the long run (`SIM_FIRST_SEED=5000 SIM_SEEDS=5000` runs its second
+//!   half).
 //! - `SIM_SEED=123 cargo test -p tests --test simulation -- --nocapture`
 //!   replays one seed of every scenario; a failure prints the seed to use.
 //!   `SIM_LOG=node=debug` adds the nodes' logs (all nodes, one stream).
@@ -16,7 +17,9 @@ use tests::sim::{run, Outcome, Scenario};
 /// Seeds per scenario in CI.
 const CI_SEEDS: u64 = 8;
 
-/// The seeds to run: `SIM_SEED=s` for one, `SIM_SEEDS=n` for `0..n`.
+/// The seeds to run: `SIM_SEED=s` for one, `SIM_SEEDS=n` for `0..n`
+/// (`SIM_FIRST_SEED=f` shifts them to `f..f+n`, to split a long run
+/// between machines).
 fn seeds() -> Vec<u64> {
     if let Ok(filter) = std::env::var("SIM_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -28,10 +31,13 @@ fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("SIM_SEED") {
         return vec![s.parse().expect("SIM_SEED must be a u64")];
     }
-    let n = std::env::var("SIM_SEEDS")
+    let n: u64 = std::env::var("SIM_SEEDS")
         .map(|s| s.parse().expect("SIM_SEEDS must be a u64"))
         .unwrap_or(CI_SEEDS);
-    (0..n).collect()
+    let first: u64 = std::env::var("SIM_FIRST_SEED")
+        .map(|s| s.parse().expect("SIM_FIRST_SEED must be a u64"))
+        .unwrap_or(0);
+    (first..first + n).collect()
 }
 
 #[derive(Default)]
