@@ -41,6 +41,13 @@ pub struct Forger {
 }
 
 impl Forger {
+    /// The key it signs with; no validator's.
+    pub fn public_key(&self) -> ledger::PublicKey {
+        self.key.public_key()
+    }
+}
+
+impl Forger {
     /// A forger with this peer id and key.
     pub fn new(peer: PeerId, key: SigningKey) -> Forger {
         Forger {

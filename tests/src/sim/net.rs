@@ -365,6 +365,7 @@ impl Sim {
                     }
                 }
                 if matches!(verdict, MessageAcceptance::Accept) {
+                    self.outsider_forwarded(i, &id);
                     self.relay_from(i, &id);
                 }
                 if self.scenario.oversized_proposer
@@ -374,6 +375,35 @@ impl Sim {
                     self.out.oversized_refused += 1;
                 }
             }
+        }
+    }
+
+    /// Node `i` accepted gossip message `id`, which it will forward: a vote
+    /// or proposal the forger signed must never be (its key is no
+    /// validator's, and a message is judged by its signer first).
+    fn outsider_forwarded(&mut self, i: usize, id: &MessageId) {
+        let Some(forger) = self.forger.as_ref().map(|f| f.public_key()) else {
+            return;
+        };
+        let Some(n) = id.0.as_slice().try_into().ok().map(u64::from_le_bytes) else {
+            return;
+        };
+        let Some(m) = self.relay.get(&n) else { return };
+        let signer = match m.topic {
+            Topic::Votes => node::wire::decode_vote(&m.data)
+                .ok()
+                .map(|v| v.vote.validator),
+            Topic::Proposals => node::wire::decode_proposal(&m.data)
+                .ok()
+                .map(|p| p.proposal.proposer),
+            _ => None,
+        };
+        if signer == Some(forger) {
+            let what = format!(
+                "outsider forwarded: node {i} accepted a {:?} the forger signed",
+                m.topic
+            );
+            self.violation(what);
         }
     }
 
