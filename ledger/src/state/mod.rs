@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
+mod budgets;
+mod contracts;
+mod entities;
+mod network;
+
 use crate::codec;
 use crate::error::TxError;
 use crate::tx::{EntityKind, Op, SignedTx, Status};
@@ -509,6 +514,33 @@ fn required_text(field: &'static str, s: &str, bytes_max: usize) -> Result<(), T
     check_text(field, s, bytes_max)
 }
 
+/// Refuses `op` unless the treasury signed it.
+fn treasury_only(s: &Entity, op: &'static str) -> Result<(), TxError> {
+    if s.kind == EntityKind::Treasury {
+        Ok(())
+    } else {
+        Err(not_authorized(&s.id, op))
+    }
+}
+
+/// The change that writes entity `e`.
+fn entity_put(e: Entity) -> (StateKey, Option<StateValue>) {
+    (StateKey::Entity(e.id.clone()), Some(StateValue::Entity(e)))
+}
+
+/// The change that writes `entity`'s figures on `year` and `line`.
+fn budget_put(
+    entity: &EntityId,
+    year: Year,
+    line: &LineCode,
+    b: BudgetFigures,
+) -> (StateKey, Option<StateValue>) {
+    (
+        StateKey::Budget(entity.clone(), year, line.clone()),
+        Some(StateValue::Budget(b)),
+    )
+}
+
 /// The changes one transaction makes, applied only if it succeeds.
 type Changes = Vec<(StateKey, Option<StateValue>)>;
 
@@ -684,204 +716,35 @@ impl BlockExec<'_> {
         }
     }
 
+    /// Carries out `op` for signer `s`: the state changes, and the validator
+    /// set it gives (for the validator operations). Each operation's rules
+    /// are in the module of its kind: `entities`, `budgets`, `contracts`,
+    /// `network`.
     fn execute_op(&self, s: &Entity, op: &Op) -> Result<(Changes, Option<ValidatorSet>), TxError> {
-        let is_treasury = s.kind == EntityKind::Treasury;
-        let treasury_only = || {
-            if is_treasury {
-                Ok(())
-            } else {
-                Err(not_authorized(&s.id, op.name()))
-            }
-        };
-        let mut ch: Changes = Vec::new();
-        let entity_put = |e: Entity| (StateKey::Entity(e.id.clone()), Some(StateValue::Entity(e)));
-        let budget_put = |e: &EntityId, y: Year, l: &LineCode, b: BudgetFigures| {
-            (
-                StateKey::Budget(e.clone(), y, l.clone()),
-                Some(StateValue::Budget(b)),
-            )
-        };
-        match op {
+        let changes = match op {
             Op::RegisterEntity {
                 id,
                 kind,
                 name,
                 parent,
                 public_key,
-            } => {
-                treasury_only()?;
-                if *kind == EntityKind::Treasury {
-                    return Err(TxError::InvalidArgument {
-                        field: "kind",
-                        reason: "there is exactly one treasury, created in genesis".into(),
-                    });
-                }
-                if self.entity(id).is_some() {
-                    return Err(TxError::Duplicate {
-                        what: "entity",
-                        id: id.to_string(),
-                    });
-                }
-                required_text("name", name, NAME_BYTES_MAX)?;
-                crate::crypto::check_key(public_key)?;
-                match (kind, parent) {
-                    (EntityKind::Department, None) => {
-                        return Err(TxError::InvalidArgument {
-                            field: "parent",
-                            reason: "a department needs its ministry as parent".into(),
-                        })
-                    }
-                    (EntityKind::Department, Some(p)) => {
-                        let parent = self.entity(p).ok_or_else(|| unknown_entity(p))?;
-                        if parent.kind != EntityKind::Ministry {
-                            return Err(TxError::InvalidArgument {
-                                field: "parent",
-                                reason: format!(
-                                    "{p} is a {}, not a ministry",
-                                    parent.kind.as_str()
-                                ),
-                            });
-                        }
-                    }
-                    (_, Some(_)) => {
-                        return Err(TxError::InvalidArgument {
-                            field: "parent",
-                            reason: format!(
-                                "only departments have a parent, not a {}",
-                                kind.as_str()
-                            ),
-                        })
-                    }
-                    (_, None) => {}
-                }
-                ch.push(entity_put(Entity {
-                    id: id.clone(),
-                    kind: *kind,
-                    name: name.clone(),
-                    parent: parent.clone(),
-                    public_key: *public_key,
-                    status: Status::Active,
-                    nonce: 0,
-                }));
-            }
-            Op::SetStatus { entity, status } => {
-                treasury_only()?;
-                let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
-                if e.kind == EntityKind::Treasury {
-                    return Err(TxError::InvalidArgument {
-                        field: "entity",
-                        reason: "the treasury cannot be suspended".into(),
-                    });
-                }
-                if e.status == *status {
-                    return Err(TxError::NoOp {
-                        op: op.name(),
-                        reason: format!("{entity} is already {}", status.as_str()),
-                    });
-                }
-                e.status = *status;
-                ch.push(entity_put(e));
-            }
-            Op::RotateKey { entity, public_key } => {
-                if !is_treasury && *entity != s.id {
-                    return Err(not_authorized(&s.id, format!("rotate the key of {entity}")));
-                }
-                let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
-                crate::crypto::check_key(public_key)?;
-                if e.public_key == *public_key {
-                    return Err(TxError::NoOp {
-                        op: op.name(),
-                        reason: format!("{entity} already holds key {public_key}"),
-                    });
-                }
-                e.public_key = *public_key;
-                ch.push(entity_put(e));
-            }
+            } => self.register_entity(s, id, kind, name, parent, public_key)?,
+            Op::SetStatus { entity, status } => self.set_status(s, entity, status)?,
+            Op::RotateKey { entity, public_key } => self.rotate_key(s, entity, public_key)?,
             Op::Appropriate {
                 year,
                 line,
                 to,
                 amount,
                 legal_ref,
-            } => {
-                treasury_only()?;
-                year.check()?;
-                let m = self.entity(to).ok_or_else(|| unknown_entity(to))?;
-                if m.kind != EntityKind::Ministry {
-                    return Err(TxError::InvalidArgument {
-                        field: "to",
-                        reason: format!("{to} is a {}, not a ministry", m.kind.as_str()),
-                    });
-                }
-                if m.status != Status::Active {
-                    return Err(TxError::Inactive { entity: to.clone() });
-                }
-                positive(*amount)?;
-                required_text("legal_ref", legal_ref, REF_BYTES_MAX)?;
-                let mut t = self.budget(&s.id, *year, line);
-                let mut b = self.budget(to, *year, line);
-                let of = || overflow(format!("appropriations on {year}/{line}"));
-                t.received = t.received.checked_add(*amount).ok_or_else(of)?;
-                t.passed_on = t.passed_on.checked_add(*amount).ok_or_else(of)?;
-                b.received = b.received.checked_add(*amount).ok_or_else(of)?;
-                ch.push(budget_put(&s.id, *year, line, t));
-                ch.push(budget_put(to, *year, line, b));
-            }
+            } => self.appropriate(s, year, line, to, amount, legal_ref)?,
             Op::Allocate {
                 year,
                 line,
                 to,
                 amount,
-            } => {
-                if s.kind != EntityKind::Ministry {
-                    return Err(not_authorized(&s.id, "allocate (only ministries allocate)"));
-                }
-                year.check()?;
-                let d = self.entity(to).ok_or_else(|| unknown_entity(to))?;
-                if d.kind != EntityKind::Department || d.parent.as_ref() != Some(&s.id) {
-                    return Err(not_authorized(
-                        &s.id,
-                        format!("allocate to {to}, which is not its department"),
-                    ));
-                }
-                if d.status != Status::Active {
-                    return Err(TxError::Inactive { entity: to.clone() });
-                }
-                positive(*amount)?;
-                let mut m = self.spend_check(&s.id, *year, line, *amount)?;
-                let mut b = self.budget(to, *year, line);
-                let of = || overflow(format!("allocations on {year}/{line}"));
-                m.passed_on = m.passed_on.checked_add(*amount).ok_or_else(of)?;
-                b.received = b.received.checked_add(*amount).ok_or_else(of)?;
-                ch.push(budget_put(&s.id, *year, line, m));
-                ch.push(budget_put(to, *year, line, b));
-            }
-            Op::ReturnFunds { year, line, amount } => {
-                let parent = match s.kind {
-                    EntityKind::Department => {
-                        s.parent.clone().ok_or_else(|| TxError::UnknownEntity {
-                            what: "parent of department",
-                            id: s.id.to_string(),
-                        })?
-                    }
-                    EntityKind::Ministry => self.treasury(),
-                    _ => {
-                        return Err(not_authorized(
-                            &s.id,
-                            "return funds (only departments and ministries hold budget)",
-                        ))
-                    }
-                };
-                year.check()?;
-                positive(*amount)?;
-                let mut own = self.spend_check(&s.id, *year, line, *amount)?;
-                let mut p = self.budget(&parent, *year, line);
-                let of = || overflow(format!("returns on {year}/{line}"));
-                own.received = own.received.checked_sub(*amount).ok_or_else(of)?;
-                p.passed_on = p.passed_on.checked_sub(*amount).ok_or_else(of)?;
-                ch.push(budget_put(&s.id, *year, line, own));
-                ch.push(budget_put(&parent, *year, line, p));
-            }
+            } => self.allocate(s, year, line, to, amount)?,
+            Op::ReturnFunds { year, line, amount } => self.return_funds(s, year, line, amount)?,
             Op::Award {
                 contract,
                 year,
@@ -890,270 +753,53 @@ impl BlockExec<'_> {
                 amount,
                 title,
                 document_hash,
-            } => {
-                if s.kind != EntityKind::Department {
-                    return Err(not_authorized(
-                        &s.id,
-                        "award contracts (only departments do)",
-                    ));
-                }
-                year.check()?;
-                if self.get(&StateKey::Contract(contract.clone())).is_some() {
-                    return Err(TxError::Duplicate {
-                        what: "contract",
-                        id: contract.to_string(),
-                    });
-                }
-                let v = self.entity(vendor).ok_or_else(|| unknown_entity(vendor))?;
-                if v.kind != EntityKind::Vendor {
-                    return Err(TxError::InvalidArgument {
-                        field: "vendor",
-                        reason: format!("{vendor} is a {}, not a vendor", v.kind.as_str()),
-                    });
-                }
-                if v.status != Status::Active {
-                    return Err(TxError::Inactive {
-                        entity: vendor.clone(),
-                    });
-                }
-                positive(*amount)?;
-                required_text("title", title, TEXT_BYTES_MAX)?;
-                let mut d = self.spend_check(&s.id, *year, line, *amount)?;
-                d.committed = d
-                    .committed
-                    .checked_add(*amount)
-                    .ok_or_else(|| overflow("committed"))?;
-                ch.push(budget_put(&s.id, *year, line, d));
-                ch.push((
-                    StateKey::Contract(contract.clone()),
-                    Some(StateValue::Contract(Contract {
-                        id: contract.clone(),
-                        department: s.id.clone(),
-                        vendor: vendor.clone(),
-                        year: *year,
-                        line: line.clone(),
-                        amount: *amount,
-                        paid: Amount::ZERO,
-                        title: title.clone(),
-                        document_hash: *document_hash,
-                        deliveries: 0,
-                        awarded_at: self.height,
-                    })),
-                ));
-            }
+            } => self.award(
+                s,
+                contract,
+                year,
+                line,
+                vendor,
+                amount,
+                title,
+                document_hash,
+            )?,
             Op::AmendContract {
                 contract,
                 amount,
                 reason,
                 document_hash,
-            } => {
-                let mut c = self.awarded_by(s, contract, "amend")?;
-                required_text("reason", reason, TEXT_BYTES_MAX)?;
-                let new_document = document_hash.is_some() && *document_hash != c.document_hash;
-                if *amount == c.amount && !new_document {
-                    return Err(TxError::NoOp {
-                        op: op.name(),
-                        reason: format!("{contract} is already {amount}, with no new document"),
-                    });
-                }
-                if *amount < c.paid {
-                    return Err(TxError::OverContract {
-                        contract: contract.clone(),
-                        message: format!(
-                            "amend {contract} to {amount}, below the {} already paid",
-                            c.paid
-                        ),
-                    });
-                }
-                let mut d = if *amount > c.amount {
-                    let increase = amount.checked_sub(c.amount).expect("amount > c.amount");
-                    let mut d = self.spend_check(&s.id, c.year, &c.line, increase)?;
-                    d.committed = d
-                        .committed
-                        .checked_add(increase)
-                        .ok_or_else(|| overflow("committed"))?;
-                    d
-                } else {
-                    let decrease = c.amount.checked_sub(*amount).expect("amount <= c.amount");
-                    let mut d = self.budget(&s.id, c.year, &c.line);
-                    d.committed = d
-                        .committed
-                        .checked_sub(decrease)
-                        .ok_or_else(|| overflow("committed"))?;
-                    d
-                };
-                c.amount = *amount;
-                if document_hash.is_some() {
-                    c.document_hash = *document_hash;
-                }
-                ch.push(budget_put(&s.id, c.year, &c.line, std::mem::take(&mut d)));
-                ch.push((
-                    StateKey::Contract(contract.clone()),
-                    Some(StateValue::Contract(c)),
-                ));
-            }
+            } => self.amend_contract(s, contract, amount, reason, document_hash)?,
             Op::Pay {
                 contract,
                 amount,
                 reference,
-                document_hash: _,
-            } => {
-                let mut c = self.awarded_by(s, contract, "pay")?;
-                positive(*amount)?;
-                required_text("reference", reference, REF_BYTES_MAX)?;
-                let unpaid = c
-                    .amount
-                    .checked_sub(c.paid)
-                    .ok_or_else(|| overflow("unpaid"))?;
-                if *amount > unpaid {
-                    return Err(TxError::OverContract {
-                        contract: contract.clone(),
-                        message: format!(
-                            "pay {amount} exceeds the {unpaid} still unpaid on contract {contract}"
-                        ),
-                    });
-                }
-                let v = self
-                    .entity(&c.vendor)
-                    .ok_or_else(|| unknown_entity(&c.vendor))?;
-                if v.status != Status::Active {
-                    return Err(TxError::Inactive {
-                        entity: c.vendor.clone(),
-                    });
-                }
-                let mut d = self.budget(&s.id, c.year, &c.line);
-                let mut vb = self.budget(&c.vendor, c.year, &c.line);
-                let of = || overflow(format!("payments on {contract}"));
-                c.paid = c.paid.checked_add(*amount).ok_or_else(of)?;
-                d.paid = d.paid.checked_add(*amount).ok_or_else(of)?;
-                vb.received = vb.received.checked_add(*amount).ok_or_else(of)?;
-                ch.push(budget_put(&s.id, c.year, &c.line, d));
-                ch.push(budget_put(&c.vendor, c.year, &c.line, vb));
-                ch.push((
-                    StateKey::Contract(contract.clone()),
-                    Some(StateValue::Contract(c)),
-                ));
-            }
+                ..
+            } => self.pay(s, contract, amount, reference)?,
             Op::ConfirmDelivery {
                 contract,
                 milestone,
                 note,
-            } => {
-                let mut c = self.awarded_by(s, contract, "confirm delivery on")?;
-                required_text("milestone", milestone, REF_BYTES_MAX)?;
-                check_text("note", note, TEXT_BYTES_MAX)?;
-                let seq = c.deliveries;
-                c.deliveries = seq.checked_add(1).ok_or_else(|| overflow("deliveries"))?;
-                ch.push((
-                    StateKey::Delivery(contract.clone(), seq),
-                    Some(StateValue::Delivery(Delivery {
-                        milestone: milestone.clone(),
-                        note: note.clone(),
-                        height: self.height,
-                    })),
-                ));
-                ch.push((
-                    StateKey::Contract(contract.clone()),
-                    Some(StateValue::Contract(c)),
-                ));
-            }
+            } => self.confirm_delivery(s, contract, milestone, note)?,
             Op::AddValidator {
                 name,
                 consensus_key,
                 peer_id,
                 power,
             } => {
-                treasury_only()?;
-                required_text("name", name, NAME_BYTES_MAX)?;
-                crate::crypto::check_key(consensus_key)?;
-                if *power == 0 {
-                    return Err(TxError::InvalidArgument {
-                        field: "power",
-                        reason: "must be more than zero".into(),
-                    });
-                }
-                let working = self.working_set();
-                if working.get(consensus_key).is_some() {
-                    return Err(TxError::Duplicate {
-                        what: "validator key",
-                        id: consensus_key.to_hex(),
-                    });
-                }
-                self.peer_id_free(peer_id)?;
-                if working.total_power().checked_add(*power).is_none() {
-                    return Err(overflow("total voting power"));
-                }
-                let new = working.with_added(Validator {
-                    name: name.clone(),
-                    consensus_key: *consensus_key,
-                    peer_id: peer_id.clone(),
-                    power: *power,
-                })?;
-                check_carry_over(self.next_set(), &new)?;
-                return Ok((ch, Some(new)));
+                return Ok((
+                    Changes::new(),
+                    Some(self.add_validator(s, name, consensus_key, peer_id, power)?),
+                ))
             }
             Op::RemoveValidator { consensus_key } => {
-                treasury_only()?;
-                let new = self.working_set().with_removed(consensus_key)?;
-                check_carry_over(self.next_set(), &new)?;
-                return Ok((ch, Some(new)));
+                return Ok((
+                    Changes::new(),
+                    Some(self.remove_validator(s, consensus_key)?),
+                ))
             }
-            Op::RegisterNode { peer_id, operator } => {
-                treasury_only()?;
-                self.entity(operator)
-                    .ok_or_else(|| unknown_entity(operator))?;
-                self.peer_id_free(peer_id)?;
-                ch.push((
-                    StateKey::Node(peer_id.clone()),
-                    Some(StateValue::Node(NodeRecord {
-                        peer_id: peer_id.clone(),
-                        operator: operator.clone(),
-                    })),
-                ));
-            }
-            Op::RemoveNode { peer_id } => {
-                treasury_only()?;
-                if self.get(&StateKey::Node(peer_id.clone())).is_none() {
-                    return Err(TxError::UnknownEntity {
-                        what: "node",
-                        id: peer_id.to_string(),
-                    });
-                }
-                ch.push((StateKey::Node(peer_id.clone()), None));
-            }
-        }
-        Ok((ch, None))
-    }
-
-    /// The contract, if `s` awarded it.
-    fn awarded_by(
-        &self,
-        s: &Entity,
-        contract: &ContractId,
-        action: &str,
-    ) -> Result<Contract, TxError> {
-        let c = self.contract(contract)?;
-        if c.department != s.id {
-            return Err(not_authorized(
-                &s.id,
-                format!("{action} {contract}, which {} awarded", c.department),
-            ));
-        }
-        Ok(c)
-    }
-
-    /// Refuses a peer id already used by a validator or a registered node.
-    fn peer_id_free(&self, peer_id: &PeerId) -> Result<(), TxError> {
-        let taken = self.get(&StateKey::Node(peer_id.clone())).is_some()
-            || [self.base.validators(), self.next_set(), self.working_set()]
-                .iter()
-                .any(|set| set.validators().iter().any(|v| v.peer_id == *peer_id));
-        if taken {
-            return Err(TxError::Duplicate {
-                what: "peer id",
-                id: peer_id.to_string(),
-            });
-        }
-        Ok(())
+            Op::RegisterNode { peer_id, operator } => self.register_node(s, peer_id, operator)?,
+            Op::RemoveNode { peer_id } => self.remove_node(s, peer_id)?,
+        };
+        Ok((changes, None))
     }
 }

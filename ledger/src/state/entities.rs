@@ -1,0 +1,121 @@
+//! Registering entities, their status and their keys.
+
+use super::{
+    entity_put, not_authorized, required_text, treasury_only, unknown_entity, BlockExec, Changes,
+    Entity, EntityId, EntityKind, PublicKey, Status, TxError, NAME_BYTES_MAX,
+};
+
+impl BlockExec<'_> {
+    /// `register-entity`: the treasury registers a ministry, a department (under its ministry) or a vendor.
+    pub(super) fn register_entity(
+        &self,
+        s: &Entity,
+        id: &EntityId,
+        kind: &EntityKind,
+        name: &str,
+        parent: &Option<EntityId>,
+        public_key: &PublicKey,
+    ) -> Result<Changes, TxError> {
+        let mut ch = Changes::new();
+        treasury_only(s, "register-entity")?;
+        if *kind == EntityKind::Treasury {
+            return Err(TxError::InvalidArgument {
+                field: "kind",
+                reason: "there is exactly one treasury, created in genesis".into(),
+            });
+        }
+        if self.entity(id).is_some() {
+            return Err(TxError::Duplicate {
+                what: "entity",
+                id: id.to_string(),
+            });
+        }
+        required_text("name", name, NAME_BYTES_MAX)?;
+        crate::crypto::check_key(public_key)?;
+        match (kind, parent) {
+            (EntityKind::Department, None) => {
+                return Err(TxError::InvalidArgument {
+                    field: "parent",
+                    reason: "a department needs its ministry as parent".into(),
+                })
+            }
+            (EntityKind::Department, Some(p)) => {
+                let parent = self.entity(p).ok_or_else(|| unknown_entity(p))?;
+                if parent.kind != EntityKind::Ministry {
+                    return Err(TxError::InvalidArgument {
+                        field: "parent",
+                        reason: format!("{p} is a {}, not a ministry", parent.kind.as_str()),
+                    });
+                }
+            }
+            (_, Some(_)) => {
+                return Err(TxError::InvalidArgument {
+                    field: "parent",
+                    reason: format!("only departments have a parent, not a {}", kind.as_str()),
+                })
+            }
+            (_, None) => {}
+        }
+        ch.push(entity_put(Entity {
+            id: id.clone(),
+            kind: *kind,
+            name: name.to_owned(),
+            parent: parent.clone(),
+            public_key: *public_key,
+            status: Status::Active,
+            nonce: 0,
+        }));
+        Ok(ch)
+    }
+
+    /// `set-status`: the treasury suspends or reactivates an entity (never itself).
+    pub(super) fn set_status(
+        &self,
+        s: &Entity,
+        entity: &EntityId,
+        status: &Status,
+    ) -> Result<Changes, TxError> {
+        let mut ch = Changes::new();
+        treasury_only(s, "set-status")?;
+        let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
+        if e.kind == EntityKind::Treasury {
+            return Err(TxError::InvalidArgument {
+                field: "entity",
+                reason: "the treasury cannot be suspended".into(),
+            });
+        }
+        if e.status == *status {
+            return Err(TxError::NoOp {
+                op: "set-status",
+                reason: format!("{entity} is already {}", status.as_str()),
+            });
+        }
+        e.status = *status;
+        ch.push(entity_put(e));
+        Ok(ch)
+    }
+
+    /// `rotate-key`: an entity (or the treasury for it) replaces its key with a different one.
+    pub(super) fn rotate_key(
+        &self,
+        s: &Entity,
+        entity: &EntityId,
+        public_key: &PublicKey,
+    ) -> Result<Changes, TxError> {
+        let mut ch = Changes::new();
+        if s.kind != EntityKind::Treasury && *entity != s.id {
+            return Err(not_authorized(&s.id, format!("rotate the key of {entity}")));
+        }
+        let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
+        crate::crypto::check_key(public_key)?;
+        if e.public_key == *public_key {
+            return Err(TxError::NoOp {
+                op: "rotate-key",
+                reason: format!("{entity} already holds key {public_key}"),
+            });
+        }
+        e.public_key = *public_key;
+        ch.push(entity_put(e));
+        Ok(ch)
+    }
+}
