@@ -200,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             proof::verify(cli.output, &file, &genesis)
         }
         Command::Node(NodeCommand::Start { home }) => {
+            nodes::exit_with_supervisor()?;
             node::run::start(&home)?;
             Ok(0)
         }

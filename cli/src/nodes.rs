@@ -229,6 +229,28 @@ pub(crate) fn wait_ready(
     }
 }
 
+/// Set by a supervising command (`devnet`, `testnet start`) for each node
+/// it starts: its own process id.
+pub const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
+
+/// In a node started by a supervising command, asks the kernel to send it
+/// SIGTERM when the supervisor dies, and stops at once if it already has.
+pub fn exit_with_supervisor() -> anyhow::Result<()> {
+    let Ok(pid) = std::env::var(SUPERVISOR_ENV) else {
+        return Ok(());
+    };
+    let supervisor: i32 = pid
+        .parse()
+        .with_context(|| format!("{SUPERVISOR_ENV}={pid} is not a process id"))?;
+    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)
+        .context("cannot ask to stop with the supervising command")?;
+    // The supervisor may have died before the request was made.
+    if nix::unistd::getppid().as_raw() != supervisor {
+        anyhow::bail!("the supervising command (pid {supervisor}) is gone");
+    }
+    Ok(())
+}
+
 fn spawn_node(exe: &Path, n: &NodePlan, log: File) -> anyhow::Result<Child> {
     let err_log = log.try_clone()?;
     Command::new(exe)
@@ -244,6 +266,9 @@ fn spawn_node(exe: &Path, n: &NodePlan, log: File) -> anyhow::Result<Child> {
         // Its own process group: the terminal's Ctrl-C reaches only the
         // supervising command, which stops the nodes in order.
         .process_group(0)
+        // If the supervisor dies without stopping it (kill -9), the node
+        // stops too rather than run on unattended.
+        .env(SUPERVISOR_ENV, std::process::id().to_string())
         .spawn()
         .with_context(|| format!("cannot start {}", n.name))
 }

@@ -1,10 +1,10 @@
 //! `minhbach devnet` end to end: the first run writes the network and
 //! devnet.json, starts the nodes as separate processes, commits blocks and
 //! the demo feed's transactions; SIGTERM stops every node; a second run
-//! resumes the same chain.
+//! resumes the same chain; `kill -9` of the devnet takes its nodes with it.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,30 @@ use node::testnet::{NetworkPlan, Role};
 /// Bound on every wait of this test.
 const WAIT_MS_MAX: u64 = 90_000;
 
-fn start(dir: &Path, log: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_minhbach"))
+/// A running `minhbach devnet`, killed with its nodes if the test ends
+/// (or fails) while it runs.
+struct Devnet {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let running = self.child.is_some();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if running || std::thread::panicking() {
+            for pid in node_pids(&self.log) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+fn start(dir: &Path, log: &Path, extra: &[&str]) -> Devnet {
+    let child = Command::new(env!("CARGO_BIN_EXE_minhbach"))
         .arg("devnet")
         .arg("--dir")
         .arg(dir)
@@ -26,7 +48,11 @@ fn start(dir: &Path, log: &Path, extra: &[&str]) -> Child {
         .stdout(Stdio::null())
         .stderr(File::create(log).unwrap())
         .spawn()
-        .expect("start minhbach devnet")
+        .expect("start minhbach devnet");
+    Devnet {
+        child: Some(child),
+        log: log.to_owned(),
+    }
 }
 
 fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
@@ -51,7 +77,7 @@ fn said(log: &Path, text: &str) -> bool {
 /// The node pids the devnet reported.
 fn node_pids(log: &Path) -> Vec<i32> {
     std::fs::read_to_string(log)
-        .unwrap()
+        .unwrap_or_default()
         .lines()
         .filter(|l| l.starts_with("devnet: started "))
         .map(|l| {
@@ -67,10 +93,11 @@ fn alive(pid: i32) -> bool {
 }
 
 /// SIGTERM, then the devnet must exit 0 and leave no node running.
-fn stop(mut devnet: Child, log: &Path) {
+fn stop(mut devnet: Devnet, log: &Path) {
     let pids = node_pids(log);
-    kill(Pid::from_raw(devnet.id() as i32), Signal::SIGTERM).unwrap();
-    let status = wait_for("the devnet to exit", log, || devnet.try_wait().unwrap());
+    let mut child = devnet.child.take().expect("running");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = wait_for("the devnet to exit", log, || child.try_wait().unwrap());
     assert!(
         status.success(),
         "{status}: {}",
@@ -145,5 +172,16 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
     assert!(said(&log2, "resuming chain minhbach-devnet at height"));
     let resumed = height(&client).unwrap();
     assert!(resumed >= first_height, "{resumed} < {first_height}");
-    stop(devnet, &log2);
+
+    // kill -9 leaves the devnet no chance to stop its nodes: the kernel
+    // tells each of them that its supervisor is gone.
+    let pids = node_pids(&log2);
+    assert!(!pids.is_empty());
+    let mut devnet = devnet;
+    let mut child = devnet.child.take().expect("running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_for("the nodes to stop with their devnet", &log2, || {
+        pids.iter().all(|&pid| !alive(pid)).then_some(())
+    });
 }
