@@ -468,6 +468,182 @@ fn a_changed_header_field_is_caught() {
 }
 
 #[test]
+fn every_header_field_changed_in_the_readable_view_is_named() {
+    // One case per field of the header, each changed alone in the view a
+    // reader sees; the error names that field (and the height in the
+    // signed bytes, not the one shown).
+    let f = Fixture::new();
+    let other = Hash::digest(b"something else");
+    let cases: Vec<(&str, Box<dyn Fn(&mut ledger::Header)>)> = vec![
+        (
+            "chain_id",
+            Box::new(|h| h.chain_id = "another-chain".into()),
+        ),
+        ("height", Box::new(|h| h.height = Height(h.height.0 + 1))),
+        ("time_ms", Box::new(|h| h.time_ms += 1)),
+        ("prev_hash", Box::new(move |h| h.prev_hash = other)),
+        ("tx_count", Box::new(|h| h.tx_count += 1)),
+        ("txs_root", Box::new(move |h| h.txs_root = other)),
+        ("state_root", Box::new(move |h| h.state_root = other)),
+        (
+            "last_commit_hash",
+            Box::new(move |h| h.last_commit_hash = other),
+        ),
+        ("evidence_hash", Box::new(move |h| h.evidence_hash = other)),
+        (
+            "validators_hash",
+            Box::new(move |h| h.validators_hash = other),
+        ),
+        (
+            "next_validators_hash",
+            Box::new(move |h| h.next_validators_hash = other),
+        ),
+        (
+            "proposer",
+            Box::new(|h| h.proposer = validator(3).consensus_key),
+        ),
+    ];
+    let header = serde_json::to_value(&f.blocks[6].header).unwrap();
+    let fields: Vec<&str> = header
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    let mut named: Vec<&str> = cases.iter().map(|(name, _)| *name).collect();
+    named.sort();
+    let mut all = fields.clone();
+    all.sort();
+    assert_eq!(named, all, "one case per header field");
+    for (field, change) in &cases {
+        let e = fails(&f, pay_bundle(&f), |b| change(&mut b.block.header.view));
+        assert_eq!(
+            e,
+            ProofError::HeaderChanged {
+                height: Height(7),
+                field: (*field).into()
+            },
+            "changing {field}"
+        );
+    }
+}
+
+#[test]
+fn another_format_or_version_is_named() {
+    let f = Fixture::new();
+    let json = pay_bundle(&f).to_json();
+    let with = |key: &str, value: serde_json::Value| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v[key] = value;
+        AuditBundle::decode(v.to_string().as_bytes()).unwrap_err()
+    };
+    assert_eq!(
+        with("format", "minhbach-something-else".into()),
+        ProofError::WrongFormat {
+            found: "\"minhbach-something-else\"".into()
+        }
+    );
+    assert_eq!(
+        with("version", 2.into()),
+        ProofError::UnsupportedVersion { found: "2".into() }
+    );
+    // Built in memory rather than read: the same checks.
+    let e = fails(&f, pay_bundle(&f), |b| b.format = "other".into());
+    assert_eq!(
+        e,
+        ProofError::WrongFormat {
+            found: "\"other\"".into()
+        }
+    );
+}
+
+#[test]
+fn a_transaction_of_another_chain_is_refused() {
+    // Bytes, hash and readable view all agree, and say another chain.
+    let f = Fixture::new();
+    let e = fails(&f, pay_bundle(&f), |b| {
+        let tx = edit_bytes(b, |tx| tx.body.chain_id = "another-chain".into());
+        b.tx.hash = tx.hash();
+        b.tx.view = ledger::proof::tx_view(&tx);
+    });
+    assert_eq!(
+        e,
+        ProofError::TxWrongChain {
+            tx_chain: "another-chain".into(),
+            chain: CHAIN_ID.into()
+        }
+    );
+}
+
+#[test]
+fn a_header_of_another_chain_is_refused() {
+    // Bytes and view agree, and say another chain.
+    let f = Fixture::new();
+    let e = fails(&f, pay_bundle(&f), |b| {
+        let mut header = b.block.header.view.clone();
+        header.chain_id = "another-chain".into();
+        b.block.header = ledger::proof::BundleHeader::new(&header);
+    });
+    assert_eq!(
+        e,
+        ProofError::HeaderWrongChain {
+            height: Height(7),
+            found: "another-chain".into(),
+            chain: CHAIN_ID.into()
+        }
+    );
+}
+
+#[test]
+fn a_first_block_that_does_not_follow_the_genesis_is_refused() {
+    let f = Fixture::new();
+    let e = fails(&f, f.bundle(1, 0), |b| {
+        let mut header = b.block.header.view.clone();
+        header.prev_hash = Hash::digest(b"another genesis");
+        b.block.header = ledger::proof::BundleHeader::new(&header);
+    });
+    assert_eq!(
+        e,
+        ProofError::NotAfterGenesis {
+            prev_hash: Hash::digest(b"another genesis"),
+            genesis: f.chain.genesis_hash
+        }
+    );
+}
+
+#[test]
+fn a_certificate_for_another_block_or_height_is_refused() {
+    // Block 6's certificate under block 7's header: valid signatures, by
+    // the right set, for another block.
+    let f = Fixture::new();
+    let other = f.store.cert(Height(6)).unwrap().unwrap();
+    let e = fails(&f, pay_bundle(&f), |b| b.block.certificate = other);
+    assert_eq!(
+        e,
+        ProofError::BlockHashMismatch {
+            height: Height(7),
+            header_hash: f.blocks[6].hash(),
+            certified: f.blocks[5].hash()
+        }
+    );
+    // Block 7's certificate, saying another height.
+    let e = fails(&f, pay_bundle(&f), |b| {
+        b.block.certificate.height = Height(8)
+    });
+    assert_eq!(
+        e,
+        ProofError::Certificate {
+            height: Height(7),
+            reason: CertError::WrongTarget {
+                what: "height",
+                expected: "7".into(),
+                got: "8".into()
+            }
+        }
+    );
+}
+
+#[test]
 fn a_certificate_without_enough_power_is_refused() {
     let f = Fixture::new();
     // set(7) has four members of power 10: three still make more than 2/3.
