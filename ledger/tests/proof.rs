@@ -474,7 +474,8 @@ fn every_header_field_changed_in_the_readable_view_is_named() {
     // signed bytes, not the one shown).
     let f = Fixture::new();
     let other = Hash::digest(b"something else");
-    let cases: Vec<(&str, Box<dyn Fn(&mut ledger::Header)>)> = vec![
+    type Change = Box<dyn Fn(&mut ledger::Header)>;
+    let cases: Vec<(&str, Change)> = vec![
         (
             "chain_id",
             Box::new(|h| h.chain_id = "another-chain".into()),
