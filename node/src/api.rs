@@ -21,7 +21,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use base64::Engine as _;
 use ledger::store::{HistoryEntry, TxLocation};
 use ledger::{ContractId, EntityId, Hash, Height, SignedTx, TxError, ValidatorSet, Year};
 use serde::Deserialize;
@@ -31,7 +30,8 @@ use utoipa_axum::routes;
 
 use crate::export::{self, Export, ExportError, Format};
 use crate::shared::Shared;
-use crate::wire::submission::{self, BodyFormat};
+use crate::wire::cursor;
+use crate::wire::submission::{self, BatchRefusal, BodyFormat};
 
 pub mod doc;
 pub mod model;
@@ -739,35 +739,16 @@ async fn post_tx_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<BatchSubmitted>, ApiError> {
     let body = read_body(body, SUBMIT_BATCH_BODY_BYTES_MAX)?;
-    let parsed: TxBatchSubmission = serde_json::from_slice(&body).map_err(|e| {
-        malformed(format!(
-            "the body is not {{\"txs\": [\"<base64>\", …]}}: {e}"
-        ))
-    })?;
-    if parsed.txs.len() > SUBMIT_BATCH_TXS_MAX {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "{} transactions is over the {SUBMIT_BATCH_TXS_MAX} a batch may hold",
-                parsed.txs.len()
-            ),
-        ));
-    }
     // Each item is decoded on its own; one that is not a transaction gets
     // its own `malformed` answer and the others go on.
-    let decoded: Vec<Result<SignedTx, TxError>> = parsed
-        .txs
-        .iter()
-        .map(|b64| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| TxError::Malformed {
-                    reason: format!("not base64: {e}"),
-                })?;
-            SignedTx::decode(&bytes)
-        })
-        .collect();
+    let decoded = submission::parse_batch(&body, SUBMIT_BATCH_TXS_MAX).map_err(|e| match e {
+        BatchRefusal::Malformed(reason) => malformed(reason),
+        BatchRefusal::TooMany { count, max } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("{count} transactions is over the {max} a batch may hold"),
+        ),
+    })?;
     let mut txs = Vec::with_capacity(decoded.len());
     let decoded: Vec<Result<(), TxError>> = decoded
         .into_iter()
@@ -863,16 +844,17 @@ struct CursorQuery {
 }
 
 fn parse_cursor(c: &str) -> Result<TxLocation, ApiError> {
-    let bad = || ApiError::bad_request(format!("{c:?} is not a cursor from a previous page"));
-    let (h, i) = c.split_once('.').ok_or_else(bad)?;
+    let (height, index) = cursor::parse(c).ok_or_else(|| {
+        ApiError::bad_request(format!("{c:?} is not a cursor from a previous page"))
+    })?;
     Ok(TxLocation {
-        height: Height(h.parse().map_err(|_| bad())?),
-        index: i.parse().map_err(|_| bad())?,
+        height: Height(height),
+        index,
     })
 }
 
 fn cursor_of(location: TxLocation) -> String {
-    format!("{}.{}", location.height.0, location.index)
+    cursor::format(location.height.0, location.index)
 }
 
 /// An entity's history

@@ -25,6 +25,7 @@ use ledger::{Block, SignedTx};
 
 use self::fixture::fixture;
 use crate::config::Config;
+use crate::cursor as page_cursor;
 use crate::submission::{self, BodyFormat};
 use crate::SyncResponse;
 
@@ -45,6 +46,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("genesis", genesis),
     ("config", config),
     ("post_tx", post_tx),
+    ("post_tx_batch", post_tx_batch),
+    ("cursor", cursor),
 ];
 
 /// The target named `name`.
@@ -282,4 +285,39 @@ pub fn post_tx(bytes: &[u8]) {
         Some(tx.clone())
     );
     assert_eq!(submission::parse(BodyFormat::Raw, &raw).ok(), Some(tx));
+}
+
+/// Transactions a batch fuzz input may hold: few, so that inputs stay small.
+pub const BATCH_TXS_MAX: usize = 16;
+
+/// The body of `POST /v1/txs/batch` ([`submission::parse_batch`]). The
+/// transactions accepted, written back as a batch, read back the same.
+pub fn post_tx_batch(bytes: &[u8]) {
+    let Ok(items) = submission::parse_batch(bytes, BATCH_TXS_MAX) else {
+        return;
+    };
+    assert!(items.len() <= BATCH_TXS_MAX, "more items than allowed");
+    let txs: Vec<SignedTx> = items.into_iter().filter_map(Result::ok).collect();
+    let again = submission::parse_batch(submission::batch_body(&txs).as_bytes(), BATCH_TXS_MAX)
+        .expect("a batch reads back what it writes");
+    let again: Vec<SignedTx> = again
+        .into_iter()
+        .map(|r| r.expect("a written transaction reads back"))
+        .collect();
+    assert_eq!(again, txs, "a batch changed when written and read back");
+}
+
+/// A history page's `cursor` ([`crate::cursor::parse`]): what is accepted
+/// is written back exactly as it came.
+pub fn cursor(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Some((height, index)) = page_cursor::parse(text) {
+        assert_eq!(
+            page_cursor::format(height, index),
+            text,
+            "a cursor has one spelling"
+        );
+    }
 }

@@ -20,6 +20,7 @@
 //! can never be replayed as a proposal or the reverse.
 
 pub mod config;
+pub mod cursor;
 pub mod fuzz_targets;
 pub mod submission;
 

@@ -60,6 +60,67 @@ pub fn json_body(tx: &SignedTx) -> String {
     serde_json::json!({ "tx": encoded }).to_string()
 }
 
+/// The body of `POST /v1/txs/batch`. The node's OpenAPI document
+/// describes the same shape (`TxBatchSubmission` in `node::api::model`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    txs: Vec<String>,
+}
+
+/// Why a batch body is refused as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchRefusal {
+    /// Not `{"txs": ["<base64>", …]}`.
+    Malformed(String),
+    /// More transactions than a batch may hold.
+    TooMany {
+        /// How many it holds.
+        count: usize,
+        /// How many a batch may hold.
+        max: usize,
+    },
+}
+
+/// The signed transactions of a `POST /v1/txs/batch` body, in order, each
+/// decoded on its own: an item that is not a transaction is its own
+/// `malformed` error, and the others go on. At most `txs_max` items.
+pub fn parse_batch(
+    body: &[u8],
+    txs_max: usize,
+) -> Result<Vec<Result<SignedTx, TxError>>, BatchRefusal> {
+    let parsed: BatchBody = serde_json::from_slice(body).map_err(|e| {
+        BatchRefusal::Malformed(format!(
+            "the body is not {{\"txs\": [\"<base64>\", …]}}: {e}"
+        ))
+    })?;
+    if parsed.txs.len() > txs_max {
+        return Err(BatchRefusal::TooMany {
+            count: parsed.txs.len(),
+            max: txs_max,
+        });
+    }
+    Ok(parsed
+        .txs
+        .iter()
+        .map(|b64| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| malformed(format!("not base64: {e}")))?;
+            SignedTx::decode(&bytes)
+        })
+        .collect())
+}
+
+/// The batch body that carries `txs`, as a client writes it.
+pub fn batch_body(txs: &[SignedTx]) -> String {
+    let encoded: Vec<String> = txs
+        .iter()
+        .map(|tx| base64::engine::general_purpose::STANDARD.encode(tx.encode()))
+        .collect();
+    serde_json::json!({ "txs": encoded }).to_string()
+}
+
 fn malformed(reason: String) -> TxError {
     TxError::Malformed { reason }
 }

@@ -30,6 +30,9 @@ fn inputs(kind: &str) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for dir in dirs {
         let dir = dir.expect("a readable folder").path();
+        if !dir.is_dir() {
+            continue;
+        }
         let target = dir
             .file_name()
             .expect("a folder name")
@@ -78,6 +81,14 @@ fn every_corpus_input_replays() {
 
 #[test]
 fn every_crash_found_replays() {
+    // The kept crashes are part of the suite: their folder must be there
+    // (a checkout or copy that lost it would replay nothing and pass).
+    let kept = fuzz_dir().join("regressions");
+    assert!(
+        kept.join("README.md").is_file(),
+        "{} is missing: the crash inputs fuzzing found are not here",
+        kept.display()
+    );
     let n = replay("regressions") + replay("artifacts");
     eprintln!("replayed {n} crash inputs");
 }
@@ -152,6 +163,15 @@ fn every_seed_gets_past_its_decoder() {
                     wire::submission::BodyFormat::Raw
                 };
                 wire::submission::parse(format, body).expect(&what);
+            }
+            "post_tx_batch" => {
+                let items =
+                    wire::submission::parse_batch(b, fuzz_targets::BATCH_TXS_MAX).expect(&what);
+                assert!(items.iter().all(Result::is_ok), "{what}");
+            }
+            "cursor" => {
+                let text = std::str::from_utf8(b).expect(&what);
+                wire::cursor::parse(text).expect(&what);
             }
             other => panic!("a seed for {other}, which is no target"),
         }

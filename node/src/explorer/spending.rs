@@ -33,11 +33,11 @@ pub(super) struct CursorQuery {
 }
 
 fn parse_cursor(ctx: &Ctx, c: &str) -> Result<TxLocation, PageError> {
-    let bad = || PageError::BadRequest(fill(ctx.t.bad_cursor, &[text(c)]));
-    let (h, i) = c.split_once('.').ok_or_else(bad)?;
+    let (height, index) = crate::wire::cursor::parse(c)
+        .ok_or_else(|| PageError::BadRequest(fill(ctx.t.bad_cursor, &[text(c)])))?;
     Ok(TxLocation {
-        height: Height(h.parse().map_err(|_| bad())?),
-        index: i.parse().map_err(|_| bad())?,
+        height: Height(height),
+        index,
     })
 }
 
@@ -72,7 +72,7 @@ fn render_entity(
     let next = (history.len() > ENTITY_HISTORY_PAGE).then(|| {
         history.truncate(ENTITY_HISTORY_PAGE);
         let last = history[ENTITY_HISTORY_PAGE - 1].location;
-        format!("{}.{}", last.height.0, last.index)
+        crate::wire::cursor::format(last.height.0, last.index)
     });
     // Each block once, however many of the page's entries it holds.
     let mut blocks: BTreeMap<Height, Block> = BTreeMap::new();

@@ -254,6 +254,13 @@ pub fn seeds() -> Vec<Seed> {
     let mut raw = vec![super::POST_TX_RAW];
     raw.extend_from_slice(&txs[8].encode());
     add("post_tx", "raw", raw);
+    add(
+        "post_tx_batch",
+        "three",
+        submission::batch_body(&txs[6..9]).into_bytes(),
+    );
+    add("cursor", "first", b"1.0".to_vec());
+    add("cursor", "deep", b"1234567.89".to_vec());
     add("gossip_txs", "every-operation", crate::encode(&txs));
     add("gossip_txs", "one", crate::encode(&vec![txs[8].clone()]));
 
