@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cli::bench::audit::{audit, Audit, Found};
 use cli::client::{Client, ClientError};
 use genesis::{Currency, EntityTemplate};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
-use ledger::{EntityId, Op, PeerId, SignedTx, TxBody};
+use ledger::{EntityId, Hash, Op, PeerId, SignedTx, TxBody};
 use node::config::Config;
+use node::home::Home;
 use node::testnet::{
     self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec, PORT_STRIDE,
 };
@@ -329,6 +331,46 @@ impl Cluster {
             let v = self.client(i).get(&format!("/v1/txs/{hash}")).ok()?;
             (v["status"] == "committed").then_some(v)
         })
+    }
+
+    /// Stops `nodes` and reads their stores, as an auditor would: they
+    /// hold the same chain, every one of `sent` (the hashes the client
+    /// computed itself of what it sent) exactly once on every node, and
+    /// `minhbach verify chain` passes on every home. Returns what the audit
+    /// read.
+    pub fn audit_stores(&mut self, nodes: &[usize], sent: &[Hash]) -> Audit {
+        for &i in nodes {
+            assert!(self.stop(i), "node {i} did not stop cleanly");
+        }
+        let homes: Vec<Home> = nodes
+            .iter()
+            .map(|&i| Home::new(self.node(i).home.clone()))
+            .collect();
+        let stores = audit(&homes, sent).expect("the stores can be read");
+        assert_eq!(
+            stores.first_divergence, None,
+            "nodes {nodes:?} differ at a height"
+        );
+        for (found, hash) in stores.found.iter().zip(sent) {
+            assert!(
+                matches!(found, Found::Once(_)),
+                "{}: {found:?} on nodes {nodes:?}",
+                hash.to_hex()
+            );
+        }
+        for (&i, home) in nodes.iter().zip(&homes) {
+            let out = Command::new(&self.bin)
+                .args(["verify", "chain", "--home"])
+                .arg(home.root())
+                .output()
+                .expect("run verify chain");
+            assert!(
+                out.status.success(),
+                "verify chain fails on node {i}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        stores
     }
 
     /// The last lines of node `i`'s log, for failure messages.

@@ -84,14 +84,15 @@ fn a_double_signing_validator_proposing_twins_forks_nobody_and_its_evidence_comm
         let hash = c
             .submit(i, &tx)
             .unwrap_or_else(|e| panic!("node {i} refuses an honest transaction: {e}"));
-        sent.push(hash);
+        assert_eq!(hash, tx.hash().to_hex(), "node {i} names another hash");
+        sent.push(tx.hash());
     }
     for i in HONEST {
         c.wait_height(i, HEIGHTS, BLOCKS);
     }
     for hash in &sent {
         for i in HONEST {
-            c.wait_committed(i, hash, BLOCKS);
+            c.wait_committed(i, &hash.to_hex(), BLOCKS);
         }
     }
 
@@ -226,4 +227,9 @@ fn a_double_signing_validator_proposing_twins_forks_nobody_and_its_evidence_comm
         page.contains(&name),
         "the explorer's evidence page does not name {name}"
     );
+
+    // As an auditor reads the honest nodes' stores: each honest
+    // transaction, by the hash its client computed, exactly once on every
+    // one; every chain verifies, the evidence in it included.
+    c.audit_stores(&HONEST, &sent);
 }

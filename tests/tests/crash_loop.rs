@@ -20,18 +20,15 @@
 //! kills and pauses) set a run.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cli::bench::audit::{audit, Found};
 use cli::bench::load::{self, LoadSpec, Mix, Signed, World};
 use cli::bench::submit::{batch_body, post_batch, submit_client};
 use ledger::crypto::read_key_file;
 use ledger::Hash;
-use node::home::Home;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tests::cluster::Cluster;
@@ -399,36 +396,8 @@ fn validators_killed_again_and_again_under_load_lose_nothing_and_agree() {
         .collect();
     assert_eq!(seen.len(), sent, "sent transactions never seen committed");
 
-    for v in 0..VALIDATORS {
-        assert!(c.stop(v), "validator {v} did not stop cleanly");
-    }
-    let homes: Vec<Home> = (0..VALIDATORS)
-        .map(|v| Home::new(c.node(v).home.clone()))
-        .collect();
-    let stores = audit(&homes, &seen).expect("the stores can be read");
-    assert_eq!(
-        stores.first_divergence, None,
-        "the validators differ at a height"
-    );
-    for (i, found) in stores.found.iter().enumerate() {
-        assert!(
-            matches!(found, Found::Once(_)),
-            "{}: {found:?}",
-            seen[i].to_hex()
-        );
-    }
-    for (v, home) in homes.iter().enumerate() {
-        let out = Command::new(BIN)
-            .args(["verify", "chain", "--home"])
-            .arg(home.root())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "verify chain fails on validator {v}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let validators: Vec<usize> = (0..VALIDATORS).collect();
+    let stores = c.audit_stores(&validators, &seen);
 
     recoveries.sort_unstable();
     eprintln!(

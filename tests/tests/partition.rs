@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ledger::{Op, SignedTx};
+use ledger::{Hash, Op, SignedTx};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tests::cluster::{wait_for, Cluster};
@@ -117,7 +117,7 @@ fn ms(d: Duration) -> u128 {
 
 #[test]
 fn a_two_two_split_commits_nothing_and_resumes_after_the_heal() {
-    let (c, net) = network();
+    let (mut c, net) = network();
     net.partition(&[&[0, 1], &[2, 3]], Cut::Refuse);
     // Each node sees only its side: nothing reaches past the proxy.
     wait_peers(&c, &[1, 1, 1, 1]);
@@ -176,7 +176,7 @@ fn a_three_one_split_by_frozen_connections_goes_on_and_catches_up() {
 }
 
 fn three_one(how: Cut) {
-    let (c, net) = network();
+    let (mut c, net) = network();
     let lone = 3;
     net.isolate(lone, how);
     if how != Cut::Freeze {
@@ -264,7 +264,7 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
         });
     println!("partition: flapping for {seconds} s with PARTITION_SEED={seed}");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (c, net) = network();
+    let (mut c, net) = network();
 
     // Three ministries get budgets to pass on, so four signers take turns.
     let mut setup = Vec::new();
@@ -319,6 +319,7 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
     }
 
     let mut acked: Vec<String> = Vec::new();
+    let mut sent: Vec<Hash> = Vec::new();
     let mut faults = Vec::new();
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
@@ -375,12 +376,15 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
             .unwrap_or_else(|| c.sign(s.name, s.nonce, (s.op)(s.nonce)));
         match c.submit(s.node, &tx) {
             Ok(hash) => {
+                assert_eq!(hash, tx.hash().to_hex(), "the node names another hash");
                 acked.push(hash);
+                sent.push(tx.hash());
                 s.nonce += 1;
             }
             // Admitted by an earlier try whose answer was lost.
             Err(e) if e.code() == Some("duplicate") => {
                 acked.push(tx.hash().to_hex());
+                sent.push(tx.hash());
                 s.nonce += 1;
             }
             Err(_) => s.pending = Some(tx),
@@ -427,4 +431,9 @@ fn a_flapping_network_forks_nothing_and_commits_every_transaction_once() {
     for hash in &acked {
         assert!(seen.contains_key(hash), "{hash} is not in any block");
     }
+    // And as an auditor reads the stores: each sent transaction, by the
+    // hash the client computed, exactly once on every validator; every
+    // chain verifies.
+    let validators: Vec<usize> = (0..VALIDATORS).collect();
+    c.audit_stores(&validators, &sent);
 }
