@@ -282,6 +282,7 @@ pub fn name_of(id: &str) -> &str {
 /// The story's genesis with every key derived from its label by
 /// [`ledger::testkit::key`] (entities by id, one validator `validator-0`),
 /// for tests that need the story without key files.
+#[cfg(feature = "testkit")]
 pub fn test_genesis() -> crate::Genesis {
     let v = ledger::testkit::key("validator-0").public_key();
     crate::Genesis {

@@ -23,6 +23,7 @@ pub mod schema;
 pub mod state;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tx;
 pub mod types;

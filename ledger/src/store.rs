@@ -672,6 +672,7 @@ impl Store {
     /// Overwrites a raw entry. Only for tests that tamper with a store to see
     /// verification fail.
     #[doc(hidden)]
+    #[cfg(feature = "testkit")]
     pub fn tamper(&self, name: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let db = self.db();
         db.put_cf(cf(&db, name), key, value)?;

@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod cursor;
+#[cfg(feature = "fuzz")]
 pub mod fuzz_targets;
 pub mod submission;
 
