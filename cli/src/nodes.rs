@@ -229,7 +229,7 @@ pub(crate) fn wait_ready(
     }
 }
 
-/// Set by a supervising command (`devnet`, `testnet start`) for each node
+/// Set by a supervising command (`devnet`, `bench`) for each node
 /// it starts: its own process id.
 pub const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
 

@@ -1,4 +1,6 @@
-//! A Minh Bạch node. This is the only crate that does I/O.
+//! A Minh Bạch node: the one crate that serves (the peer-to-peer network,
+//! the consensus loop, the HTTP listeners); the other crates read and write
+//! files at most, or, like the command line, act as its clients.
 //!
 //! - [`home::Home`] and [`config::Config`]: where a node's files live and
 //!   how it is set up;
