@@ -4,7 +4,7 @@
 //! Without a limit a forged length prefix makes bincode allocate until the
 //! process aborts, so every decode goes through [`decode`], which also refuses
 //! trailing bytes and any input that does not re-encode to the same bytes
-//! (non-minimal varints, for one). The byte layout is in ARCHITECTURE.md.
+//! (non-minimal varints, for one). The byte layout is in docs/byte-layouts.md.
 
 use bincode::config::{Configuration, Limit, LittleEndian, Varint};
 use bincode::{Decode, Encode};

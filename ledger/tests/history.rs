@@ -7,7 +7,7 @@ use ledger::tx::{EntityKind, Op};
 use ledger::verify::verify_store;
 use ledger::{Amount, EntityId, Hash, Height, LineCode, Year};
 
-/// History key layout from ARCHITECTURE.md: entity ‖ 0x00 ‖ height ‖ index.
+/// History key layout from docs/store.md: entity ‖ 0x00 ‖ height ‖ index.
 fn history_key(entity: &str, height: u64, index: u32) -> Vec<u8> {
     let mut k = entity.as_bytes().to_vec();
     k.push(0);

@@ -619,7 +619,7 @@ async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<Tx
 /// The transaction, its Merkle path, its block header and certificate, and
 /// the validator-set changes back to genesis, as a file to download and
 /// check offline with `minhbach verify proof FILE --genesis genesis.json`.
-/// The layout is in ARCHITECTURE.md, "Audit bundles".
+/// The layout is in docs/audit-bundles.md.
 #[utoipa::path(get, path = "/v1/txs/{hash}/proof", tag = "transactions",
     params(("hash" = String, Path, description = "The transaction hash, 64 hex digits.")),
     responses(
@@ -1073,8 +1073,7 @@ fn download(
 ///
 /// One table of UTF-8 CSV with a `record_type` column (`snapshot`,
 /// `contract`, `payment`), taken at the last committed block, which every
-/// row, the file name and two headers name. Columns: ARCHITECTURE.md,
-/// "Exports".
+/// row, the file name and two headers name. Columns: docs/exports.md.
 #[utoipa::path(get, path = "/v1/export.csv", tag = "exports", params(ExportQuery), responses(
     (status = 200, description = "The CSV, as an attachment.", body = String,
         content_type = "text/csv; charset=utf-8", headers(
@@ -1106,7 +1105,7 @@ async fn export_csv(
 ///
 /// An OCDS 1.1.5 release package, one release per contract, taken at the
 /// last committed block. Unlike the rest of the API, amounts are JSON
-/// numbers, as OCDS requires. Mapping: ARCHITECTURE.md, "Exports".
+/// numbers, as OCDS requires. Mapping: docs/exports.md.
 #[utoipa::path(get, path = "/v1/export/ocds.json", tag = "exports", params(ExportQuery),
     responses(
         (status = 200, description = "The release package, as an attachment.", body = Object,

@@ -595,7 +595,7 @@ impl Export {
         )
     }
 
-    /// The CSV table (see ARCHITECTURE.md, "Exports"): a header of
+    /// The CSV table (see docs/exports.md): a header of
     /// [`CSV_COLUMNS`], one `snapshot` row, one `contract` row per contract
     /// in award order, then one `payment` row per payment in chain order.
     pub fn to_csv(&self) -> Result<Vec<u8>, ExportError> {
@@ -694,7 +694,7 @@ impl Export {
     }
 
     /// The OCDS 1.1.5 release package: one release per contract (see
-    /// ARCHITECTURE.md, "Exports", for the mapping). Fails with
+    /// docs/exports.md for the mapping). Fails with
     /// [`ExportError::NoContracts`] when there is no contract, as a package
     /// needs at least one release.
     pub fn to_ocds(&self) -> Result<Value, ExportError> {

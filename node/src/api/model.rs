@@ -3,7 +3,7 @@
 //! document is derived from the very types the handlers return and the two
 //! cannot drift.
 //!
-//! Conventions (ARCHITECTURE.md, "JSON API"): amounts are strings of whole
+//! Conventions (docs/api.md): amounts are strings of whole
 //! minor units, hashes and keys lowercase hex, times RFC 3339 in UTC with
 //! milliseconds. A field that is always sent but may be empty is `required`
 //! and nullable; a field sent only in some states says so and is optional.
