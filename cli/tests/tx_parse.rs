@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use cli::tx::{parse_args, sign, SignArgs};
 use ledger::crypto::SigningKey;
+use ledger::testkit::id;
 use ledger::tx::{EntityKind, Op, Status};
-use ledger::{Amount, ContractId, EntityId, Hash, LineCode, PeerId, PublicKey, SignedTx, Year};
+use ledger::{Amount, ContractId, Hash, LineCode, PeerId, PublicKey, SignedTx, Year};
 
 const SIGN: [&str; 4] = ["--key", "k.json", "--signer", "MOF"];
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn contract(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

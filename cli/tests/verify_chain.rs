@@ -7,15 +7,11 @@ use std::process::Command;
 
 use genesis::Genesis;
 use ledger::builder::{build_block, sign_commit, BlockTemplate};
-use ledger::testkit::key;
+use ledger::testkit::{id, key};
 use ledger::tx::{Op, TxBody};
-use ledger::{Amount, ContractId, EntityId, Height, LineCode, PeerId, SignedTx, Year};
+use ledger::{Amount, ContractId, Height, LineCode, PeerId, SignedTx, Year};
 use node::home::Home;
 use serde_json::json;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 /// Writes a home whose store holds `blocks` blocks of spending.
 fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {

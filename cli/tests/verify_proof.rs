@@ -11,16 +11,12 @@ use std::path::{Path, PathBuf};
 use genesis::Genesis;
 use ledger::builder::{build_block, sign_commit, BlockTemplate};
 use ledger::proof::AuditBundle;
-use ledger::testkit::key;
+use ledger::testkit::{id, key};
 use ledger::tx::{Op, TxBody};
-use ledger::{Amount, ContractId, EntityId, LineCode, PeerId, SignedTx, Year};
+use ledger::{Amount, ContractId, LineCode, PeerId, SignedTx, Year};
 use node::home::Home;
 use serde_json::{json, Value};
 use support::{minhbach, Stub};
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn genesis_json(chain_id: &str, validator_label: &str) -> Value {
     let entities = [

@@ -287,7 +287,7 @@ pub fn test_genesis() -> crate::Genesis {
     let v = ledger::testkit::key("validator-0").public_key();
     crate::Genesis {
         chain_id: CHAIN_ID.into(),
-        genesis_time_ms: 1_767_225_600_000,
+        genesis_time_ms: ledger::testkit::GENESIS_TIME_MS,
         currency: crate::Currency::default(),
         entities: entities()
             .iter()

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ledger::store::Store;
-use ledger::testkit::{key, TestChain};
+use ledger::testkit::{id, key, TestChain};
 use ledger::tx::{verify_tx_batch, EntityKind};
-use ledger::{Amount, ContractId, EntityId, LineCode, Op, PublicKey, SignedTx, Year};
+use ledger::{Amount, ContractId, LineCode, Op, PublicKey, SignedTx, Year};
 
 const MINISTRIES: usize = 10;
 const DEPARTMENTS_PER_MINISTRY: usize = 20;
@@ -33,10 +33,6 @@ const _: () = assert!(BLOCK_TXS == 1000);
 const _: () = assert!(PAYS_PER_DEPARTMENT <= AWARDS_PER_DEPARTMENT);
 /// Signatures checked per measured iteration.
 const SIGNATURES: usize = 256;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).expect("valid id")
-}
 
 fn ministry(m: usize) -> String {
     format!("M{m:02}")

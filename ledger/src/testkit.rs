@@ -16,6 +16,11 @@ pub const CHAIN_ID: &str = "minhbach-test";
 /// Genesis time used by fixtures (2026-01-01T00:00:00Z).
 pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
 
+/// An entity id written in a test; panics if it is not a valid one.
+pub fn id(s: &str) -> EntityId {
+    EntityId::new(s).expect("a valid entity id")
+}
+
 /// A deterministic key from a label.
 pub fn key(label: &str) -> SigningKey {
     SigningKey::from_seed(Hash::digest(label.as_bytes()).0)

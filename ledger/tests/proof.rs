@@ -11,11 +11,11 @@
 use ledger::block::{CertError, Vote, VoteType};
 use ledger::proof::{AuditBundle, ProofError, TrustAnchor, BUNDLE_BYTES_MAX};
 use ledger::store::Store;
-use ledger::testkit::{key, TestChain, CHAIN_ID};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID};
 use ledger::tx::EntityKind;
 use ledger::{
-    Amount, Block, ContractId, EntityId, Hash, Height, LineCode, Op, PeerId, PublicKey, SignedTx,
-    Validator, ValidatorSet, Year,
+    Amount, Block, ContractId, Hash, Height, LineCode, Op, PeerId, PublicKey, SignedTx, Validator,
+    ValidatorSet, Year,
 };
 use tempfile::TempDir;
 
@@ -26,10 +26,6 @@ const ADDED_IN: u64 = 3;
 /// Block 5 removes `validator-1`, so set(7) differs from set(6): a change at 6.
 const REMOVED_IN: u64 = 5;
 const CHANGES_AT: [u64; 2] = [ADDED_IN + 1, REMOVED_IN + 1];
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn contract(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

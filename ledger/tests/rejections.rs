@@ -17,11 +17,11 @@ use std::collections::BTreeSet;
 
 use ledger::codec::TX_BYTES_MAX;
 use ledger::error::ERROR_CODES;
-use ledger::testkit::{key, TestChain, CHAIN_ID};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID};
 use ledger::tx::{EntityKind, Status};
 use ledger::{
-    Amount, ContractId, EntityId, LineCode, Op, PeerId, PublicKey, SignedTx, TxBody, TxError,
-    Validator, ValidatorSet, Year,
+    Amount, ContractId, LineCode, Op, PeerId, PublicKey, SignedTx, TxBody, TxError, Validator,
+    ValidatorSet, Year,
 };
 
 const YEAR: u16 = 2026;
@@ -54,10 +54,6 @@ const NON_CANONICAL_KEY: PublicKey = PublicKey({
     b[31] = 0x7f;
     b
 });
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn year() -> Year {
     Year::new(YEAR).unwrap()

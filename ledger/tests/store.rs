@@ -13,7 +13,7 @@ use ledger::block::Block;
 use ledger::codec;
 use ledger::state::{BudgetFigures, StateKey, StateValue};
 use ledger::store::{HistoryEntry, Store, StoreError, TxLocation, HISTORY_PAGE_MAX};
-use ledger::testkit::{key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
 use ledger::verify::{verify_store, VerifyError, VerifyReport};
 use ledger::{
@@ -36,10 +36,6 @@ const LINE: &str = "0402-HEALTH-INFRA";
 /// Blocks whose height is a multiple of this also return funds.
 const RETURN_EVERY: u64 = 3;
 const RETURNED: Amount = Amount(500);
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn year() -> Year {
     Year::new(YEAR).unwrap()

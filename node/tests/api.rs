@@ -19,11 +19,9 @@ use base64::Engine as _;
 use genesis::{Currency, Genesis, GenesisEntity};
 use ledger::codec::TX_BYTES_MAX;
 use ledger::store::Store;
-use ledger::testkit::{key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
-use ledger::{
-    Amount, ContractId, EntityId, Hash, LineCode, Op, SignedTx, TxError, Validator, Year,
-};
+use ledger::{Amount, ContractId, Hash, LineCode, Op, SignedTx, TxError, Validator, Year};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use node::api::{
     api_router, explorer_router, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, HISTORY_PAGE,
@@ -41,10 +39,6 @@ const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 100_000,
     burst: 100_000,
 };
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn cid(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

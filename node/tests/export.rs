@@ -13,9 +13,9 @@ use genesis::Currency;
 use ledger::block::Block;
 use ledger::codec;
 use ledger::store::Store;
-use ledger::testkit::{key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
-use ledger::{Amount, ContractId, EntityId, Hash, Height, LineCode, Op, SignedTx, State, Year};
+use ledger::{Amount, ContractId, Hash, Height, LineCode, Op, SignedTx, State, Year};
 use node::export::{self, ExportError, Settings};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -67,10 +67,6 @@ const ENTITIES: [(&str, EntityKind, &str, Option<&str>); 6] = [
         None,
     ),
 ];
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn cid(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

@@ -3,9 +3,9 @@
 //! reaped list is executed as a block by the ledger.
 
 use ledger::state::Verdict;
-use ledger::testkit::{key, TestChain, CHAIN_ID};
+use ledger::testkit::{id, key, TestChain, CHAIN_ID};
 use ledger::tx::{EntityKind, Op, Status, TxBody};
-use ledger::{Amount, ContractId, EntityId, Hash, LineCode, SignedTx, State, TxError, Year};
+use ledger::{Amount, ContractId, Hash, LineCode, SignedTx, State, TxError, Year};
 use node::mempool::{Mempool, MempoolLimits, FUTURE_NONCES_PER_SIGNER_MAX};
 
 const MOF: &str = "MOF";
@@ -16,10 +16,6 @@ const DEPT_C: &str = "MOH.BVTN";
 const VENDOR: &str = "V-0042";
 /// What each department receives in the fixture.
 const DEPT_BUDGET: u64 = 100;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn year() -> Year {
     Year::new(2026).unwrap()

@@ -27,7 +27,7 @@ fn template(id: &str, kind: EntityKind, name: &str, parent: Option<&str>) -> Ent
 fn spec(validators: usize, full_nodes: usize, ports: Ports) -> TestnetSpec {
     TestnetSpec {
         chain_id: "minhbach-testnet".into(),
-        genesis_time_ms: 1_767_225_600_000,
+        genesis_time_ms: ledger::testkit::GENESIS_TIME_MS,
         currency: Currency::default(),
         validators,
         full_nodes,
@@ -87,7 +87,7 @@ fn a_generated_network_has_every_file_with_private_keys_and_one_genesis() {
     );
     let genesis = Genesis::load(&out.join("genesis.json")).unwrap();
     assert_eq!(genesis.chain_id, "minhbach-testnet");
-    assert_eq!(genesis.genesis_time_ms, 1_767_225_600_000);
+    assert_eq!(genesis.genesis_time_ms, ledger::testkit::GENESIS_TIME_MS);
     assert_eq!(genesis.validators.len(), 3);
 
     for node in &plan.nodes {

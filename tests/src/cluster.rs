@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::ports;
 
 /// Genesis time of test networks: 2026-01-01T00:00:00Z.
-pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+pub use ledger::testkit::GENESIS_TIME_MS;
 
 /// A running (or partly running) test network.
 pub struct Cluster {

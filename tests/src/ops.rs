@@ -1,12 +1,9 @@
 //! Operations the network tests sign, on the devnet story's entities and
 //! budget lines, in fiscal year 2026.
 
-use ledger::{Amount, EntityId, LineCode, Op, Year};
+use ledger::{Amount, LineCode, Op, Year};
 
-/// An entity id the test knows is valid.
-pub fn id(s: &str) -> EntityId {
-    EntityId::new(s).expect("a valid entity id")
-}
+pub use ledger::testkit::id;
 
 /// The treasury appropriates `amount` on `line` to ministry `to`.
 pub fn appropriate(to: &str, line: &str, amount: u64) -> Op {

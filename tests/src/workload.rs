@@ -10,9 +10,9 @@
 //! delivery of the one before that, and now and then returns unspent budget.
 //! Every transaction executes: a rejected one would make the block invalid.
 
-use ledger::testkit::{key, TestChain};
+use ledger::testkit::{id, key, TestChain};
 use ledger::tx::EntityKind;
-use ledger::{Amount, ContractId, EntityId, Hash, LineCode, Op, SignedTx, Year};
+use ledger::{Amount, ContractId, Hash, LineCode, Op, SignedTx, Year};
 
 /// The treasury of [`TestChain`].
 pub const TREASURY: &str = "MOF";
@@ -55,10 +55,6 @@ pub const VENDORS: [(&str, &str); 6] = [
 
 /// Blocks whose number is a multiple of this also return a little budget.
 pub const RETURN_EVERY_BLOCKS: u64 = 7;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).expect("workload ids are valid")
-}
 
 fn year() -> Year {
     Year::new(YEAR).expect("valid year")

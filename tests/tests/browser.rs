@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use ledger::{Amount, ContractId, EntityId, LineCode, Op, Year};
+use ledger::testkit::id;
+use ledger::{Amount, ContractId, LineCode, Op, Year};
 use serde_json::{json, Value};
 use tests::cluster::Cluster;
 
@@ -37,10 +38,6 @@ const DRIVER_START: Duration = Duration::from_secs(20);
 const MISSING: &str = "the browser test needs headless Chromium and its WebDriver: install the \
      Debian packages `chromium` and `chromium-driver` (`apt-get install --no-install-recommends \
      chromium chromium-driver`; `bash .ci/run` installs them when they are missing)";
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn year() -> Year {
     Year(2026)

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use ledger::{Amount, ContractId, EntityId, LineCode, Op, Year};
+use ledger::testkit::id;
+use ledger::{Amount, ContractId, LineCode, Op, Year};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -15,10 +16,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 const BLOCKS: Duration = Duration::from_secs(60);
 /// The full node, which serves the explorer.
 const FULL: usize = 4;
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn year() -> Year {
     Year(2026)

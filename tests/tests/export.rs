@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ledger::{Amount, ContractId, EntityId, Hash, LineCode, Op, Year};
+use ledger::testkit::id;
+use ledger::{Amount, ContractId, Hash, LineCode, Op, Year};
 use serde_json::Value;
 use tests::cluster::Cluster;
 
@@ -15,10 +16,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
 const BLOCKS: Duration = Duration::from_secs(60);
 const LINE: &str = "YTE.DTPT";
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn cid(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use ledger::crypto::read_key_file;
-use ledger::{Amount, EntityId, Hash, Height, LineCode, Op, SignedTx, Vote, VoteType, Year};
+use ledger::testkit::id;
+use ledger::{Amount, Hash, Height, LineCode, Op, SignedTx, Vote, VoteType, Year};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId};
 use node::wire::{self, VoteMsg};
@@ -61,10 +62,6 @@ fn scale() -> usize {
         .and_then(|s| s.parse().ok())
         .filter(|n| *n >= 1)
         .unwrap_or(1)
-}
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
 }
 
 // ---- the network and honest work ----

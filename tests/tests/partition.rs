@@ -117,7 +117,7 @@ fn ms(d: Duration) -> u128 {
 
 #[test]
 fn a_two_two_split_commits_nothing_and_resumes_after_the_heal() {
-    let (mut c, net) = network();
+    let (c, net) = network();
     net.partition(&[&[0, 1], &[2, 3]], Cut::Refuse);
     // Each node sees only its side: nothing reaches past the proxy.
     wait_peers(&c, &[1, 1, 1, 1]);
@@ -176,7 +176,7 @@ fn a_three_one_split_by_frozen_connections_goes_on_and_catches_up() {
 }
 
 fn three_one(how: Cut) {
-    let (mut c, net) = network();
+    let (c, net) = network();
     let lone = 3;
     net.isolate(lone, how);
     if how != Cut::Freeze {

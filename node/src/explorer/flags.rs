@@ -368,17 +368,13 @@ fn amended_upward(txs: &[CommittedTx], state: &State) -> Vec<Flag> {
 
 #[cfg(test)]
 mod tests {
-    use ledger::testkit::{key, TestChain};
+    use ledger::testkit::{id, key, TestChain};
     use ledger::tx::EntityKind;
     use ledger::{LineCode, SignedTx};
 
     use super::*;
 
     const YEAR: Year = Year(2026);
-
-    fn id(s: &str) -> EntityId {
-        EntityId::new(s).unwrap()
-    }
 
     fn cid(s: &str) -> ContractId {
         ContractId::new(s).unwrap()

@@ -12,11 +12,11 @@ use genesis::{Currency, Genesis, GenesisEntity};
 use ledger::builder::{build_block, sign_commit, BlockTemplate};
 use ledger::crypto::SigningKey;
 use ledger::store::Store;
-use ledger::testkit::key;
+use ledger::testkit::{id, key};
 use ledger::tx::EntityKind;
 use ledger::{
-    Amount, Block, CommitCertificate, ContractId, EntityId, Hash, LineCode, Op, PeerId, SignedTx,
-    State, TxBody, Validator, Year,
+    Amount, Block, CommitCertificate, ContractId, Hash, LineCode, Op, PeerId, SignedTx, State,
+    TxBody, Validator, Year,
 };
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tower::ServiceExt;
@@ -27,15 +27,11 @@ use crate::mempool::{Mempool, MempoolLimits};
 use crate::shared::{Live, Rejections, Shared};
 
 const CHAIN: &str = "minhbach-test";
-const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+use ledger::testkit::GENESIS_TIME_MS;
 const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 10_000,
     burst: 10_000,
 };
-
-fn id(s: &str) -> EntityId {
-    EntityId::new(s).unwrap()
-}
 
 fn cid(s: &str) -> ContractId {
     ContractId::new(s).unwrap()

@@ -54,7 +54,7 @@ use self::net::Ev;
 use node::driver::Event;
 
 /// The simulated genesis time: 2026-01-01.
-pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+pub use ledger::testkit::GENESIS_TIME_MS;
 const CHAIN_ID: &str = "minhbach-sim";
 /// Limits of a run, with their units.
 const SIM_EVENTS_MAX: u64 = 2_000_000;
