@@ -7,7 +7,10 @@
 //!   process killed when the test ends;
 //! - [`faultnet`]: a TCP proxy on every link between a cluster's nodes, to
 //!   cut, heal and delay their connections;
+//! - [`html`]: reads the explorer's pages as a reader does, each figure with
+//!   its label or in its row;
 //! - [`ops`]: the operations the network tests sign;
+//! - [`ports`]: blocks of ports reserved across test processes;
 //! - [`peer`]: a libp2p peer played inside a test with a node's key, that
 //!   publishes whatever gossip the test hands it;
 //! - [`sim`]: the seeded simulator, which runs each node's real consensus
@@ -25,6 +28,7 @@
 
 pub mod cluster;
 pub mod faultnet;
+pub mod html;
 pub mod ops;
 pub mod peer;
 pub mod ports;

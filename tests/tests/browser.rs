@@ -22,6 +22,7 @@ use ledger::testkit::id;
 use ledger::{Amount, ContractId, LineCode, Op, Year};
 use serde_json::{json, Value};
 use tests::cluster::Cluster;
+use tests::html;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
@@ -345,6 +346,12 @@ impl Browser {
         self.text_of("body")
     }
 
+    /// The page's HTML as the browser holds it, for [`html::row`] and
+    /// [`html::field`].
+    fn html(&self) -> String {
+        self.run("read the page's source", self.client().source())
+    }
+
     /// An attribute of the first element matching `css`.
     fn attr(&self, css: &str, name: &str) -> Option<String> {
         let e = self.find(css);
@@ -513,20 +520,28 @@ fn a_journalist_finds_a_payment_in_the_browser_and_verifies_its_proof() {
     assert_eq!(b.attr("html", "lang").as_deref(), Some("vi"));
     assert_eq!(b.text_of("h1"), "Theo dõi ngân sách nhà nước");
     let home = b.text();
-    for text in [
-        "Bộ Y tế",
-        "Bộ Giao thông Vận tải",
-        "Ngân sách năm 2026 theo bộ",
-        "5.000.000.000 ₫",
-        "3.000.000.000 ₫",
-        "1.200.000.000 ₫",
-        "400.000.000 ₫",
-        "Bệnh viện Bạch Mai",
-        "Công ty TNHH Thiết bị Y tế Sông Hồng",
-        "Máy chụp cộng hưởng từ",
-    ] {
-        assert!(home.contains(text), "the home page lacks {text:?}");
-    }
+    assert!(home.contains("Ngân sách năm 2026 theo bộ"));
+    // Each figure in its ministry's row, under its column: received,
+    // passed on, committed (by its department), paid.
+    let source = b.html();
+    assert_eq!(
+        html::row(&source, "Bộ Y tế")[1..5],
+        [
+            "5.000.000.000 ₫",
+            "3.000.000.000 ₫",
+            "1.200.000.000 ₫",
+            "400.000.000 ₫"
+        ]
+    );
+    assert_eq!(html::row(&source, "Bộ Giao thông Vận tải")[1], "0 ₫");
+    // The payment's row: payer, vendor, amount, what was bought.
+    let paid = html::rows(&source)
+        .into_iter()
+        .find(|r| r.get(2).map(String::as_str) == Some("Bệnh viện Bạch Mai"))
+        .expect("the payment's row");
+    assert_eq!(paid[3], "Công ty TNHH Thiết bị Y tế Sông Hồng");
+    assert_eq!(paid[4], "400.000.000 ₫");
+    assert!(paid[5].contains("Máy chụp cộng hưởng từ"), "{paid:?}");
 
     // Search: the payment's hash typed into the box leads to its page.
     b.type_into("form.search input[name=q]", &hash);
@@ -578,20 +593,17 @@ fn a_journalist_finds_a_payment_in_the_browser_and_verifies_its_proof() {
     b.click(r#"main a[href="/contracts/C-WEB-1"]"#);
     b.wait_location("/contracts/C-WEB-1");
     assert_eq!(b.text_of("h1"), "Hợp đồng C-WEB-1");
-    let contract_page = b.text();
-    for text in [
-        "Máy chụp cộng hưởng từ",
-        "Công ty TNHH Thiết bị Y tế Sông Hồng",
-        "1.200.000.000 ₫",
-        "400.000.000 ₫",
-        "Còn phải trả",
-        "800.000.000 ₫",
+    // Each figure beside its label.
+    let contract_page = b.html();
+    for (label, value) in [
+        ("Nội dung", "Máy chụp cộng hưởng từ"),
+        ("Nhà cung cấp", "Công ty TNHH Thiết bị Y tế Sông Hồng"),
+        ("Giá trị hiện tại", "1.200.000.000 ₫"),
+        ("Còn phải trả", "800.000.000 ₫"),
     ] {
-        assert!(
-            contract_page.contains(text),
-            "the contract page lacks {text:?}"
-        );
+        assert_eq!(html::field(&contract_page, label), value, "{label}");
     }
+    assert!(html::field(&contract_page, "Đã thanh toán").starts_with("400.000.000 ₫"));
     b.find(&format!(r#"a[href="{tx_path}"]"#));
     b.back();
     b.wait_location(&tx_path);
@@ -630,15 +642,10 @@ fn a_journalist_finds_a_payment_in_the_browser_and_verifies_its_proof() {
     // English through search.
     b.goto(&format!("{base}/?lang=en"));
     assert_eq!(b.attr("html", "lang").as_deref(), Some("en"));
-    let en = b.text();
-    for text in [
-        "Budget 2026 by ministry",
-        "5,000,000,000 ₫",
-        "400,000,000 ₫",
-        "Bộ Y tế",
-    ] {
-        assert!(en.contains(text), "the English home page lacks {text:?}");
-    }
+    assert!(b.text().contains("Budget 2026 by ministry"));
+    let en = b.html();
+    assert_eq!(html::row(&en, "Bộ Y tế")[1], "5,000,000,000 ₫");
+    assert_eq!(html::row(&en, "Bộ Y tế")[4], "400,000,000 ₫");
     b.type_into("form.search input[name=q]", &hash);
     b.click("form.search button[type=submit]");
     b.wait_location(&format!("{tx_path}?lang=en"));

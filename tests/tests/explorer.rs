@@ -10,6 +10,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use serde_json::Value;
 use tests::cluster::Cluster;
+use tests::html;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
@@ -128,20 +129,27 @@ fn a_reader_follows_an_appropriation_to_a_payment_and_can_verify_it() {
     // Vietnamese way, the payment with who paid whom.
     let (status, home) = x.page("/");
     assert_eq!(status, 200);
-    for text in [
-        "Bộ Y tế",
-        "Bộ Giao thông Vận tải",
-        "5.000.000.000 ₫",
-        "3.000.000.000 ₫",
-        "1.200.000.000 ₫",
-        "400.000.000 ₫",
-        "Bệnh viện Bạch Mai",
-        "Công ty TNHH Thiết bị Y tế Sông Hồng",
-        "Máy chụp cộng hưởng từ",
-        "(UTC+07:00)",
-    ] {
-        assert!(home.contains(text), "the home page lacks {text:?}");
-    }
+    // Bộ Y tế's row: received, passed on, committed (by its department),
+    // paid.
+    assert_eq!(
+        html::row(&home, "Bộ Y tế")[1..5],
+        [
+            "5.000.000.000 ₫",
+            "3.000.000.000 ₫",
+            "1.200.000.000 ₫",
+            "400.000.000 ₫"
+        ]
+    );
+    assert_eq!(html::row(&home, "Bộ Giao thông Vận tải")[1], "0 ₫");
+    // The payment's row: payer, vendor, amount, what was bought.
+    let paid = html::rows(&home)
+        .into_iter()
+        .find(|r| r.get(2).map(String::as_str) == Some("Bệnh viện Bạch Mai"))
+        .expect("the payment's row");
+    assert_eq!(paid[3], "Công ty TNHH Thiết bị Y tế Sông Hồng");
+    assert_eq!(paid[4], "400.000.000 ₫");
+    assert!(paid[5].contains("Máy chụp cộng hưởng từ"), "{paid:?}");
+    assert!(home.contains("(UTC+07:00)"));
     assert!(home.contains(&format!(r#"href="/blocks/{height}""#)));
 
     // Search by the payment's hash leads to its page.
@@ -172,8 +180,7 @@ fn a_reader_follows_an_appropriation_to_a_payment_and_can_verify_it() {
     // English on request: words and amount format change, names do not.
     let (_, en) = x.page("/?lang=en");
     assert!(en.contains("Budget 2026 by ministry"));
-    assert!(en.contains("5,000,000,000 ₫"));
-    assert!(en.contains("Bộ Y tế"));
+    assert_eq!(html::row(&en, "Bộ Y tế")[1], "5,000,000,000 ₫");
     let r = x
         .http
         .get(format!("{}/contracts/C-E2E-1", x.base))
@@ -181,7 +188,11 @@ fn a_reader_follows_an_appropriation_to_a_payment_and_can_verify_it() {
         .send()
         .unwrap();
     let contract_page = r.text().unwrap();
-    assert!(contract_page.contains("Still to pay") && contract_page.contains("800,000,000 ₫"));
+    assert_eq!(html::field(&contract_page, "Still to pay"), "800,000,000 ₫");
+    assert_eq!(
+        html::field(&contract_page, "Current amount"),
+        "1,200,000,000 ₫"
+    );
 
     // Blocks with a successor are cached for good.
     c.wait_height(FULL, height + 1, BLOCKS);
