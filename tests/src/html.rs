@@ -111,6 +111,34 @@ pub fn field(html: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no field {label:?}; the fields: {all:#?}"))
 }
 
+/// Checks the Vietnamese home page after the story both explorer tests
+/// tell: the treasury appropriates 5,000,000,000 ₫ to Bộ Y tế, which
+/// allocates 3,000,000,000 ₫ to Bệnh viện Bạch Mai, which awards a
+/// 1,200,000,000 ₫ contract for an MRI scanner to Sông Hồng and pays
+/// 400,000,000 ₫ of it. Each figure must stand in its row and column.
+pub fn assert_story_home(home: &str) {
+    // Bộ Y tế's row: received, passed on, committed (by its department),
+    // paid.
+    assert_eq!(
+        row(home, "Bộ Y tế")[1..5],
+        [
+            "5.000.000.000 ₫",
+            "3.000.000.000 ₫",
+            "1.200.000.000 ₫",
+            "400.000.000 ₫"
+        ]
+    );
+    assert_eq!(row(home, "Bộ Giao thông Vận tải")[1], "0 ₫");
+    // The payment's row: payer, vendor, amount, what was bought.
+    let paid = rows(home)
+        .into_iter()
+        .find(|r| r.get(2).map(String::as_str) == Some("Bệnh viện Bạch Mai"))
+        .expect("the payment's row");
+    assert_eq!(paid[3], "Công ty TNHH Thiết bị Y tế Sông Hồng");
+    assert_eq!(paid[4], "400.000.000 ₫");
+    assert!(paid[5].contains("Máy chụp cộng hưởng từ"), "{paid:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
