@@ -10,7 +10,7 @@
 //! `node/src/explorer/tests.rs`, and the export files' contents in
 //! `node/tests/export.rs`.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -22,14 +22,13 @@ use ledger::store::Store;
 use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
 use ledger::{Amount, ContractId, Hash, LineCode, Op, SignedTx, TxError, Validator, Year};
-use metrics_exporter_prometheus::PrometheusBuilder;
 use node::api::{
     api_router, explorer_router, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, HISTORY_PAGE,
     SUBMIT_BODY_BYTES_MAX,
 };
 use node::explorer::RateLimits;
 use node::mempool::{Mempool, MempoolLimits};
-use node::shared::{Live, Rejections, Shared};
+use node::shared::Shared;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -194,18 +193,12 @@ impl Fixture {
             commit(&mut chain, vec![t]);
         }
 
-        let shared = Arc::new(Shared {
-            name: "api-test".into(),
-            node_id: "api-test-node".into(),
+        let shared = Arc::new(Shared::fixture(
+            "api-test",
             genesis,
             store,
-            state: RwLock::new(chain.state.clone()),
-            mempool: Mutex::new(Mempool::new(MempoolLimits::default())),
-            rejected: Mutex::new(Rejections::default()),
-            live: RwLock::new(Live::default()),
-            gossip: tokio::sync::mpsc::channel(16).0,
-            metrics: PrometheusBuilder::new().build_recorder().handle(),
-        });
+            chain.state.clone(),
+        ));
         Fixture {
             _dir: dir,
             shared,

@@ -2,7 +2,7 @@
 //! over a real store: a small chain is built block by block with the
 //! ledger's own builder, then every page is asked for as a browser would.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -18,13 +18,11 @@ use ledger::{
     Amount, Block, CommitCertificate, ContractId, Hash, LineCode, Op, PeerId, SignedTx, State,
     TxBody, Validator, Year,
 };
-use metrics_exporter_prometheus::PrometheusBuilder;
 use tower::ServiceExt;
 
 use super::RateLimits;
 use crate::api::explorer_router;
-use crate::mempool::{Mempool, MempoolLimits};
-use crate::shared::{Live, Rejections, Shared};
+use crate::shared::Shared;
 
 const CHAIN: &str = "minhbach-test";
 use ledger::testkit::GENESIS_TIME_MS;
@@ -256,18 +254,7 @@ fn fixture() -> Fixture {
     // 7: empty, so that block 6 has a successor.
     b.commit(Vec::new());
 
-    let shared = Arc::new(Shared {
-        name: "test".into(),
-        node_id: "test-node".into(),
-        genesis,
-        store: b.store,
-        state: RwLock::new(b.state),
-        mempool: Mutex::new(Mempool::new(MempoolLimits::default())),
-        rejected: Mutex::new(Rejections::default()),
-        live: RwLock::new(Live::default()),
-        gossip: tokio::sync::mpsc::channel(16).0,
-        metrics: PrometheusBuilder::new().build_recorder().handle(),
-    });
+    let shared = Arc::new(Shared::fixture("test", genesis, b.store, b.state));
     Fixture {
         _dir: dir,
         shared,
