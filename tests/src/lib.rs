@@ -16,6 +16,7 @@
 //! - [`sim`]: the seeded simulator, which runs each node's real consensus
 //!   loop over a simulated network, clock and store, with insiders that
 //!   misbehave, and checks agreement, validity, liveness and bounds;
+//! - [`story`]: the appropriation-to-payment story the explorer tests tell;
 //! - [`workload`]: the deterministic blocks that `src/bin/store-writer.rs`
 //!   writes until it is killed, for the store's crash test.
 //!
@@ -33,4 +34,5 @@ pub mod ops;
 pub mod peer;
 pub mod ports;
 pub mod sim;
+pub mod story;
 pub mod workload;

@@ -18,11 +18,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use ledger::testkit::id;
-use ledger::{Amount, ContractId, LineCode, Op, Year};
 use serde_json::{json, Value};
 use tests::cluster::Cluster;
-use tests::html;
+use tests::{html, story};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
@@ -39,22 +37,6 @@ const DRIVER_START: Duration = Duration::from_secs(20);
 const MISSING: &str = "the browser test needs headless Chromium and its WebDriver: install the \
      Debian packages `chromium` and `chromium-driver` (`apt-get install --no-install-recommends \
      chromium chromium-driver`; `bash .ci/run` installs them when they are missing)";
-
-fn year() -> Year {
-    Year(2026)
-}
-
-fn line() -> LineCode {
-    LineCode::new("YTE.DTPT").unwrap()
-}
-
-/// Signs `op` as `signer`, submits it to the full node and waits until the
-/// full node has committed it; its record.
-fn commit(c: &Cluster, signer: &str, op: Op) -> Value {
-    let tx = c.sign_next(FULL, signer, op);
-    let hash = c.submit(FULL, &tx).expect("accepted");
-    c.wait_committed(FULL, &hash, BLOCKS)
-}
 
 /// `name` in the directories of `PATH`, if it is there.
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -464,53 +446,8 @@ fn a_journalist_finds_a_payment_in_the_browser_and_verifies_its_proof() {
             .expect("the full node serves the explorer")
     );
 
-    commit(
-        &c,
-        "BTC",
-        Op::Appropriate {
-            year: year(),
-            line: line(),
-            to: id("BYT"),
-            amount: Amount(5_000_000_000),
-            legal_ref: "Nghị quyết 01/2026/QH15".into(),
-        },
-    );
-    commit(
-        &c,
-        "BYT",
-        Op::Allocate {
-            year: year(),
-            line: line(),
-            to: id("BYT-BVBM"),
-            amount: Amount(3_000_000_000),
-        },
-    );
-    let contract = ContractId::new("C-WEB-1").unwrap();
-    commit(
-        &c,
-        "BYT-BVBM",
-        Op::Award {
-            contract: contract.clone(),
-            year: year(),
-            line: line(),
-            vendor: id("V-0001"),
-            amount: Amount(1_200_000_000),
-            title: "Máy chụp cộng hưởng từ".into(),
-            document_hash: None,
-        },
-    );
-    let pay = commit(
-        &c,
-        "BYT-BVBM",
-        Op::Pay {
-            contract,
-            amount: Amount(400_000_000),
-            reference: "HĐ-07/2026".into(),
-            document_hash: None,
-        },
-    );
-    let hash = pay["hash"].as_str().unwrap().to_owned();
-    let height = pay["height"].as_u64().unwrap();
+    let pay = story::appropriate_to_payment(&c, FULL, "C-WEB-1", BLOCKS);
+    let (hash, height) = (pay.hash, pay.height);
     let tx_path = format!("/txs/{hash}");
 
     // The home page, in Vietnamese for a browser set to Vietnamese:

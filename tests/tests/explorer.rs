@@ -4,35 +4,16 @@
 
 use std::time::Duration;
 
-use ledger::testkit::id;
-use ledger::{Amount, ContractId, LineCode, Op, Year};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
-use serde_json::Value;
 use tests::cluster::Cluster;
-use tests::html;
+use tests::{html, story};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 /// A generous bound for anything that takes a few blocks.
 const BLOCKS: Duration = Duration::from_secs(60);
 /// The full node, which serves the explorer.
 const FULL: usize = 4;
-
-fn year() -> Year {
-    Year(2026)
-}
-
-fn line() -> LineCode {
-    LineCode::new("YTE.DTPT").unwrap()
-}
-
-/// Signs `op` as `signer`, submits it to the full node and waits until the
-/// full node has committed it; its record.
-fn commit(c: &Cluster, signer: &str, op: Op) -> Value {
-    let tx = c.sign_next(FULL, signer, op);
-    let hash = c.submit(FULL, &tx).expect("accepted");
-    c.wait_committed(FULL, &hash, BLOCKS)
-}
 
 struct Explorer {
     base: String,
@@ -77,53 +58,8 @@ fn a_reader_follows_an_appropriation_to_a_payment_and_can_verify_it() {
         http: Client::builder().redirect(Policy::none()).build().unwrap(),
     };
 
-    commit(
-        &c,
-        "BTC",
-        Op::Appropriate {
-            year: year(),
-            line: line(),
-            to: id("BYT"),
-            amount: Amount(5_000_000_000),
-            legal_ref: "Nghị quyết 01/2026/QH15".into(),
-        },
-    );
-    commit(
-        &c,
-        "BYT",
-        Op::Allocate {
-            year: year(),
-            line: line(),
-            to: id("BYT-BVBM"),
-            amount: Amount(3_000_000_000),
-        },
-    );
-    let contract = ContractId::new("C-E2E-1").unwrap();
-    commit(
-        &c,
-        "BYT-BVBM",
-        Op::Award {
-            contract: contract.clone(),
-            year: year(),
-            line: line(),
-            vendor: id("V-0001"),
-            amount: Amount(1_200_000_000),
-            title: "Máy chụp cộng hưởng từ".into(),
-            document_hash: None,
-        },
-    );
-    let pay = commit(
-        &c,
-        "BYT-BVBM",
-        Op::Pay {
-            contract,
-            amount: Amount(400_000_000),
-            reference: "HĐ-07/2026".into(),
-            document_hash: None,
-        },
-    );
-    let hash = pay["hash"].as_str().unwrap().to_owned();
-    let height = pay["height"].as_u64().unwrap();
+    let pay = story::appropriate_to_payment(&c, FULL, "C-E2E-1", BLOCKS);
+    let (hash, height) = (pay.hash, pay.height);
 
     // The home page: ministries by their Vietnamese names, amounts the
     // Vietnamese way, the payment with who paid whom.
