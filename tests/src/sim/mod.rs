@@ -136,6 +136,11 @@ impl Scenario {
         }
     }
 
+    /// The node that equivocates, if any: the last validator at genesis.
+    pub fn equivocating_node(&self) -> Option<usize> {
+        self.equivocator.then(|| self.validators - 1)
+    }
+
     /// No faults at all.
     pub fn calm(validators: usize) -> Scenario {
         Scenario {
@@ -364,7 +369,7 @@ impl Sim {
         genesis.check().expect("the simulated genesis is valid");
         let genesis_state = genesis.state();
         let mut check = Checker::new(genesis_state.clone(), genesis.hash(), GENESIS_TIME_MS);
-        check.equivocator = scenario.equivocator.then(|| scenario.validators - 1);
+        check.equivocator = scenario.equivocating_node();
         Sim {
             scenario,
             rng,
@@ -585,9 +590,7 @@ impl Sim {
 
     /// The equivocating validator, if the scenario has one.
     fn equivocator(&self) -> Option<usize> {
-        self.scenario
-            .equivocator
-            .then(|| self.scenario.validators - 1)
+        self.scenario.equivocating_node()
     }
 
     /// Which of the equivocator's detectable offences were punished in

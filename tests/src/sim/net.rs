@@ -69,6 +69,16 @@ pub(super) enum From {
     Forger,
 }
 
+/// The gossip id of the `n`th message sent in the run.
+fn message_id(n: u64) -> MessageId {
+    MessageId::new(&n.to_le_bytes())
+}
+
+/// Which message of the run a gossip id names.
+fn message_number(id: &MessageId) -> Option<u64> {
+    id.0.as_slice().try_into().ok().map(u64::from_le_bytes)
+}
+
 impl Sim {
     pub(super) fn dispatch(&mut self, ev: Ev) {
         match ev {
@@ -244,7 +254,7 @@ impl Sim {
             }
             let data = &data;
             if self.send(from, to, || Event::Gossip {
-                id: MessageId::new(&id.to_le_bytes()),
+                id: message_id(id),
                 from: sender,
                 topic: Some(topic),
                 data: data.clone(),
@@ -273,7 +283,7 @@ impl Sim {
             self.push(
                 delay,
                 Ev::ToForger(Event::Gossip {
-                    id: MessageId::new(&id.to_le_bytes()),
+                    id: message_id(id),
                     from: sender,
                     topic: Some(topic),
                     data,
@@ -385,7 +395,7 @@ impl Sim {
         let Some(forger) = self.forger.as_ref().map(|f| f.public_key()) else {
             return;
         };
-        let Some(n) = id.0.as_slice().try_into().ok().map(u64::from_le_bytes) else {
+        let Some(n) = message_number(id) else {
             return;
         };
         let Some(m) = self.relay.get(&n) else { return };
@@ -410,7 +420,7 @@ impl Sim {
     /// Node `i` accepted gossip message `id`: it forwards it to the nodes
     /// that have not had it.
     fn relay_from(&mut self, i: usize, id: &MessageId) {
-        let Some(n) = id.0.as_slice().try_into().ok().map(u64::from_le_bytes) else {
+        let Some(n) = message_number(id) else {
             return;
         };
         let Some(m) = self.relay.get_mut(&n) else {
