@@ -6,14 +6,14 @@
 //! FILE is never overwritten without `--force`, and nothing is written when
 //! the node refuses (exit 1), cannot be reached (exit 3) or leaves out the
 //! height and block hash an export must carry. Building the export is the
-//! node's job (`node::export`); this command only fetches and saves.
+//! node's job (`gateway::export`); this command only fetches and saves.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use gateway::api::{EXPORT_BLOCK_HASH_HEADER, EXPORT_HEIGHT_HEADER};
 use ledger::Year;
-use node::api::{EXPORT_BLOCK_HASH_HEADER, EXPORT_HEIGHT_HEADER};
 
 use crate::client::{Client, ClientError, Download};
 use crate::tx::parse_year;

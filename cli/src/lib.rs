@@ -201,7 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Node(NodeCommand::Start { home }) => {
             nodes::exit_with_supervisor()?;
-            node::run::start(&home)?;
+            node::run::start::<gateway::Listeners>(&home)?;
             Ok(0)
         }
         Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),

@@ -8,12 +8,3 @@ pub use wire::config::*;
 // The defaults a config file falls back on are the mempool's own.
 const _: () = assert!(MEMPOOL_TXS_DEFAULT == crate::mempool::MEMPOOL_TXS_MAX);
 const _: () = assert!(MEMPOOL_BYTES_DEFAULT == crate::mempool::MEMPOOL_BYTES_MAX);
-
-impl From<&ExplorerSection> for crate::explorer::RateLimits {
-    fn from(section: &ExplorerSection) -> Self {
-        crate::explorer::RateLimits {
-            requests_per_second: section.requests_per_second,
-            burst: section.burst,
-        }
-    }
-}

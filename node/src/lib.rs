@@ -1,6 +1,7 @@
-//! A Minh Bạch node: the one crate that serves (the peer-to-peer network,
-//! the consensus loop, the HTTP listeners); the other crates read and write
-//! files at most, or, like the command line, act as its clients.
+//! A Minh Bạch node's write side: the peer-to-peer network, the consensus
+//! loop, the mempool and the store. Its readers (the HTTP API, the explorer,
+//! the exports) are the `gateway` crate, which depends on this one and
+//! never the other way round.
 //!
 //! - [`home::Home`] and [`config::Config`]: where a node's files live and
 //!   how it is set up;
@@ -10,21 +11,16 @@
 //!   the permissioned libp2p network that carries it;
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
-//! - [`api`]: the HTTP API and the explorer's read-only listener;
-//! - [`http`]: serving those listeners with connection bounds and timeouts;
-//! - [`export`]: contracts and payments as CSV or an OCDS release package;
-//! - [`explorer`]: the explorer's HTML pages, red flags and hardening;
-//! - [`run::start`]: all of it from a home folder;
+//! - [`shared::Shared`]: what the loop publishes to its readers (the HTTP
+//!   API, the explorer and the exports, in the `gateway` crate);
+//! - [`run::start`]: all of it from a home folder, with the readers'
+//!   listeners started through [`run::Readers`];
 //! - [`testnet::generate`]: the homes, genesis and keys of a whole local
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
-pub mod api;
 pub mod config;
 pub mod driver;
-pub mod explorer;
-pub mod export;
 pub mod home;
-pub mod http;
 pub mod mempool;
 pub mod net;
 pub mod run;

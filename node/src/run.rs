@@ -1,5 +1,5 @@
 //! Starting a node from its home: config, logs, keys, store, metrics, the
-//! swarm, the HTTP listeners and the event loop, and stopping it all on
+//! swarm, the readers' listeners and the event loop, and stopping it all on
 //! SIGINT or SIGTERM.
 
 use std::path::Path;
@@ -14,7 +14,6 @@ use tokio::sync::{mpsc, watch};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
-use crate::api;
 use crate::config::{Config, LogFormat};
 use crate::driver::{Driver, DriverParts};
 use crate::home::Home;
@@ -25,8 +24,25 @@ use crate::shared::{Live, Rejections, Shared};
 /// Transactions queued for gossip before admission stops queueing them.
 const GOSSIP_QUEUE: usize = 20_000;
 
-/// Runs the node at `home` until SIGINT or SIGTERM.
-pub fn start(home: &Path) -> anyhow::Result<()> {
+/// What serves readers beside the consensus loop: the HTTP listeners of
+/// the `gateway` crate in the shipped binary. The node starts them once its
+/// shared state exists and stops them after the loop has stopped; it knows
+/// nothing else of them, so the loop never depends on the read side.
+pub trait Readers: Sized {
+    /// Starts serving `shared` as `config` says, until `stop` turns true.
+    fn start(
+        shared: Arc<Shared>,
+        config: &Config,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self>;
+
+    /// Waits, for a bounded time, until serving has ended after `stop`.
+    fn finish(self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// Runs the node at `home`, with `R` serving its readers, until SIGINT or
+/// SIGTERM.
+pub fn start<R: Readers>(home: &Path) -> anyhow::Result<()> {
     let home = Home::new(home);
     let config_path = home.config_path();
     let config = Config::load(&config_path).with_context(|| {
@@ -40,12 +56,16 @@ pub fn start(home: &Path) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(home, config))
+    runtime.block_on(run::<R>(home, config))
 }
 
 fn init_logs(config: &Config) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,node={0},cli={0}", config.log.level)));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "warn,node={0},gateway={0},cli={0}",
+            config.log.level
+        ))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -66,7 +86,7 @@ pub fn parse_peer(s: &str) -> anyhow::Result<(PeerId, Multiaddr)> {
     }
 }
 
-async fn run(home: Home, config: Config) -> anyhow::Result<()> {
+async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
     let node_key = read_key_file(&home.node_key_path()).context("node key")?;
     let validator_key =
         if home.validator_key_path().exists() {
@@ -130,26 +150,7 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    // The API and the explorer run on a runtime of their own: however busy
-    // readers keep them, the consensus loop's threads stay free.
-    let http = HttpRuntime::start()?;
-    let connections = crate::http::ConnectionLimits::from(&config.limits);
-    let mut servers = vec![http.serve(
-        "api",
-        config.api.listen,
-        api::api_router(shared.clone()),
-        connections,
-        stop_rx.clone(),
-    )?];
-    if let Some(addr) = config.explorer.listen {
-        servers.push(http.serve(
-            "explorer",
-            addr,
-            api::explorer_router(shared.clone(), (&config.explorer).into()),
-            connections,
-            stop_rx.clone(),
-        )?);
-    }
+    let readers = R::start(shared.clone(), &config, stop_rx)?;
 
     let driver = Driver::new(DriverParts {
         shared: shared.clone(),
@@ -162,73 +163,9 @@ async fn run(home: Home, config: Config) -> anyhow::Result<()> {
     })?;
     driver.run(shutdown_signal()).await;
     let _ = stop_tx.send(true);
-    for s in servers {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
-    }
+    readers.finish().await;
     info!("stopped");
     Ok(())
-}
-
-/// Pending connections the kernel holds for an HTTP listener (what
-/// `tokio::net::TcpListener::bind` asks for).
-const HTTP_BACKLOG: u32 = 1024;
-
-/// A listening socket on `addr`, in the current runtime.
-fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(HTTP_BACKLOG)
-}
-
-/// The runtime of the HTTP listeners; shut down without waiting when
-/// dropped, which may happen inside the node's own runtime.
-struct HttpRuntime(Option<tokio::runtime::Runtime>);
-
-impl HttpRuntime {
-    fn start() -> anyhow::Result<HttpRuntime> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .thread_name("minhbach-http")
-            .enable_all()
-            .build()
-            .context("cannot start the HTTP runtime")?;
-        Ok(HttpRuntime(Some(runtime)))
-    }
-
-    /// Listens on `addr` and serves `router` there until `stop`.
-    fn serve(
-        &self,
-        name: &'static str,
-        addr: std::net::SocketAddr,
-        router: axum::Router,
-        limits: crate::http::ConnectionLimits,
-        stop: watch::Receiver<bool>,
-    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-        let (what, label) = if name == "api" {
-            ("the API", "API")
-        } else {
-            ("the explorer", "explorer")
-        };
-        let runtime = self.0.as_ref().expect("running until dropped");
-        let listener = {
-            let _inside = runtime.enter();
-            listen(addr).with_context(|| format!("cannot listen for {what} on {addr}"))?
-        };
-        info!(address = %addr, "{label} listening");
-        Ok(runtime.spawn(crate::http::serve(name, listener, router, limits, stop)))
-    }
-}
-
-impl Drop for HttpRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 async fn shutdown_signal() {

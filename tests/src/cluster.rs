@@ -196,7 +196,7 @@ impl Cluster {
         let child = Command::new(bin)
             .args(["node", "start", "--home"])
             .arg(&home)
-            .env("RUST_LOG", "warn,node=info")
+            .env("RUST_LOG", "warn,node=info,gateway=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

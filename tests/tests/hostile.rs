@@ -532,8 +532,8 @@ const REQUESTS_PER_CLIENT: usize = 4;
 /// bodies read and admitted at once, three times over for their decoded
 /// copies, plus slack.
 const SUBMISSIONS_BOUND_BYTES: u64 = 3
-    * node::api::SUBMIT_BATCHES_RUNNING_MAX as u64
-    * node::api::SUBMIT_BATCH_BODY_BYTES_MAX as u64
+    * gateway::api::SUBMIT_BATCHES_RUNNING_MAX as u64
+    * gateway::api::SUBMIT_BATCH_BODY_BYTES_MAX as u64
     + SLACK_BYTES;
 /// Connections the test's own honest reads may hold open at once.
 const HONEST_CONNECTIONS_MAX: usize = 8;
@@ -665,7 +665,7 @@ fn hostile_clients_are_bounded() {
                 scope.spawn(move || {
                     let mut codes = Vec::new();
                     for b in (t..batches).step_by(4) {
-                        let txs: Vec<SignedTx> = (0..node::api::SUBMIT_BATCH_TXS_MAX as u64)
+                        let txs: Vec<SignedTx> = (0..gateway::api::SUBMIT_BATCH_TXS_MAX as u64)
                             .map(|k| forge(1_000_000 + (b as u64) * 10_000 + k))
                             .collect();
                         match post_batch(api, &txs) {
@@ -698,7 +698,7 @@ fn hostile_clients_are_bounded() {
     println!(
         "forged over HTTP: {singles} single submissions {single_codes:?}; {batches} batches of {} {batch_codes:?}; \
          {honest_during} honest transactions submitted meanwhile, all committed",
-        node::api::SUBMIT_BATCH_TXS_MAX
+        gateway::api::SUBMIT_BATCH_TXS_MAX
     );
     assert_eq!(
         single_codes.keys().collect::<Vec<_>>(),
@@ -877,7 +877,7 @@ fn hostile_clients_are_bounded() {
     // timeout, slow readers once their answers have stalled. (The readers
     // are not read from here, which would unstall them: the node's count of
     // open connections tells.)
-    let deadline = node::http::WRITE_STALL_TIMEOUT + node::http::HEADER_READ_TIMEOUT + BLOCKS;
+    let deadline = gateway::http::WRITE_STALL_TIMEOUT + gateway::http::HEADER_READ_TIMEOUT + BLOCKS;
     let lorises_closed = wait_for("the slowloris connections to be closed", deadline, || {
         for s in lorises.iter_mut() {
             let _ = s.write_all(b"x");
@@ -932,7 +932,7 @@ fn hostile_clients_are_bounded() {
         "slow clients",
         &before,
         &memory(&c),
-        CONNECTIONS as u64 * (node::http::READ_BUFFER_BYTES as u64 + 512 * 1024) + SLACK_BYTES,
+        CONNECTIONS as u64 * (gateway::http::READ_BUFFER_BYTES as u64 + 512 * 1024) + SLACK_BYTES,
     );
     println!(
         "hostile clients: {} honest transactions committed on all 4",

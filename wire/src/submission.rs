@@ -32,7 +32,7 @@ impl BodyFormat {
 }
 
 /// The JSON body. The node's OpenAPI document describes the same shape
-/// (`TxSubmission` in `node::api::model`); this one only reads it.
+/// (`TxSubmission` in `gateway::api::model`); this one only reads it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonBody {
@@ -61,7 +61,7 @@ pub fn json_body(tx: &SignedTx) -> String {
 }
 
 /// The body of `POST /v1/txs/batch`. The node's OpenAPI document
-/// describes the same shape (`TxBatchSubmission` in `node::api::model`).
+/// describes the same shape (`TxBatchSubmission` in `gateway::api::model`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchBody {

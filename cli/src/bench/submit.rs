@@ -38,10 +38,10 @@ const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for a probe's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most transactions in one request: the node's limit.
-pub const BATCH_TXS_MAX: usize = node::api::SUBMIT_BATCH_TXS_MAX;
+pub const BATCH_TXS_MAX: usize = gateway::api::SUBMIT_BATCH_TXS_MAX;
 /// Most bytes in one request's body: the node's limit, less room for the
 /// JSON around the transactions.
-const BATCH_BODY_BYTES_MAX: usize = node::api::SUBMIT_BATCH_BODY_BYTES_MAX - 1024;
+const BATCH_BODY_BYTES_MAX: usize = gateway::api::SUBMIT_BATCH_BODY_BYTES_MAX - 1024;
 
 const _: () = assert!(SUBMIT_TICK_MS > 0 && PROBE_INTERVAL_MS > 0);
 // A batch of the largest transactions, in base64 and quoted, still fits.

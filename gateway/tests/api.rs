@@ -7,8 +7,8 @@
 //! validated against the schema that the listener's own
 //! `/v1/openapi.json` documents for that route and status, so the document
 //! and the wire cannot drift apart. The explorer's HTML pages are tested in
-//! `node/src/explorer/tests.rs`, and the export files' contents in
-//! `node/tests/export.rs`.
+//! `gateway/src/explorer/tests.rs`, and the export files' contents in
+//! `gateway/tests/export.rs`.
 
 use std::sync::Arc;
 
@@ -16,17 +16,17 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
+use gateway::api::{
+    api_router, explorer_router, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, HISTORY_PAGE,
+    SUBMIT_BODY_BYTES_MAX,
+};
+use gateway::explorer::RateLimits;
 use genesis::{Currency, Genesis, GenesisEntity};
 use ledger::codec::TX_BYTES_MAX;
 use ledger::store::Store;
 use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
 use ledger::{Amount, ContractId, Hash, LineCode, Op, SignedTx, TxError, Validator, Year};
-use node::api::{
-    api_router, explorer_router, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, HISTORY_PAGE,
-    SUBMIT_BODY_BYTES_MAX,
-};
-use node::explorer::RateLimits;
 use node::mempool::{Mempool, MempoolLimits};
 use node::shared::Shared;
 use serde_json::{json, Value};
@@ -446,13 +446,13 @@ async fn each_listener_documents_exactly_its_routes() {
         .collect();
     for c in ledger::error::ERROR_CODES
         .iter()
-        .chain(node::api::model::API_ERROR_CODES.iter())
+        .chain(gateway::api::model::API_ERROR_CODES.iter())
     {
         assert!(codes.contains(c), "{c} is not in ErrorCode");
     }
     assert_eq!(
         codes.len(),
-        ledger::error::ERROR_CODES.len() + node::api::model::API_ERROR_CODES.len()
+        ledger::error::ERROR_CODES.len() + gateway::api::model::API_ERROR_CODES.len()
     );
     let error = &api.0["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], json!(["error"]));
@@ -1155,12 +1155,12 @@ async fn a_batch_gets_one_answer_per_transaction_in_order() {
             "malformed",
         ),
         (
-            json!({ "txs": vec!["AAAA"; node::api::SUBMIT_BATCH_TXS_MAX + 1] }).to_string(),
+            json!({ "txs": vec!["AAAA"; gateway::api::SUBMIT_BATCH_TXS_MAX + 1] }).to_string(),
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
         ),
         (
-            "A".repeat(node::api::SUBMIT_BATCH_BODY_BYTES_MAX + 1),
+            "A".repeat(gateway::api::SUBMIT_BATCH_BODY_BYTES_MAX + 1),
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
         ),
@@ -1393,7 +1393,7 @@ async fn the_explorer_rate_limit_answers_json_errors_on_json_routes() {
 
     let long = format!(
         "/v1/blocks?before={}",
-        "9".repeat(node::explorer::URI_BYTES_MAX)
+        "9".repeat(gateway::explorer::URI_BYTES_MAX)
     );
     let a = f.get(On::Explorer, &long).await;
     assert_eq!(a.status, StatusCode::URI_TOO_LONG);

@@ -8,8 +8,9 @@
 //! `/v1/openapi.json` ([`doc`]) is built from the same routes and types
 //! that answer requests.
 //!
-//! Errors have one shape, `{"error": {"code", "message"}}` ([`ErrorBody`]),
-//! with the ledger's rejection codes where a transaction is refused.
+//! Errors have one shape, `{"error": {"code", "message"}}` ([`ErrorBody`],
+//! given by [`crate::error::ApiError`]), with the ledger's rejection codes
+//! where a transaction is refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +29,13 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use node::shared::Shared;
+use wire::cursor;
+use wire::submission::{self, BatchRefusal, BodyFormat};
+
+use crate::error::{tx_message, ApiError};
 use crate::export::{self, Export, ExportError, Format};
-use crate::shared::Shared;
-use crate::wire::cursor;
-use crate::wire::submission::{self, BatchRefusal, BodyFormat};
+use crate::time::rfc3339;
 
 mod chain;
 pub mod doc;
@@ -88,90 +92,6 @@ static SUBMIT_BATCH_SLOTS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(SUBMIT_BATCHES_RUNNING_MAX);
 
 type AppState = Arc<Shared>;
-
-/// An error answer.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    /// An error with `code`, which must be one of [`model::error_codes`]:
-    /// the document lists them, and clients match on them.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        debug_assert!(
-            model::error_codes().any(|c| c == code),
-            "error code {code:?} is not in the documented list"
-        );
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-
-    fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
-    }
-
-    fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    }
-
-    /// The JSON body.
-    pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: ErrorCode(self.code),
-                message: self.message.clone(),
-            },
-        }
-    }
-}
-
-impl From<TxError> for ApiError {
-    fn from(e: TxError) -> ApiError {
-        let status = match e.code() {
-            "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "malformed" => StatusCode::BAD_REQUEST,
-            "duplicate" => StatusCode::CONFLICT,
-            "mempool_full" => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError::new(status, e.code(), tx_message(&e))
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(e: QueryRejection) -> ApiError {
-        ApiError::bad_request(e.body_text())
-    }
-}
-
-/// The explanation of a rejection without its leading code, which the error
-/// shape carries in its own field.
-pub fn tx_message(e: &TxError) -> String {
-    let text = e.to_string();
-    match text
-        .strip_prefix(e.code())
-        .and_then(|t| t.strip_prefix(": "))
-    {
-        Some(rest) => rest.to_owned(),
-        None => text,
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
-    }
-}
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -406,10 +326,4 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
         content_type = "application/json")))]
 async fn openapi_json(Extension(document): Extension<doc::Document>) -> Response {
     document.into_response()
-}
-
-/// RFC 3339 with milliseconds, UTC.
-pub fn rfc3339(ms: u64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-    humantime::format_rfc3339_millis(t).to_string()
 }

@@ -64,8 +64,8 @@ pub struct ConnectionLimits {
     pub requests_per_client: usize,
 }
 
-impl From<&crate::config::LimitsSection> for ConnectionLimits {
-    fn from(l: &crate::config::LimitsSection) -> Self {
+impl From<&node::config::LimitsSection> for ConnectionLimits {
+    fn from(l: &node::config::LimitsSection) -> Self {
         ConnectionLimits {
             total: l.http_connections,
             per_client: l.http_connections_per_client,

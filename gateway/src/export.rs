@@ -34,7 +34,9 @@ use ledger::{Amount, ContractId, EntityId, Hash, Height, Op, State, Year};
 use serde_json::{json, Value};
 use thiserror::Error;
 
-use crate::shared::Shared;
+use node::shared::Shared;
+
+use crate::time::rfc3339;
 
 /// Prefix of every OCDS `ocid` this chain publishes. OCDS asks publishers to
 /// register a prefix `ocds-xxxxxx`; until one is registered, `mb0000` marks
@@ -570,10 +572,6 @@ pub struct Export {
     pub publisher: Option<Party>,
     /// The contracts, in award order.
     pub contracts: Vec<ContractExport>,
-}
-
-fn rfc3339(ms: u64) -> String {
-    crate::api::rfc3339(ms)
 }
 
 fn hash_or_empty(h: Option<Hash>) -> String {

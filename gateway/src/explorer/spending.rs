@@ -33,7 +33,7 @@ pub(super) struct CursorQuery {
 }
 
 fn parse_cursor(ctx: &Ctx, c: &str) -> Result<TxLocation, PageError> {
-    let (height, index) = crate::wire::cursor::parse(c)
+    let (height, index) = wire::cursor::parse(c)
         .ok_or_else(|| PageError::BadRequest(fill(ctx.t.bad_cursor, &[text(c)])))?;
     Ok(TxLocation {
         height: Height(height),
@@ -72,7 +72,7 @@ fn render_entity(
     let next = (history.len() > ENTITY_HISTORY_PAGE).then(|| {
         history.truncate(ENTITY_HISTORY_PAGE);
         let last = history[ENTITY_HISTORY_PAGE - 1].location;
-        crate::wire::cursor::format(last.height.0, last.index)
+        wire::cursor::format(last.height.0, last.index)
     });
     // Each block once, however many of the page's entries it holds.
     let mut blocks: BTreeMap<Height, Block> = BTreeMap::new();

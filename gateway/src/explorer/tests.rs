@@ -22,7 +22,7 @@ use tower::ServiceExt;
 
 use super::RateLimits;
 use crate::api::explorer_router;
-use crate::shared::Shared;
+use node::shared::Shared;
 
 const CHAIN: &str = "minhbach-test";
 use ledger::testkit::GENESIS_TIME_MS;

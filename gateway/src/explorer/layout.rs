@@ -132,7 +132,7 @@ impl Ctx {
     /// A block time: Vietnam time with its offset, the UTC instant in the
     /// `datetime` attribute and tooltip.
     pub fn time(&self, ms: u64) -> Markup {
-        let utc = format::rfc3339(ms);
+        let utc = crate::time::rfc3339(ms);
         html! { time datetime=(utc) title=(utc) { (format::local_time(ms, self.lang)) } }
     }
 

@@ -14,7 +14,7 @@ use super::format::short_hex;
 use super::layout::{fill, fill_text, text, Ctx, Page, PageError};
 use super::views::{self, field_list};
 use super::{Explorer, Reader};
-use crate::api::tx_message;
+use crate::error::tx_message;
 
 /// Most pieces of evidence the evidence page lists, newest first.
 pub const EVIDENCE_SHOWN_MAX: usize = 200;

@@ -19,76 +19,11 @@ use ledger::{
     PeerId, PublicKey, Signature, Validator, VoteType, Year,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::RefOr;
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
-use super::rfc3339;
+use crate::time::rfc3339;
 
-/// Error codes the API itself gives, besides the ledger's rejection codes
-/// (`ledger::error::ERROR_CODES`).
-pub const API_ERROR_CODES: [&str; 7] = [
-    "not_found",
-    "method_not_allowed",
-    "timeout",
-    "busy",
-    "rate_limited",
-    "uri_too_long",
-    "internal",
-];
-
-/// Every code an error answer may carry: the API's own, then the ledger's.
-pub fn error_codes() -> impl Iterator<Item = &'static str> {
-    API_ERROR_CODES
-        .into_iter()
-        .chain(ledger::error::ERROR_CODES)
-}
-
-/// A machine-readable error code, one of [`error_codes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct ErrorCode(pub &'static str);
-
-impl PartialSchema for ErrorCode {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(error_codes()))
-            .description(Some(
-                "What went wrong, for programs. `invalid_argument` (400): a bad \
-                 height, hash, id, cursor, year or query parameter; `malformed` \
-                 (400): a body that is not a transaction; `not_found` (404); \
-                 `method_not_allowed` (405, with `Allow`); `timeout` (408): a \
-                 submission whose body did not arrive in time; `too_large` (413); \
-                 `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
-                 and `rate_limited` (429, try again); `internal` (500). The other \
-                 codes are the ledger's rejections of a transaction (422), as in \
-                 the specification.",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for ErrorCode {}
-
-/// The error shape of every 4xx and 5xx JSON answer.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// A code for programs and a message for people.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorDetail {
-    /// The code.
-    pub code: ErrorCode,
-    /// An explanation in English, naming the values at fault.
-    #[schema(examples("pay 500,000,000 exceeds the 200,000,000 still unpaid on contract C-17"))]
-    pub message: String,
-}
+pub use crate::error::{error_codes, ErrorBody, ErrorCode, ErrorDetail, API_ERROR_CODES};
 
 /// A validator: who it is and how much it weighs.
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -72,11 +72,6 @@ pub fn percent(part: u64, whole: u64, lang: Lang) -> String {
     }
 }
 
-/// RFC 3339 UTC with milliseconds: the instant as the ledger records it.
-pub fn rfc3339(ms: u64) -> String {
-    crate::api::rfc3339(ms)
-}
-
 /// The time in Vietnam, with the offset stated: `14:05:09 01/03/2026
 /// (UTC+07:00)` in Vietnamese, `2026-03-01 14:05:09 UTC+07:00` in English.
 pub fn local_time(ms: u64, lang: Lang) -> String {
@@ -156,7 +151,7 @@ mod tests {
         let ms = 1_767_225_600_000;
         assert_eq!(local_time(ms, Lang::Vi), "07:00:00 01/01/2026 (UTC+07:00)");
         assert_eq!(local_time(ms, Lang::En), "2026-01-01 07:00:00 UTC+07:00");
-        assert_eq!(rfc3339(ms), "2026-01-01T00:00:00.000Z");
+        assert_eq!(crate::time::rfc3339(ms), "2026-01-01T00:00:00.000Z");
         assert_eq!(number(1_234_567, Lang::Vi), "1.234.567");
     }
 }

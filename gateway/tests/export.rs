@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use gateway::export::{self, ExportError, Settings};
 use genesis::Currency;
 use ledger::block::Block;
 use ledger::codec;
@@ -16,7 +17,6 @@ use ledger::store::Store;
 use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
 use ledger::{Amount, ContractId, Hash, Height, LineCode, Op, SignedTx, State, Year};
-use node::export::{self, ExportError, Settings};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 

@@ -31,8 +31,8 @@ use maud::html;
 use serde::Deserialize;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::api::ApiError;
-use crate::shared::Shared;
+use crate::error::ApiError;
+use node::shared::Shared;
 
 mod chain;
 pub mod flags;

@@ -26,6 +26,15 @@ pub struct RateLimits {
     pub burst: u32,
 }
 
+impl From<&node::config::ExplorerSection> for RateLimits {
+    fn from(section: &node::config::ExplorerSection) -> Self {
+        RateLimits {
+            requests_per_second: section.requests_per_second,
+            burst: section.burst,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     tokens: f64,

@@ -1,0 +1,163 @@
+//! The one shape of every error answer, the API's and the explorer's:
+//! `{"error": {"code", "message"}}` ([`ErrorBody`]), with the ledger's
+//! rejection codes where a transaction is refused, and [`ApiError`], which
+//! handlers return to give it.
+
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger::TxError;
+use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+/// Error codes the API itself gives, besides the ledger's rejection codes
+/// (`ledger::error::ERROR_CODES`).
+pub const API_ERROR_CODES: [&str; 7] = [
+    "not_found",
+    "method_not_allowed",
+    "timeout",
+    "busy",
+    "rate_limited",
+    "uri_too_long",
+    "internal",
+];
+
+/// Every code an error answer may carry: the API's own, then the ledger's.
+pub fn error_codes() -> impl Iterator<Item = &'static str> {
+    API_ERROR_CODES
+        .into_iter()
+        .chain(ledger::error::ERROR_CODES)
+}
+
+/// A machine-readable error code, one of [`error_codes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ErrorCode(pub &'static str);
+
+impl PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(error_codes()))
+            .description(Some(
+                "What went wrong, for programs. `invalid_argument` (400): a bad \
+                 height, hash, id, cursor, year or query parameter; `malformed` \
+                 (400): a body that is not a transaction; `not_found` (404); \
+                 `method_not_allowed` (405, with `Allow`); `timeout` (408): a \
+                 submission whose body did not arrive in time; `too_large` (413); \
+                 `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
+                 and `rate_limited` (429, try again); `internal` (500). The other \
+                 codes are the ledger's rejections of a transaction (422), as in \
+                 the specification.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {}
+
+/// The error shape of every 4xx and 5xx JSON answer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// A code for programs and a message for people.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// The code.
+    pub code: ErrorCode,
+    /// An explanation in English, naming the values at fault.
+    #[schema(examples("pay 500,000,000 exceeds the 200,000,000 still unpaid on contract C-17"))]
+    pub message: String,
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with `code`, which must be one of [`error_codes`]:
+    /// the document lists them, and clients match on them.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        debug_assert!(
+            error_codes().any(|c| c == code),
+            "error code {code:?} is not in the documented list"
+        );
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+    }
+
+    pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: ErrorCode(self.code),
+                message: self.message.clone(),
+            },
+        }
+    }
+}
+
+impl From<TxError> for ApiError {
+    fn from(e: TxError) -> ApiError {
+        let status = match e.code() {
+            "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+            "malformed" => StatusCode::BAD_REQUEST,
+            "duplicate" => StatusCode::CONFLICT,
+            "mempool_full" => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), tx_message(&e))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::bad_request(e.body_text())
+    }
+}
+
+/// The explanation of a rejection without its leading code, which the error
+/// shape carries in its own field.
+pub fn tx_message(e: &TxError) -> String {
+    let text = e.to_string();
+    match text
+        .strip_prefix(e.code())
+        .and_then(|t| t.strip_prefix(": "))
+    {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
