@@ -15,9 +15,9 @@ use clap::{Args, Subcommand};
 use gateway::api::{EXPORT_BLOCK_HASH_HEADER, EXPORT_HEIGHT_HEADER};
 use ledger::Year;
 
-use crate::client::{Client, ClientError, Download};
 use crate::tx::parse_year;
 use crate::UsageError;
+use tools::client::{Client, ClientError, Download};
 
 /// What to export.
 #[derive(Subcommand, Clone, Debug)]

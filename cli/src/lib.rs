@@ -3,45 +3,28 @@
 //! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
 //! or verification failed; 2 usage; 3 node unreachable.
 
-pub mod bench;
-pub mod client;
-pub mod demo;
-pub mod devnet;
 pub mod export;
-mod nodes;
 pub mod proof;
 pub mod query;
 pub mod render;
-pub mod testnet;
 pub mod tx;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
 use ledger::verify::verify_store;
 use ledger::PeerId;
+use tools::{bench, client, devnet, nodes, testnet};
+pub use tools::{Output, UsageError, EXIT_FAILED};
 
-/// Exit code when verification fails or a transaction is rejected.
-pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code for bad input: clap's own, and [`UsageError`].
 const EXIT_USAGE: u8 = 2;
 /// Exit code when the node cannot be reached.
 const EXIT_UNREACHABLE: u8 = 3;
-
-/// Bad input that clap cannot check while parsing, such as an unreadable key
-/// file. Exit code 2, like clap's own usage errors.
-#[derive(Debug, thiserror::Error)]
-#[error("{flag}: {message}")]
-pub struct UsageError {
-    /// The flag whose value is bad, e.g. `--key`.
-    pub flag: &'static str,
-    /// What is wrong with it.
-    pub message: String,
-}
 
 #[derive(Parser)]
 #[command(
@@ -65,17 +48,6 @@ struct Cli {
     node: String,
     #[command(subcommand)]
     command: Command,
-}
-
-/// How a command prints its data (`--output`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
-pub enum Output {
-    /// Aligned, for people.
-    Table,
-    /// The node's JSON, pretty-printed.
-    Json,
-    /// A header line and rows.
-    Csv,
 }
 
 #[derive(Subcommand)]

@@ -17,9 +17,9 @@ use ledger::proof::{AuditBundle, ProofError, VerifiedTx, BUNDLE_BYTES_MAX};
 use ledger::Hash;
 use serde_json::{json, Value};
 
-use crate::client::Client;
 use crate::render::render;
 use crate::{Output, UsageError, EXIT_FAILED};
+use tools::client::Client;
 
 /// Audit bundles.
 #[derive(Subcommand, Clone, Debug)]

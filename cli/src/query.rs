@@ -10,10 +10,10 @@
 use clap::Subcommand;
 use ledger::{ContractId, EntityId, Hash};
 
-use crate::client::Client;
 use crate::render::{render, CsvRows};
 use crate::tx::{parse_contract_id, parse_entity_id};
 use crate::Output;
+use tools::client::Client;
 
 /// A block by height, or the newest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,8 +23,8 @@ use ledger::tx::{EntityKind, Op, Status, TxBody};
 use ledger::{Amount, ContractId, EntityId, Hash, LineCode, PeerId, PublicKey, SignedTx, Year};
 use serde_json::{json, Value};
 
-use crate::client::{Client, ClientError};
 use crate::{Output, UsageError};
+use tools::client::{Client, ClientError};
 
 /// The help section of the flags every operation shares.
 const SIGNING: &str = "Signing and submitting";

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli::client::Client;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use node::testnet::{NetworkPlan, Role};
+use tools::client::Client;
 
 /// Bound on every wait of this test.
 const WAIT_MS_MAX: u64 = 90_000;

@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli::bench::audit::{audit, Audit, Found};
-use cli::client::{Client, ClientError};
 use genesis::{Currency, EntityTemplate};
 use ledger::crypto::{read_key_file, write_key_file, SigningKey};
 use ledger::{EntityId, Hash, Op, PeerId, SignedTx, TxBody};
@@ -21,6 +19,8 @@ use node::testnet::{
     self, Explorers, NetworkPlan, NodePlan, Ports, Role, TestnetSpec, PORT_STRIDE,
 };
 use serde_json::Value;
+use tools::bench::audit::{audit, Audit, Found};
+use tools::client::{Client, ClientError};
 
 use crate::ports;
 

@@ -25,13 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cli::bench::load::{self, LoadSpec, Mix, Signed, World};
-use cli::bench::submit::{batch_body, post_batch, submit_client};
 use ledger::crypto::read_key_file;
 use ledger::Hash;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tests::cluster::Cluster;
+use tools::bench::load::{self, LoadSpec, Mix, Signed, World};
+use tools::bench::submit::{batch_body, post_batch, submit_client};
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 
@@ -261,7 +261,7 @@ fn validators_killed_again_and_again_under_load_lose_nothing_and_agree() {
         mix: Mix::default(),
         seed,
         validators: VALIDATORS,
-        year: cli::devnet::year_of(now_ms()),
+        year: tools::devnet::year_of(now_ms()),
     };
     let planned = load::plan(&world, &chain_id, &spec);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

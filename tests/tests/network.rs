@@ -119,7 +119,7 @@ fn bad_transactions_get_their_code_over_http_and_never_commit() {
     let good_hash = c.submit(0, &good).unwrap();
     c.wait_committed(0, &good_hash, BLOCKS);
 
-    let code = |r: Result<String, cli::client::ClientError>| {
+    let code = |r: Result<String, tools::client::ClientError>| {
         r.expect_err("must be refused").code().unwrap().to_owned()
     };
     // Replayed: the same signed bytes again.

@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use cli::demo::{Expect, Feed, Needs, Planned, BAD_EVERY_ACTIONS};
 use genesis::story;
 use ledger::testkit::key;
 use ledger::tx::TxBody;
 use ledger::{EntityId, Op, SignedTx, State, Year};
+use tools::demo::{Expect, Feed, Needs, Planned, BAD_EVERY_ACTIONS};
 
 const FIRST_YEAR: u16 = 2026;
 /// Transactions per block in the simulated chain: many, so that what an

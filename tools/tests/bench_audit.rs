@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use cli::bench::audit::{audit, Audit, Found};
 use ledger::block::{Block, CommitCertificate};
 use ledger::state::{BlockOutcome, State};
 use ledger::store::Store;
@@ -14,6 +13,7 @@ use ledger::testkit::{key, TestChain};
 use ledger::tx::EntityKind;
 use ledger::{EntityId, Hash, Op, SignedTx};
 use node::home::Home;
+use tools::bench::audit::{audit, Audit, Found};
 
 /// A block as a validator stores it: with its certificate, its outcome and
 /// the state it was executed on.
