@@ -1,6 +1,6 @@
 //! The HTTP API at its boundary: both listeners' routers driven in-process
 //! with `tower::ServiceExt::oneshot` over a real store written block by
-//! block with `ledger::testkit::TestChain`.
+//! block by `testkit::NodeFixture`.
 //!
 //! Every route is asked for its success answer and its errors (400, 404,
 //! 405, 413, 429, `POST /v1/txs` raw and as JSON), and every JSON answer is
@@ -21,15 +21,14 @@ use gateway::api::{
     SUBMIT_BODY_BYTES_MAX,
 };
 use gateway::explorer::RateLimits;
-use genesis::{Currency, Genesis, GenesisEntity};
 use ledger::codec::TX_BYTES_MAX;
-use ledger::store::Store;
-use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 use ledger::tx::EntityKind;
-use ledger::{Amount, ContractId, Hash, LineCode, Op, SignedTx, TxError, Validator, Year};
+use ledger::{Amount, Hash, LineCode, Op, SignedTx, TxError, Year};
 use node::mempool::{Mempool, MempoolLimits};
 use node::shared::Shared;
 use serde_json::{json, Value};
+use testkit::ops::{self, cid};
+use testkit::{id, key, GenesisBuilder, NodeFixture, CHAIN_ID};
 use tower::ServiceExt;
 
 const LINE: &str = "0402-HEALTH";
@@ -39,27 +38,8 @@ const GENEROUS: RateLimits = RateLimits {
     burst: 100_000,
 };
 
-fn cid(s: &str) -> ContractId {
-    ContractId::new(s).unwrap()
-}
-
-fn entity(e: &str, kind: EntityKind, name: &str, parent: Option<&str>) -> GenesisEntity {
-    GenesisEntity {
-        id: id(e),
-        kind,
-        name: name.into(),
-        parent: parent.map(id),
-        public_key: key(e).public_key(),
-    }
-}
-
 fn pay(amount: u64, reference: &str) -> Op {
-    Op::Pay {
-        contract: cid("C-1"),
-        amount: Amount(amount),
-        reference: reference.into(),
-        document_hash: None,
-    }
+    ops::pay("C-1", amount, reference)
 }
 
 /// Which listener a request goes to.
@@ -74,9 +54,8 @@ const BOTH: [On; 2] = [On::Api, On::Explorer];
 /// A chain in a real store, the node parts around it, and what the test
 /// put into it.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    node: NodeFixture,
     shared: Arc<Shared>,
-    chain: TestChain,
     award_hash: Hash,
     first_pay_hash: Hash,
     /// The transactions in V-0001's history, in chain order.
@@ -87,122 +66,59 @@ impl Fixture {
     /// Four blocks of spending (appropriate, allocate, award, pay and
     /// deliver), then `payments` blocks of one small payment each.
     fn new(payments: usize) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let mut chain = TestChain::new(1);
-        let validator = &chain.validator_keys[0];
-        let genesis = Genesis {
-            chain_id: CHAIN_ID.into(),
-            genesis_time_ms: GENESIS_TIME_MS,
-            currency: Currency::default(),
-            entities: vec![
-                entity("MOF", EntityKind::Treasury, "Bộ Tài chính", None),
-                entity("MOH", EntityKind::Ministry, "Bộ Y tế", None),
-                entity(
-                    "MOH.BVBM",
-                    EntityKind::Department,
-                    "Bệnh viện Bạch Mai",
-                    Some("MOH"),
-                ),
-                entity(
-                    "V-0001",
-                    EntityKind::Vendor,
-                    "Công ty TNHH Thiết bị Y tế Sông Hồng",
-                    None,
-                ),
-            ],
-            validators: vec![Validator {
-                name: "validator-0".into(),
-                consensus_key: validator.public_key(),
-                peer_id: ledger::PeerId::from_ed25519(&validator.public_key()).unwrap(),
-                power: 10,
-            }],
-            nodes: Vec::new(),
-        };
-        genesis.check().unwrap();
-        // The test chain, started from this genesis instead of its own.
-        chain.state = genesis.state();
-        chain.genesis = chain.state.clone();
-        chain.genesis_hash = genesis.hash();
-        chain.last_hash = genesis.hash();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        store.init(&chain.genesis, chain.genesis_hash).unwrap();
-
-        let commit = |chain: &mut TestChain, txs: Vec<SignedTx>| {
-            let (block, cert, outcome) = chain.make_block(txs).expect("the block executes");
-            store
-                .commit_block(&block, &cert, &outcome, &chain.state)
-                .unwrap();
-            chain.advance(&block, cert, outcome);
-        };
-        let year = Year(YEAR);
-        let line = LineCode::new(LINE).unwrap();
-        let t = chain.tx(
-            "MOF",
-            0,
-            Op::Appropriate {
-                year,
-                line: line.clone(),
-                to: id("MOH"),
-                amount: Amount(5_000_000_000),
-                legal_ref: "Nghị quyết 01/2026/QH15".into(),
-            },
-        );
-        commit(&mut chain, vec![t]);
-        let t = chain.tx(
+        let genesis = GenesisBuilder::new(CHAIN_ID)
+            .entity("MOF", EntityKind::Treasury, "Bộ Tài chính", None)
+            .entity("MOH", EntityKind::Ministry, "Bộ Y tế", None)
+            .entity(
+                "MOH.BVBM",
+                EntityKind::Department,
+                "Bệnh viện Bạch Mai",
+                Some("MOH"),
+            )
+            .entity(
+                "V-0001",
+                EntityKind::Vendor,
+                "Công ty TNHH Thiết bị Y tế Sông Hồng",
+                None,
+            )
+            .build();
+        let mut node = NodeFixture::new("api-test", genesis);
+        let t = node.tx("MOF", 0, ops::appropriate(YEAR, LINE, "MOH", 5_000_000_000));
+        node.commit(vec![t]);
+        let t = node.tx(
             "MOH",
             0,
-            Op::Allocate {
-                year,
-                line: line.clone(),
-                to: id("MOH.BVBM"),
-                amount: Amount(4_000_000_000),
-            },
+            ops::allocate(YEAR, LINE, "MOH.BVBM", 4_000_000_000),
         );
-        commit(&mut chain, vec![t]);
-        let award = chain.tx(
+        node.commit(vec![t]);
+        let award = ops::award(
+            "C-1",
+            YEAR,
+            LINE,
+            "V-0001",
+            3_000_000_000,
+            "Máy thở chức năng cao",
+        );
+        let award = node.tx(
             "MOH.BVBM",
             0,
-            Op::Award {
-                contract: cid("C-1"),
-                year,
-                line,
-                vendor: id("V-0001"),
-                amount: Amount(3_000_000_000),
-                title: "Máy thở chức năng cao".into(),
-                document_hash: Some(Hash::digest(b"hop dong C-1")),
-            },
+            ops::award_with_document(award, b"hop dong C-1"),
         );
         let award_hash = award.hash();
-        commit(&mut chain, vec![award]);
-        let first_pay = chain.tx("MOH.BVBM", 0, pay(500_000_000, "UNC-001"));
+        node.commit(vec![award]);
+        let first_pay = node.tx("MOH.BVBM", 0, pay(500_000_000, "UNC-001"));
         let first_pay_hash = first_pay.hash();
-        let deliver = chain.tx(
-            "MOH.BVBM",
-            1,
-            Op::ConfirmDelivery {
-                contract: cid("C-1"),
-                milestone: "Đợt 1".into(),
-                note: "Đã lắp đặt".into(),
-            },
-        );
+        let deliver = node.tx("MOH.BVBM", 1, ops::deliver("C-1", "Đợt 1", "Đã lắp đặt"));
         let mut vendor_history = vec![award_hash, first_pay_hash, deliver.hash()];
-        commit(&mut chain, vec![first_pay, deliver]);
+        node.commit(vec![first_pay, deliver]);
         for i in 0..payments {
-            let t = chain.tx("MOH.BVBM", 0, pay(1_000, &format!("TT-{i}")));
+            let t = node.tx("MOH.BVBM", 0, pay(1_000, &format!("TT-{i}")));
             vendor_history.push(t.hash());
-            commit(&mut chain, vec![t]);
+            node.commit(vec![t]);
         }
-
-        let shared = Arc::new(Shared::fixture(
-            "api-test",
-            genesis,
-            store,
-            chain.state.clone(),
-        ));
         Fixture {
-            _dir: dir,
-            shared,
-            chain,
+            shared: node.shared.clone(),
+            node,
             award_hash,
             first_pay_hash,
             vendor_history,
@@ -210,7 +126,7 @@ impl Fixture {
     }
 
     fn height(&self) -> u64 {
-        self.chain.state.height().0
+        self.node.height()
     }
 
     fn router(&self, on: On) -> Router {
@@ -244,7 +160,7 @@ impl Fixture {
     /// A payment the department has not signed yet, `pending` nonces ahead
     /// of its committed ones.
     fn next_payment(&self, pending: u64, amount: u64, reference: &str) -> SignedTx {
-        self.chain.tx("MOH.BVBM", pending, pay(amount, reference))
+        self.node.tx("MOH.BVBM", pending, pay(amount, reference))
     }
 
     /// The listener's own document.
@@ -695,7 +611,7 @@ async fn reads_answer_what_the_chain_holds() {
         assert_eq!(status["chain_id"], CHAIN_ID);
         assert_eq!(status["node_id"], "api-test-node");
         assert_eq!(status["height"], height);
-        assert_eq!(status["last_block_hash"], f.chain.last_hash.to_hex());
+        assert_eq!(status["last_block_hash"], f.node.chain.last_hash.to_hex());
         assert_eq!(status["last_block_time"], "2026-01-01T00:00:06.000Z");
         assert_eq!(status["validators"][0]["name"], "validator-0");
         assert_eq!(status["validators"][0]["power"], 10);
@@ -730,11 +646,11 @@ async fn reads_answer_what_the_chain_holds() {
         assert_eq!(precommits.len(), 1);
         assert_eq!(
             precommits[0]["validator"],
-            f.chain.validator_keys[0].public_key().to_hex()
+            f.node.chain.validator_keys[0].public_key().to_hex()
         );
         assert_eq!(precommits[0]["signature"].as_str().unwrap().len(), 128);
         let latest = f.get(on, "/v1/blocks/latest").await.json();
-        assert_eq!(latest["hash"], f.chain.last_hash.to_hex());
+        assert_eq!(latest["hash"], f.node.chain.last_hash.to_hex());
 
         let list = f.get(on, "/v1/entities").await.json();
         let ids: Vec<&str> = list["entities"]
@@ -818,7 +734,7 @@ async fn reads_answer_what_the_chain_holds() {
         );
         assert_eq!(
             csv.header(header::HeaderName::from_static("x-minhbach-block-hash")),
-            f.chain.last_hash.to_hex()
+            f.node.chain.last_hash.to_hex()
         );
         let ocds = f.get(on, "/v1/export/ocds.json").await;
         assert_eq!(ocds.status, StatusCode::OK);
@@ -1221,7 +1137,7 @@ async fn a_transaction_evicted_for_room_reads_as_rejected_mempool_full() {
     for tx in &waiting {
         f.shared.admit(tx.clone()).unwrap();
     }
-    let appropriation = f.chain.tx(
+    let appropriation = f.node.chain.tx(
         "MOF",
         0,
         Op::Appropriate {

@@ -43,6 +43,10 @@ pub struct TestChain {
     pub last_time_ms: u64,
     /// Certificate of the last block.
     pub last_cert: Option<CommitCertificate>,
+    /// The chain id transactions are signed for.
+    pub chain_id: String,
+    /// How much later than its parent each block is timed.
+    pub block_interval_ms: u64,
 }
 
 impl TestChain {
@@ -94,14 +98,28 @@ impl TestChain {
         ];
         let genesis_hash = Hash::digest(b"test genesis");
         let state = State::genesis(CHAIN_ID, genesis_hash, writes);
+        TestChain::from_genesis(state, genesis_hash, GENESIS_TIME_MS, validator_keys)
+    }
+
+    /// A chain from a genesis state made elsewhere (such as
+    /// `genesis::Genesis::state`), whose validators sign with
+    /// `validator_keys`; blocks are a second apart.
+    pub fn from_genesis(
+        genesis: State,
+        genesis_hash: Hash,
+        genesis_time_ms: u64,
+        validator_keys: Vec<SigningKey>,
+    ) -> TestChain {
         TestChain {
-            genesis: state.clone(),
-            state,
+            chain_id: genesis.chain_id().to_owned(),
+            state: genesis.clone(),
+            genesis,
             genesis_hash,
             validator_keys,
             last_hash: genesis_hash,
-            last_time_ms: GENESIS_TIME_MS,
+            last_time_ms: genesis_time_ms,
             last_cert: None,
+            block_interval_ms: 1000,
         }
     }
 
@@ -111,7 +129,7 @@ impl TestChain {
         let id = EntityId::new(signer).expect("valid id");
         let nonce = self.state.next_nonce(&id).unwrap_or(1) + pending;
         TxBody {
-            chain_id: CHAIN_ID.into(),
+            chain_id: self.chain_id.clone(),
             signer: id,
             nonce,
             op,
@@ -126,7 +144,7 @@ impl TestChain {
     ) -> Result<(Block, CommitCertificate, BlockOutcome), (usize, TxError)> {
         let template = BlockTemplate {
             prev_hash: self.last_hash,
-            time_ms: self.last_time_ms + 1000,
+            time_ms: self.last_time_ms + self.block_interval_ms,
             proposer: self.validator_keys[0].public_key(),
             last_commit: self.last_cert.clone(),
             evidence: Vec::new(),

@@ -95,28 +95,6 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// A node's shared state for tests of what reads it (the API, the
-    /// explorer): `store` and `state` as given, an empty mempool with the
-    /// default limits, nothing gossiped (the loop is not running) and its
-    /// own metrics recorder.
-    #[cfg(any(test, feature = "testkit"))]
-    pub fn fixture(name: &str, genesis: Genesis, store: Store, state: State) -> Shared {
-        Shared {
-            name: name.into(),
-            node_id: format!("{name}-node"),
-            genesis,
-            store,
-            state: RwLock::new(state),
-            mempool: Mutex::new(Mempool::new(crate::mempool::MempoolLimits::default())),
-            rejected: Mutex::new(Rejections::default()),
-            live: RwLock::new(Live::default()),
-            gossip: mpsc::channel(16).0,
-            metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
-                .build_recorder()
-                .handle(),
-        }
-    }
-
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.genesis.chain_id

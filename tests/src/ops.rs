@@ -1,27 +1,19 @@
 //! Operations the network tests sign, on the devnet story's entities and
-//! budget lines, in fiscal year 2026.
+//! budget lines, in fiscal year 2026: [`testkit::ops`] with the year fixed.
 
-use ledger::{Amount, LineCode, Op, Year};
+use ledger::Op;
 
-pub use ledger::testkit::id;
+pub use testkit::id;
+
+/// The fiscal year of every operation here.
+pub const YEAR: u16 = 2026;
 
 /// The treasury appropriates `amount` on `line` to ministry `to`.
 pub fn appropriate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Appropriate {
-        year: Year(2026),
-        line: LineCode::new(line).expect("a valid line code"),
-        to: id(to),
-        amount: Amount(amount),
-        legal_ref: "Nghị quyết 01/2026/QH15".into(),
-    }
+    testkit::ops::appropriate(YEAR, line, to, amount)
 }
 
 /// A ministry allocates `amount` on `line` to department `to`.
 pub fn allocate(to: &str, line: &str, amount: u64) -> Op {
-    Op::Allocate {
-        year: Year(2026),
-        line: LineCode::new(line).expect("a valid line code"),
-        to: id(to),
-        amount: Amount(amount),
-    }
+    testkit::ops::allocate(YEAR, line, to, amount)
 }

@@ -8,198 +8,80 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use genesis::{Currency, Genesis, GenesisEntity};
-use ledger::builder::{build_block, sign_commit, BlockTemplate};
-use ledger::crypto::SigningKey;
-use ledger::store::Store;
-use ledger::testkit::{id, key};
+use genesis::Genesis;
 use ledger::tx::EntityKind;
-use ledger::{
-    Amount, Block, CommitCertificate, ContractId, Hash, LineCode, Op, PeerId, SignedTx, State,
-    TxBody, Validator, Year,
-};
+use ledger::{Amount, Hash, Op};
+use node::shared::Shared;
+use testkit::ops::{self, cid};
+use testkit::{id, key, GenesisBuilder, NodeFixture, CHAIN_ID};
 use tower::ServiceExt;
 
 use super::RateLimits;
 use crate::api::explorer_router;
-use node::shared::Shared;
 
-const CHAIN: &str = "minhbach-test";
-use ledger::testkit::GENESIS_TIME_MS;
 const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 10_000,
     burst: 10_000,
 };
 
-fn cid(s: &str) -> ContractId {
-    ContractId::new(s).unwrap()
-}
-
-fn line() -> LineCode {
-    LineCode::new("YTE.DTPT").unwrap()
-}
+const LINE: &str = "YTE.DTPT";
+const YEAR: u16 = 2026;
 
 /// A store with a few blocks of spending, and the node parts around it.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    /// Keeps the store's folder while the test runs.
+    _node: NodeFixture,
     shared: Arc<Shared>,
     /// Every committed transaction's hash, by label.
     pay_hash: Hash,
     rotate_hash: Hash,
 }
 
-struct Builder {
-    store: Store,
-    state: State,
-    validator: SigningKey,
-    last_hash: Hash,
-    last_time_ms: u64,
-    last_cert: Option<CommitCertificate>,
-}
-
-impl Builder {
-    fn tx(&self, signer: &str, pending: u64, op: Op) -> SignedTx {
-        let nonce = self.state.next_nonce(&id(signer)).unwrap() + pending;
-        TxBody {
-            chain_id: CHAIN.into(),
-            signer: id(signer),
-            nonce,
-            op,
-        }
-        .sign(&key(signer))
-    }
-
-    fn commit(&mut self, txs: Vec<SignedTx>) -> Block {
-        let template = BlockTemplate {
-            prev_hash: self.last_hash,
-            time_ms: self.last_time_ms + 60_000,
-            proposer: self.validator.public_key(),
-            last_commit: self.last_cert.clone(),
-            evidence: Vec::new(),
-        };
-        let (block, outcome) = build_block(&self.state, txs, template).expect("the block executes");
-        let cert = sign_commit(&block, 0, &[&self.validator]);
-        self.store
-            .commit_block(&block, &cert, &outcome, &self.state)
-            .unwrap();
-        self.state.commit(outcome);
-        self.last_hash = block.hash();
-        self.last_time_ms = block.header.time_ms;
-        self.last_cert = Some(cert);
-        block
-    }
-}
-
-fn entity(e: &str, kind: EntityKind, name: &str, parent: Option<&str>) -> GenesisEntity {
-    GenesisEntity {
-        id: id(e),
-        kind,
-        name: name.into(),
-        parent: parent.map(id),
-        public_key: key(e).public_key(),
-    }
-}
-
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let validator = key("validator-0");
-    let genesis = Genesis {
-        chain_id: CHAIN.into(),
-        genesis_time_ms: GENESIS_TIME_MS,
-        currency: Currency::default(),
-        entities: vec![
-            entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None),
-            entity("BYT", EntityKind::Ministry, "Bộ Y tế", None),
-            entity(
-                "BGDDT",
-                EntityKind::Ministry,
-                "Bộ Giáo dục và Đào tạo",
-                None,
-            ),
-            entity(
-                "BYT-BVBM",
-                EntityKind::Department,
-                "Bệnh viện Bạch Mai",
-                Some("BYT"),
-            ),
-            entity(
-                "V-0001",
-                EntityKind::Vendor,
-                "Công ty TNHH Thiết bị Y tế Sông Hồng",
-                None,
-            ),
-        ],
-        validators: vec![Validator {
-            name: "validator-0".into(),
-            consensus_key: validator.public_key(),
-            peer_id: PeerId::from_ed25519(&validator.public_key()).unwrap(),
-            power: 10,
-        }],
-        nodes: Vec::new(),
-    };
-    genesis.check().unwrap();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let state = store.init(&genesis.state(), genesis.hash()).unwrap();
-    let mut b = Builder {
-        store,
-        state,
-        validator,
-        last_hash: genesis.hash(),
-        last_time_ms: GENESIS_TIME_MS,
-        last_cert: None,
-    };
-    let year = Year(2026);
+    let genesis = GenesisBuilder::new(CHAIN_ID)
+        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
+        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
+        .entity(
+            "BGDDT",
+            EntityKind::Ministry,
+            "Bộ Giáo dục và Đào tạo",
+            None,
+        )
+        .entity(
+            "BYT-BVBM",
+            EntityKind::Department,
+            "Bệnh viện Bạch Mai",
+            Some("BYT"),
+        )
+        .entity(
+            "V-0001",
+            EntityKind::Vendor,
+            "Công ty TNHH Thiết bị Y tế Sông Hồng",
+            None,
+        )
+        .build();
+    let mut b = NodeFixture::new("test", genesis);
+    b.chain.block_interval_ms = 60_000;
     // 1: the treasury appropriates 5 tỷ to the health ministry.
-    let t = b.tx(
-        "BTC",
-        0,
-        Op::Appropriate {
-            year,
-            line: line(),
-            to: id("BYT"),
-            amount: Amount(5_000_000_000),
-            legal_ref: "Nghị quyết 01/2026/QH15".into(),
-        },
-    );
+    let t = b.tx("BTC", 0, ops::appropriate(YEAR, LINE, "BYT", 5_000_000_000));
     b.commit(vec![t]);
     // 2: which passes 4.5 tỷ to Bạch Mai.
     let t = b.tx(
         "BYT",
         0,
-        Op::Allocate {
-            year,
-            line: line(),
-            to: id("BYT-BVBM"),
-            amount: Amount(4_500_000_000),
-        },
+        ops::allocate(YEAR, LINE, "BYT-BVBM", 4_500_000_000),
     );
     b.commit(vec![t]);
     // 3: two awards just under 2 tỷ to one vendor.
-    let award = |c: &str, amount: u64| Op::Award {
-        contract: cid(c),
-        year,
-        line: line(),
-        vendor: id("V-0001"),
-        amount: Amount(amount),
-        title: "Máy thở chức năng cao".into(),
-        document_hash: None,
-    };
+    let award =
+        |c: &str, amount: u64| ops::award(c, YEAR, LINE, "V-0001", amount, "Máy thở chức năng cao");
     let txs = vec![
         b.tx("BYT-BVBM", 0, award("C-1", 1_950_000_000)),
         b.tx("BYT-BVBM", 1, award("C-2", 1_960_000_000)),
     ];
     b.commit(txs);
     // 4: a payment on C-1; C-2 amended upward and delivered.
-    let pay = b.tx(
-        "BYT-BVBM",
-        0,
-        Op::Pay {
-            contract: cid("C-1"),
-            amount: Amount(500_000_000),
-            reference: "HĐ-01/2026".into(),
-            document_hash: None,
-        },
-    );
+    let pay = b.tx("BYT-BVBM", 0, ops::pay("C-1", 500_000_000, "HĐ-01/2026"));
     let pay_hash = pay.hash();
     let txs = vec![
         pay,
@@ -213,15 +95,7 @@ fn fixture() -> Fixture {
                 document_hash: None,
             },
         ),
-        b.tx(
-            "BYT-BVBM",
-            2,
-            Op::ConfirmDelivery {
-                contract: cid("C-2"),
-                milestone: "Đợt 1".into(),
-                note: "Đã lắp đặt".into(),
-            },
-        ),
+        b.tx("BYT-BVBM", 2, ops::deliver("C-2", "Đợt 1", "Đã lắp đặt")),
     ];
     b.commit(txs);
     // 5: the treasury replaces the vendor's key.
@@ -237,27 +111,15 @@ fn fixture() -> Fixture {
     b.commit(vec![rotate]);
     // 6: many small payments, for a history longer than one page.
     let txs = (0..26)
-        .map(|i| {
-            b.tx(
-                "BYT-BVBM",
-                i,
-                Op::Pay {
-                    contract: cid("C-1"),
-                    amount: Amount(1_000),
-                    reference: format!("TT-{i}"),
-                    document_hash: None,
-                },
-            )
-        })
+        .map(|i| b.tx("BYT-BVBM", i, ops::pay("C-1", 1_000, &format!("TT-{i}"))))
         .collect();
     b.commit(txs);
     // 7: empty, so that block 6 has a successor.
     b.commit(Vec::new());
 
-    let shared = Arc::new(Shared::fixture("test", genesis, b.store, b.state));
     Fixture {
-        _dir: dir,
-        shared,
+        shared: b.shared.clone(),
+        _node: b,
         pay_hash,
         rotate_hash,
     }

@@ -1,0 +1,28 @@
+//! The one test kit of the crates above `ledger`: what a test needs to make
+//! a chain, a node's shared state and a story of spending, written once.
+//! No shipped crate depends on it (`cargo tree -e normal -p cli` does not
+//! list it); `ledger`'s own fixtures (`ledger::testkit`, behind its
+//! `testkit` feature) are re-exported here so that a test has one place to
+//! import from.
+//!
+//! - ids, keys and chains: [`id`], [`key`], [`TestChain`], [`CHAIN_ID`],
+//!   [`GENESIS_TIME_MS`]; genesis files: [`GenesisBuilder`] and
+//!   [`story_genesis`] (the devnet's public sector);
+//! - [`ops`]: one builder per operation a test writes often;
+//! - [`NodeFixture`]: a chain committed into a real store in a temporary
+//!   folder, with the node's [`node::shared::Shared`] over it, as the API,
+//!   the explorer and the exports read it;
+//! - [`Scenario`]: stories as data, signer by signer, such as
+//!   [`Scenario::payment`], told in process by a [`NodeFixture`] or over
+//!   HTTP by a network of real nodes.
+
+mod fixture;
+mod genesis_builder;
+pub mod ops;
+mod scenario;
+
+pub use fixture::NodeFixture;
+pub use genesis::story::test_genesis as story_genesis;
+pub use genesis_builder::GenesisBuilder;
+pub use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
+pub use scenario::{Scenario, Step};
