@@ -13,6 +13,7 @@
 
 pub mod block;
 pub mod builder;
+pub mod checked;
 pub mod codec;
 pub mod crypto;
 pub mod error;

@@ -1,8 +1,10 @@
 //! Newtypes for the values the domain passes around: hashes, heights, amounts,
 //! entity and contract ids, budget line codes, fiscal years and public keys.
 //!
-//! Each constructor that takes outside input validates it, so a value of one of
-//! these types is always well formed. Nothing here knows about execution rules.
+//! The constructors that take outside input validate it, so a value of one of
+//! these types is always well formed; they, and the parsing and decoding
+//! built on them, are in `checked`, next to the rejections they return.
+//! Nothing here knows about execution rules.
 
 use std::fmt;
 
@@ -10,26 +12,14 @@ use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::TxError;
-
-/// Hex text forms for a 32-byte newtype: `to_hex`, `from_hex`, `Display` (all
-/// 64 digits), `Debug` (the first 12) and serde as a hex string.
+/// Hex text forms for a 32-byte newtype: `to_hex`, `Display` (all 64
+/// digits), `Debug` (the first 12) and serialisation as a hex string.
 macro_rules! hex_bytes32 {
-    ($name:ident, $field:literal) => {
+    ($name:ident) => {
         impl $name {
             /// Lower-case hex.
             pub fn to_hex(&self) -> String {
                 hex::encode(self.0)
-            }
-
-            /// Parses 64 hex digits.
-            pub fn from_hex(s: &str) -> Result<$name, TxError> {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(s, &mut out).map_err(|_| TxError::InvalidArgument {
-                    field: $field,
-                    reason: format!("{s:?} is not 64 hex digits"),
-                })?;
-                Ok($name(out))
             }
         }
 
@@ -48,13 +38,6 @@ macro_rules! hex_bytes32 {
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.to_hex())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::from_hex(&s).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -83,7 +66,7 @@ impl Hash {
     }
 }
 
-hex_bytes32!(Hash, "hash");
+hex_bytes32!(Hash);
 
 /// A block height. The first block is height 1; genesis is height 0.
 #[derive(
@@ -166,34 +149,20 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// Checks `[A-Z0-9][A-Z0-9._-]{1,63}`.
-fn is_valid_code(s: &str) -> bool {
-    let b = s.as_bytes();
-    (2..=64).contains(&b.len())
-        && (b[0].is_ascii_uppercase() || b[0].is_ascii_digit())
-        && b[1..].iter().all(|c| {
-            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
-        })
-}
-
+/// An id or code of the pattern `[A-Z0-9][A-Z0-9._-]{1,63}`; `new`, which
+/// checks the pattern, and the parsing and decoding built on it are in
+/// `checked`.
 macro_rules! code_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
-            /// Validates `s` against `[A-Z0-9][A-Z0-9._-]{1,63}`.
-            pub fn new(s: &str) -> Result<Self, TxError> {
-                if is_valid_code(s) {
-                    Ok(Self(s.to_owned()))
-                } else {
-                    Err(TxError::InvalidArgument {
-                        field: $field,
-                        reason: format!("{s:?} does not match [A-Z0-9][A-Z0-9._-]{{1,63}}"),
-                    })
-                }
+            /// Wraps `s`, which the caller has checked against the pattern.
+            pub(crate) fn from_checked(s: &str) -> Self {
+                Self(s.to_owned())
             }
 
             /// The id as text.
@@ -207,47 +176,20 @@ macro_rules! code_newtype {
                 f.write_str(&self.0)
             }
         }
-
-        impl<Ctx> Decode<Ctx> for $name {
-            fn decode<D: bincode::de::Decoder<Context = Ctx>>(
-                d: &mut D,
-            ) -> Result<Self, bincode::error::DecodeError> {
-                let s = String::decode(d)?;
-                $name::new(&s).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
-            }
-        }
-        bincode::impl_borrow_decode!($name);
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::new(&s).map_err(serde::de::Error::custom)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = TxError;
-            fn from_str(s: &str) -> Result<Self, TxError> {
-                $name::new(s)
-            }
-        }
     };
 }
 
 code_newtype!(
     /// An entity id such as `MOF`, `MOH.BVBM` or `V-0042`.
-    EntityId,
-    "entity id"
+    EntityId
 );
 code_newtype!(
     /// A contract id such as `C-17`.
-    ContractId,
-    "contract id"
+    ContractId
 );
 code_newtype!(
     /// A budget line code such as `0402-HEALTH-INFRA`.
-    LineCode,
-    "budget line"
+    LineCode
 );
 
 /// A fiscal year, [`Year::FIRST`] to [`Year::LAST`].
@@ -271,30 +213,6 @@ impl Year {
     /// treasury appropriated in, so one mistyped far-future year would hide
     /// the real one.
     pub const LAST: u16 = 2100;
-
-    /// Validates the range.
-    pub fn new(y: u16) -> Result<Year, TxError> {
-        Year(y).check()?;
-        Ok(Year(y))
-    }
-
-    /// Refuses a year outside [`Year::FIRST`]`..=`[`Year::LAST`] with
-    /// `invalid_argument`.
-    pub fn check(self) -> Result<(), TxError> {
-        if (Year::FIRST..=Year::LAST).contains(&self.0) {
-            Ok(())
-        } else {
-            Err(TxError::InvalidArgument {
-                field: "year",
-                reason: format!(
-                    "{} is not a fiscal year from {} to {}",
-                    self.0,
-                    Year::FIRST,
-                    Year::LAST
-                ),
-            })
-        }
-    }
 }
 
 impl fmt::Display for Year {
@@ -308,7 +226,7 @@ impl fmt::Display for Year {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct PublicKey(pub [u8; 32]);
 
-hex_bytes32!(PublicKey, "public key");
+hex_bytes32!(PublicKey);
 
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
@@ -350,43 +268,9 @@ impl PeerId {
     /// Longest multihash accepted as a peer id.
     pub const BYTES_MAX: usize = 64;
 
-    /// Parses the base58 text form (`12D3KooW...`).
-    pub fn parse(s: &str) -> Result<PeerId, TxError> {
-        s.parse::<libp2p_identity::PeerId>()
-            .map(|p| PeerId(p.to_bytes()))
-            .map_err(|_| TxError::InvalidArgument {
-                field: "peer id",
-                reason: format!("{s:?} is not a libp2p peer id"),
-            })
-    }
-
-    /// Validates multihash bytes.
-    pub fn from_bytes(b: &[u8]) -> Result<PeerId, TxError> {
-        if b.len() > Self::BYTES_MAX {
-            return Err(TxError::InvalidArgument {
-                field: "peer id",
-                reason: format!("{} bytes is longer than {}", b.len(), Self::BYTES_MAX),
-            });
-        }
-        libp2p_identity::PeerId::from_bytes(b)
-            .map(|p| PeerId(p.to_bytes()))
-            .map_err(|_| TxError::InvalidArgument {
-                field: "peer id",
-                reason: "bytes are not a libp2p peer id".into(),
-            })
-    }
-
-    /// The peer id of an ed25519 node key.
-    pub fn from_ed25519(key: &PublicKey) -> Result<PeerId, TxError> {
-        let pk = libp2p_identity::ed25519::PublicKey::try_from_bytes(&key.0).map_err(|_| {
-            TxError::BadKey {
-                key: *key,
-                reason: "not a curve point",
-            }
-        })?;
-        Ok(PeerId(
-            libp2p_identity::PublicKey::from(pk).to_peer_id().to_bytes(),
-        ))
+    /// Wraps multihash bytes that the caller has checked are a peer id.
+    pub(crate) fn from_checked_bytes(b: Vec<u8>) -> PeerId {
+        PeerId(b)
     }
 
     /// The multihash bytes.
@@ -410,85 +294,15 @@ impl fmt::Debug for PeerId {
     }
 }
 
-impl<Ctx> Decode<Ctx> for PeerId {
-    fn decode<D: bincode::de::Decoder<Context = Ctx>>(
-        d: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
-        let b = Vec::<u8>::decode(d)?;
-        PeerId::from_bytes(&b).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
-    }
-}
-bincode::impl_borrow_decode!(PeerId);
-
 impl Serialize for PeerId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
 }
 
-impl<'de> Deserialize<'de> for PeerId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PeerId::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-/// A bounded UTF-8 text field (names, titles, references, notes).
-pub fn check_text(field: &'static str, s: &str, bytes_max: usize) -> Result<(), TxError> {
-    if s.len() > bytes_max {
-        return Err(TxError::InvalidArgument {
-            field,
-            reason: format!("{} bytes is longer than the {bytes_max} allowed", s.len()),
-        });
-    }
-    if s.chars().any(|c| c.is_control()) {
-        return Err(TxError::InvalidArgument {
-            field,
-            reason: "contains control characters".into(),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_follow_the_pattern() {
-        for ok in ["MOF", "MOH.BVBM", "V-0042", "0402-HEALTH-INFRA", "A_"] {
-            assert!(EntityId::new(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "M", "moh", "-MOH", "MOH BV", "Bộ", &"A".repeat(65)] {
-            assert!(EntityId::new(bad).is_err(), "{bad}");
-        }
-        assert!(EntityId::new(&"A".repeat(64)).is_ok());
-    }
-
-    #[test]
-    fn hashes_and_keys_are_hex_text() {
-        let h = Hash::digest(b"abc");
-        assert_eq!(
-            h.to_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(format!("{h:?}"), "ba7816bf8f01");
-        let json = serde_json::to_string(&h).unwrap();
-        assert_eq!(serde_json::from_str::<Hash>(&json).unwrap(), h);
-        let k = PublicKey([7; 32]);
-        assert_eq!(PublicKey::from_hex(&k.to_string()).unwrap(), k);
-        assert!(matches!(
-            PublicKey::from_hex("07"),
-            Err(TxError::InvalidArgument {
-                field: "public key",
-                ..
-            })
-        ));
-        assert!(matches!(
-            Hash::from_hex("zz"),
-            Err(TxError::InvalidArgument { field: "hash", .. })
-        ));
-    }
 
     #[test]
     fn amounts_group_thousands_and_are_strings_in_json() {

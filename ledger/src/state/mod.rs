@@ -12,20 +12,23 @@
 
 use std::collections::BTreeMap;
 
-use bincode::{Decode, Encode};
-use serde::{Deserialize, Serialize};
-
 mod budgets;
 mod contracts;
 mod entities;
 mod network;
+mod queries;
+mod records;
 
+pub use records::{
+    BudgetFigures, Contract, Delivery, Entity, NodeRecord, StateKey, StateValue, ValidatorSlot,
+    Write,
+};
+
+use crate::checked::check_text;
 use crate::codec;
 use crate::error::TxError;
 use crate::tx::{EntityKind, Op, SignedTx, Status};
-use crate::types::{
-    check_text, Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Year,
-};
+use crate::types::{Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Year};
 use crate::validators::{check_carry_over, Validator, ValidatorSet};
 
 /// Longest display name, in bytes.
@@ -34,166 +37,6 @@ pub const NAME_BYTES_MAX: usize = 200;
 pub const TEXT_BYTES_MAX: usize = 1000;
 /// Longest legal reference, payment reference or milestone, in bytes.
 pub const REF_BYTES_MAX: usize = 128;
-
-/// An entity on chain.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
-pub struct Entity {
-    /// Id.
-    pub id: EntityId,
-    /// Kind.
-    pub kind: EntityKind,
-    /// Display name.
-    pub name: String,
-    /// A department's ministry.
-    pub parent: Option<EntityId>,
-    /// Current signing key.
-    pub public_key: PublicKey,
-    /// Active or suspended.
-    pub status: Status,
-    /// Last committed nonce (0 before its first transaction).
-    pub nonce: u64,
-}
-
-/// The four figures kept for each (entity, year, line). For a vendor only
-/// `received` is used: what it was paid.
-///
-/// Returns are netted: a department returning funds lowers its `received`
-/// and its ministry's `passed_on`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, Serialize, Deserialize)]
-pub struct BudgetFigures {
-    /// Budget received (for the treasury: appropriated by law).
-    pub received: Amount,
-    /// Budget passed on to children (for the treasury: appropriated to ministries).
-    pub passed_on: Amount,
-    /// Committed to contracts.
-    pub committed: Amount,
-    /// Paid to vendors.
-    pub paid: Amount,
-}
-
-impl BudgetFigures {
-    /// received − passed on − committed, or `None` if that is negative, which
-    /// execution never allows.
-    pub fn available(&self) -> Option<Amount> {
-        self.received
-            .checked_sub(self.passed_on)?
-            .checked_sub(self.committed)
-    }
-}
-
-/// A contract between a department and a vendor.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
-pub struct Contract {
-    /// Id.
-    pub id: ContractId,
-    /// Awarding department.
-    pub department: EntityId,
-    /// Vendor.
-    pub vendor: EntityId,
-    /// Fiscal year.
-    pub year: Year,
-    /// Budget line.
-    pub line: LineCode,
-    /// Current amount.
-    pub amount: Amount,
-    /// Paid so far.
-    pub paid: Amount,
-    /// What is bought.
-    pub title: String,
-    /// SHA-256 of the latest contract document.
-    pub document_hash: Option<Hash>,
-    /// Number of recorded deliveries.
-    pub deliveries: u32,
-    /// Height of the award.
-    pub awarded_at: Height,
-}
-
-/// A recorded delivery.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
-pub struct Delivery {
-    /// Milestone name.
-    pub milestone: String,
-    /// Free note.
-    pub note: String,
-    /// Height it was recorded at.
-    pub height: Height,
-}
-
-/// A full node allowed to connect.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
-pub struct NodeRecord {
-    /// Its peer id.
-    pub peer_id: PeerId,
-    /// The entity that runs it.
-    pub operator: EntityId,
-}
-
-/// Which validator set a [`StateKey::Validators`] entry holds, relative to the
-/// last committed height L.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode)]
-pub enum ValidatorSlot {
-    /// set(L+1): decides the next block.
-    Current,
-    /// set(L+2): fixed by the changes committed up to block L.
-    Next,
-}
-
-/// A key in the state map. The derived order is the iteration order.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode)]
-pub enum StateKey {
-    /// The id of the treasury.
-    Treasury,
-    /// An entity.
-    Entity(EntityId),
-    /// Figures of (entity, year, line).
-    Budget(EntityId, Year, LineCode),
-    /// A contract.
-    Contract(ContractId),
-    /// The n-th delivery of a contract.
-    Delivery(ContractId, u32),
-    /// A validator set.
-    Validators(ValidatorSlot),
-    /// A registered full node.
-    Node(PeerId),
-}
-
-impl StateKey {
-    /// True if `value` is the kind of value this key holds.
-    pub fn accepts(&self, value: &StateValue) -> bool {
-        matches!(
-            (self, value),
-            (StateKey::Treasury, StateValue::Treasury(_))
-                | (StateKey::Entity(_), StateValue::Entity(_))
-                | (StateKey::Budget(..), StateValue::Budget(_))
-                | (StateKey::Contract(_), StateValue::Contract(_))
-                | (StateKey::Delivery(..), StateValue::Delivery(_))
-                | (StateKey::Validators(_), StateValue::Validators(_))
-                | (StateKey::Node(_), StateValue::Node(_))
-        )
-    }
-}
-
-/// A value in the state map.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
-pub enum StateValue {
-    /// For [`StateKey::Treasury`].
-    Treasury(EntityId),
-    /// For [`StateKey::Entity`].
-    Entity(Entity),
-    /// For [`StateKey::Budget`].
-    Budget(BudgetFigures),
-    /// For [`StateKey::Contract`].
-    Contract(Contract),
-    /// For [`StateKey::Delivery`].
-    Delivery(Delivery),
-    /// For [`StateKey::Validators`].
-    Validators(ValidatorSet),
-    /// For [`StateKey::Node`].
-    Node(NodeRecord),
-}
-
-/// One state write; `None` deletes.
-pub type Write = (StateKey, Option<StateValue>);
 
 /// The ledger state after the last committed block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,130 +111,6 @@ impl State {
             root,
             map: entries.into_iter().collect(),
         }
-    }
-
-    /// Chain id.
-    pub fn chain_id(&self) -> &str {
-        &self.chain_id
-    }
-
-    /// Last committed height.
-    pub fn height(&self) -> Height {
-        self.height
-    }
-
-    /// State root after the last committed block.
-    pub fn root(&self) -> Hash {
-        self.root
-    }
-
-    /// Every entry, in key order.
-    pub fn entries(&self) -> impl Iterator<Item = (&StateKey, &StateValue)> {
-        self.map.iter()
-    }
-
-    /// An entity.
-    pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
-        match self.map.get(&StateKey::Entity(id.clone())) {
-            Some(StateValue::Entity(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The id of the treasury.
-    pub fn treasury(&self) -> Option<&EntityId> {
-        match self.map.get(&StateKey::Treasury) {
-            Some(StateValue::Treasury(id)) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// All entities, by id.
-    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
-        self.map.values().filter_map(|v| match v {
-            StateValue::Entity(e) => Some(e),
-            _ => None,
-        })
-    }
-
-    /// Figures of (entity, year, line), zero if never touched.
-    pub fn budget(&self, entity: &EntityId, year: Year, line: &LineCode) -> BudgetFigures {
-        match self
-            .map
-            .get(&StateKey::Budget(entity.clone(), year, line.clone()))
-        {
-            Some(StateValue::Budget(b)) => *b,
-            _ => BudgetFigures::default(),
-        }
-    }
-
-    /// Every budget line touched, with its figures.
-    pub fn budgets(&self) -> impl Iterator<Item = (&EntityId, Year, &LineCode, &BudgetFigures)> {
-        self.map.iter().filter_map(|(k, v)| match (k, v) {
-            (StateKey::Budget(e, y, l), StateValue::Budget(b)) => Some((e, *y, l, b)),
-            _ => None,
-        })
-    }
-
-    /// A contract.
-    pub fn contract(&self, id: &ContractId) -> Option<&Contract> {
-        match self.map.get(&StateKey::Contract(id.clone())) {
-            Some(StateValue::Contract(c)) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// All contracts, by id.
-    pub fn contracts(&self) -> impl Iterator<Item = &Contract> {
-        self.map.values().filter_map(|v| match v {
-            StateValue::Contract(c) => Some(c),
-            _ => None,
-        })
-    }
-
-    /// The deliveries of a contract, in order.
-    pub fn deliveries(&self, id: &ContractId) -> Vec<&Delivery> {
-        let from = StateKey::Delivery(id.clone(), 0);
-        let to = StateKey::Delivery(id.clone(), u32::MAX);
-        self.map
-            .range(from..=to)
-            .filter_map(|(_, v)| match v {
-                StateValue::Delivery(d) => Some(d),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// set(L+1), which decides the next block.
-    pub fn validators(&self) -> &ValidatorSet {
-        self.validator_slot(ValidatorSlot::Current)
-    }
-
-    /// set(L+2).
-    pub fn next_validators(&self) -> &ValidatorSet {
-        self.validator_slot(ValidatorSlot::Next)
-    }
-
-    fn validator_slot(&self, slot: ValidatorSlot) -> &ValidatorSet {
-        match self.map.get(&StateKey::Validators(slot)) {
-            Some(StateValue::Validators(v)) => v,
-            // Genesis always writes both slots; a state without them was not
-            // built by this crate.
-            _ => panic!("state has no {slot:?} validator set"),
-        }
-    }
-
-    /// Registered full nodes.
-    pub fn nodes(&self) -> impl Iterator<Item = &NodeRecord> {
-        self.map.values().filter_map(|v| match v {
-            StateValue::Node(n) => Some(n),
-            _ => None,
-        })
-    }
-
-    /// The next nonce `id` must use.
-    pub fn next_nonce(&self, id: &EntityId) -> Option<u64> {
-        self.entity(id).map(|e| e.nonce + 1)
     }
 
     /// Starts executing block `height` (which must be the next one).

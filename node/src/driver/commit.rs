@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use consensus::Input;
-use ledger::validity::{ChainView, Offence};
-use ledger::{Block, BlockOutcome, CommitCertificate, Hash, Height, State, ValidatorSet};
+use ledger::{Block, BlockOutcome, CommitCertificate};
 use tracing::{debug, error, info, warn};
 
 use super::{consensus_set, Core, Io};
@@ -25,57 +24,6 @@ pub(crate) struct StoreFault {
     backoff: Duration,
     attempts: u32,
     reported_at: Instant,
-}
-
-/// The committed chain as the rule of block validity sees it: the state
-/// read under its lock, the last block, and the store for older validator
-/// sets.
-pub(crate) struct View<'a> {
-    state: &'a State,
-    last_hash: Hash,
-    last_time_ms: u64,
-    prev_set: Option<&'a ValidatorSet>,
-    store: &'a dyn super::ChainStore,
-    evidence: &'a super::evidence::EvidencePool,
-}
-
-impl<'a> View<'a> {
-    pub(crate) fn new<I: Io>(core: &'a Core<I>, state: &'a State) -> View<'a> {
-        View {
-            state,
-            last_hash: core.last_hash,
-            last_time_ms: core.last_time_ms,
-            prev_set: core.prev_set.as_ref(),
-            store: core.store.as_ref(),
-            evidence: &core.evidence,
-        }
-    }
-}
-
-impl ChainView for View<'_> {
-    fn state(&self) -> &State {
-        self.state
-    }
-    fn last_hash(&self) -> Hash {
-        self.last_hash
-    }
-    fn last_time_ms(&self) -> u64 {
-        self.last_time_ms
-    }
-    fn prev_set(&self) -> Option<&ValidatorSet> {
-        self.prev_set
-    }
-    fn set_at(&self, h: Height) -> Result<Option<ValidatorSet>, String> {
-        let Some(block) = self.store.block(h).map_err(|e| e.to_string())? else {
-            return Ok(None);
-        };
-        self.store
-            .validator_set(&block.header.validators_hash)
-            .map_err(|e| e.to_string())
-    }
-    fn offence_committed(&self, offence: &Offence) -> Result<bool, String> {
-        Ok(self.evidence.committed(offence))
-    }
 }
 
 impl<I: Io> Core<I> {

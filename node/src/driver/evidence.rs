@@ -14,7 +14,7 @@ use ledger::validity::{self, CheckError, Offence};
 use ledger::{Evidence, PublicKey};
 use tracing::{debug, warn};
 
-use super::commit::View;
+use super::view::View;
 use super::{ChainStore, Core, Io};
 
 /// Most pieces of pending evidence kept against one validator: a

@@ -28,7 +28,8 @@
 //! - [`commit`]: committing blocks, starting heights, store faults;
 //! - [`evidence`]: the pool of evidence and the committed offences;
 //! - [`gossip`]: gossip in and out, votes, transactions, bans;
-//! - [`sync`]: block sync and the peers it trusts.
+//! - [`sync`]: block sync and the peers it trusts;
+//! - [`view`]: the committed chain as the rule of block validity sees it.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub mod io;
 mod proposals;
 pub mod shell;
 pub mod sync;
+mod view;
 
 pub use gossip::{INVALID_GOSSIP_BAN, INVALID_GOSSIP_MAX, INVALID_GOSSIP_WINDOW};
 pub use io::{

@@ -17,7 +17,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashSet;
 use tracing::{debug, error, warn};
 
-use super::commit::View;
+use super::view::View;
 use super::{
     consensus_set, Arrived, Candidate, Core, Io, AWAITING_PROPOSALS_MAX, CANDIDATES_MAX,
     CANDIDATE_ROUNDS_AHEAD_MAX, FETCHED_TXS_MAX, FUTURE_PROPOSALS_MAX, RETRY_PROPOSALS_MAX,

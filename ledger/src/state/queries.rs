@@ -1,0 +1,137 @@
+//! Reading the committed state: its chain, height and root, and its
+//! entities, budgets, contracts, deliveries, validator sets and nodes, by
+//! key or in key order, as the API, the explorer and the mempool ask for
+//! them.
+
+use super::{
+    BudgetFigures, Contract, Delivery, Entity, NodeRecord, State, StateKey, StateValue,
+    ValidatorSlot,
+};
+use crate::types::{ContractId, EntityId, Hash, Height, LineCode, Year};
+use crate::validators::ValidatorSet;
+
+impl State {
+    /// Chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// Last committed height.
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// State root after the last committed block.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&StateKey, &StateValue)> {
+        self.map.iter()
+    }
+
+    /// An entity.
+    pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
+        match self.map.get(&StateKey::Entity(id.clone())) {
+            Some(StateValue::Entity(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The id of the treasury.
+    pub fn treasury(&self) -> Option<&EntityId> {
+        match self.map.get(&StateKey::Treasury) {
+            Some(StateValue::Treasury(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// All entities, by id.
+    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Entity(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Figures of (entity, year, line), zero if never touched.
+    pub fn budget(&self, entity: &EntityId, year: Year, line: &LineCode) -> BudgetFigures {
+        match self
+            .map
+            .get(&StateKey::Budget(entity.clone(), year, line.clone()))
+        {
+            Some(StateValue::Budget(b)) => *b,
+            _ => BudgetFigures::default(),
+        }
+    }
+
+    /// Every budget line touched, with its figures.
+    pub fn budgets(&self) -> impl Iterator<Item = (&EntityId, Year, &LineCode, &BudgetFigures)> {
+        self.map.iter().filter_map(|(k, v)| match (k, v) {
+            (StateKey::Budget(e, y, l), StateValue::Budget(b)) => Some((e, *y, l, b)),
+            _ => None,
+        })
+    }
+
+    /// A contract.
+    pub fn contract(&self, id: &ContractId) -> Option<&Contract> {
+        match self.map.get(&StateKey::Contract(id.clone())) {
+            Some(StateValue::Contract(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// All contracts, by id.
+    pub fn contracts(&self) -> impl Iterator<Item = &Contract> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Contract(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The deliveries of a contract, in order.
+    pub fn deliveries(&self, id: &ContractId) -> Vec<&Delivery> {
+        let from = StateKey::Delivery(id.clone(), 0);
+        let to = StateKey::Delivery(id.clone(), u32::MAX);
+        self.map
+            .range(from..=to)
+            .filter_map(|(_, v)| match v {
+                StateValue::Delivery(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// set(L+1), which decides the next block.
+    pub fn validators(&self) -> &ValidatorSet {
+        self.validator_slot(ValidatorSlot::Current)
+    }
+
+    /// set(L+2).
+    pub fn next_validators(&self) -> &ValidatorSet {
+        self.validator_slot(ValidatorSlot::Next)
+    }
+
+    fn validator_slot(&self, slot: ValidatorSlot) -> &ValidatorSet {
+        match self.map.get(&StateKey::Validators(slot)) {
+            Some(StateValue::Validators(v)) => v,
+            // Genesis always writes both slots; a state without them was not
+            // built by this crate.
+            _ => panic!("state has no {slot:?} validator set"),
+        }
+    }
+
+    /// Registered full nodes.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeRecord> {
+        self.map.values().filter_map(|v| match v {
+            StateValue::Node(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The next nonce `id` must use.
+    pub fn next_nonce(&self, id: &EntityId) -> Option<u64> {
+        self.entity(id).map(|e| e.nonce + 1)
+    }
+}

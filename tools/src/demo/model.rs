@@ -1,0 +1,139 @@
+//! The feed's own copy of the ledger: each draft executed on it before it
+//! is handed out (or, for a deliberate mistake, checked to be refused with
+//! the expected code), and the bookkeeping of what was planned.
+
+use ledger::state::Verdict;
+use ledger::tx::{EntityKind, Op, SignedTx, TxBody};
+use ledger::{EntityId, Signature, TxError};
+
+use super::{Bookkeeping, Draft, Expect, Feed, Needs, Planned};
+
+impl Feed {
+    /// Executes a draft on the model and records it, or leaves it out.
+    pub(super) fn settle(&mut self, draft: Draft) -> Option<Planned> {
+        let spends = matches!(
+            draft.op,
+            Op::Allocate { .. }
+                | Op::Award { .. }
+                | Op::AmendContract { .. }
+                | Op::ReturnFunds { .. }
+        );
+        let base = match draft.expect {
+            Expect::Accepted => Needs::Nothing,
+            Expect::Refused(_) => Needs::SignerIdle,
+        };
+        let needs = if spends && self.raised.contains(&draft.signer) {
+            Needs::AllCommitted
+        } else {
+            base
+        };
+        match draft.expect {
+            Expect::Accepted => {
+                if self.apply(&draft.signer, &draft.op).is_err() {
+                    self.skipped += 1;
+                    if let Bookkeeping::Stage(c, _) | Bookkeeping::Amended(c) = &draft.then {
+                        self.active.remove(c);
+                    }
+                    return None;
+                }
+            }
+            Expect::Refused(code) => match self.probe(&draft.signer, &draft.op) {
+                Err(e) if e.code() == code => {}
+                _ => {
+                    self.skipped += 1;
+                    return None;
+                }
+            },
+        }
+        if needs == Needs::AllCommitted {
+            self.raised.clear();
+        }
+        if draft.expect == Expect::Accepted {
+            self.record(&draft);
+        }
+        Some(Planned {
+            signer: draft.signer,
+            op: draft.op,
+            expect: draft.expect,
+            needs,
+            summary: draft.summary,
+        })
+    }
+
+    /// Bookkeeping after a valid draft executed on the model.
+    fn record(&mut self, draft: &Draft) {
+        match &draft.op {
+            Op::Appropriate { to, .. } | Op::Allocate { to, .. } => {
+                self.raised.insert(to.clone());
+            }
+            Op::ReturnFunds { .. } => {
+                let parent = match self.model.entity(&draft.signer) {
+                    Some(e) if e.kind == EntityKind::Department => e.parent.clone(),
+                    _ => Some(self.treasury.clone()),
+                };
+                self.raised.extend(parent);
+            }
+            _ => {}
+        }
+        match &draft.then {
+            Bookkeeping::Nothing => {}
+            Bookkeeping::Awarded(contract, plan, seq) => {
+                self.contract_seq.insert(plan.department.clone(), *seq);
+                self.active.insert(contract.clone(), plan.clone());
+            }
+            Bookkeeping::Stage(contract, Some(next)) => {
+                if let Some(p) = self.active.get_mut(contract) {
+                    p.stage = *next;
+                }
+            }
+            Bookkeeping::Stage(contract, None) => {
+                self.active.remove(contract);
+            }
+            Bookkeeping::Amended(contract) => {
+                if let Some(p) = self.active.get_mut(contract) {
+                    p.amend = false;
+                }
+            }
+        }
+    }
+
+    /// The transaction the model executes for `op`: the signer's next nonce
+    /// and a signature the model takes as valid. The model checks the
+    /// ledger's rules, not signatures; the runner signs for real.
+    fn model_tx(&self, signer: &EntityId, op: &Op) -> Result<(SignedTx, Verdict), TxError> {
+        let e = self
+            .model
+            .entity(signer)
+            .ok_or_else(|| TxError::UnknownSigner {
+                signer: signer.clone(),
+            })?;
+        let tx = SignedTx {
+            body: TxBody {
+                chain_id: self.model.chain_id().to_owned(),
+                signer: signer.clone(),
+                nonce: e.nonce + 1,
+                op: op.clone(),
+            },
+            signature: Signature([0; 64]),
+        };
+        let verdict = Verdict {
+            key: e.public_key,
+            valid: true,
+        };
+        Ok((tx, verdict))
+    }
+
+    fn probe(&self, signer: &EntityId, op: &Op) -> Result<(), TxError> {
+        let (tx, verdict) = self.model_tx(signer, op)?;
+        self.model.begin_block().apply_tx(&tx, Some(verdict))
+    }
+
+    pub(super) fn apply(&mut self, signer: &EntityId, op: &Op) -> Result<(), TxError> {
+        let (tx, verdict) = self.model_tx(signer, op)?;
+        let mut exec = self.model.begin_block();
+        exec.apply_tx(&tx, Some(verdict))?;
+        let outcome = exec.finish();
+        self.model.commit(outcome);
+        Ok(())
+    }
+}
