@@ -3,6 +3,7 @@
 //! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
 //! or verification failed; 2 usage; 3 node unreachable.
 
+pub mod ceremony;
 pub mod export;
 pub mod proof;
 pub mod query;
@@ -21,7 +22,8 @@ use ledger::PeerId;
 use tools::{bench, client, devnet, nodes, testnet};
 pub use tools::{Output, UsageError, EXIT_FAILED};
 
-/// Exit code for bad input: clap's own, and [`UsageError`].
+/// Exit code for bad input: clap's own, [`UsageError`], and a node started
+/// on a genesis its config does not pin.
 const EXIT_USAGE: u8 = 2;
 /// Exit code when the node cannot be reached.
 const EXIT_UNREACHABLE: u8 = 3;
@@ -46,6 +48,16 @@ struct Cli {
         value_parser = client::parse_node_url
     )]
     node: String,
+    /// The chain's genesis file: `tx` signs only for its chain id, and only
+    /// if the node reports the same.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "chain_id")]
+    genesis: Option<PathBuf>,
+    /// The chain `tx` signs for, e.g. minhbach-devnet; the node must report
+    /// the same. Or MINHBACH_CHAIN_ID. With neither this nor --genesis, `tx`
+    /// takes the node's chain id only from a node on this machine
+    /// (127.0.0.0/8, ::1, localhost).
+    #[arg(long, global = true, value_name = "ID", value_parser = tx::parse_chain_id)]
+    chain_id: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +73,13 @@ enum Command {
     /// Run a node.
     #[command(subcommand)]
     Node(NodeCommand),
+    /// Make this machine's node home: its keys (kept here), a commented
+    /// config.toml, and the join request to send to the genesis coordinator.
+    Init(ceremony::InitArgs),
+    /// The genesis ceremony: a draft, its entities, validators and nodes
+    /// from their join requests, then the final file and its hash.
+    #[command(subcommand)]
+    Genesis(ceremony::GenesisCommand),
     /// Sign an operation and submit it to a node (`--node`).
     #[command(subcommand)]
     Tx(Box<tx::TxCommand>),
@@ -146,7 +165,12 @@ pub fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(client::ClientError::Unreachable { .. }) = e.downcast_ref() {
         EXIT_UNREACHABLE
-    } else if e.downcast_ref::<UsageError>().is_some() {
+    } else if e.downcast_ref::<UsageError>().is_some()
+        || matches!(
+            e.downcast_ref(),
+            Some(node::home::HomeError::GenesisMismatch { .. })
+        )
+    {
         EXIT_USAGE
     } else {
         EXIT_FAILED
@@ -176,7 +200,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             node::run::start::<gateway::Listeners>(&home)?;
             Ok(0)
         }
-        Command::Tx(command) => tx::run(&client::Client::new(&cli.node), cli.output, *command),
+        Command::Tx(command) => {
+            let chain = tx::ChainFlags {
+                genesis: cli.genesis,
+                chain_id: cli.chain_id,
+            };
+            tx::run(
+                &client::Client::new(&cli.node),
+                cli.output,
+                &chain,
+                *command,
+            )
+        }
+        Command::Init(args) => ceremony::init(args),
+        Command::Genesis(command) => ceremony::run(command, cli.output),
         Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
         Command::Devnet(args) => devnet::run(args),
         Command::Testnet(args) => testnet::run(args, cli.output),

@@ -7,11 +7,14 @@
 //! string is a usage error naming the flag (exit 2) and nothing is sent. The
 //! node decides everything else: this module never second-guesses a budget.
 //!
-//! The flow: read the key file, ask the node for the chain id and the
+//! The flow: read the key file, settle the chain to sign for (the one named
+//! by `--genesis`, `--chain-id` or `MINHBACH_CHAIN_ID`, which the node's
+//! `/v1/status` must report too; see [`chain`]), ask the node for the
 //! signer's next nonce (unless `--nonce`), sign, submit, print the hash; with
 //! `--wait`, poll until the transaction is committed (print its height) or
 //! rejected (exit 1).
 
+pub mod chain;
 mod command;
 mod parse;
 
@@ -19,13 +22,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, ValueEnum};
 use ledger::crypto::{read_key_file, SigningKey};
 use ledger::tx::{EntityKind, Op, Status, TxBody};
 use ledger::{EntityId, Hash, SignedTx};
 use serde_json::{json, Value};
 
+pub use self::chain::{parse_chain_id, ChainFlags, CHAIN_ID_ENV};
 pub use self::command::TxCommand;
 pub use self::parse::parse_amount;
 use self::parse::{hash_file, parse_duration, parse_hash};
@@ -181,23 +184,26 @@ pub enum WaitError {
     },
 }
 
-/// Runs `minhbach tx ...`: returns the exit code, or an error for `main` to
-/// print (its type picks the exit code).
-pub fn run(client: &Client, output: Output, command: TxCommand) -> anyhow::Result<u8> {
+/// Runs `minhbach tx ...`, signing for the chain `chain` names (see
+/// [`ChainFlags::chain_to_sign`]): returns the exit code, or an error for
+/// `main` to print (its type picks the exit code).
+pub fn run(
+    client: &Client,
+    output: Output,
+    chain: &ChainFlags,
+    command: TxCommand,
+) -> anyhow::Result<u8> {
     let (args, op) = command.into_parts();
     let key = read_key_file(&args.key).map_err(|e| UsageError {
         flag: "--key",
         message: e.to_string(),
     })?;
-    let status = client.get("/v1/status")?;
-    let chain_id = status["chain_id"]
-        .as_str()
-        .context("the node's /v1/status has no chain_id")?;
+    let chain_id = chain.chain_to_sign(client)?;
     let nonce = match args.nonce {
         Some(n) => n,
         None => next_nonce(client, &args.signer)?,
     };
-    let tx = sign(chain_id, args.signer, nonce, op, &key);
+    let tx = sign(&chain_id, args.signer, nonce, op, &key);
     let ours = tx.hash().to_hex();
     let hash = client.submit(&tx)?;
     let hash = if hash.is_empty() {

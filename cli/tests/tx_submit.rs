@@ -1,10 +1,11 @@
 //! `minhbach tx` against a stand-in node: what it submits, what it prints,
-//! and its exit codes (0 committed or submitted, 1 rejected, 2 bad input,
-//! 3 node unreachable).
+//! which chain it signs for, and its exit codes (0 committed or submitted,
+//! 1 rejected, 2 bad input or another chain, 3 node unreachable).
 
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use ledger::tx::Op;
 use ledger::{Amount, ContractId, EntityId, SignedTx};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use support::{closed_url, key_file, minhbach, Request, Stub};
+use support::{closed_url, key_file, minhbach, minhbach_env, Request, Stub};
 
 const CHAIN: &str = "minhbach-test";
 
@@ -94,12 +95,20 @@ const PAY: [&str; 9] = [
 ];
 
 /// `minhbach --node URL tx pay ... --key KEY extra...`
-fn pay(url: &str, key: &std::path::Path, extra: &[&str]) -> support::Run {
+fn pay(url: &str, key: &Path, extra: &[&str]) -> support::Run {
+    pay_env(url, key, extra, &[])
+}
+
+/// Environment variables for a run, as (name, value).
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// [`pay`] with environment variables.
+fn pay_env(url: &str, key: &Path, extra: &[&str], env: Env) -> support::Run {
     let mut args = vec!["--node", url, "tx"];
     args.extend(PAY);
     args.extend(["--key", key.to_str().unwrap()]);
     args.extend(extra);
-    minhbach(&args)
+    minhbach_env(&args, env)
 }
 
 #[test]
@@ -355,5 +364,210 @@ fn bad_input_exits_2_naming_the_flag_and_sends_nothing() {
     let run = pay(url, &dir.path().join("missing.key"), &[]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("--key"), "{run:?}");
+    assert_eq!(stub.targets(), Vec::<String>::new());
+}
+
+/// Another chain than the stand-in node's.
+const OTHER: &str = "minhbach-other";
+
+/// A genesis file for `chain_id` in `dir`.
+fn genesis_file(dir: &Path, chain_id: &str) -> PathBuf {
+    let mut genesis = genesis::story::test_genesis();
+    genesis.chain_id = chain_id.to_owned();
+    let path = dir.join(format!("{chain_id}.genesis.json"));
+    std::fs::write(&path, genesis.to_json()).unwrap();
+    path
+}
+
+/// The note printed when the chain id is taken from a local node.
+fn local_note(url: &str) -> String {
+    format!(
+        "note: signing for chain {CHAIN} as reported by the local node at {url}; \
+         name it with --chain-id or --genesis"
+    )
+}
+
+/// The chain id the stand-in node was sent a transaction for.
+fn signed_chain(stub: &Stub) -> String {
+    let requests = stub.requests();
+    let posts: Vec<_> = requests.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(posts.len(), 1, "{:?}", stub.targets());
+    submitted(posts[0]).0.body.chain_id
+}
+
+#[test]
+fn a_chain_id_or_genesis_that_matches_the_node_signs_and_submits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    let genesis = genesis_file(dir.path(), CHAIN);
+    let by_genesis = ["--genesis", genesis.to_str().unwrap()];
+    for named in [&["--chain-id", CHAIN][..], &by_genesis] {
+        let stub = node(4, |_| committed(12, 0));
+        let run = pay(&stub.url, &key_path, &[named, &["--wait"]].concat());
+        assert_eq!(run.code, Some(0), "{named:?}: {run:?}");
+        assert_eq!(signed_chain(&stub), CHAIN, "{named:?}");
+        assert!(run.stdout.contains("committed at height 12"), "{run:?}");
+        assert!(!run.stderr.contains("note:"), "{named:?}: {run:?}");
+    }
+    // Before the subcommand too: the flags are global.
+    let stub = node(4, |_| pending());
+    let mut args = vec!["--chain-id", CHAIN, "--node", &stub.url, "tx"];
+    args.extend(PAY);
+    args.extend(["--key", key_path.to_str().unwrap()]);
+    let run = minhbach(&args);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(signed_chain(&stub), CHAIN);
+}
+
+#[test]
+fn another_chain_than_the_nodes_exits_2_naming_both_and_signs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    let genesis = genesis_file(dir.path(), OTHER);
+    let genesis = genesis.to_str().unwrap();
+    let cases: [(&[&str], Env, &str); 3] = [
+        (&["--chain-id", OTHER], &[], "--chain-id"),
+        (&["--genesis", genesis], &[], "--genesis"),
+        (&[], &[("MINHBACH_CHAIN_ID", OTHER)], "MINHBACH_CHAIN_ID"),
+    ];
+    for (extra, env, by) in cases {
+        let stub = node(4, |_| committed(12, 0));
+        let run = pay_env(&stub.url, &key_path, &[extra, &["--wait"]].concat(), env);
+        assert_eq!(run.code, Some(2), "{by}: {run:?}");
+        let reason = format!(
+            "error: {by}: the node at {} is on chain {CHAIN}, not {OTHER}",
+            stub.url
+        );
+        assert!(run.stderr.contains(&reason), "{by}: {run:?}");
+        assert!(run.stderr.contains("nothing was signed"), "{run:?}");
+        assert_eq!(run.stdout, "", "{by}: {run:?}");
+        // Asked which chain it is on, and nothing more: no nonce, no POST.
+        assert_eq!(stub.targets(), ["GET /v1/status"], "{by}");
+    }
+    let stub = node(4, |_| pending());
+    let run = pay(&stub.url, &key_path, &["--genesis", genesis]);
+    assert!(
+        run.stderr.contains(&format!("(the chain of {genesis})")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn with_no_chain_named_a_local_node_is_taken_at_its_word_with_one_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    let stub = node(4, |poll| if poll < 2 { pending() } else { committed(3, 1) });
+    let run = pay(&stub.url, &key_path, &["--wait"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(signed_chain(&stub), CHAIN);
+    assert_eq!(
+        run.stderr.matches(&local_note(&stub.url)).count(),
+        1,
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.matches("note:").count(), 1, "{run:?}");
+}
+
+#[test]
+fn a_remote_node_with_no_chain_named_exits_2_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    // TEST-NET-1, never routed: a request would hang or fail as unreachable
+    // (exit 3), so exit 2 at once shows none was made.
+    let remote = "http://192.0.2.1:1";
+    let started = std::time::Instant::now();
+    for run in [
+        pay(remote, &key_path, &["--wait"]),
+        minhbach_env(
+            &[&["tx"], &PAY[..], &["--key", key_path.to_str().unwrap()]].concat(),
+            &[("MINHBACH_NODE", remote)],
+        ),
+        pay_env(remote, &key_path, &[], &[("MINHBACH_CHAIN_ID", "")]),
+    ] {
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(
+            run.stderr.contains(
+                "error: --chain-id: no chain named to sign for; name it with --chain-id ID, \
+                 --genesis FILE (the chain's genesis file) or MINHBACH_CHAIN_ID=ID. The node at \
+                 http://192.0.2.1:1 is not on this machine"
+            ),
+            "{run:?}"
+        );
+        assert!(!run.stderr.contains("unreachable"), "{run:?}");
+        assert_eq!(run.stdout, "", "{run:?}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn minhbach_chain_id_names_the_chain_and_a_flag_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    let stub = node(4, |_| pending());
+    let run = pay_env(&stub.url, &key_path, &[], &[("MINHBACH_CHAIN_ID", CHAIN)]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(signed_chain(&stub), CHAIN);
+    assert!(!run.stderr.contains("note:"), "{run:?}");
+
+    let stub = node(4, |_| pending());
+    let run = pay_env(
+        &stub.url,
+        &key_path,
+        &["--chain-id", CHAIN],
+        &[("MINHBACH_CHAIN_ID", OTHER)],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(signed_chain(&stub), CHAIN);
+}
+
+#[test]
+fn a_genesis_file_and_a_chain_id_together_exit_2_and_send_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, _) = key_file(dir.path(), "k", 5);
+    let genesis = genesis_file(dir.path(), CHAIN);
+    let genesis = genesis.to_str().unwrap();
+    let stub = node(4, |_| pending());
+    let run = pay(
+        &stub.url,
+        &key_path,
+        &["--genesis", genesis, "--chain-id", CHAIN],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("'--genesis <FILE>' cannot be used with '--chain-id <ID>'"),
+        "{run:?}"
+    );
+    let run = pay_env(
+        &stub.url,
+        &key_path,
+        &["--genesis", genesis],
+        &[("MINHBACH_CHAIN_ID", CHAIN)],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: --genesis: the chain is named twice, by --genesis {genesis} and by \
+             MINHBACH_CHAIN_ID={CHAIN}; name it once"
+        )),
+        "{run:?}"
+    );
+    // Split around the subcommand, clap sees them apart; `tx` still refuses.
+    let mut args = vec!["--genesis", genesis, "--node", &stub.url, "tx"];
+    args.extend(PAY);
+    args.extend(["--key", key_path.to_str().unwrap(), "--chain-id", CHAIN]);
+    let run = minhbach(&args);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("named twice"), "{run:?}");
+    let run = pay(
+        &stub.url,
+        &key_path,
+        &["--genesis", "/nonexistent/genesis.json"],
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("error: --genesis: cannot read"),
+        "{run:?}"
+    );
     assert_eq!(stub.targets(), Vec::<String>::new());
 }

@@ -25,7 +25,17 @@ use ledger::{codec, crypto, EntityId, Hash, PeerId, PublicKey, State, Validator,
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod ceremony;
 pub mod story;
+
+/// How complete a genesis must be for a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Completeness {
+    /// A draft of the ceremony: no validator yet is allowed.
+    Draft,
+    /// A genesis a node starts from.
+    Final,
+}
 
 /// Largest genesis file, in bytes.
 pub const GENESIS_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -225,6 +235,12 @@ impl Genesis {
 
     /// Checks every rule; called by the constructors.
     pub fn check(&self) -> Result<(), GenesisError> {
+        self.check_rules(Completeness::Final)
+    }
+
+    /// Checks the rules a genesis must meet at `completeness`: a draft of
+    /// the ceremony ([`ceremony::Draft`]) may have no validator yet.
+    pub(crate) fn check_rules(&self, completeness: Completeness) -> Result<(), GenesisError> {
         check_chain_id(&self.chain_id)?;
         let c = &self.currency;
         if c.code.len() != 3 || !c.code.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -306,7 +322,9 @@ impl Genesis {
                 ));
             }
         }
-        ValidatorSet::new(self.validators.clone()).map_err(|e| invalid("validators", e))?;
+        if completeness == Completeness::Final || !self.validators.is_empty() {
+            ValidatorSet::new(self.validators.clone()).map_err(|e| invalid("validators", e))?;
+        }
         let mut peers: BTreeSet<&PeerId> = self.validators.iter().map(|v| &v.peer_id).collect();
         for (i, n) in self.nodes.iter().enumerate() {
             if !ids.contains(&n.operator) {

@@ -1,22 +1,26 @@
-//! The libp2p side of a node: TCP with Noise and Yamux, identify, gossipsub
-//! for the four topics, a request-response protocol for block sync, and the
-//! allow list that makes the network permissioned.
+//! The libp2p side of a node: TCP with Noise and Yamux, dialled by IP
+//! address or by DNS name (resolved anew at every dial), identify,
+//! gossipsub for the four topics, a request-response protocol for block
+//! sync, and the allow list that makes the network permissioned.
 //!
 //! The allow list comes first in the behaviour, so a connection from a peer
 //! id that is not a current validator or registered node is denied as soon
 //! as Noise has authenticated it, before any protocol stream is opened and
 //! so before any application message is read. Taking a peer off the list
-//! closes its connections.
+//! closes its connections. The list holds peer ids only: the address a
+//! connection comes from or goes to, by IP or by name, admits nobody.
 
 use std::io;
 use std::time::Duration;
 
 use futures::{AsyncReadExt, AsyncWriteExt};
 use ledger::Hash;
+use libp2p::dns::{ResolverConfig, ResolverOpts};
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{allow_block_list, identify, identity, noise, tcp, yamux, StreamProtocol, Swarm};
+use tracing::warn;
 
 use crate::wire::{
     self, SyncRequest, SyncResponse, GOSSIP_BYTES_MAX, SYNC_REQUEST_BYTES_MAX,
@@ -117,40 +121,63 @@ pub fn build_swarm_with(
         .duplicate_cache_time(Duration::from_secs(120))
         .build()
         .map_err(|e| anyhow::anyhow!("gossip config: {e}"))?;
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )?
-        .with_behaviour(|key| {
-            let gossipsub =
-                gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
-                    .map_err(|e| anyhow::anyhow!("gossip: {e}"))?;
-            Ok(Behaviour {
-                allow: allow_block_list::Behaviour::default(),
-                gossipsub,
-                // Without identify's address cache, a node reaches a peer
-                // only at its configured address: a sync request to a peer
-                // that has just disconnected would otherwise dial the
-                // listen addresses the peer announced, around whatever
-                // route (a tunnel, a proxy) the operator configured.
-                identify: identify::Behaviour::new(
-                    identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
-                        .with_cache_size(0),
-                ),
-                sync: request_response::Behaviour::with_codec(
-                    SyncCodec,
-                    [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(30))
-                        .with_max_concurrent_streams(16),
-                ),
-            })
-        })?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-        .build();
+    let transport = |key: identity::Keypair| {
+        libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+    };
+    let behaviour = |key: &identity::Keypair| {
+        let gossipsub =
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
+                .map_err(|e| anyhow::anyhow!("gossip: {e}"))?;
+        Ok(Behaviour {
+            allow: allow_block_list::Behaviour::default(),
+            gossipsub,
+            // Without identify's address cache, a node reaches a peer
+            // only at its configured address: a sync request to a peer
+            // that has just disconnected would otherwise dial the
+            // listen addresses the peer announced, around whatever
+            // route (a tunnel, a proxy) the operator configured.
+            identify: identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public()).with_cache_size(0),
+            ),
+            sync: request_response::Behaviour::with_codec(
+                SyncCodec,
+                [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(30))
+                    .with_max_concurrent_streams(16),
+            ),
+        })
+    };
+    let swarm_config =
+        |c: libp2p::swarm::Config| c.with_idle_connection_timeout(Duration::from_secs(3600));
+    // The DNS layer resolves a `/dns4/` or `/dns6/` name each time an
+    // address is dialled (honouring the records' TTL), so a peer that
+    // moves is found again on the next redial; nothing keeps the IP.
+    let mut swarm = match transport(key.clone())?.with_dns() {
+        Ok(builder) => builder
+            .with_behaviour(behaviour)?
+            .with_swarm_config(swarm_config)
+            .build(),
+        // No usable /etc/resolv.conf: a node whose peers are IP addresses
+        // must still start, so names resolve from /etc/hosts alone.
+        Err(e) => {
+            warn!(
+                "cannot read the system's DNS configuration ({e}); peers given by name \
+                 resolve only through /etc/hosts"
+            );
+            transport(key)?
+                .with_dns_config(ResolverConfig::new(), ResolverOpts::default())
+                .with_behaviour(behaviour)?
+                .with_swarm_config(swarm_config)
+                .build()
+        }
+    };
     let topics = Topics::new();
     for t in [
         &topics.txs,
@@ -244,5 +271,128 @@ impl request_response::Codec for SyncCodec {
         T: futures::AsyncWrite + Unpin + Send,
     {
         write_frame(io, &wire::encode(&res)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use libp2p::multiaddr::Protocol;
+    use libp2p::swarm::dial_opts::DialOpts;
+    use libp2p::swarm::{DialError, ListenError, SwarmEvent};
+    use libp2p::{Multiaddr, PeerId};
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    fn peer(seed: u8) -> (Swarm<Behaviour>, PeerId) {
+        let key = keypair([seed; 32]);
+        let id = key.public().to_peer_id();
+        (build_swarm(key).expect("swarm").0, id)
+    }
+
+    /// Polls `swarm` until `f` picks an event, within [`WAIT`].
+    async fn until<T>(
+        swarm: &mut Swarm<Behaviour>,
+        what: &str,
+        mut f: impl FnMut(SwarmEvent<BehaviourEvent>) -> Option<T>,
+    ) -> T {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(v) = f(swarm.select_next_some().await) {
+                    return v;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    /// Listens on a free loopback port; the address by name, as
+    /// `/dns4/localhost/tcp/PORT/p2p/ID`.
+    async fn listen_by_name(swarm: &mut Swarm<Behaviour>) -> Multiaddr {
+        swarm
+            .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .expect("listen");
+        let port = until(swarm, "a listen address", |e| match e {
+            SwarmEvent::NewListenAddr { address, .. } => address.iter().find_map(|p| match p {
+                Protocol::Tcp(port) => Some(port),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .await;
+        format!("/dns4/localhost/tcp/{port}/p2p/{}", swarm.local_peer_id())
+            .parse()
+            .unwrap()
+    }
+
+    fn dial(peer: PeerId, addr: &Multiaddr) -> DialOpts {
+        DialOpts::peer_id(peer)
+            .addresses(vec![addr.clone()])
+            .build()
+    }
+
+    /// Drives a swarm for the rest of the test.
+    fn run_in_background(mut swarm: Swarm<Behaviour>) {
+        tokio::spawn(async move {
+            loop {
+                swarm.select_next_some().await;
+            }
+        });
+    }
+
+    /// The allow list is of peer ids: a stranger dialling from the very
+    /// host (127.0.0.1) an allowed peer dials from is denied once Noise
+    /// has told its id, and a node refuses to dial a stranger even at an
+    /// address it was given. The allowed peer, dialling by DNS name, is
+    /// let in.
+    #[tokio::test]
+    async fn the_allow_list_admits_peer_ids_never_addresses() {
+        let (mut node, node_id) = peer(1);
+        let (mut friend, friend_id) = peer(2);
+        let (mut stranger, stranger_id) = peer(3);
+        node.behaviour_mut().allow.allow_peer(friend_id);
+        friend.behaviour_mut().allow.allow_peer(node_id);
+        stranger.behaviour_mut().allow.allow_peer(node_id);
+        let node_addr = listen_by_name(&mut node).await;
+        let stranger_addr = listen_by_name(&mut stranger).await;
+
+        stranger
+            .dial(dial(node_id, &node_addr))
+            .expect("the stranger dials");
+        run_in_background(stranger);
+        until(&mut node, "the stranger to be denied", |e| match e {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                panic!("{peer_id} was let in")
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { .. },
+                peer_id,
+                ..
+            } => {
+                assert_eq!(peer_id, Some(stranger_id));
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+
+        let e = node
+            .dial(dial(stranger_id, &stranger_addr))
+            .expect_err("a peer not allowed is not dialled");
+        assert!(matches!(e, DialError::Denied { .. }), "{e}");
+
+        friend
+            .dial(dial(node_id, &node_addr))
+            .expect("the friend dials");
+        run_in_background(friend);
+        let admitted = until(&mut node, "the friend to connect", |e| match e {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => Some(peer_id),
+            _ => None,
+        })
+        .await;
+        assert_eq!(admitted, friend_id);
     }
 }

@@ -75,14 +75,37 @@ fn init_logs(config: &Config) {
     };
 }
 
-/// A configured peer: its id from the `/p2p/` suffix, and the address.
+/// The forms of a configured peer address, for error messages.
+const PEER_FORMS: &str = "/ip4/ADDRESS, /ip6/ADDRESS, /dns4/NAME or /dns6/NAME, \
+                          then /tcp/PORT/p2p/PEER_ID";
+
+/// A configured peer: its id from the `/p2p/` suffix, and the address,
+/// which is exactly `/ip4/ADDRESS`, `/ip6/ADDRESS`, `/dns4/NAME` or
+/// `/dns6/NAME`, then `/tcp/PORT/p2p/PEER_ID`. A name is resolved each
+/// time the peer is dialled, never here. Other multiaddrs (`/dns/`,
+/// `/dnsaddr/`, `/memory/`, QUIC, relays, no `/p2p/`) are refused, naming
+/// the address.
 pub fn parse_peer(s: &str) -> anyhow::Result<(PeerId, Multiaddr)> {
     let addr: Multiaddr = s
         .parse()
-        .with_context(|| format!("peer {s:?} is not a multiaddr"))?;
-    match addr.iter().last() {
-        Some(Protocol::P2p(id)) => Ok((id, addr)),
-        _ => anyhow::bail!("peer {s:?} does not end in /p2p/<peer id>"),
+        .with_context(|| format!("peer {s:?} is not a multiaddr ({PEER_FORMS})"))?;
+    let parts: Vec<Protocol> = addr.iter().collect();
+    match parts.as_slice() {
+        [Protocol::Ip4(_) | Protocol::Ip6(_) | Protocol::Dns4(_) | Protocol::Dns6(_), Protocol::Tcp(port), Protocol::P2p(id)] =>
+        {
+            if *port == 0 {
+                anyhow::bail!("peer {s:?} has TCP port 0, which cannot be dialled");
+            }
+            Ok((*id, addr))
+        }
+        [Protocol::Dns(_), ..] => anyhow::bail!(
+            "peer {s:?}: write /dns4/NAME or /dns6/NAME rather than /dns/NAME \
+             (expected {PEER_FORMS})"
+        ),
+        [.., Protocol::P2p(_)] => {
+            anyhow::bail!("peer {s:?} is not a supported address (expected {PEER_FORMS})")
+        }
+        _ => anyhow::bail!("peer {s:?} does not end in /p2p/PEER_ID (expected {PEER_FORMS})"),
     }
 }
 
@@ -96,7 +119,7 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
         } else {
             None
         };
-    let genesis = home.genesis()?;
+    let genesis = home.genesis_pinned(config.node.genesis_hash)?;
     let (store, state, store_error) = home.open_store_for_node(&genesis)?;
     let dial = config
         .p2p
@@ -174,5 +197,90 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> PeerId {
+        crate::net::keypair([7; 32]).public().to_peer_id()
+    }
+
+    #[test]
+    fn peers_by_ip_address_or_dns_name_are_accepted() {
+        let id = peer();
+        for addr in [
+            format!("/ip4/10.0.0.7/tcp/26656/p2p/{id}"),
+            format!("/ip6/::1/tcp/26656/p2p/{id}"),
+            format!("/dns4/validator-1.bo-tai-chinh.example/tcp/26656/p2p/{id}"),
+            format!("/dns6/validator-1.example/tcp/1/p2p/{id}"),
+            format!("/dns4/localhost/tcp/65535/p2p/{id}"),
+        ] {
+            let (got, parsed) = parse_peer(&addr).unwrap_or_else(|e| panic!("{addr}: {e:#}"));
+            assert_eq!(got, id, "{addr}");
+            // The name is kept as written, to be resolved at every dial.
+            assert_eq!(parsed.to_string(), addr);
+        }
+    }
+
+    #[test]
+    fn other_peer_addresses_are_refused_naming_the_address() {
+        let id = peer();
+        for (addr, why) in [
+            (
+                format!("/dnsaddr/bootstrap.example/p2p/{id}"),
+                "not a supported address",
+            ),
+            (
+                format!("/dnsaddr/bootstrap.example/tcp/1/p2p/{id}"),
+                "not a supported address",
+            ),
+            (
+                format!("/dns/validator-1.example/tcp/1/p2p/{id}"),
+                "rather than /dns/NAME",
+            ),
+            (format!("/memory/1234/p2p/{id}"), "not a supported address"),
+            (
+                format!("/ip4/10.0.0.7/udp/1/quic-v1/p2p/{id}"),
+                "not a supported address",
+            ),
+            (format!("/ip4/10.0.0.7/p2p/{id}"), "not a supported address"),
+            (format!("/p2p/{id}"), "not a supported address"),
+            (
+                format!("/ip4/10.0.0.7/tcp/1/p2p/{id}/p2p-circuit/p2p/{id}"),
+                "not a supported address",
+            ),
+            (
+                format!("/ip4/10.0.0.7/tcp/1/ws/p2p/{id}"),
+                "not a supported address",
+            ),
+            (format!("/ip4/10.0.0.7/tcp/0/p2p/{id}"), "port 0"),
+            ("/ip4/10.0.0.7/tcp/26656".into(), "does not end in /p2p/"),
+            (
+                "/dns4/validator-1.example/tcp/26656".into(),
+                "does not end in /p2p/",
+            ),
+            (
+                format!("/dns4/validator-1.example/p2p/{id}/tcp/1"),
+                "does not end in /p2p/",
+            ),
+            ("/memory/1234".into(), "does not end in /p2p/"),
+            ("".into(), "does not end in /p2p/"),
+            (
+                format!("validator-1.example:26656/p2p/{id}"),
+                "not a multiaddr",
+            ),
+            (
+                "/ip4/10.0.0.7/tcp/1/p2p/not-a-peer-id".into(),
+                "not a multiaddr",
+            ),
+        ] {
+            let e = parse_peer(&addr).expect_err(&addr);
+            let text = format!("{e:#}");
+            assert!(text.contains(&format!("{addr:?}")), "{addr}: {text}");
+            assert!(text.contains(why), "{addr}: {text}");
+        }
     }
 }

@@ -24,16 +24,16 @@ use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
-use genesis::{Currency, EntityTemplate, Genesis, GenesisError};
+use genesis::ceremony::{Draft, Loopback, NodeRole};
+use genesis::{Currency, EntityTemplate, GenesisError};
 use ledger::crypto::{write_key_file, KeyFileError, SigningKey};
-use ledger::state::NodeRecord;
 use ledger::tx::EntityKind;
-use ledger::{EntityId, PeerId, Validator};
+use ledger::{EntityId, PeerId};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
-use crate::home::Home;
+use crate::home::{Home, InitSpec};
 
 /// Most nodes in one generated network. Each needs three ports, and every
 /// config lists every other node, so the bound keeps both small.
@@ -71,6 +71,9 @@ pub enum TestnetError {
     /// A config file could not be written.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A node's home could not be made.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
     /// A plan file is not valid JSON of the expected shape.
     #[error("{path}: {message}")]
     Plan {
@@ -332,27 +335,68 @@ pub fn generate_with(
             "{nodes} nodes is more than the {NODES_MAX} a generated network may have"
         )));
     }
-    let treasury = spec
-        .entities
-        .iter()
-        .find(|e| e.kind == EntityKind::Treasury)
-        .ok_or_else(|| TestnetError::Invalid("the entities have no treasury".into()))?
-        .id
-        .clone();
+    if !spec.entities.iter().any(|e| e.kind == EntityKind::Treasury) {
+        return Err(TestnetError::Invalid(
+            "the entities have no treasury".into(),
+        ));
+    }
     let ports = allocate_ports(spec, nodes)?;
 
-    let node_keys: Vec<SigningKey> = (0..nodes).map(|_| SigningKey::generate()).collect();
-    let validator_keys: Vec<SigningKey> = (0..spec.validators)
-        .map(|_| SigningKey::generate())
-        .collect();
+    // The entities' keys, as each entity would make its own with
+    // `minhbach keys new`; only their public keys go into the genesis.
     let entity_keys: Vec<SigningKey> = spec
         .entities
         .iter()
         .map(|_| SigningKey::generate())
         .collect();
+    // The ceremony's draft: the treasury, then the other entities. Anything
+    // it refuses is refused before a file is written.
+    let (t, treasury_key) = spec
+        .entities
+        .iter()
+        .zip(&entity_keys)
+        .find(|(e, _)| e.kind == EntityKind::Treasury)
+        .expect("the treasury was found above");
+    let mut draft = Draft::new(
+        &spec.chain_id,
+        spec.currency.clone(),
+        t.id.clone(),
+        &t.name,
+        treasury_key.public_key(),
+    )?;
+    for (e, key) in spec.entities.iter().zip(&entity_keys) {
+        if e.kind != EntityKind::Treasury {
+            draft.add_entity(e.with_key(key.public_key()))?;
+        }
+    }
 
+    let out = prepare_out(out)?;
+    let keys_dir = out.join("keys");
+    fs::create_dir(&keys_dir).map_err(io(&keys_dir))?;
+    let mut entities = Vec::with_capacity(spec.entities.len());
+    for e in &draft.entities {
+        let key = spec
+            .entities
+            .iter()
+            .zip(&entity_keys)
+            .find(|(t, _)| t.id == e.id)
+            .map(|(_, k)| k)
+            .expect("every draft entity comes from the spec");
+        let key_file = keys_dir.join(format!("{}.json", e.id));
+        write_key_file(&key_file, key)?;
+        entities.push(EntityPlan {
+            id: e.id.clone(),
+            kind: e.kind,
+            name: e.name.clone(),
+            parent: e.parent.clone(),
+            key_file,
+        });
+    }
+
+    // Each node's home, made as `minhbach init` makes it, and its join
+    // request added to the draft.
     let mut plans = Vec::with_capacity(nodes);
-    for (i, (key, ports)) in node_keys.iter().zip(&ports).enumerate() {
+    for (i, ports) in ports.iter().enumerate() {
         let (role, name) = if i < spec.validators {
             (Role::Validator, format!("validator-{i}"))
         } else {
@@ -364,94 +408,53 @@ pub fn generate_with(
             }
             (Explorers::FullNodes, Role::Validator) => None,
         };
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", ports.p2p);
+        let api = SocketAddr::from((Ipv4Addr::LOCALHOST, ports.api));
+        let home = Home::new(out.join(&name));
+        let join = home.init(&InitSpec {
+            name: name.clone(),
+            role: match role {
+                Role::Validator => NodeRole::Validator,
+                Role::FullNode => NodeRole::Full,
+            },
+            p2p_listen: p2p.clone(),
+            p2p_external: vec![p2p.clone()],
+            api,
+            explorer,
+            loopback: Loopback::Allow,
+        })?;
+        match role {
+            Role::Validator => draft.add_validator(&join, VALIDATOR_POWER, Loopback::Allow)?,
+            Role::FullNode => draft.add_node(&join, t.id.clone(), Loopback::Allow)?,
+        }
         plans.push(NodePlan {
-            // Set once the folder exists and its absolute path is known.
-            home: PathBuf::new(),
+            home: home.root().to_owned(),
             name,
             role,
-            peer_id: PeerId::from_ed25519(&key.public_key())
-                .expect("a generated key is a valid ed25519 key"),
-            p2p: format!("/ip4/127.0.0.1/tcp/{}", ports.p2p),
-            api: SocketAddr::from((Ipv4Addr::LOCALHOST, ports.api)),
+            peer_id: join.peer_id,
+            p2p,
+            api,
             explorer,
         });
     }
 
-    let genesis = Genesis {
-        chain_id: spec.chain_id.clone(),
-        genesis_time_ms: spec.genesis_time_ms,
-        currency: spec.currency.clone(),
-        entities: spec
-            .entities
-            .iter()
-            .zip(&entity_keys)
-            .map(|(t, k)| t.with_key(k.public_key()))
-            .collect(),
-        validators: plans
-            .iter()
-            .zip(&validator_keys)
-            .map(|(n, k)| Validator {
-                name: n.name.clone(),
-                consensus_key: k.public_key(),
-                peer_id: n.peer_id.clone(),
-                power: VALIDATOR_POWER,
-            })
-            .collect(),
-        nodes: plans
-            .iter()
-            .filter(|n| n.role == Role::FullNode)
-            .map(|n| NodeRecord {
-                peer_id: n.peer_id.clone(),
-                operator: treasury.clone(),
-            })
-            .collect(),
-    };
-    // Everything that can be refused is checked before anything is written.
-    genesis.check()?;
-    let out = prepare_out(out)?;
-    for plan in &mut plans {
-        plan.home = out.join(&plan.name);
-    }
+    let genesis = draft.finalize(spec.genesis_time_ms)?;
     let genesis_json = genesis.to_json();
     let genesis_path = out.join("genesis.json");
     fs::write(&genesis_path, &genesis_json).map_err(io(&genesis_path))?;
-
-    let keys_dir = out.join("keys");
-    fs::create_dir(&keys_dir).map_err(io(&keys_dir))?;
-    let mut entities = Vec::with_capacity(spec.entities.len());
-    for (t, key) in spec.entities.iter().zip(&entity_keys) {
-        let key_file = keys_dir.join(format!("{}.json", t.id));
-        write_key_file(&key_file, key)?;
-        entities.push(EntityPlan {
-            id: t.id.clone(),
-            kind: t.kind,
-            name: t.name.clone(),
-            parent: t.parent.clone(),
-            key_file,
-        });
-    }
-
-    for (i, plan) in plans.iter().enumerate() {
+    for plan in &plans {
         let home = plan.home();
-        fs::create_dir(home.root()).map_err(io(home.root()))?;
-        write_key_file(&home.node_key_path(), &node_keys[i])?;
-        if let Some(k) = validator_keys.get(i) {
-            write_key_file(&home.validator_key_path(), k)?;
-        }
         let path = home.genesis_path();
         fs::write(&path, &genesis_json).map_err(io(&path))?;
-        let mut config = Config::default();
-        config.node.name = plan.name.clone();
-        config.p2p.listen = plan.p2p.clone();
+        let mut config = Config::load(&home.config_path())?;
+        config.node.genesis_hash = Some(genesis.hash());
         config.p2p.peers = plans
             .iter()
             .filter(|p| p.name != plan.name)
             .map(NodePlan::dial_address)
             .collect();
-        config.api.listen = plan.api;
-        config.explorer.listen = plan.explorer;
         configure(plan, &mut config);
-        config.save(&home.config_path())?;
+        crate::config::save_commented(&config, &home.config_path())?;
     }
 
     let plan = NetworkPlan {

@@ -1,6 +1,6 @@
 //! Real networks of `minhbach node start` processes on 127.0.0.1: agreement,
-//! refusals over HTTP, crash and recovery, losing a quorum, permissioning,
-//! full nodes and membership changes.
+//! refusals over HTTP, crash and recovery, losing a quorum, peers by DNS
+//! name, permissioning, full nodes and membership changes.
 //!
 //! Each test generates its own network in a temporary folder with free
 //! ports, waits only with deadlines, and its processes are killed when the
@@ -261,6 +261,62 @@ fn peers(c: &Cluster, i: usize) -> u64 {
     c.client(i).get("/v1/status").unwrap()["peers"]
         .as_u64()
         .unwrap()
+}
+
+/// A generated peer, `/ip4/127.0.0.1/tcp/PORT/p2p/ID`, by name:
+/// `/dns4/localhost/tcp/PORT/p2p/ID`.
+fn by_name(peer: &str) -> String {
+    let rest = peer
+        .strip_prefix("/ip4/127.0.0.1/")
+        .unwrap_or_else(|| panic!("{peer} is not on loopback"));
+    format!("/dns4/localhost/{rest}")
+}
+
+#[test]
+fn peers_given_by_dns_name_connect_commit_and_are_redialled_by_name() {
+    let mut c = Cluster::new(BIN, 4, 1);
+    for i in 0..5 {
+        c.configure(i, |config| {
+            assert_eq!(config.p2p.peers.len(), 4, "node {i} dials the 4 others");
+            config.p2p.peers = config.p2p.peers.iter().map(|p| by_name(p)).collect();
+        });
+    }
+    c.start_all();
+    let tx = c.sign("BTC", 1, appropriate("BYT", "YTE.TX", 77_000));
+    let hash = wait_for("validator 0's API", BLOCKS, || c.submit(0, &tx).ok());
+    let mut heights = Vec::new();
+    for i in 0..5 {
+        let rec = c.wait_committed(i, &hash, BLOCKS);
+        heights.push(rec["height"].as_u64().unwrap());
+    }
+    assert!(
+        heights.windows(2).all(|w| w[0] == w[1]),
+        "one height: {heights:?}"
+    );
+    for i in 0..5 {
+        wait_for(&format!("node {i} to have its 4 peers"), BLOCKS, || {
+            (peers(&c, i) == 4).then_some(())
+        });
+    }
+    // Killed, then back with no peers of its own: every connection to it
+    // now comes from the others redialling its name.
+    c.kill(3);
+    wait_for("validator 3 to be missed", BLOCKS, || {
+        (peers(&c, 0) == 3).then_some(())
+    });
+    c.configure(3, |config| config.p2p.peers.clear());
+    c.start(3);
+    for i in [0, 1, 2, 4] {
+        wait_for(&format!("node {i} to redial validator 3"), BLOCKS, || {
+            (peers(&c, i) == 4).then_some(())
+        });
+    }
+    let tx = c.sign("BTC", 2, appropriate("BYT", "YTE.TX", 78_000));
+    let hash = c.submit(0, &tx).expect("accepted");
+    for i in 0..5 {
+        c.wait_committed(i, &hash, BLOCKS);
+    }
+    assert_same_chain(&c, &[0, 1, 2, 3, 4]);
 }
 
 #[test]

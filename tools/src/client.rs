@@ -253,6 +253,25 @@ pub fn parse_node_url(s: &str) -> Result<String, String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// Whether `url`'s host is this machine's loopback: `localhost`, an address
+/// in 127.0.0.0/8, or `::1`. Decided from the URL alone, with no lookup.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +292,32 @@ mod tests {
         );
         for bad in ["ftp://x", "http://", "http://x/?a=1", "http://x:99999"] {
             assert!(parse_node_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_urls_are_told_from_the_rest() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10",
+            "http://127.1:80",
+            "https://localhost:443/api",
+            "http://LOCALHOST:1",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_loopback_url(&parse_node_url(local).unwrap()), "{local}");
+        }
+        for remote in [
+            "http://192.0.2.1:1",
+            "https://node.example",
+            "http://localhost.example:80",
+            "http://128.0.0.1",
+            "http://[::2]:8080",
+            "http://0.0.0.0:8080",
+            "http://[::ffff:192.0.2.1]",
+            "not a url",
+        ] {
+            assert!(!is_loopback_url(remote), "{remote}");
         }
     }
 }

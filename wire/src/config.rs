@@ -70,12 +70,18 @@ pub struct Config {
 pub struct NodeSection {
     /// A name for logs and status pages.
     pub name: String,
+    /// The hash of the genesis this node must run, from the ceremony
+    /// (`minhbach genesis finalize` prints it). When set, the node refuses
+    /// to start on a `genesis.json` with another hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesis_hash: Option<ledger::Hash>,
 }
 
 impl Default for NodeSection {
     fn default() -> Self {
         NodeSection {
             name: "node".into(),
+            genesis_hash: None,
         }
     }
 }
@@ -86,8 +92,14 @@ impl Default for NodeSection {
 pub struct P2pSection {
     /// The libp2p listen address, e.g. `/ip4/127.0.0.1/tcp/26656`.
     pub listen: String,
-    /// Peers to dial, as multiaddrs ending in `/p2p/<peer id>`.
+    /// Peers to dial, as `/dns4/NAME/tcp/PORT/p2p/ID` (or `/dns6`, `/ip4`,
+    /// `/ip6`); a name is resolved again on every redial.
     pub peers: Vec<String>,
+    /// Where other machines reach this node (`/dns4/NAME/tcp/PORT` or
+    /// `/ip4/ADDR/tcp/PORT`), as its join request names them: the address
+    /// a firewall or NAT forwards to `listen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external: Vec<String>,
 }
 
 impl Default for P2pSection {
@@ -95,6 +107,7 @@ impl Default for P2pSection {
         P2pSection {
             listen: "/ip4/127.0.0.1/tcp/26656".into(),
             peers: Vec::new(),
+            external: Vec::new(),
         }
     }
 }

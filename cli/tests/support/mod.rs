@@ -182,8 +182,9 @@ impl std::fmt::Debug for Run {
     }
 }
 
-/// Runs `minhbach args...` with no proxy and no `MINHBACH_NODE` from the
-/// environment, killing it if it outlives [`RUN_DEADLINE`].
+/// Runs `minhbach args...` with no proxy, `MINHBACH_NODE` or
+/// `MINHBACH_CHAIN_ID` from the environment, killing it if it outlives
+/// [`RUN_DEADLINE`].
 pub fn minhbach(args: &[&str]) -> Run {
     minhbach_env(args, &[])
 }
@@ -198,6 +199,7 @@ pub fn minhbach_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stderr(Stdio::piped());
     for var in [
         "MINHBACH_NODE",
+        "MINHBACH_CHAIN_ID",
         "http_proxy",
         "HTTP_PROXY",
         "https_proxy",
