@@ -1,7 +1,9 @@
 //! `minhbach devnet` end to end: the first run writes the network and
 //! devnet.json, starts the nodes as separate processes, commits blocks and
 //! the demo feed's transactions; SIGTERM stops every node; a second run
-//! resumes the same chain; `kill -9` of the devnet takes its nodes with it.
+//! resumes the same chain; `kill -9` of the devnet takes its nodes with it;
+//! `kill -9` of one validator leaves the others committing, and the devnet
+//! starts it again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -79,7 +81,7 @@ fn node_pids(log: &Path) -> Vec<i32> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.starts_with("devnet: started "))
+        .filter(|l| l.starts_with("devnet: started ") || l.starts_with("devnet: restarted "))
         .map(|l| {
             let pid = l.rsplit("pid ").next().unwrap().trim_end_matches(')');
             pid.parse().unwrap()
@@ -140,7 +142,7 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
 
     // The feed's transactions commit: appropriations, allocations, and then
     // contracts that Bạch Mai awards out of its allocation.
-    let client = Client::new(&full.api_url());
+    let client = Client::new(&full.api_url(), None).unwrap();
     wait_for("Bạch Mai's first committed contract", &log, || {
         let e = client.get("/v1/entities/BYT-BVBM").ok()?;
         let committed = e["budgets"].as_array()?.iter().any(|b| {
@@ -184,4 +186,73 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
     wait_for("the nodes to stop with their devnet", &log2, || {
         pids.iter().all(|&pid| !alive(pid)).then_some(())
     });
+}
+
+/// The pid the devnet last reported for `name`.
+fn pid_of(log: &Path, name: &str) -> Option<i32> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            (l.starts_with("devnet: started ") || l.starts_with("devnet: restarted "))
+                && l.contains(&format!(" {name} ("))
+        })
+        .last()
+        .map(|l| {
+            l.rsplit("pid ")
+                .next()
+                .unwrap()
+                .trim_end_matches(')')
+                .parse()
+                .unwrap()
+        })
+}
+
+#[test]
+fn a_validator_killed_under_the_demo_is_started_again_while_the_others_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let log = tmp.path().join("devnet.log");
+    let devnet = start(&dir, &log, &["--validators", "4", "--rate", "20"]);
+    wait_for("the devnet to be ready", &log, || {
+        said(&log, "devnet: ready").then_some(())
+    });
+    let plan = NetworkPlan::load(&dir.join("devnet.json")).unwrap();
+    let full = Client::new(&plan.explorer_node().unwrap().api_url());
+    let victim = plan.nodes.iter().find(|n| n.name == "validator-1").unwrap();
+    let pid = pid_of(&log, "validator-1").expect("validator-1's pid");
+    wait_for("a few blocks", &log, || (height(&full)? >= 3).then_some(()));
+
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let killed = Instant::now();
+    let at_kill = height(&full).unwrap();
+    // The other three are a quorum: the chain goes on without it.
+    wait_for("blocks without validator-1", &log, || {
+        (height(&full)? >= at_kill + 3).then_some(())
+    });
+    assert!(
+        said(&log, "validator-1 exited"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    // It is started again within 10 s of its death, and catches up.
+    let deadline = killed + Duration::from_secs(10);
+    loop {
+        if pid_of(&log, "validator-1").is_some_and(|p| p != pid) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "validator-1 not started again within 10 s:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let back = Client::new(&victim.api_url());
+    wait_for("validator-1 to catch up", &log, || {
+        let target = height(&full)?;
+        (height(&back)? >= target).then_some(())
+    });
+    assert!(!said(&log, "Stopping the other nodes"));
+    stop(devnet, &log);
 }

@@ -42,6 +42,8 @@ const READY_TIMEOUT_MS: u64 = 120_000;
 const LOOP_SLEEP_MS_MAX: u64 = 100;
 /// Fastest demo pace accepted, in transactions per second.
 const RATE_PER_S_MAX: f64 = 1_000.0;
+/// How long a node that died stays down before the devnet starts it again.
+pub const RESTART_AFTER_MS: u64 = 3_000;
 /// Validators of a new devnet unless `--validators` says otherwise.
 const VALIDATORS_DEFAULT: u64 = 4;
 
@@ -67,6 +69,10 @@ pub struct DevnetArgs {
     /// Seed of the demo's choices (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
+    /// Leave a node that dies down, instead of starting it again after
+    /// a few seconds; the others go on either way.
+    #[arg(long)]
+    no_restart: bool,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -78,8 +84,9 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs `minhbach devnet` until Ctrl-C or SIGTERM (exit 0), or until a node
-/// exits on its own (exit 1).
+/// Runs `minhbach devnet` until Ctrl-C or SIGTERM (exit 0). A node that
+/// dies is reported and, unless `--no-restart`, started again
+/// [`RESTART_AFTER_MS`] later, while the others go on.
 pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -149,9 +156,8 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
             eprintln!("devnet: stopping");
             return Ok(nodes.stop());
         }
-        if let Some(code) = nodes.check_exits() {
-            return Ok(code);
-        }
+        let restart_after = (!args.no_restart).then(|| Duration::from_millis(RESTART_AFTER_MS));
+        nodes.tend(restart_after)?;
         let now = Instant::now();
         let mut wake = now + Duration::from_millis(LOOP_SLEEP_MS_MAX);
         if let Some(r) = runner.as_mut() {
@@ -280,7 +286,7 @@ fn demo_runner(
         node.api_url()
     );
     Ok(FeedRunner::new(
-        Client::new(&node.api_url()),
+        Client::new(&node.api_url(), None)?,
         feed,
         keys,
         args.rate,

@@ -34,13 +34,23 @@ struct RunningNode {
     name: String,
     log: PathBuf,
     child: Child,
+    plan: NodePlan,
+}
+
+/// A node that exited, and when it is to be started again.
+struct DownNode {
+    plan: NodePlan,
+    log: PathBuf,
+    restart_at: Option<Instant>,
 }
 
 /// The nodes' child processes. Dropping it stops them.
 pub(crate) struct Nodes {
     /// Starts every message, e.g. `devnet`.
     label: &'static str,
+    exe: PathBuf,
     running: Vec<RunningNode>,
+    down: Vec<DownNode>,
 }
 
 impl Nodes {
@@ -54,35 +64,86 @@ impl Nodes {
         let exe = std::env::current_exe().context("cannot find this program's path")?;
         let mut started = Nodes {
             label,
+            exe,
             running: Vec::with_capacity(nodes.len()),
+            down: Vec::new(),
         };
         for n in nodes {
             let log = logs.join(format!("{}.log", n.name));
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)
-                .with_context(|| log.display().to_string())?;
-            writeln!(
-                file,
-                "--- minhbach {label} starts {} at {} ---",
-                n.name,
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-            )?;
-            let child = spawn_node(&exe, n, file)?;
-            eprintln!(
-                "{label}: started {} ({}, pid {})",
-                n.name,
-                role_name(n.role),
-                child.id()
-            );
-            started.running.push(RunningNode {
-                name: n.name.clone(),
-                log,
-                child,
-            });
+            started.launch(n.clone(), log, "started")?;
         }
         Ok(started)
+    }
+
+    /// Starts one node, appending to its log, and says `verb` on stderr.
+    fn launch(&mut self, n: NodePlan, log: PathBuf, verb: &str) -> anyhow::Result<()> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| log.display().to_string())?;
+        writeln!(
+            file,
+            "--- minhbach {} starts {} at {} ---",
+            self.label,
+            n.name,
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        )?;
+        let child = spawn_node(&self.exe, &n, file)?;
+        eprintln!(
+            "{}: {verb} {} ({}, pid {})",
+            self.label,
+            n.name,
+            role_name(n.role),
+            child.id()
+        );
+        self.running.push(RunningNode {
+            name: n.name.clone(),
+            log,
+            child,
+            plan: n,
+        });
+        Ok(())
+    }
+
+    /// Keeps the network going while nodes die: a node that exited is
+    /// reported, the others keep running, and it is started again
+    /// `restart_after` later (never, with `None`). Returns an error only if
+    /// a node cannot be started again at all.
+    pub(crate) fn tend(&mut self, restart_after: Option<Duration>) -> anyhow::Result<()> {
+        while let Some(i) = self
+            .running
+            .iter_mut()
+            .position(|n| matches!(n.child.try_wait(), Ok(Some(_))))
+        {
+            let mut n = self.running.remove(i);
+            let status = n.child.wait().expect("an exited child can be reaped");
+            let next = match restart_after {
+                Some(d) => format!("starting it again in {} s", d.as_secs()),
+                None => "leaving it down (--no-restart)".into(),
+            };
+            eprintln!(
+                "{}: {} exited ({}); see {}. The other nodes go on; {next}.",
+                self.label,
+                n.name,
+                describe(status),
+                n.log.display()
+            );
+            self.down.push(DownNode {
+                plan: n.plan,
+                log: n.log,
+                restart_at: restart_after.map(|d| Instant::now() + d),
+            });
+        }
+        let now = Instant::now();
+        let due: Vec<usize> = (0..self.down.len())
+            .filter(|&i| self.down[i].restart_at.is_some_and(|t| t <= now))
+            .collect();
+        for i in due.into_iter().rev() {
+            let d = self.down.remove(i);
+            self.launch(d.plan, d.log, "restarted")?;
+        }
+        Ok(())
     }
 
     /// The running nodes' names and process ids, in start order.
