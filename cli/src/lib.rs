@@ -48,6 +48,10 @@ struct Cli {
         value_parser = client::parse_node_url
     )]
     node: String,
+    /// PEM certificates to trust, besides the system's, for an https://
+    /// `--node` whose certificate comes from a private CA.
+    #[arg(long, global = true, env = "MINHBACH_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// The chain's genesis file: `tx` signs only for its chain id, and only
     /// if the node reports the same.
     #[arg(long, global = true, value_name = "FILE", conflicts_with = "chain_id")]
@@ -206,7 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 chain_id: cli.chain_id,
             };
             tx::run(
-                &client::Client::new(&cli.node),
+                &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
                 cli.output,
                 &chain,
                 *command,
@@ -214,12 +218,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Init(args) => ceremony::init(args),
         Command::Genesis(command) => ceremony::run(command, cli.output),
-        Command::Query(command) => query::run(&client::Client::new(&cli.node), cli.output, command),
+        Command::Query(command) => query::run(
+            &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
+            cli.output,
+            command,
+        ),
         Command::Devnet(args) => devnet::run(args),
         Command::Testnet(args) => testnet::run(args, cli.output),
         Command::Bench(args) => bench::run(*args, cli.output),
-        Command::Proof(command) => proof::run(&client::Client::new(&cli.node), cli.output, command),
-        Command::Export(command) => export::run(&client::Client::new(&cli.node), command),
+        Command::Proof(command) => proof::run(
+            &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
+            cli.output,
+            command,
+        ),
+        Command::Export(command) => export::run(
+            &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
+            command,
+        ),
     }
 }
 

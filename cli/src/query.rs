@@ -13,7 +13,7 @@ use ledger::{ContractId, EntityId, Hash};
 use crate::render::{render, CsvRows};
 use crate::tx::{parse_contract_id, parse_entity_id};
 use crate::Output;
-use tools::client::Client;
+use tools::client::{Client, ClientError};
 
 /// A block by height, or the newest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +72,10 @@ pub enum QueryCommand {
     },
     /// Committed evidence of equivocation.
     Evidence,
+    /// Whether the node is ready (`GET /readyz`): it has compared heights
+    /// with a peer, is not catching up, and can write its store. Exit 0
+    /// when ready, 1 when not, 3 when unreachable, for health checks.
+    Ready,
 }
 
 impl QueryCommand {
@@ -97,6 +101,7 @@ impl QueryCommand {
             QueryCommand::Validators { height: None } => "/v1/validators".into(),
             QueryCommand::Validators { height: Some(h) } => format!("/v1/validators?height={h}"),
             QueryCommand::Evidence => "/v1/evidence".into(),
+            QueryCommand::Ready => "/readyz".into(),
         }
     }
 
@@ -111,6 +116,7 @@ impl QueryCommand {
         };
         match self {
             QueryCommand::Status
+            | QueryCommand::Ready
             | QueryCommand::Block { .. }
             | QueryCommand::Tx { .. }
             | QueryCommand::Contract { .. } => None,
@@ -147,6 +153,9 @@ impl QueryCommand {
 
 /// Runs `minhbach query ...`; errors carry their exit code by type.
 pub fn run(client: &Client, output: Output, command: QueryCommand) -> anyhow::Result<u8> {
+    if let QueryCommand::Ready = command {
+        return ready(client, output);
+    }
     let answer = client.get(&command.path())?;
     print!("{}", render(&answer, output, command.csv_rows()));
     if let (QueryCommand::History { id, .. }, Some(next)) = (&command, answer["next"].as_str()) {
@@ -155,6 +164,26 @@ pub fn run(client: &Client, output: Output, command: QueryCommand) -> anyhow::Re
         }
     }
     Ok(0)
+}
+
+/// `query ready`: the readiness and exit 0, or exit 1 when the node answers
+/// 503 (not ready yet).
+fn ready(client: &Client, output: Output) -> anyhow::Result<u8> {
+    match client.get(&QueryCommand::Ready.path()) {
+        Ok(answer) => {
+            print!("{}", render(&answer, output, None));
+            Ok(0)
+        }
+        Err(ClientError::Rejected { status: 503, .. }) => {
+            eprintln!(
+                "not ready: {} has not yet compared heights with a peer, is catching up, or \
+                 cannot write its store (`minhbach query status` says which)",
+                client.base()
+            );
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a
@@ -216,6 +245,7 @@ mod tests {
                 QueryCommand::Validators { height: Some(7) },
                 "/v1/validators?height=7",
             ),
+            (QueryCommand::Ready, "/readyz"),
         ];
         for (command, path) in cases {
             assert_eq!(command.path(), path);

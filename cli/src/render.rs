@@ -364,9 +364,12 @@ fn csv_of_rows(value: &Value, rows: CsvRows) -> String {
 }
 
 /// One RFC 4180 line. Writing CSV needs only this quoting rule, so it is
-/// done here rather than with a CSV library.
+/// done here rather than with a CSV library. Every cell is first
+/// neutralised as the node's CSV export neutralises it, since names and
+/// titles are written by signers.
 fn csv_line(out: &mut String, cells: impl Iterator<Item = String>) {
     for (i, cell) in cells.enumerate() {
+        let cell = gateway::export::neutralize_cell(&cell);
         if i > 0 {
             out.push(',');
         }
@@ -385,6 +388,19 @@ fn csv_line(out: &mut String, cells: impl Iterator<Item = String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_neutralised() {
+        let v =
+            json!({"id": "C-1", "title": "=HYPERLINK(\"http://evil.example\")", "reference": "+1"});
+        let text = render(&v, Output::Csv, None);
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("id,title,reference"));
+        assert_eq!(
+            lines.next(),
+            Some("C-1,\"'=HYPERLINK(\"\"http://evil.example\"\")\",'+1")
+        );
+    }
 
     #[test]
     fn tables_align_fields_and_group_amounts() {

@@ -193,11 +193,10 @@ fn pid_of(log: &Path, name: &str) -> Option<i32> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| {
+        .rfind(|l| {
             (l.starts_with("devnet: started ") || l.starts_with("devnet: restarted "))
                 && l.contains(&format!(" {name} ("))
         })
-        .last()
         .map(|l| {
             l.rsplit("pid ")
                 .next()
@@ -218,7 +217,7 @@ fn a_validator_killed_under_the_demo_is_started_again_while_the_others_go_on() {
         said(&log, "devnet: ready").then_some(())
     });
     let plan = NetworkPlan::load(&dir.join("devnet.json")).unwrap();
-    let full = Client::new(&plan.explorer_node().unwrap().api_url());
+    let full = Client::new(&plan.explorer_node().unwrap().api_url(), None).unwrap();
     let victim = plan.nodes.iter().find(|n| n.name == "validator-1").unwrap();
     let pid = pid_of(&log, "validator-1").expect("validator-1's pid");
     wait_for("a few blocks", &log, || (height(&full)? >= 3).then_some(()));
@@ -248,7 +247,7 @@ fn a_validator_killed_under_the_demo_is_started_again_while_the_others_go_on() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let back = Client::new(&victim.api_url());
+    let back = Client::new(&victim.api_url(), None).unwrap();
     wait_for("validator-1 to catch up", &log, || {
         let target = height(&full)?;
         (height(&back)? >= target).then_some(())

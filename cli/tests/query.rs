@@ -322,3 +322,25 @@ fn an_unreachable_node_exits_3() {
         assert!(run.stderr.contains("unreachable"), "{run:?}");
     }
 }
+
+#[test]
+fn ready_exits_0_when_the_node_is_ready_and_1_when_not() {
+    let readiness = |ready: bool| {
+        json!({"ready": ready, "height": 12, "best_peer_height": 12,
+               "catching_up": false, "store_writable": true})
+        .to_string()
+    };
+    let up = Stub::start(move |_| (200, readiness(true)));
+    let run = query(&up, &["ready"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(table_value(&run.stdout, "ready"), "true", "{run:?}");
+    assert_eq!(up.targets(), ["GET /readyz"]);
+
+    let down = Stub::start(move |_| (503, readiness(false)));
+    let run = query(&down, &["ready"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("not ready"), "{run:?}");
+
+    let run = minhbach(&["--node", &closed_url(), "query", "ready"]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+}

@@ -16,11 +16,15 @@
 //! - A response that the client stops reading is given up, and the
 //!   connection closed, once no byte could be written for
 //!   [`WRITE_STALL_TIMEOUT`].
+//! - Over TLS ([`crate::tls`]), the handshake must end within
+//!   [`crate::tls::HANDSHAKE_TIMEOUT`] of the connection's accept, while the
+//!   connection already holds its slots; the bounds above then apply to the
+//!   decrypted requests, and the stall guard to the encrypted bytes.
 //!
 //! `minhbach_http_connections{listener}` is the number of open connections,
 //! `minhbach_http_refused_total{listener}` counts the connections closed for
 //! the per-client bound, and `minhbach_http_timeouts_total{listener}` the
-//! connections closed by either timeout.
+//! connections closed by any of the timeouts.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,6 +47,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::Sleep;
 use tower::ServiceExt;
 use tracing::{debug, warn};
+
+use crate::tls::Tls;
 
 /// The longest a client may take to send a request's head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,14 +80,15 @@ impl From<&node::config::LimitsSection> for ConnectionLimits {
     }
 }
 
-/// Serves `router` on `listener` until `stop` turns true; `name` labels the
-/// listener's metrics. The peer address reaches handlers as
-/// `ConnectInfo<SocketAddr>`.
+/// Serves `router` on `listener` until `stop` turns true, over TLS when
+/// `tls` is given and plain HTTP otherwise; `name` labels the listener's
+/// metrics. The peer address reaches handlers as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     name: &'static str,
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.total));
@@ -135,26 +142,38 @@ pub async fn serve(
         });
         let mut stop = stop.clone();
         let open = open.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL_TIMEOUT));
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(READ_BUFFER_BYTES);
-            let conn = builder.serve_connection(io, TowerToHyperService::new(service));
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut())
-                        .await
-                        .unwrap_or(Ok(()))
+            let guarded = StallGuard::new(stream, WRITE_STALL_TIMEOUT);
+            let result = match tls {
+                None => Ok(Box::new(guarded) as Box<dyn Connection>),
+                Some(tls) => handshake(&tls, guarded, &mut stop).await,
+            };
+            let result = match result {
+                Ok(io) => {
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .max_buf_size(READ_BUFFER_BYTES);
+                    let service = TowerToHyperService::new(service);
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        r = conn.as_mut() => r,
+                        _ = stopped(&mut stop) => {
+                            conn.as_mut().graceful_shutdown();
+                            tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut())
+                                .await
+                                .unwrap_or(Ok(()))
+                        }
+                    }
+                    .map_err(Closed::Http)
                 }
+                Err(e) => Err(e),
             };
             if let Err(e) = result {
-                if e.is_timeout() || is_stall(&e) {
+                if e.timed_out() {
                     metrics::counter!("minhbach_http_timeouts_total", "listener" => name)
                         .increment(1);
                 }
@@ -169,6 +188,66 @@ pub async fn serve(
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// What hyper serves a connection over: the stall-guarded socket, or the
+/// TLS stream over it.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
+
+/// Completes the TLS handshake within the listener's handshake timeout.
+async fn handshake(
+    tls: &Tls,
+    io: StallGuard,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Box<dyn Connection>, Closed> {
+    tokio::select! {
+        r = tokio::time::timeout(tls.handshake_timeout(), tls.acceptor().accept(io)) => match r {
+            Ok(Ok(stream)) => Ok(Box::new(stream)),
+            Ok(Err(e)) => Err(Closed::Handshake(e)),
+            Err(_) => Err(Closed::HandshakeTimeout(tls.handshake_timeout())),
+        },
+        _ = stopped(stop) => Err(Closed::Stopped),
+    }
+}
+
+/// Why a connection ended other than cleanly.
+enum Closed {
+    /// The TLS handshake failed: not TLS, no common cipher, a client that
+    /// does not trust the certificate.
+    Handshake(io::Error),
+    /// The TLS handshake did not end in time.
+    HandshakeTimeout(Duration),
+    /// The node stopped during the handshake.
+    Stopped,
+    /// HTTP, or the connection under it, failed.
+    Http(hyper::Error),
+}
+
+impl Closed {
+    /// Whether one of the timeouts closed it.
+    fn timed_out(&self) -> bool {
+        match self {
+            Closed::Handshake(e) => e.kind() == io::ErrorKind::TimedOut,
+            Closed::HandshakeTimeout(_) => true,
+            Closed::Stopped => false,
+            Closed::Http(e) => e.is_timeout() || is_stall(e),
+        }
+    }
+}
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Closed::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
+            Closed::HandshakeTimeout(d) => {
+                write!(f, "no TLS handshake within {} ms", d.as_millis())
+            }
+            Closed::Stopped => f.write_str("the node stopped during the TLS handshake"),
+            Closed::Http(e) => e.fmt(f),
+        }
+    }
 }
 
 fn is_stall(e: &hyper::Error) -> bool {

@@ -12,7 +12,10 @@
 //! - [`api`]: the JSON API, its OpenAPI document, and the two routers (the
 //!   operators' API, which also accepts transactions, and the explorer's,
 //!   which never writes);
-//! - [`http`]: serving a router with connection bounds and timeouts;
+//! - [`tls`]: a listener's certificate and key, checked at start and
+//!   reloaded on SIGHUP;
+//! - [`http`]: serving a router with connection bounds and timeouts, over
+//!   plain HTTP or TLS;
 //! - [`listeners::Listeners`]: both listeners on a runtime of their own.
 
 pub mod api;
@@ -22,5 +25,6 @@ pub mod export;
 pub mod http;
 pub mod listeners;
 pub mod time;
+pub mod tls;
 
 pub use listeners::Listeners;

@@ -1,7 +1,9 @@
 //! The node's two HTTP listeners, the operators' API and the explorer, on
 //! a runtime of their own: however busy readers keep them, the consensus
 //! loop's threads stay free. The node starts them through
-//! [`node::run::Readers`].
+//! [`node::run::Readers`]. A listener with `[api.tls]` or `[explorer.tls]`
+//! serves HTTPS, and SIGHUP reads its certificate and key again
+//! ([`crate::tls`]); SIGHUP never stops the node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +13,11 @@ use node::config::Config;
 use node::shared::Shared;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::api;
 use crate::http::ConnectionLimits;
+use crate::tls::Tls;
 
 /// How long the listeners get to finish once the node stops.
 const FINISH_WAIT: Duration = Duration::from_secs(5);
@@ -34,19 +37,32 @@ impl node::run::Readers for Listeners {
     ) -> anyhow::Result<Listeners> {
         let http = HttpRuntime::start()?;
         let connections = ConnectionLimits::from(&config.limits);
-        let mut servers = vec![http.serve(
+        // Every file is checked before anything listens.
+        let api_tls = load_tls("the API", config.api.tls.as_ref())?;
+        let explorer_tls = match config.explorer.listen {
+            Some(_) => load_tls("the explorer", config.explorer.tls.as_ref())?,
+            None => None,
+        };
+        let reloadable = [("api", &api_tls), ("explorer", &explorer_tls)]
+            .into_iter()
+            .filter_map(|(name, tls)| Some((name, tls.clone()?)))
+            .collect();
+        let mut servers = vec![http.reload_on_hangup(reloadable, stop.clone())?];
+        servers.push(http.serve(
             "api",
             config.api.listen,
             api::api_router(shared.clone()),
             connections,
+            api_tls,
             stop.clone(),
-        )?];
+        )?);
         if let Some(addr) = config.explorer.listen {
             servers.push(http.serve(
                 "explorer",
                 addr,
-                api::explorer_router(shared, (&config.explorer).into()),
+                api::explorer_router(shared, config.into()),
                 connections,
+                explorer_tls,
                 stop,
             )?);
         }
@@ -59,6 +75,41 @@ impl node::run::Readers for Listeners {
     async fn finish(self) {
         for s in self.servers {
             let _ = tokio::time::timeout(FINISH_WAIT, s).await;
+        }
+    }
+}
+
+/// The TLS of `what` (the API, the explorer), if configured; a file that
+/// cannot be served stops the node, naming it.
+fn load_tls(
+    what: &str,
+    files: Option<&node::config::TlsSection>,
+) -> anyhow::Result<Option<Arc<Tls>>> {
+    let Some(files) = files else {
+        return Ok(None);
+    };
+    let tls = Tls::load(files).with_context(|| format!("cannot serve {what} over TLS"))?;
+    Ok(Some(Arc::new(tls)))
+}
+
+/// Reads each listener's TLS files again, as SIGHUP asks; a listener whose
+/// files cannot be served keeps its certificate, with a warning naming the
+/// file.
+pub fn reload(tls: &[(&'static str, Arc<Tls>)]) {
+    if tls.is_empty() {
+        info!("SIGHUP: no listener serves TLS, nothing to reload");
+    }
+    for (name, tls) in tls {
+        match tls.reload() {
+            Ok(()) => info!(
+                listener = *name,
+                cert = %tls.files().cert.display(),
+                "SIGHUP: TLS certificate reloaded"
+            ),
+            Err(e) => warn!(
+                listener = *name,
+                "SIGHUP: keeping the TLS certificate in use: {e}"
+            ),
         }
     }
 }
@@ -100,6 +151,7 @@ impl HttpRuntime {
         addr: std::net::SocketAddr,
         router: axum::Router,
         limits: ConnectionLimits,
+        tls: Option<Arc<Tls>>,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         let (what, label) = if name == "api" {
@@ -112,8 +164,36 @@ impl HttpRuntime {
             let _inside = runtime.enter();
             listen(addr).with_context(|| format!("cannot listen for {what} on {addr}"))?
         };
-        info!(address = %addr, "{label} listening");
-        Ok(runtime.spawn(crate::http::serve(name, listener, router, limits, stop)))
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        info!(address = %addr, scheme, "{label} listening");
+        Ok(runtime.spawn(crate::http::serve(
+            name, listener, router, limits, tls, stop,
+        )))
+    }
+
+    /// Calls [`reload`] on each SIGHUP until `stop`. The handler is in place
+    /// when this returns, before anything listens: from then on SIGHUP no
+    /// longer stops the process.
+    fn reload_on_hangup(
+        &self,
+        tls: Vec<(&'static str, Arc<Tls>)>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<JoinHandle<()>> {
+        let runtime = self.0.as_ref().expect("running until dropped");
+        let mut hangup = {
+            let _inside = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("cannot install the SIGHUP handler")?
+        };
+        Ok(runtime.spawn(async move {
+            loop {
+                tokio::select! {
+                    got = hangup.recv() => if got.is_none() { return },
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                reload(&tls);
+            }
+        }))
     }
 }
 

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use bincode::Encode;
+use ledger::checked::has_bidi_control;
 use ledger::proof::TrustAnchor;
 use ledger::state::{
     Entity, NodeRecord, StateKey, StateValue, ValidatorSlot, Write, NAME_BYTES_MAX,
@@ -265,10 +266,14 @@ impl Genesis {
             if e.name.trim().is_empty()
                 || e.name.len() > NAME_BYTES_MAX
                 || e.name.chars().any(char::is_control)
+                || has_bidi_control(&e.name)
             {
                 return Err(invalid(
                     at("name"),
-                    format!("must be 1 to {NAME_BYTES_MAX} bytes of printable text"),
+                    format!(
+                        "must be 1 to {NAME_BYTES_MAX} bytes of printable text, without \
+                         bidirectional controls"
+                    ),
                 ));
             }
             crypto::check_key(&e.public_key).map_err(|err| invalid(at("public_key"), err))?;
@@ -315,10 +320,14 @@ impl Genesis {
         for (i, v) in self.validators.iter().enumerate() {
             crypto::check_key(&v.consensus_key)
                 .map_err(|err| invalid(format!("validators[{i}].consensus_key"), err))?;
-            if v.name.trim().is_empty() || v.name.len() > NAME_BYTES_MAX {
+            if v.name.trim().is_empty()
+                || v.name.len() > NAME_BYTES_MAX
+                || v.name.chars().any(char::is_control)
+                || has_bidi_control(&v.name)
+            {
                 return Err(invalid(
                     format!("validators[{i}].name"),
-                    "must be 1 to 200 bytes",
+                    "must be 1 to 200 bytes of printable text, without bidirectional controls",
                 ));
             }
         }

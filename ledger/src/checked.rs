@@ -194,12 +194,54 @@ pub fn check_text(field: &'static str, s: &str, bytes_max: usize) -> Result<(), 
             reason: "contains control characters".into(),
         });
     }
+    if has_bidi_control(s) {
+        return Err(TxError::InvalidArgument {
+            field,
+            reason: "contains bidirectional control characters, which can make one name \
+                     look like another"
+                .into(),
+        });
+    }
     Ok(())
+}
+
+/// Whether `s` holds a character that reorders the text around it: the
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the
+/// left-to-right and right-to-left marks (U+200E, U+200F) and the Arabic
+/// letter mark (U+061C). Shown in a name, such a character can make
+/// "C-71" read as "C-17".
+pub fn has_bidi_control(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_reorders_itself_is_refused_and_vietnamese_is_not() {
+        assert!(check_text("name", "Bệnh viện Bạch Mai – Đợt 1", 200).is_ok());
+        for bad in [
+            "C-\u{202E}71",
+            "\u{2066}x\u{2069}",
+            "a\u{200F}b",
+            "\u{061C}",
+            "\u{202A}x",
+        ] {
+            match check_text("name", bad, 200) {
+                Err(TxError::InvalidArgument { field, reason }) => {
+                    assert_eq!(field, "name");
+                    assert!(reason.contains("bidirectional"), "{reason}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn ids_follow_the_pattern() {

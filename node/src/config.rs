@@ -25,13 +25,19 @@ const SECTION_NOTES: [(&str, &str); 7] = [
     (
         "[api]",
         "# The operators' API, which accepts transactions: keep it private (loopback,\n\
-         # or a private network behind TLS).",
+         # or a private network behind TLS). HTTPS: an [api.tls] (or [explorer.tls])\n\
+         # section with cert and key, PEM files; SIGHUP reloads them.",
     ),
     (
         "[explorer]",
         "# The read-only explorer for the public, best on a full node. Unset: none.",
     ),
-    ("[limits]", "# Bounds on memory, blocks and HTTP clients."),
+    (
+        "[limits]",
+        "# Bounds on memory, blocks and HTTP clients. An explorer behind reverse\n\
+         # proxies counts each reader apart once they are listed:\n\
+         # trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"] (docs/operations.md).",
+    ),
     (
         "[consensus]",
         "# Consensus timing; every validator should use the same values.",

@@ -11,6 +11,9 @@
 //!   the permissioned libp2p network that carries it;
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
 //!   judges blocks, commits them and syncs;
+//! - [`monitor`]: what an operator watches (missed signatures, connected
+//!   voting power, clock offsets), computed without I/O for the loop's
+//!   metrics;
 //! - [`shared::Shared`]: what the loop publishes to its readers (the HTTP
 //!   API, the explorer and the exports, in the `gateway` crate);
 //! - [`run::start`]: all of it from a home folder, with the readers'
@@ -22,6 +25,7 @@ pub mod config;
 pub mod driver;
 pub mod home;
 pub mod mempool;
+pub mod monitor;
 pub mod net;
 pub mod run;
 pub mod shared;

@@ -45,12 +45,19 @@ pub trait Readers: Sized {
 pub fn start<R: Readers>(home: &Path) -> anyhow::Result<()> {
     let home = Home::new(home);
     let config_path = home.config_path();
-    let config = Config::load(&config_path).with_context(|| {
+    let mut config = Config::load(&config_path).with_context(|| {
         format!(
             "cannot read the node's config; `minhbach testnet` writes one ({})",
             config_path.display()
         )
     })?;
+    // TLS files named by a relative path are in the home.
+    for tls in [&mut config.api.tls, &mut config.explorer.tls]
+        .into_iter()
+        .flatten()
+    {
+        *tls = tls.under(home.root());
+    }
     init_logs(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,6 +143,7 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    metrics::gauge!("minhbach_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     let keypair = net::keypair(node_key.seed());
     let node_id = keypair.public().to_peer_id();
     let (mut swarm, topics) = net::build_swarm(keypair)?;

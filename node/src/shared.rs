@@ -70,6 +70,15 @@ pub struct Live {
     pub store_error: Option<String>,
 }
 
+impl Live {
+    /// Whether the node is ready (`/readyz` is 200, `minhbach_ready` 1): it
+    /// has compared heights with a peer, no peer is more than one block
+    /// ahead, and the store can be written.
+    pub fn ready(&self) -> bool {
+        self.heard_peer && !self.catching_up && self.store_error.is_none()
+    }
+}
+
 /// The node's shared parts.
 pub struct Shared {
     /// The node's name from its config.

@@ -14,12 +14,14 @@
 //!   the explorer and the exports read it;
 //! - [`Scenario`]: stories as data, signer by signer, such as
 //!   [`Scenario::payment`], told in process by a [`NodeFixture`] or over
-//!   HTTP by a network of real nodes.
+//!   HTTP by a network of real nodes;
+//! - [`tls`]: a test CA and the certificates it signs, for HTTPS tests.
 
 mod fixture;
 mod genesis_builder;
 pub mod ops;
 mod scenario;
+pub mod tls;
 
 pub use fixture::NodeFixture;
 pub use genesis::story::test_genesis as story_genesis;

@@ -272,7 +272,7 @@ impl Cluster {
 
     /// A client of node `i`'s API.
     pub fn client(&self, i: usize) -> Client {
-        Client::new(&self.plan.nodes[i].api_url())
+        Client::new(&self.plan.nodes[i].api_url(), None).expect("a client of a local node")
     }
 
     /// Node `i`'s last committed height, if it answers.

@@ -7,9 +7,12 @@
 //!   genesis is built by the ceremony commands from the join requests and
 //!   the entities' public keys alone, on a sixth machine (the coordinator,
 //!   also the client); every private key exists in exactly one place.
-//! - From the client machine, the command line registers a department,
-//!   funds it and pays a vendor through the full node, naming the chain by
-//!   its genesis file, and reads the payment back.
+//! - The full node serves its API and explorer over HTTPS, with a
+//!   certificate for its name from a CA the test makes. From the client
+//!   machine, the command line (trusting that CA with `--ca-file`)
+//!   registers a department, funds it and pays a vendor through the full
+//!   node, naming the chain by its genesis file, and reads the payment back
+//!   from the explorer; without the CA it refuses the node.
 //! - One validator's interface goes down: the other three go on committing.
 //!   It comes back up: it catches up on the same chain.
 //! - `verify chain` passes on every home.
@@ -44,6 +47,8 @@ struct Machines {
     prefix: String,
     names: Vec<&'static str>,
     nodes: Vec<(String, Child)>,
+    /// The CA the full node's certificate is from, once it serves HTTPS.
+    ca_file: Option<PathBuf>,
 }
 
 impl Machines {
@@ -83,6 +88,7 @@ impl Machines {
             prefix: format!("mbh{}", std::process::id()),
             names,
             nodes: Vec::new(),
+            ca_file: None,
         };
         sh(&["ip", "netns", "add", &m.switch()]);
         in_ns(&m.switch(), &["ip", "link", "add", "br0", "type", "bridge"]);
@@ -193,12 +199,25 @@ impl Machines {
     }
 
     /// A node's status through its own API, asked on its own machine.
+    /// How to reach `machine`'s own API from itself: plain HTTP on loopback,
+    /// or HTTPS by its name for the full node.
+    fn own_api(&self, machine: &str) -> Vec<String> {
+        match (&self.ca_file, machine == FULL) {
+            (Some(ca), true) => vec![
+                "--node".into(),
+                format!("https://{}:{API_PORT}", host(machine)),
+                "--ca-file".into(),
+                ca.display().to_string(),
+            ],
+            _ => vec!["--node".into(), format!("http://127.0.0.1:{API_PORT}")],
+        }
+    }
+
     fn status(&self, machine: &str) -> Option<Value> {
-        let url = format!("http://127.0.0.1:{API_PORT}");
-        let out = self.minhbach(
-            machine,
-            &["--node", &url, "--output", "json", "query", "status"],
-        );
+        let mut args = self.own_api(machine);
+        args.extend(["--output", "json", "query", "status"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.minhbach(machine, &args);
         out.status
             .success()
             .then(|| serde_json::from_slice(&out.stdout).unwrap())
@@ -212,19 +231,11 @@ impl Machines {
 
     /// The hash of block `h` on `machine`.
     fn block_hash(&self, machine: &str, h: u64) -> String {
-        let url = format!("http://127.0.0.1:{API_PORT}");
-        let out = self.ok(
-            machine,
-            &[
-                "--node",
-                &url,
-                "--output",
-                "json",
-                "query",
-                "block",
-                &h.to_string(),
-            ],
-        );
+        let mut args = self.own_api(machine);
+        args.extend(["--output", "json", "query", "block"].map(String::from));
+        args.push(h.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.ok(machine, &args);
         let block: Value = serde_json::from_str(&out).unwrap();
         block["hash"].as_str().expect("a block hash").to_owned()
     }
@@ -409,6 +420,21 @@ fn five_machines_by_name_one_ceremony_one_chain_through_a_partition() {
     let hash = m.ok(CLIENT, &["genesis", "finalize", s(&genesis)]);
     let hash = hash.trim().to_owned();
 
+    // The full node serves its API and explorer over HTTPS, with a
+    // certificate for its name from a CA the client trusts.
+    let ca = testkit::tls::TestCa::new("Bộ Tài chính test CA");
+    let ca_file = root.join(CLIENT).join("ca.pem");
+    fs::write(&ca_file, ca.pem()).unwrap();
+    m.ca_file = Some(ca_file.clone());
+    let tls_dir = home(FULL).join("tls");
+    fs::create_dir_all(&tls_dir).unwrap();
+    ca.leaf_for(&[&host(FULL)])
+        .write(&tls_dir.join("node.crt"), &tls_dir.join("node.key"));
+    let tls = node::config::TlsSection {
+        cert: "tls/node.crt".into(),
+        key: "tls/node.key".into(),
+    };
+
     // Every operator copies the genesis in, pins its hash, names its peers.
     let peer_ids: Vec<(String, String)> = joins
         .iter()
@@ -428,6 +454,10 @@ fn five_machines_by_name_one_ceremony_one_chain_through_a_partition() {
             .filter(|(other, _)| other != machine)
             .map(|(other, id)| format!("/dns4/{}/tcp/{P2P_PORT}/p2p/{id}", host(other)))
             .collect();
+        if machine == FULL {
+            config.api.tls = Some(tls.clone());
+            config.explorer.tls = Some(tls.clone());
+        }
         config.consensus.timeout_propose_ms = 1000;
         config.consensus.block_interval_ms = 200;
         config.save(&path).unwrap();
@@ -462,7 +492,8 @@ fn five_machines_by_name_one_ceremony_one_chain_through_a_partition() {
                     "validator_key",
                     "config.toml",
                     "genesis.json",
-                    "join.json"
+                    "join.json",
+                    "tls"
                 ]
                 .contains(&name.as_str()),
                 "{machine}'s home holds {name}"
@@ -479,14 +510,18 @@ fn five_machines_by_name_one_ceremony_one_chain_through_a_partition() {
         m.wait_height(machine, 1);
     }
 
-    // From the client's machine, through the full node, naming the chain by
-    // its genesis: register a department, fund it, award and pay a vendor.
-    let node = format!("http://{}:{API_PORT}", host(FULL));
+    // From the client's machine, through the full node over HTTPS, naming
+    // the chain by its genesis: register a department, fund it, award and
+    // pay a vendor.
+    let node = format!("https://{}:{API_PORT}", host(FULL));
+    let ca_arg = s(&ca_file);
     let key = |e: &str| keys.join(format!("{e}.json")).to_str().unwrap().to_owned();
     let tx = |args: &[&str]| -> Value {
         let mut all = vec![
             "--node",
             &node,
+            "--ca-file",
+            ca_arg,
             "--genesis",
             s(&genesis),
             "--output",
@@ -583,19 +618,43 @@ fn five_machines_by_name_one_ceremony_one_chain_through_a_partition() {
     let read = m.ok(
         CLIENT,
         &[
-            "--node", &node, "--output", "json", "query", "tx", &pay_hash,
+            "--node",
+            &node,
+            "--ca-file",
+            ca_arg,
+            "--output",
+            "json",
+            "query",
+            "tx",
+            &pay_hash,
         ],
     );
     let read: Value = serde_json::from_str(&read).unwrap();
     assert_eq!(read["status"], "committed", "{read}");
+    // A reader of the public explorer, over HTTPS, sees it too.
+    let explorer = format!("https://{}:{EXPLORER_PORT}", host(FULL));
     let contract = m.ok(
         CLIENT,
         &[
-            "--node", &node, "--output", "json", "query", "contract", "C-1",
+            "--node",
+            &explorer,
+            "--ca-file",
+            ca_arg,
+            "--output",
+            "json",
+            "query",
+            "contract",
+            "C-1",
         ],
     );
     let contract: Value = serde_json::from_str(&contract).unwrap();
     assert_eq!(contract["paid"], "400000000", "{contract}");
+    // Without the CA, the client does not take the node's word for who it is.
+    let untrusted = m.minhbach(CLIENT, &["--node", &explorer, "query", "status"]);
+    assert!(
+        !untrusted.status.success(),
+        "an untrusted certificate was accepted"
+    );
 
     // v4's machine drops off the network: the other three go on.
     m.link("v4", false);

@@ -1,12 +1,16 @@
 //! Real networks of `minhbach node start` processes on 127.0.0.1: agreement,
 //! refusals over HTTP, crash and recovery, losing a quorum, peers by DNS
-//! name, permissioning, full nodes and membership changes.
+//! name, permissioning, full nodes and membership changes; the metrics
+//! that `deploy/`'s alert rules and dashboard read.
 //!
 //! Each test generates its own network in a temporary folder with free
 //! ports, waits only with deadlines, and its processes are killed when the
 //! test ends, even by a panic.
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use ledger::Op;
 use tests::cluster::{wait_for, Cluster};
@@ -567,4 +571,187 @@ fn metrics_report_height_round_commits_mempool_peers_and_block_interval() {
     value("minhbach_round");
     value("minhbach_mempool_txs");
     assert!(value("minhbach_block_interval_seconds_count") >= 1.0);
+}
+
+/// The repository's `deploy/` folder.
+fn deploy_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is inside the workspace")
+        .join("deploy")
+}
+
+/// Every `minhbach_[a-z_]+` name in `text`.
+fn minhbach_names(text: &str, out: &mut BTreeSet<String>) {
+    let mut rest = text;
+    while let Some(i) = rest.find("minhbach_") {
+        let before = rest[..i].chars().next_back();
+        let name: String = rest[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        rest = &rest[i + name.len()..];
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.insert(name.trim_end_matches('_').to_owned());
+        }
+    }
+}
+
+/// The metric names `deploy/`'s alert rules and Grafana dashboard read:
+/// from the rules file (expressions and annotations alike) and from every
+/// `expr` (and variable query) of the dashboard, which must be JSON with a
+/// query in each panel.
+fn deployed_metric_names() -> BTreeSet<String> {
+    let dir = deploy_dir();
+    let mut names = BTreeSet::new();
+    let rules = std::fs::read_to_string(dir.join("prometheus/alerts.yml")).expect("alerts.yml");
+    for line in rules.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        minhbach_names(line, &mut names);
+    }
+    let dashboard = std::fs::read_to_string(dir.join("grafana/minhbach.json")).expect("dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10, "{} panels", panels.len());
+    for panel in panels {
+        let targets = panel["targets"].as_array().expect("each panel has targets");
+        for t in targets {
+            let expr = t["expr"].as_str().expect("each target has an expr");
+            minhbach_names(expr, &mut names);
+        }
+    }
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
+        minhbach_names(&var["definition"].to_string(), &mut names);
+    }
+    names
+}
+
+/// The metric names in a Prometheus text exposition.
+fn exported_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Runs promtool in `deploy/prometheus`, failing the test if it is missing
+/// or finds fault.
+fn promtool(args: &[&str]) {
+    let output = Command::new("promtool")
+        .args(args)
+        .current_dir(deploy_dir().join("prometheus"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run promtool ({e}): it checks deploy/prometheus/alerts.yml. \
+                 Install it with `sudo apt-get install -y --no-install-recommends prometheus` \
+                 (Debian and Ubuntu; .ci/run does this), or put the promtool of a \
+                 Prometheus release on PATH"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "promtool {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_and_fire_on_their_cases() {
+    promtool(&["check", "rules", "alerts.yml"]);
+    promtool(&["test", "rules", "alerts_test.yml"]);
+    promtool(&["check", "config", "prometheus.yml"]);
+}
+
+#[test]
+fn every_metric_the_alerts_and_dashboard_read_is_exported() {
+    let wanted = deployed_metric_names();
+    for name in [
+        "minhbach_validator_missed_signatures_total",
+        "minhbach_connected_voting_power_ratio",
+        "minhbach_sync_lag_blocks",
+        "minhbach_clock_offset_seconds",
+        "minhbach_store_write_failures_total",
+        "minhbach_ready",
+        "minhbach_http_connections",
+    ] {
+        assert!(wanted.contains(name), "{name} is in neither: {wanted:?}");
+    }
+    let mut c = Cluster::new(BIN, 4, 0);
+    c.start_all();
+    c.wait_height(0, 3, BLOCKS);
+    wait_for("node 0 connected to all the voting power", BLOCKS, || {
+        (c.metric(0, "minhbach_connected_voting_power_ratio") == 1.0).then_some(())
+    });
+    wait_for("node 0 ready", BLOCKS, || {
+        (c.metric(0, "minhbach_ready") == 1.0).then_some(())
+    });
+    // The clock offset of the median validator is published on the
+    // loop's next second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let body = c.client(0).download("/metrics").expect("/metrics").body;
+        let text = String::from_utf8(body).expect("UTF-8 metrics");
+        if wanted.is_subset(&exported_names(&text)) || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let exported = exported_names(&text);
+    let missing: Vec<&String> = wanted.difference(&exported).collect();
+    assert!(
+        missing.is_empty(),
+        "deploy/ reads metrics a node does not export: {missing:?}\n{text}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        c.metric(0, &format!("minhbach_build_info{{version=\"{version}\"}}")),
+        1.0
+    );
+    assert!(c.metric(0, "minhbach_sync_lag_blocks") <= 2.0);
+    // One machine, one clock: the offset is the delay of a message.
+    let offset = c.metric(0, "minhbach_clock_offset_seconds");
+    assert!(offset.abs() < 1.0, "clock offset {offset} s");
+    for i in 1..4 {
+        let name = &c.node(i).name;
+        let seen = c.metric(
+            0,
+            &format!("minhbach_peer_clock_offset_seconds{{validator=\"{name}\"}}"),
+        );
+        assert!(seen.abs() < 1.0, "{name}: {seen} s");
+    }
+    assert_eq!(c.metric(0, "minhbach_store_write_failures_total"), 0.0);
+
+    // A validator that stops signs no block, and takes its power with it.
+    let gone = c.node(3).name.clone();
+    let missed = |c: &Cluster, name: &str| {
+        c.metric(
+            0,
+            &format!("minhbach_validator_missed_signatures_total{{validator=\"{name}\"}}"),
+        )
+    };
+    let live: Vec<String> = (0..3).map(|i| c.node(i).name.clone()).collect();
+    let before = missed(&c, &gone);
+    let live_before: Vec<f64> = live.iter().map(|n| missed(&c, n)).collect();
+    assert!(c.stop(3));
+    wait_for("the power share to fall to 3/4", BLOCKS, || {
+        (c.metric(0, "minhbach_connected_voting_power_ratio") == 0.75).then_some(())
+    });
+    let from = c.height(0).expect("node 0 answers");
+    c.wait_height(0, from + 4, BLOCKS);
+    assert!(
+        missed(&c, &gone) >= before + 3.0,
+        "{gone} missed {} signatures, {before} before it stopped",
+        missed(&c, &gone)
+    );
+    // The three others are all needed for a quorum now, so each signs
+    // every block.
+    for (name, was) in live.iter().zip(live_before) {
+        let now = missed(&c, name);
+        assert!(now <= was + 1.0, "{name} missed {now}, {was} before");
+    }
 }

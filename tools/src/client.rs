@@ -1,13 +1,21 @@
 //! A blocking client of a node's HTTP API (SPEC §8), for the `tx`, `query`
 //! and `devnet` commands. Errors keep the node's `{code, message}` so the
 //! command line can print them and pick its exit code.
+//!
+//! An `https://` node is reached with rustls, trusting the system's root
+//! certificates (as `rustls-native-certs` finds them: `/etc/ssl/certs` and
+//! `SSL_CERT_FILE`) and those of `--ca-file`. A failed TLS handshake is
+//! [`ClientError::Tls`], told apart from an unreachable node.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ledger::tx::SignedTx;
 use ledger::EntityId;
 use serde_json::Value;
+
+use crate::output::UsageError;
 
 /// Longest wait for one HTTP request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +40,15 @@ pub enum ClientError {
         /// The transport error.
         message: String,
     },
+    /// The TLS handshake failed: the node's certificate is not trusted or
+    /// not for its name, or it does not speak TLS (exit code 1).
+    #[error("TLS with the node at {url} failed: {message}")]
+    Tls {
+        /// The node's URL.
+        url: String,
+        /// What failed, and what to try.
+        message: String,
+    },
     /// The node answered with an error (exit code 1).
     #[error("{code}: {message}")]
     Rejected {
@@ -49,7 +66,7 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Rejected { code, .. } => Some(code),
-            ClientError::Unreachable { .. } => None,
+            ClientError::Unreachable { .. } | ClientError::Tls { .. } => None,
         }
     }
 }
@@ -71,16 +88,28 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the node at `base`, e.g. `http://127.0.0.1:8080`.
-    pub fn new(base: &str) -> Client {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .expect("an HTTP client without TLS always builds");
-        Client {
+    /// A client of the node at `base`, e.g. `http://127.0.0.1:8080` or
+    /// `https://node.example`, trusting the system's root certificates and
+    /// the PEM certificates in `ca_file`. A `ca_file` that cannot be read or
+    /// holds no certificate is a [`UsageError`] of `--ca-file`.
+    pub fn new(base: &str, ca_file: Option<&Path>) -> anyhow::Result<Client> {
+        let mut builder = reqwest::blocking::Client::builder().timeout(REQUEST_TIMEOUT);
+        if let Some(path) = ca_file {
+            for cert in read_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| match ca_file {
+            Some(path) => anyhow::Error::new(UsageError {
+                flag: "--ca-file",
+                message: format!("{}: cannot trust its certificates: {e}", path.display()),
+            }),
+            None => anyhow::anyhow!("cannot set up the HTTP client: {e}"),
+        })?;
+        Ok(Client {
             base: base.trim_end_matches('/').to_owned(),
             http,
-        }
+        })
     }
 
     /// The node's URL.
@@ -161,7 +190,9 @@ impl Client {
                 Ok(v) if Instant::now() >= deadline => return Ok(v),
                 Err(ClientError::Rejected { status: 404, .. }) if Instant::now() < deadline => {}
                 Err(e) if Instant::now() >= deadline => return Err(e),
-                Err(e @ ClientError::Unreachable { .. }) => return Err(e),
+                Err(e @ (ClientError::Unreachable { .. } | ClientError::Tls { .. })) => {
+                    return Err(e)
+                }
                 _ => {}
             }
             std::thread::sleep(WAIT_POLL_INTERVAL);
@@ -170,7 +201,14 @@ impl Client {
 
     /// reqwest's own text names only the URL ("error sending request"); the
     /// cause, such as "Connection refused", is at the end of its source chain.
+    /// A failed TLS handshake is [`ClientError::Tls`].
     fn unreachable(&self, e: reqwest::Error) -> ClientError {
+        if let Some(tls) = tls_failure(&e) {
+            return ClientError::Tls {
+                url: self.base.clone(),
+                message: tls_advice(tls),
+            };
+        }
         let message = if e.is_timeout() {
             "no answer in time".to_owned()
         } else {
@@ -230,6 +268,63 @@ impl Client {
             code,
             message,
         }
+    }
+}
+
+/// The certificates of a `--ca-file`: PEM, at least one.
+fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
+    let bad = |message: String| UsageError {
+        flag: "--ca-file",
+        message: format!("{}: {message}", path.display()),
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    certs
+        .iter()
+        .map(|c| reqwest::Certificate::from_der(c).map_err(|e| bad(e.to_string())))
+        .collect()
+}
+
+/// The rustls error among `e`'s causes, if the TLS handshake failed. rustls
+/// errors reach reqwest inside `io::Error`s, whose `source` skips what they
+/// wrap: those are followed through `get_ref`.
+fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = c.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        cause = match c.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => c.source(),
+            },
+            None => c.source(),
+        };
+    }
+    None
+}
+
+/// A TLS failure, with what to try.
+fn tls_advice(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(_) => format!(
+            "{e}; if the node's certificate comes from a private CA, pass that CA's \
+             certificate with --ca-file (or MINHBACH_CA_FILE)"
+        ),
+        rustls::Error::InvalidMessage(_) => {
+            format!("{e}; if the node serves plain HTTP, use an http:// URL")
+        }
+        _ => e.to_string(),
     }
 }
 

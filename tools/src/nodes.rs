@@ -252,7 +252,7 @@ pub(crate) fn wait_ready(
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
-        .expect("an HTTP client without TLS always builds");
+        .expect("an HTTP client with default settings always builds");
     let names: Vec<&str> = ready.iter().map(|n| n.name.as_str()).collect();
     eprintln!(
         "{}: waiting for {} to be ready",

@@ -118,12 +118,41 @@ impl Default for P2pSection {
 pub struct ApiSection {
     /// Where the API listens.
     pub listen: SocketAddr,
+    /// `[api.tls]`: serve HTTPS with these files; absent means plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSection>,
 }
 
 impl Default for ApiSection {
     fn default() -> Self {
         ApiSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: None,
+        }
+    }
+}
+
+/// `[api.tls]` or `[explorer.tls]`: the listener serves HTTPS with this
+/// certificate and key, which the node reads again on SIGHUP. Only their
+/// presence is checked here; the gateway reads and checks the files when
+/// the listener starts (and refuses to start on a bad one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The certificate chain, PEM: the listener's certificate first, then
+    /// the intermediates. A relative path is relative to the node's home.
+    pub cert: std::path::PathBuf,
+    /// The private key of the first certificate, PEM (PKCS#8, PKCS#1 or
+    /// SEC1). A relative path is relative to the node's home.
+    pub key: std::path::PathBuf,
+}
+
+impl TlsSection {
+    /// The same files, a relative path taken as relative to `home`.
+    pub fn under(&self, home: &Path) -> TlsSection {
+        TlsSection {
+            cert: home.join(&self.cert),
+            key: home.join(&self.key),
         }
     }
 }
@@ -138,6 +167,10 @@ pub struct ExplorerSection {
     pub requests_per_second: u32,
     /// Requests one client address may send at once.
     pub burst: u32,
+    /// `[explorer.tls]`: serve HTTPS with these files; absent means plain
+    /// HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSection>,
 }
 
 impl Default for ExplorerSection {
@@ -146,6 +179,7 @@ impl Default for ExplorerSection {
             listen: None,
             requests_per_second: 20,
             burst: 200,
+            tls: None,
         }
     }
 }
@@ -185,6 +219,20 @@ pub struct LimitsSection {
     /// Most requests from one client address a listener works on at once;
     /// its others wait their turn, so one client cannot take every worker.
     pub http_requests_per_client: usize,
+    /// Reverse proxies in front of the explorer, as addresses or CIDR
+    /// ranges (`"127.0.0.1"`, `"10.0.0.0/8"`, `"fd00::/8"`). For a request
+    /// whose peer is one of them, the explorer's rate limit counts the
+    /// client that `X-Forwarded-For` names: the rightmost address in it that
+    /// is not itself a trusted proxy. Any other peer's `X-Forwarded-For` is
+    /// ignored. The connection bounds above stay per connecting address:
+    /// they are enforced before a request's headers are read, on the
+    /// sockets and workers that the proxy's own connections hold.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "trusted_proxies"
+    )]
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for LimitsSection {
@@ -197,7 +245,129 @@ impl Default for LimitsSection {
             http_connections: HTTP_CONNECTIONS_DEFAULT,
             http_connections_per_client: HTTP_CONNECTIONS_PER_CLIENT_DEFAULT,
             http_requests_per_client: HTTP_REQUESTS_PER_CLIENT_DEFAULT,
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+/// Reads `[limits] trusted_proxies`, naming the field and the entry at fault.
+fn trusted_proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpRange>, D::Error> {
+    let entries = Vec::<String>::deserialize(d)?;
+    entries
+        .iter()
+        .map(|e| {
+            e.parse()
+                .map_err(|why| serde::de::Error::custom(format!("limits.trusted_proxies: {why}")))
+        })
+        .collect()
+}
+
+/// One address, or a CIDR range of them, as `[limits] trusted_proxies`
+/// lists them: `10.0.0.5`, `10.0.0.0/8`, `2001:db8::/32`. Written back as
+/// read, a single address without its prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpRange {
+    /// The first address, with no bit set past the prefix.
+    network: std::net::IpAddr,
+    /// Leading bits that an address must share with `network`: 1 to 32 for
+    /// IPv4, 1 to 128 for IPv6.
+    prefix: u8,
+}
+
+impl IpRange {
+    /// Whether `ip` is in the range. An IPv4 address mapped into IPv6
+    /// (`::ffff:10.0.0.5`, as a listener on `[::]` sees IPv4 peers) is
+    /// taken as the IPv4 address.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        ip.is_ipv4() == self.network.is_ipv4() && masked(ip, self.prefix) == self.network
+    }
+
+    fn width(ip: std::net::IpAddr) -> u8 {
+        if ip.is_ipv4() {
+            32
+        } else {
+            128
+        }
+    }
+}
+
+/// `ip` with every bit past the first `prefix` cleared.
+fn masked(ip: std::net::IpAddr, prefix: u8) -> std::net::IpAddr {
+    use std::net::IpAddr::{V4, V6};
+    match ip {
+        V4(a) => {
+            V4((u32::from(a) & u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)).into())
+        }
+        V6(a) => V6(
+            (u128::from(a) & u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)).into(),
+        ),
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = String;
+
+    /// Refuses what is not an address or `address/prefix`, a prefix longer
+    /// than the address or of 0 (which would trust every client to name
+    /// itself), and an address with bits set past its prefix.
+    fn from_str(s: &str) -> Result<IpRange, String> {
+        let shape =
+            || format!("{s:?} is not an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s, None),
+        };
+        let mut network: std::net::IpAddr = addr.parse().map_err(|_| shape())?;
+        let width = IpRange::width(network);
+        let mut prefix = match prefix {
+            None => width,
+            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().map_err(|_| shape())?
+            }
+            Some(_) => return Err(shape()),
+        };
+        if prefix > width {
+            return Err(format!(
+                "{s:?}: the prefix is longer than the address ({width} bits)"
+            ));
+        }
+        // An IPv4 range written in its IPv6-mapped form is kept as IPv4,
+        // as peer addresses are compared.
+        if let std::net::IpAddr::V6(v6) = network {
+            if let (Some(v4), true) = (v6.to_ipv4_mapped(), prefix > 96) {
+                network = v4.into();
+                prefix -= 96;
+            }
+        }
+        if prefix == 0 || (prefix == 96 && network.to_canonical().is_ipv4()) {
+            return Err(format!(
+                "{s:?} trusts every address, so any client could choose its own rate limit"
+            ));
+        }
+        let first = masked(network, prefix);
+        if first != network {
+            return Err(format!(
+                "{s:?} has bits set past its /{prefix} prefix; the range is {first}/{prefix}"
+            ));
+        }
+        Ok(IpRange { network, prefix })
+    }
+}
+
+impl std::fmt::Display for IpRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.prefix == IpRange::width(self.network) {
+            write!(f, "{}", self.network)
+        } else {
+            write!(f, "{}/{}", self.network, self.prefix)
+        }
+    }
+}
+
+impl Serialize for IpRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -372,6 +542,27 @@ impl Config {
                 "requests_per_second and burst must be at least 1",
             ));
         }
+        if self.explorer.tls.is_some() && self.explorer.listen.is_none() {
+            return Err(invalid(
+                "explorer.tls",
+                "is set but explorer.listen is not, so there is no explorer to serve over TLS",
+            ));
+        }
+        let tls = [
+            (&self.api.tls, ["api.tls.cert", "api.tls.key"]),
+            (
+                &self.explorer.tls,
+                ["explorer.tls.cert", "explorer.tls.key"],
+            ),
+        ];
+        for (tls, [cert, key]) in tls {
+            let Some(t) = tls else { continue };
+            for (path, field) in [(&t.cert, cert), (&t.key, key)] {
+                if path.as_os_str().is_empty() {
+                    return Err(invalid(field, "is empty: name a PEM file"));
+                }
+            }
+        }
         if self.p2p.listen.is_empty() {
             return Err(invalid("p2p.listen", "is empty"));
         }
@@ -409,5 +600,113 @@ mod tests {
         assert!(e.to_string().contains("limits.block_txs"), "{e}");
         let e = Config::from_toml("[api]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml: "), "{e}");
+    }
+
+    #[test]
+    fn tls_sections_read_back_and_need_both_files() {
+        let text = "[api.tls]\ncert = \"tls/api.crt\"\nkey = \"/etc/minhbach/api.key\"\n\n\
+                    [explorer]\nlisten = \"0.0.0.0:443\"\n\n\
+                    [explorer.tls]\ncert = \"e.crt\"\nkey = \"e.key\"\n";
+        let c = Config::from_toml(text, "c.toml").unwrap();
+        let api = c.api.tls.clone().unwrap();
+        assert_eq!(api.cert, Path::new("tls/api.crt"));
+        assert_eq!(
+            api.under(Path::new("/home/n")),
+            TlsSection {
+                cert: "/home/n/tls/api.crt".into(),
+                key: "/etc/minhbach/api.key".into(),
+            }
+        );
+        assert_eq!(Config::from_toml(&c.to_toml(), "c.toml").unwrap(), c);
+        assert!(!Config::default().to_toml().contains("tls"));
+
+        for (text, needle) in [
+            ("[api.tls]\ncert = \"a.crt\"\n", "key"),
+            ("[api.tls]\nkey = \"a.key\"\n", "cert"),
+            ("[api.tls]\ncert = \"a\"\nkey = \"b\"\nca = \"c\"\n", "ca"),
+            (
+                "[api.tls]\ncert = \"\"\nkey = \"b\"\n",
+                "api.tls.cert: is empty",
+            ),
+            (
+                "[explorer]\nlisten = \"127.0.0.1:1\"\n[explorer.tls]\ncert = \"a\"\nkey = \"\"\n",
+                "explorer.tls.key: is empty",
+            ),
+            (
+                "[explorer.tls]\ncert = \"a\"\nkey = \"b\"\n",
+                "explorer.tls: is set but explorer.listen is not",
+            ),
+        ] {
+            let e = Config::from_toml(text, "c.toml").unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_and_a_bad_entry_names_the_field() {
+        let c = Config::from_toml(
+            "[limits]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"2001:db8::/32\", \
+             \"::ffff:192.0.2.0/120\", \"::1\"]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let shown: Vec<String> = c
+            .limits
+            .trusted_proxies
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "127.0.0.1",
+                "10.0.0.0/8",
+                "2001:db8::/32",
+                "192.0.2.0/24",
+                "::1"
+            ]
+        );
+        assert_eq!(Config::from_toml(&c.to_toml(), "c.toml").unwrap(), c);
+        // None by default, and then not written at all.
+        assert!(Config::default().limits.trusted_proxies.is_empty());
+        assert!(!Config::default().to_toml().contains("trusted_proxies"));
+
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let r = |s: &str| s.parse::<IpRange>().unwrap();
+        assert!(r("10.0.0.0/8").contains(ip("10.255.1.2")));
+        assert!(!r("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(r("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
+        assert!(r("127.0.0.1").contains(ip("127.0.0.1")));
+        assert!(!r("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(r("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!r("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(!r("2001:db8::/32").contains(ip("10.0.0.1")));
+        assert!(!r("::1").contains(ip("127.0.0.1")));
+        assert!(r("192.0.2.0/24").contains(ip("::ffff:192.0.2.77")));
+
+        for (entry, needle) in [
+            ("10.0.0.300", "is not an IP address"),
+            ("proxy.example", "is not an IP address"),
+            ("10.0.0.0/", "is not an IP address"),
+            ("10.0.0.0/+8", "is not an IP address"),
+            ("10.0.0.0/8/8", "is not an IP address"),
+            ("fe80::1%eth0", "is not an IP address"),
+            (" 10.0.0.1", "is not an IP address"),
+            ("10.0.0.0/33", "longer than the address"),
+            ("::/129", "longer than the address"),
+            ("0.0.0.0/0", "trusts every address"),
+            ("::/0", "trusts every address"),
+            ("::ffff:0.0.0.0/96", "trusts every address"),
+            ("10.0.0.1/8", "the range is 10.0.0.0/8"),
+            ("2001:db8::1/32", "the range is 2001:db8::/32"),
+        ] {
+            let text = format!("[limits]\ntrusted_proxies = [\"127.0.0.1\", {entry:?}]\n");
+            let e = Config::from_toml(&text, "c.toml").unwrap_err().to_string();
+            assert!(e.starts_with("c.toml: "), "{entry}: {e}");
+            assert!(e.contains("limits.trusted_proxies"), "{entry}: {e}");
+            assert!(e.contains(needle), "{entry}: {e}");
+        }
+        let e = Config::from_toml("[limits]\ntrusted_proxies = \"10.0.0.1\"\n", "c.toml");
+        assert!(e.is_err());
     }
 }

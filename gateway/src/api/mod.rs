@@ -282,7 +282,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
     let live = s.live.read().expect("live lock").clone();
     let height = s.state.read().expect("state lock").height().0;
     let store_writable = live.store_error.is_none();
-    let ready = live.heard_peer && !live.catching_up && store_writable;
+    let ready = live.ready();
     let body = Readiness {
         ready,
         height,

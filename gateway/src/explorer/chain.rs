@@ -11,7 +11,7 @@ use ledger::{Block, Evidence, Hash, Height, ValidatorSet, VoteType};
 use maud::{html, Markup};
 
 use super::format::short_hex;
-use super::layout::{fill, fill_text, text, Ctx, Page, PageError};
+use super::layout::{fill, fill_text, signed, text, Ctx, Page, PageError};
 use super::views::{self, field_list};
 use super::{Explorer, Reader};
 use crate::error::tx_message;
@@ -50,7 +50,9 @@ fn render_block(x: &Explorer, ctx: &Ctx, height: &str) -> Result<Page, PageError
     let hex = |h: &Hash| html! { span.hash { (h.to_hex()) } };
     let validator = |key: &ledger::PublicKey| -> Markup {
         match set.as_ref().and_then(|set| set.get(key)) {
-            Some(v) => html! { (v.name) br; span.hash.muted { (short_hex(&key.to_hex())) } },
+            Some(v) => {
+                html! { (signed(&v.name)) br; span.hash.muted { (short_hex(&key.to_hex())) } }
+            }
             None => html! { span.hash { (key.to_hex()) } },
         }
     };
@@ -183,7 +185,7 @@ fn evidence_table<'a>(
                         td { (ctx.block_link(at)) }
                         td {
                             @match set.and_then(|s| s.get(&e.a.validator)) {
-                                Some(v) => (v.name),
+                                Some(v) => (signed(&v.name)),
                                 None => span.hash { (short_hex(&e.a.validator.to_hex())) },
                             }
                         }
@@ -358,7 +360,7 @@ fn validator_table(ctx: &Ctx, set: &ValidatorSet) -> Markup {
             tbody {
                 @for v in set.validators() {
                     tr {
-                        td { (v.name) }
+                        td { (signed(&v.name)) }
                         td.num { (ctx.number(v.power)) }
                         td.num { span.amt { (ctx.percent(v.power, set.total_power())) } }
                         td { span.hash title=(v.consensus_key.to_hex()) { (short_hex(&v.consensus_key.to_hex())) } }

@@ -307,7 +307,7 @@ fn payments_section(ctx: &Ctx, state: &LedgerState, payments: &[CommittedTx]) ->
                                     td.num { (ctx.amount(*amount)) }
                                     td {
                                         (ctx.contract_link(contract))
-                                        @if let Some(c) = c { br; span.muted { (c.title) } }
+                                        @if let Some(c) = c { br; span.muted { (super::layout::signed(&c.title)) } }
                                     }
                                 }
                             }

@@ -95,6 +95,17 @@ impl Ctx {
         format!("{path}{sep}lang={}", self.lang.code())
     }
 
+    /// The same reader on the home page: what a page for an unknown
+    /// address links from, so that no link is built from the address asked
+    /// for (`//evil.example` would otherwise become an off-site link).
+    pub fn at_home(self) -> Ctx {
+        Ctx {
+            path: "/".into(),
+            query: None,
+            ..self
+        }
+    }
+
     /// This page in the other language.
     pub fn switch_href(&self) -> String {
         let mut parts: Vec<&str> = self
@@ -149,7 +160,7 @@ impl Ctx {
 
     /// A link to an entity, by name when it is known.
     pub fn entity_link(&self, id: &EntityId, name: Option<&str>) -> Markup {
-        html! { a href=(self.href(&format!("/entities/{id}"))) title=(id) { (name.unwrap_or(id.as_str())) } }
+        html! { a href=(self.href(&format!("/entities/{id}"))) title=(id) { (signed(name.unwrap_or(id.as_str()))) } }
     }
 
     /// A link to a contract, by id.
@@ -200,6 +211,13 @@ pub fn fill_text(template: &str, args: &[&str]) -> String {
 /// Text as markup (escaped).
 pub fn text(s: &str) -> Markup {
     html! { (s) }
+}
+
+/// Text a signer wrote (a name, a title, a reference), escaped and isolated
+/// in `<bdi>`, so that whatever direction its characters run in cannot
+/// reorder the page around it.
+pub fn signed(s: &str) -> Markup {
+    html! { bdi { (s) } }
 }
 
 /// How long a page may be cached.

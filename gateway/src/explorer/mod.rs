@@ -37,6 +37,7 @@ use node::shared::Shared;
 mod chain;
 pub mod flags;
 pub mod format;
+mod headers;
 mod home;
 pub mod i18n;
 pub mod index;
@@ -54,7 +55,7 @@ use self::i18n::Lang;
 use self::index::SpendIndex;
 use self::layout::{fill, fill_text, search_form, text, Ctx, Page, PageError};
 pub use self::ratelimit::RateLimits;
-use self::ratelimit::{retry_after_secs, RateLimiter};
+use self::ratelimit::{retry_after_secs, ClientLimiter};
 
 /// Longest search query, in characters.
 pub const SEARCH_QUERY_CHARS_MAX: usize = 200;
@@ -154,10 +155,11 @@ pub fn pages(shared: Arc<Shared>) -> Router {
 }
 
 /// The explorer listener's outer layers: per-client rate limiting (429
-/// with `Retry-After`), a bound on the request target (414), and CORS
-/// for GET and HEAD from any origin.
+/// with `Retry-After`; the client as [`ratelimit::client_address`] finds
+/// it), a bound on the request target (414), and CORS for GET and HEAD
+/// from any origin.
 pub fn harden(router: Router, limits: RateLimits) -> Router {
-    let limiter = Arc::new(Mutex::new(RateLimiter::new(limits)));
+    let limiter = Arc::new(ClientLimiter::new(limits));
     router
         .layer(
             CorsLayer::new()
@@ -166,23 +168,21 @@ pub fn harden(router: Router, limits: RateLimits) -> Router {
         )
         .layer(middleware::from_fn(bound_uri))
         .layer(middleware::from_fn_with_state(limiter, rate_limit))
+        .layer(middleware::from_fn(headers::security_headers))
 }
 
 async fn rate_limit(
-    State(limiter): State<Arc<Mutex<RateLimiter>>>,
+    State(limiter): State<Arc<ClientLimiter>>,
     request: Request,
     next: Next,
 ) -> Response {
     // Without connection info (a router driven in-process) every request
-    // counts against one client.
-    let client = request
+    // comes from one peer.
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let verdict = limiter
-        .lock()
-        .expect("rate limiter lock")
-        .check(client, Instant::now());
+    let verdict = limiter.check(peer, request.headers(), Instant::now());
     match verdict {
         Ok(()) => next.run(request).await,
         Err(wait) => {
@@ -241,7 +241,9 @@ async fn not_found(State(x): X, reader: Reader) -> Response {
         )
         .into_response();
     }
-    let ctx = x.ctx(&reader);
+    // Links on this page come from known routes only, never from the
+    // address asked for.
+    let ctx = x.ctx(&reader).at_home();
     x.respond(&ctx, Err(PageError::NotFound(text(ctx.t.not_found_text))))
 }
 

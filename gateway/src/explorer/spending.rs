@@ -16,7 +16,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::flags::CommittedTx;
-use super::layout::{fill, fill_text, text, Ctx, Page, PageError};
+use super::layout::{fill, fill_text, signed, text, Ctx, Page, PageError};
 use super::views::{self, field_list};
 use super::{home, Explorer, Reader};
 
@@ -91,7 +91,7 @@ fn render_entity(
         .ok_or_else(|| PageError::NotFound(fill(t.no_entity, &[text(id.as_str())])))?;
     let mut fields = vec![
         (t.f_id, html! { code { (e.id) } }),
-        (t.f_name, text(&e.name)),
+        (t.f_name, signed(&e.name)),
         (t.f_kind, text(views::kind(t, e.kind))),
     ];
     if let Some(p) = &e.parent {
@@ -124,7 +124,7 @@ fn render_entity(
         .collect();
 
     let body = html! {
-        h1 { (e.name) }
+        h1 { (signed(&e.name)) }
         section {
             h2 { (t.details_heading) }
             (field_list(fields))

@@ -22,6 +22,7 @@ use crate::api::explorer_router;
 const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 10_000,
     burst: 10_000,
+    trusted_proxies: Vec::new(),
 };
 
 const LINE: &str = "YTE.DTPT";
@@ -467,6 +468,7 @@ async fn the_listener_limits_bursts_long_targets_and_allows_cross_origin_reads()
         RateLimits {
             requests_per_second: 1,
             burst: 3,
+            trusted_proxies: Vec::new(),
         },
     );
     for _ in 0..3 {
@@ -537,4 +539,152 @@ async fn the_spending_index_reaches_the_tip_first_then_fills_back_within_its_bou
     index.refresh_within(store, tip, 100, 1_000).unwrap();
     assert_eq!((index.first(), index.last()), (Height(1), Height(7)));
     assert_eq!(index.txs().len(), 2 + 3 + 1 + 26);
+}
+
+#[tokio::test]
+async fn every_answer_forbids_scripts_frames_and_sniffing() {
+    let f = fixture();
+    for uri in ["/", "/entities/BYT", "/v1/status", "/no-such-page"] {
+        let r = f.get(uri).await;
+        let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
+        // No source of script is allowed, and nothing may frame the page.
+        assert!(csp.starts_with("default-src 'none';"), "{uri}: {csp}");
+        assert!(!csp.contains("script-src"), "{uri}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert_eq!(
+            header_of(&r, header::X_CONTENT_TYPE_OPTIONS),
+            "nosniff",
+            "{uri}"
+        );
+        assert_eq!(
+            header_of(&r, header::REFERRER_POLICY),
+            "no-referrer",
+            "{uri}"
+        );
+        assert_eq!(header_of(&r, header::X_FRAME_OPTIONS), "DENY", "{uri}");
+    }
+    // And the pages carry no script for the policy to have to allow.
+    let (_, home) = f.page("/").await;
+    assert!(
+        !home.to_lowercase().contains("<script"),
+        "a script on the home page"
+    );
+}
+
+#[tokio::test]
+async fn a_page_not_found_links_only_to_known_routes() {
+    let f = fixture();
+    for uri in [
+        "//evil.example",
+        "//evil.example/x?lang=en",
+        "/nothing/here?q=%22%3E",
+    ] {
+        let (status, page) = f.page(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            !page.contains("evil.example"),
+            "{uri}: the address is echoed"
+        );
+        assert!(
+            !page.contains("nothing/here"),
+            "{uri}: the address is echoed"
+        );
+        for href in page.split("href=\"").skip(1) {
+            let href = &href[..href.find('"').unwrap()];
+            assert!(
+                href.starts_with('/') && !href.starts_with("//"),
+                "{uri}: link {href:?} leaves the explorer"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn readers_behind_a_trusted_proxy_are_limited_apart_and_a_stranger_cannot_say_who_it_is() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    let f = fixture();
+    let router = explorer_router(
+        f.shared.clone(),
+        RateLimits {
+            requests_per_second: 1,
+            burst: 2,
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
+        },
+    );
+    // A request from `peer`, as `http::serve` hands it on, with the
+    // `X-Forwarded-For` lines given.
+    let ask = |peer: &str, forwarded: &[&str]| {
+        let mut r = Request::get("/healthz");
+        for line in forwarded {
+            r = r.header("x-forwarded-for", *line);
+        }
+        let mut r = r.body(Body::empty()).unwrap();
+        let peer = SocketAddr::new(peer.parse().unwrap(), 51_000);
+        r.extensions_mut().insert(ConnectInfo(peer));
+        f.send(router.clone(), r)
+    };
+    let status = |r: Response| r.status();
+
+    // Two readers behind the proxy 10.0.0.5: each has its own burst.
+    for _ in 0..2 {
+        assert_eq!(
+            status(ask("10.0.0.5", &["198.51.100.1"]).await),
+            StatusCode::OK
+        );
+    }
+    let r = ask("10.0.0.5", &["198.51.100.1"]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header_of(&r, header::RETRY_AFTER), "1");
+    for _ in 0..2 {
+        assert_eq!(
+            status(ask("10.0.0.5", &["198.51.100.2"]).await),
+            StatusCode::OK
+        );
+    }
+    // The first reader through a chain of two proxies (an outer one at
+    // 10.1.0.1, then the IPv6 one in front of the node) is still itself,
+    // whatever it put at the left of the header.
+    let r = ask("fd00::5", &["203.0.113.250, 198.51.100.1, 10.1.0.1"]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A third reader, with a malformed header: counted as the proxy.
+    for _ in 0..2 {
+        assert_eq!(
+            status(ask("10.0.0.5", &["198.51.100.3, junk"]).await),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        status(ask("10.0.0.5", &[]).await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // A stranger sending the same header, or a new one each time, is
+    // limited as itself...
+    for n in 0..2 {
+        let line = format!("198.51.100.{}", 10 + n);
+        assert_eq!(status(ask("203.0.113.9", &[&line]).await), StatusCode::OK);
+    }
+    assert_eq!(
+        status(ask("203.0.113.9", &["198.51.100.2"]).await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...and spent no token of the readers it named.
+    assert_eq!(
+        status(ask("10.0.0.5", &["198.51.100.10"]).await),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn what_signers_wrote_is_shown_isolated_from_the_page_around_it() {
+    let f = fixture();
+    let (_, entity) = f.page("/entities/BYT-BVBM").await;
+    assert!(
+        entity.contains("<h1><bdi>Bệnh viện Bạch Mai</bdi></h1>"),
+        "{entity}"
+    );
+    let (_, home) = f.page("/").await;
+    assert!(home.contains("><bdi>Bộ Y tế</bdi></a>"), "a name in a link");
 }

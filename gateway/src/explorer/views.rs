@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use super::flags::{Flag, FlagParams};
 use super::format::short_hex;
 use super::i18n::Strings;
-use super::layout::{fill, text, Ctx};
+use super::layout::{fill, signed, text, Ctx};
 
 /// An entity's display name, if it exists.
 pub fn name_of<'a>(state: &'a State, id: &EntityId) -> Option<&'a str> {
@@ -84,7 +84,7 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
                 who,
                 text(kind(t, *k)),
                 ctx.entity_link(id, Some(id.as_str())),
-                text(name),
+                signed(name),
             ],
         ),
         Op::SetStatus {
@@ -106,7 +106,7 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
                 e(to),
                 text(&year.to_string()),
                 code(line.as_str()),
-                text(legal_ref),
+                signed(legal_ref),
             ],
         ),
         Op::Allocate {
@@ -148,7 +148,7 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
             &[
                 who,
                 ctx.contract_link(contract),
-                text(title),
+                signed(title),
                 ctx.amount(*amount),
                 e(vendor),
             ],
@@ -164,7 +164,7 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
                 who,
                 ctx.contract_link(contract),
                 ctx.amount(*amount),
-                text(reason),
+                signed(reason),
             ],
         ),
         Op::Pay {
@@ -183,7 +183,7 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
                     ctx.amount(*amount),
                     vendor,
                     ctx.contract_link(contract),
-                    text(reference),
+                    signed(reference),
                 ],
             )
         }
@@ -193,11 +193,11 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
             ..
         } => fill(
             t.say_confirm_delivery,
-            &[who, text(milestone), ctx.contract_link(contract)],
+            &[who, signed(milestone), ctx.contract_link(contract)],
         ),
         Op::AddValidator { name, power, .. } => fill(
             t.say_add_validator,
-            &[who, text(name), text(&ctx.number(*power))],
+            &[who, signed(name), text(&ctx.number(*power))],
         ),
         Op::RemoveValidator { consensus_key } => fill(
             t.say_remove_validator,
@@ -236,7 +236,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
         } => vec![
             (t.f_id, html! { code { (id) } }),
             (t.f_kind, text(kind(t, *k))),
-            (t.f_name, text(name)),
+            (t.f_name, signed(name)),
             (t.f_parent, parent.as_ref().map_or_else(|| text("—"), e)),
             (t.f_public_key, hex(public_key.to_hex())),
         ],
@@ -264,7 +264,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             (t.f_line, line(l)),
             (t.f_to, e(to)),
             (t.f_amount, ctx.amount(*amount)),
-            (t.f_legal_ref, text(legal_ref)),
+            (t.f_legal_ref, signed(legal_ref)),
         ],
         Op::Allocate {
             year: y,
@@ -300,7 +300,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             (t.f_line, line(l)),
             (t.f_vendor, e(vendor)),
             (t.f_amount, ctx.amount(*amount)),
-            (t.f_title, text(title)),
+            (t.f_title, signed(title)),
             (t.f_document_hash, doc_hash(document_hash)),
         ],
         Op::AmendContract {
@@ -311,7 +311,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
         } => vec![
             (t.f_contract, ctx.contract_link(contract)),
             (t.f_amount, ctx.amount(*amount)),
-            (t.f_reason, text(reason)),
+            (t.f_reason, signed(reason)),
             (t.f_document_hash, doc_hash(document_hash)),
         ],
         Op::Pay {
@@ -325,7 +325,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
                 (t.f_contract, ctx.contract_link(contract)),
                 (t.f_vendor, vendor.as_ref().map_or_else(|| text("—"), e)),
                 (t.f_amount, ctx.amount(*amount)),
-                (t.f_reference, text(reference)),
+                (t.f_reference, signed(reference)),
                 (t.f_document_hash, doc_hash(document_hash)),
             ]
         }
@@ -335,8 +335,8 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             note,
         } => vec![
             (t.f_contract, ctx.contract_link(contract)),
-            (t.f_milestone, text(milestone)),
-            (t.f_note, text(note)),
+            (t.f_milestone, signed(milestone)),
+            (t.f_note, signed(note)),
         ],
         Op::AddValidator {
             name,
@@ -344,7 +344,7 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             peer_id,
             power,
         } => vec![
-            (t.f_name, text(name)),
+            (t.f_name, signed(name)),
             (t.f_consensus_key, hex(consensus_key.to_hex())),
             (t.f_peer_id, hex(peer_id.to_string())),
             (t.f_power, text(&ctx.number(*power))),

@@ -46,7 +46,7 @@ mod table;
 
 pub use collect::StateView;
 pub use ocds::{LICENSE_URI, OCDS_VERSION, OCID_PREFIX};
-pub use table::CSV_COLUMNS;
+pub use table::{neutralize_cell, CSV_COLUMNS};
 
 /// Why an export could not be made.
 #[derive(Debug, Error)]

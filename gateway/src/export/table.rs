@@ -31,6 +31,17 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "document_hash",
 ];
 
+/// A cell as a spreadsheet may safely open it: text that starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return would be read as a formula, so
+/// it gets a leading `'` (OWASP's rule for CSV injection). Names, titles and
+/// references are written by signers, so every cell passes through here.
+pub fn neutralize_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 fn hash_or_empty(h: Option<Hash>) -> String {
     h.map(|h| h.to_hex()).unwrap_or_default()
 }
@@ -48,7 +59,7 @@ impl Export {
             let record = [as_of_height.clone(), as_of_hash.clone()]
                 .into_iter()
                 .chain(cells);
-            w.write_record(record)?;
+            w.write_record(record.map(|c| neutralize_cell(&c).into_owned()))?;
             Ok(())
         };
         let empty = String::new;
@@ -140,4 +151,58 @@ fn ministry_cells(c: &ContractExport) -> (String, String) {
         .as_ref()
         .map(|m| (m.id.to_string(), m.name.clone()))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralize_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_read_back_as_written() {
+        let cells = [
+            "=1+1",
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+84",
+            "-5",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "Máy thở",
+            "",
+            "1200000000",
+        ];
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(
+            cells
+                .iter()
+                .map(|c| neutralize_cell(c))
+                .map(|c| c.into_owned()),
+        )
+        .unwrap();
+        let bytes = w.into_inner().unwrap();
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        let back: Vec<String> = r
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let expected = [
+            "'=1+1",
+            "'=HYPERLINK(\"http://evil.example\",\"x\")",
+            "'+84",
+            "'-5",
+            "'@SUM(A1)",
+            "'\tx",
+            "'\rx",
+            "Máy thở",
+            "",
+            "1200000000",
+        ];
+        assert_eq!(back, expected);
+    }
 }

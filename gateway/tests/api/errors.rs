@@ -165,6 +165,7 @@ async fn the_explorer_rate_limit_answers_json_errors_on_json_routes() {
         RateLimits {
             requests_per_second: 1,
             burst: 1,
+            trusted_proxies: Vec::new(),
         },
     );
     let a = answer(

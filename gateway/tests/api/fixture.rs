@@ -23,6 +23,7 @@ pub(crate) const YEAR: u16 = 2026;
 const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 100_000,
     burst: 100_000,
+    trusted_proxies: Vec::new(),
 };
 
 pub(crate) fn pay(amount: u64, reference: &str) -> Op {

@@ -73,11 +73,14 @@ impl<I: Io> Core<I> {
             }
         }
         self.evidence.on_commit(&block.evidence);
+        self.count_missed_signatures(&block);
         self.prev_set = Some(set_used);
         self.last_hash = hash;
         self.last_time_ms = block.header.time_ms;
         self.candidates.clear();
         self.update_allowed();
+        self.update_power_share();
+        self.prune_clocks();
         let now = self.io.now();
         if let Some(prev) = self.last_commit_at.replace(now) {
             metrics::histogram!("minhbach_block_interval_seconds")
@@ -86,6 +89,8 @@ impl<I: Io> Core<I> {
         metrics::gauge!("minhbach_height").set(h.0 as f64);
         metrics::counter!("minhbach_committed_txs_total").increment(txs as u64);
         metrics::counter!("minhbach_committed_blocks_total").increment(1);
+        metrics::counter!("minhbach_evidence_committed_total")
+            .increment(block.evidence.len() as u64);
         metrics::gauge!("minhbach_mempool_txs")
             .set(self.shared.mempool.lock().expect("mempool lock").len() as f64);
         info!(
@@ -147,6 +152,7 @@ impl<I: Io> Core<I> {
         }
         self.shared.live.write().expect("live lock").store_error =
             Some(format!("cannot {what}: {why}"));
+        self.publish_ready();
         let backoff = relapse.map_or(STORE_RETRY_FIRST, |(_, b)| (b * 2).min(STORE_RETRY_MAX));
         self.store_fault = Some(StoreFault {
             since: now,
@@ -184,6 +190,7 @@ impl<I: Io> Core<I> {
                 self.store_resumed = Some((now, fault.backoff));
                 metrics::gauge!("minhbach_store_writable").set(1.0);
                 self.shared.live.write().expect("live lock").store_error = None;
+                self.publish_ready();
                 let stored = store.meta().ok().flatten().map(|m| m.height.0);
                 info!(
                     path = %path,

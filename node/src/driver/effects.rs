@@ -133,6 +133,7 @@ impl<I: Io> Core<I> {
                     v.value,
                 );
                 let signature = vote.signature;
+                self.note_precommit(&vote);
                 self.send_vote(vote);
                 queue.push_back(Input::Vote(Signed {
                     message: v,

@@ -80,7 +80,7 @@ impl<I: Io> Core<I> {
                 Err(_) => MessageAcceptance::Reject,
             },
             Some(Topic::Votes) => match wire::decode_vote(&data) {
-                Ok(msg) => self.on_vote(from, msg.vote),
+                Ok(msg) => self.on_vote(from, msg),
                 Err(_) => MessageAcceptance::Reject,
             },
             Some(Topic::Proposals) => match wire::decode_proposal(&data) {
@@ -112,10 +112,12 @@ impl<I: Io> Core<I> {
     /// A vote for the height just committed (for equivocation), the
     /// current one, or the next. Its signer must be a validator of its
     /// height before anything else is done with it.
-    fn on_vote(&mut self, from: PeerId, vote: Vote) -> MessageAcceptance {
+    fn on_vote(&mut self, from: PeerId, msg: VoteMsg) -> MessageAcceptance {
+        let received_ms = self.io.wall_ms();
+        let VoteMsg { vote, sent_ms } = msg;
         let h = vote.height.0;
         let committed = self.committed_height();
-        let member = {
+        let signer = {
             let state = self.shared.state.read().expect("state lock");
             let set = if h == committed {
                 self.prev_set.as_ref()
@@ -126,14 +128,17 @@ impl<I: Io> Core<I> {
             } else {
                 None
             };
-            set.is_some_and(|s| s.get(&vote.validator).is_some())
+            set.and_then(|s| s.get(&vote.validator))
+                .map(|v| v.name.clone())
         };
-        if !member {
+        let Some(signer) = signer else {
             return MessageAcceptance::Ignore;
-        }
+        };
         if !vote.verify(self.shared.chain_id()) {
             return MessageAcceptance::Reject;
         }
+        self.note_clock(vote.validator, &signer, sent_ms, received_ms);
+        self.note_precommit(&vote);
         self.sync.heard_height(&from, h.saturating_sub(1));
         self.input(Input::Vote(Signed {
             message: consensus::Vote {
@@ -309,6 +314,8 @@ impl<I: Io> Core<I> {
         if self.dial.is_empty() {
             self.shared.live.write().expect("live lock").heard_peer = true;
         }
+        self.publish_ready();
+        self.publish_clock_offset();
         metrics::gauge!("minhbach_mempool_txs")
             .set(self.shared.mempool.lock().expect("mempool lock").len() as f64);
     }
@@ -348,6 +355,7 @@ impl<I: Io> Core<I> {
         let n = self.connected.len();
         self.shared.live.write().expect("live lock").peers = n;
         metrics::gauge!("minhbach_peers").set(n as f64);
+        self.update_power_share();
     }
 
     /// Allows exactly the current and next validators and the registered

@@ -27,6 +27,8 @@
 //! - [`proposals`]: building, receiving and judging proposals;
 //! - [`commit`]: committing blocks, starting heights, store faults;
 //! - [`evidence`]: the pool of evidence and the committed offences;
+//! - [`metering`]: the operator's metrics (missed signatures, connected
+//!   power, sync lag, clock offsets, readiness);
 //! - [`gossip`]: gossip in and out, votes, transactions, bans;
 //! - [`sync`]: block sync and the peers it trusts;
 //! - [`view`]: the committed chain as the rule of block validity sees it.
@@ -52,6 +54,7 @@ mod effects;
 pub mod evidence;
 mod gossip;
 pub mod io;
+mod metering;
 mod proposals;
 pub mod shell;
 pub mod sync;
@@ -260,6 +263,11 @@ pub struct Core<I: Io> {
     pub(crate) synced: u64,
     /// The valid value whose block is written with the safety record.
     pub(crate) valid_block_saved: Option<Hash>,
+    /// Validators' clock offsets, from their proposals' and votes' times.
+    pub(crate) clocks: crate::monitor::ClockOffsets,
+    /// Precommits received or signed at recent heights, for missed
+    /// signatures.
+    pub(crate) precommits: crate::monitor::PrecommitsSeen,
     /// A Byzantine validator's two blocks of each round it leads.
     #[cfg(feature = "byzantine")]
     pub(crate) twins: HashMap<(u64, u32), (Hash, Hash)>,
@@ -374,6 +382,8 @@ impl<I: Io> Core<I> {
             bans: gossip::Bans::default(),
             synced: 0,
             valid_block_saved: None,
+            clocks: crate::monitor::ClockOffsets::default(),
+            precommits: crate::monitor::PrecommitsSeen::default(),
             #[cfg(feature = "byzantine")]
             twins: HashMap::new(),
             #[cfg(feature = "byzantine")]
@@ -392,6 +402,22 @@ impl<I: Io> Core<I> {
         metrics::gauge!("minhbach_height").set(self.committed_height() as f64);
         metrics::gauge!("minhbach_store_writable").set(1.0);
         metrics::counter!("minhbach_store_write_failures_total").increment(0);
+        metrics::gauge!("minhbach_sync_lag_blocks").set(0.0);
+        // Counters show from the start, at 0, so that a rate over them
+        // exists before their first event.
+        for counter in [
+            "minhbach_evidence_committed_total",
+            "minhbach_conflicting_proposals_total",
+            "minhbach_proposal_txs_fetched_total",
+            "minhbach_gossip_invalid_total",
+            "minhbach_peers_banned_total",
+            "minhbach_sync_peer_penalties_total",
+        ] {
+            metrics::counter!(counter).increment(0);
+        }
+        self.register_validators();
+        self.update_power_share();
+        self.publish_ready();
         if !self.store.is_writable() {
             // Opened read-only: the disk refused the writes of the open.
             let why = self
@@ -533,6 +559,16 @@ impl<I: Io> Core<I> {
             ("peer_heights", self.sync.peers(), sync::SYNC_PEERS_MAX),
             ("gossiped_txs", self.gossiped.count, GOSSIPED_TXS_MAX),
             ("unsent_txs", self.unsent_txs.len(), UNSENT_TXS_MAX),
+            (
+                "clock_offsets",
+                self.clocks.len(),
+                3 * ledger::validators::VALIDATORS_MAX,
+            ),
+            (
+                "precommits_seen",
+                self.precommits.len(),
+                3 * crate::monitor::PRECOMMITS_SEEN_PER_HEIGHT_MAX,
+            ),
         ]
     }
 }

@@ -169,6 +169,10 @@ impl<I: Io> Core<I> {
             );
             return MessageAcceptance::Reject;
         }
+        if let Some(v) = set.get(&p.proposer) {
+            let name = v.name.clone();
+            self.note_clock(p.proposer, &name, msg.sent_ms, arrived_ms);
+        }
         self.sync.heard_height(&from, p.height.0.saturating_sub(1));
         if p.height.0 != self.height() {
             // The next height (or, in the pause after a commit, this one's

@@ -255,12 +255,16 @@ impl<I: Io> Core<I> {
     fn update_live(&self, now: Instant, ours: u64) {
         let connected = &self.connected;
         let best = self.sync.best(now, |p| connected.contains(p));
-        let mut live = self.shared.live.write().expect("live lock");
-        live.best_peer_height = best.unwrap_or(0);
-        live.catching_up = best.is_some_and(|h| h > ours + 1);
-        if best.is_some() {
-            live.heard_peer = true;
+        {
+            let mut live = self.shared.live.write().expect("live lock");
+            live.best_peer_height = best.unwrap_or(0);
+            live.catching_up = best.is_some_and(|h| h > ours + 1);
+            if best.is_some() {
+                live.heard_peer = true;
+            }
         }
+        Self::update_sync_lag(best, ours);
+        self.publish_ready();
     }
 
     fn recently_committed(&self, now: Instant) -> bool {

@@ -240,7 +240,7 @@ impl FeedRunner {
                     _ => self.unexpected(&planned, &reason(&code, &message)),
                 }
             }
-            Err(e @ ClientError::Unreachable { .. }) => {
+            Err(e @ (ClientError::Unreachable { .. } | ClientError::Tls { .. })) => {
                 if !self.unreachable {
                     eprintln!("demo: {e}; retrying");
                 }

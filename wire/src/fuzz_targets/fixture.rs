@@ -366,6 +366,11 @@ pub fn seeds() -> Vec<Seed> {
         "validator",
         validator_config().to_toml().into_bytes(),
     );
+    add(
+        "config",
+        "explorer",
+        explorer_config().to_toml().into_bytes(),
+    );
     out
 }
 
@@ -618,6 +623,19 @@ fn small_genesis() -> Genesis {
             operator: id("MOH"),
         }],
     }
+}
+
+/// A full node's config serving the explorer behind reverse proxies, with
+/// `[limits] trusted_proxies` set.
+fn explorer_config() -> Config {
+    let mut c = Config::default();
+    c.node.name = "explorer".into();
+    c.explorer.listen = Some("127.0.0.1:8081".parse().expect("a socket address"));
+    c.limits.trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "2001:db8::/32"]
+        .iter()
+        .map(|r| r.parse().expect("an address or a range"))
+        .collect();
+    c
 }
 
 /// A validator's config as `minhbach testnet` writes one, with every
