@@ -51,7 +51,10 @@ impl node::run::Readers for Listeners {
         servers.push(http.serve(
             "api",
             config.api.listen,
-            api::api_router(shared.clone()),
+            api::api_router_with(
+                shared.clone(),
+                api::ExportLinks::new(&config.exports, api_tls.is_some()),
+            ),
             connections,
             api_tls,
             stop.clone(),
@@ -60,7 +63,11 @@ impl node::run::Readers for Listeners {
             servers.push(http.serve(
                 "explorer",
                 addr,
-                api::explorer_router(shared, config.into()),
+                api::explorer_router_with(
+                    shared,
+                    config.into(),
+                    api::ExportLinks::new(&config.exports, explorer_tls.is_some()),
+                ),
                 connections,
                 explorer_tls,
                 stop,

@@ -10,7 +10,7 @@ const _: () = assert!(MEMPOOL_TXS_DEFAULT == crate::mempool::MEMPOOL_TXS_MAX);
 const _: () = assert!(MEMPOOL_BYTES_DEFAULT == crate::mempool::MEMPOOL_BYTES_MAX);
 
 /// What each section of `config.toml` is for, written above it.
-const SECTION_NOTES: [(&str, &str); 7] = [
+const SECTION_NOTES: [(&str, &str); 8] = [
     (
         "[node]",
         "# This node. genesis_hash, once the ceremony has printed it, makes the node\n\
@@ -43,6 +43,13 @@ const SECTION_NOTES: [(&str, &str); 7] = [
         "# Consensus timing; every validator should use the same values.",
     ),
     ("[log]", "# Logs go to stderr: plain or json."),
+    (
+        "[exports]",
+        "# The OCDS export. ocid_prefix: the publisher's registered prefix, `ocds-` and\n\
+         # 6 lowercase letters or digits. base_url (optional): the public address of\n\
+         # the listeners, e.g. \"https://explorer.example.vn\", that the package's\n\
+         # extension URL is built on; unset, the request's Host is used.",
+    ),
 ];
 
 /// The config as TOML with a note above each section, as `minhbach init`

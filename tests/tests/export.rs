@@ -190,9 +190,10 @@ fn exports_over_http_and_the_command_line_name_their_block() {
         header(&headers, "content-disposition").ends_with(&format!("-h{height}-2026.ocds.json\""))
     );
     let package: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(package["minhbach"]["height"], height);
-    assert_eq!(package["minhbach"]["blockHash"], hash);
     let releases = package["releases"].as_array().unwrap();
+    // Each release names the block, in the extension's `minhbach` object.
+    assert_eq!(releases[0]["minhbach"]["height"], height);
+    assert_eq!(releases[0]["minhbach"]["blockHash"], hash);
     assert_eq!(releases.len(), 1, "2026 only");
     let contract = &releases[0]["contracts"][0];
     assert_eq!(releases[0]["ocid"], "ocds-mb0000-minhbach-test-C-26-1");

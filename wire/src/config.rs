@@ -13,6 +13,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod exports;
+
+pub use exports::{is_ocid_prefix, ExportsSection, OCID_PREFIX_DEFAULT};
+
 /// Why a config file could not be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -62,6 +66,8 @@ pub struct Config {
     pub consensus: ConsensusSection,
     /// Logging.
     pub log: LogSection,
+    /// How exports are published.
+    pub exports: ExportsSection,
 }
 
 /// `[node]`.
@@ -566,7 +572,9 @@ impl Config {
         if self.p2p.listen.is_empty() {
             return Err(invalid("p2p.listen", "is empty"));
         }
-        Ok(())
+        self.exports
+            .check()
+            .map_err(|(field, reason)| invalid(field, &reason))
     }
 }
 
@@ -600,6 +608,38 @@ mod tests {
         assert!(e.to_string().contains("limits.block_txs"), "{e}");
         let e = Config::from_toml("[api]\nlisten = \"nowhere\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml: "), "{e}");
+    }
+
+    #[test]
+    fn the_exports_section_has_defaults_and_a_bad_ocid_prefix_names_the_field() {
+        let c = Config::default();
+        assert_eq!(c.exports.ocid_prefix, "ocds-mb0000");
+        assert_eq!(c.exports.base_url, None);
+        assert!(c
+            .to_toml()
+            .contains("[exports]\nocid_prefix = \"ocds-mb0000\""));
+        let text =
+            "[exports]\nocid_prefix = \"ocds-vn1234\"\nbase_url = \"https://e.example.vn\"\n";
+        let c = Config::from_toml(text, "c.toml").unwrap();
+        assert_eq!(c.exports.ocid_prefix, "ocds-vn1234");
+        assert_eq!(c.exports.base(), Some("https://e.example.vn"));
+        assert_eq!(Config::from_toml(&c.to_toml(), "c.toml").unwrap(), c);
+        for (text, field) in [
+            (
+                "[exports]\nocid_prefix = \"ocds-VN1234\"\n",
+                "exports.ocid_prefix",
+            ),
+            (
+                "[exports]\nocid_prefix = \"mb0000\"\n",
+                "exports.ocid_prefix",
+            ),
+            ("[exports]\nbase_url = \"example.vn\"\n", "exports.base_url"),
+        ] {
+            let e = Config::from_toml(text, "c.toml").unwrap_err().to_string();
+            assert!(e.starts_with(&format!("c.toml: {field}: ")), "{text}: {e}");
+        }
+        let e = Config::from_toml("[exports]\nprefix = \"ocds-vn1234\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().contains("prefix"), "{e}");
     }
 
     #[test]

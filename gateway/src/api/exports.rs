@@ -11,6 +11,49 @@ impl From<ExportError> for ApiError {
     }
 }
 
+/// What the export routes take from the node's `[exports]` section, and
+/// whether the listener serves HTTPS (for the extension URL of a node
+/// without `base_url`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportLinks {
+    /// `[exports]`.
+    pub section: node::config::ExportsSection,
+    /// The listener serves HTTPS.
+    pub https: bool,
+}
+
+impl Default for ExportLinks {
+    fn default() -> Self {
+        ExportLinks::new(&node::config::ExportsSection::default(), false)
+    }
+}
+
+impl ExportLinks {
+    /// The links of a listener configured with `section`.
+    pub fn new(section: &node::config::ExportsSection, https: bool) -> ExportLinks {
+        ExportLinks {
+            section: section.clone(),
+            https,
+        }
+    }
+
+    /// The package's options: the prefix, and the extension at `base_url`,
+    /// or else at the request's `Host` (none if it has no usable one).
+    pub fn options(&self, headers: &HeaderMap) -> OcdsOptions {
+        let from_host = || {
+            let host = headers.get(header::HOST)?.to_str().ok()?;
+            let usable = !host.is_empty()
+                && host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                });
+            let scheme = if self.https { "https" } else { "http" };
+            usable.then(|| format!("{scheme}://{host}"))
+        };
+        let base = self.section.base().map(str::to_owned).or_else(from_host);
+        OcdsOptions::served_at(&self.section.ocid_prefix, base.as_deref())
+    }
+}
+
 // The bounds written out in `ExportQuery`'s attribute, which takes literals.
 const _: () = assert!(Year::FIRST == 2000 && Year::LAST == 2100);
 
@@ -116,7 +159,9 @@ pub(super) async fn export_csv(
 ///
 /// An OCDS 1.1.5 release package, one release per contract, taken at the
 /// last committed block. Unlike the rest of the API, amounts are JSON
-/// numbers, as OCDS requires. Mapping: docs/exports.md.
+/// numbers, as OCDS requires. Fields outside OCDS are declared by the
+/// extension that `extensions` lists (`/v1/export/ocds/extension.json`).
+/// Mapping: docs/exports.md.
 #[utoipa::path(get, path = "/v1/export/ocds.json", tag = "exports", params(ExportQuery),
     responses(
         (status = 200, description = "The release package, as an attachment.", body = Object,
@@ -135,9 +180,44 @@ pub(super) async fn export_csv(
     ))]
 pub(super) async fn export_ocds(
     State(s): State<AppState>,
+    Extension(links): Extension<Arc<ExportLinks>>,
+    headers: HeaderMap,
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let export = take_export(s, q).await?;
-    let body = serde_json::to_vec_pretty(&export.to_ocds()?).map_err(ApiError::internal)?;
+    let package = export.to_ocds_with(&links.options(&headers))?;
+    let body = serde_json::to_vec_pretty(&package).map_err(ApiError::internal)?;
     Ok(download(&export, Format::Ocds, "application/json", body))
+}
+
+/// The OCDS extension of the export
+///
+/// The `extension.json` that the OCDS package lists in `extensions`: it
+/// declares the fields the package adds to OCDS (the ledger snapshot on
+/// each release; block heights, transaction and document hashes, payment
+/// references on transactions, milestones and amendments). The same file
+/// for every node.
+#[utoipa::path(get, path = "/v1/export/ocds/extension.json", tag = "exports", responses(
+    (status = 200, description = "The extension metadata.", body = Object,
+        content_type = "application/json"),
+))]
+pub(super) async fn ocds_extension() -> Response {
+    static_json(export::EXTENSION_JSON)
+}
+
+/// The OCDS extension's release schema patch
+///
+/// The extension's `release-schema.json`: a JSON Merge Patch (RFC 7386)
+/// of the OCDS release schema that adds its fields, with their types and
+/// descriptions.
+#[utoipa::path(get, path = "/v1/export/ocds/release-schema.json", tag = "exports", responses(
+    (status = 200, description = "The release schema patch.", body = Object,
+        content_type = "application/json"),
+))]
+pub(super) async fn ocds_extension_schema() -> Response {
+    static_json(export::EXTENSION_RELEASE_SCHEMA)
+}
+
+fn static_json(text: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }

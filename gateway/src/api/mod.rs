@@ -34,7 +34,7 @@ use wire::cursor;
 use wire::submission::{self, BatchRefusal, BodyFormat};
 
 use crate::error::{tx_message, ApiError};
-use crate::export::{self, Export, ExportError, Format};
+use crate::export::{self, Export, ExportError, Format, OcdsOptions};
 use crate::time::rfc3339;
 
 mod chain;
@@ -44,6 +44,7 @@ pub mod model;
 mod spending;
 mod submit;
 
+pub use self::exports::ExportLinks;
 use self::model::{
     BatchItem, BatchSubmitted, BlockView, BlocksPage, BudgetLineView, ContractView, EntityList,
     EntitySummary, EntityView, EvidenceList, EvidenceView, HistoryEntryView, HistoryPage,
@@ -101,8 +102,14 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 /// The operators' API: every read route plus `POST /v1/txs`, and the
-/// document of exactly those at [`OPENAPI_PATH`].
+/// document of exactly those at [`OPENAPI_PATH`]; exports with the default
+/// `[exports]` settings.
 pub fn api_router(shared: Arc<Shared>) -> Router {
+    api_router_with(shared, ExportLinks::default())
+}
+
+/// [`api_router`], its exports published as `links` say.
+pub fn api_router_with(shared: Arc<Shared>, links: ExportLinks) -> Router {
     let mut submit = routes!(submit::post_tx);
     submit.2 = submit
         .2
@@ -129,19 +136,31 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
         .layer(Extension(document))
+        .layer(Extension(Arc::new(links)))
 }
 
 /// The explorer: the read routes, the HTML pages of [`crate::explorer`],
 /// and `GET /genesis.json`; any method but GET or HEAD is 405; rate-limited
 /// per client. Its document at [`OPENAPI_PATH`] has no `POST /v1/txs`.
+/// Exports with the default `[exports]` settings.
 pub fn explorer_router(shared: Arc<Shared>, limits: crate::explorer::RateLimits) -> Router {
+    explorer_router_with(shared, limits, ExportLinks::default())
+}
+
+/// [`explorer_router`], its exports published as `links` say.
+pub fn explorer_router_with(
+    shared: Arc<Shared>,
+    limits: crate::explorer::RateLimits,
+    links: ExportLinks,
+) -> Router {
     let (router, openapi) = read_routes().split_for_parts();
     let document = doc::Document::new(doc::for_explorer(openapi));
     let router = router
         .with_state(shared.clone())
         .merge(crate::explorer::pages(shared))
         .layer(middleware::from_fn(read_only))
-        .layer(Extension(document));
+        .layer(Extension(document))
+        .layer(Extension(Arc::new(links)));
     crate::explorer::harden(router, limits)
 }
 
@@ -164,6 +183,8 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(chain::evidence))
         .routes(routes!(exports::export_csv))
         .routes(routes!(exports::export_ocds))
+        .routes(routes!(exports::ocds_extension))
+        .routes(routes!(exports::ocds_extension_schema))
 }
 
 /// Answers 408 `timeout` when a submission takes over [`SUBMIT_TIMEOUT`]:

@@ -4,8 +4,8 @@
 //!
 //! An export is taken at one committed height L and says so: every CSV row
 //! carries `as_of_height` and `as_of_block_hash`, and the OCDS package carries
-//! them in its `uri`, its `publicationPolicy` and a `minhbach` extension
-//! object. It is built in two steps, so that the node's state lock is held
+//! them in its `uri`, its `publicationPolicy` and each release's `minhbach`
+//! object, a field of the package's own OCDS extension (`ocds_extension/`). It is built in two steps, so that the node's state lock is held
 //! only for the first:
 //!
 //! 1. [`StateView::capture`] copies from the [`State`] after block L what the
@@ -45,7 +45,10 @@ mod ocds;
 mod table;
 
 pub use collect::StateView;
-pub use ocds::{LICENSE_URI, OCDS_VERSION, OCID_PREFIX};
+pub use ocds::{
+    OcdsOptions, EXTENSION_JSON, EXTENSION_PATH, EXTENSION_RELEASE_SCHEMA,
+    EXTENSION_RELEASE_SCHEMA_PATH, LICENSE_URI, OCDS_VERSION, OCID_PREFIX,
+};
 pub use table::{neutralize_cell, CSV_COLUMNS};
 
 /// Why an export could not be made.

@@ -8,10 +8,54 @@ use serde_json::{json, Value};
 use super::{Committed, ContractExport, Export, ExportError, Party};
 use crate::time::rfc3339;
 
-/// Prefix of every OCDS `ocid` this chain publishes. OCDS asks publishers to
-/// register a prefix `ocds-xxxxxx`; until one is registered, `mb0000` marks
-/// Minh Bạch. The chain id follows it, so two chains never share an ocid.
-pub const OCID_PREFIX: &str = "ocds-mb0000";
+/// Default prefix of every OCDS `ocid` this chain publishes (`[exports]
+/// ocid_prefix` changes it). OCDS asks publishers to register a prefix
+/// `ocds-xxxxxx`; until one is registered, `mb0000` marks Minh Bạch. The
+/// chain id follows it, so two chains never share an ocid.
+pub const OCID_PREFIX: &str = wire::config::OCID_PREFIX_DEFAULT;
+
+/// The OCDS extension that declares the fields the package adds to OCDS
+/// (`extension.json`, served at [`EXTENSION_PATH`]).
+pub const EXTENSION_JSON: &str = include_str!("ocds_extension/extension.json");
+/// Its JSON Merge Patch of the release schema (served at
+/// [`EXTENSION_RELEASE_SCHEMA_PATH`], next to `extension.json` as OCDS
+/// tools look for it).
+pub const EXTENSION_RELEASE_SCHEMA: &str = include_str!("ocds_extension/release-schema.json");
+/// Where each listener serves [`EXTENSION_JSON`].
+pub const EXTENSION_PATH: &str = "/v1/export/ocds/extension.json";
+/// Where each listener serves [`EXTENSION_RELEASE_SCHEMA`].
+pub const EXTENSION_RELEASE_SCHEMA_PATH: &str = "/v1/export/ocds/release-schema.json";
+
+/// How a package is published: what the node's `[exports]` section says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OcdsOptions {
+    /// The `ocid` prefix, `ocds-` and 6 lowercase letters or digits.
+    pub ocid_prefix: String,
+    /// The absolute URL of the extension's `extension.json`, listed in the
+    /// package's `extensions`; none lists no extension.
+    pub extension_url: Option<String>,
+}
+
+impl Default for OcdsOptions {
+    /// The default prefix, and no extension URL.
+    fn default() -> Self {
+        OcdsOptions {
+            ocid_prefix: OCID_PREFIX.into(),
+            extension_url: None,
+        }
+    }
+}
+
+impl OcdsOptions {
+    /// The options of a node served at `base` (`https://host[/path]`, no
+    /// trailing `/`): its extension is at `<base>`[`EXTENSION_PATH`].
+    pub fn served_at(ocid_prefix: &str, base: Option<&str>) -> OcdsOptions {
+        OcdsOptions {
+            ocid_prefix: ocid_prefix.into(),
+            extension_url: base.map(|b| format!("{b}{EXTENSION_PATH}")),
+        }
+    }
+}
 
 /// The OCDS schema version the package follows (1.1.5 is a patch of 1.1).
 pub const OCDS_VERSION: &str = "1.1";
@@ -39,11 +83,18 @@ impl ContractExport {
 }
 
 impl Export {
+    /// The OCDS 1.1.5 release package with the default options: the default
+    /// `ocid` prefix and no `extensions` (see [`Export::to_ocds_with`]).
+    pub fn to_ocds(&self) -> Result<Value, ExportError> {
+        self.to_ocds_with(&OcdsOptions::default())
+    }
+
     /// The OCDS 1.1.5 release package: one release per contract (see
-    /// docs/exports.md for the mapping). Fails with
+    /// docs/exports.md for the mapping), every field outside OCDS declared
+    /// by the extension at `options.extension_url`. Fails with
     /// [`ExportError::NoContracts`] when there is no contract, as a package
     /// needs at least one release.
-    pub fn to_ocds(&self) -> Result<Value, ExportError> {
+    pub fn to_ocds_with(&self, options: &OcdsOptions) -> Result<Value, ExportError> {
         if self.contracts.is_empty() {
             return Err(ExportError::NoContracts {
                 year: self.year,
@@ -56,22 +107,37 @@ impl Export {
             .publisher
             .as_ref()
             .map_or_else(|| a.chain_id.clone(), |p| p.name.clone());
-        Ok(json!({
+        // The snapshot goes on each release: an extension patches the
+        // release schema, and the package schema has no place for it.
+        let snapshot = json!({
+            "chainId": a.chain_id,
+            "height": a.height.0,
+            "blockHash": a.block_hash,
+            "blockTime": rfc3339(a.time_ms),
+            "fiscalYear": self.year.map(|y| y.0),
+        });
+        let releases: Vec<Value> = self
+            .contracts
+            .iter()
+            .map(|c| {
+                let mut r = self.release(c, &options.ocid_prefix);
+                r["minhbach"] = snapshot.clone();
+                r
+            })
+            .collect();
+        let mut package = json!({
             "uri": format!("urn:minhbach:{}:ocds:{}:{}{year}", a.chain_id, a.height.0, a.block_hash),
             "version": OCDS_VERSION,
             "publishedDate": rfc3339(a.time_ms),
             "publisher": {"name": publisher},
             "license": LICENSE_URI,
             "publicationPolicy": self.publication_policy(),
-            "minhbach": {
-                "chainId": a.chain_id,
-                "height": a.height.0,
-                "blockHash": a.block_hash,
-                "blockTime": rfc3339(a.time_ms),
-                "fiscalYear": self.year.map(|y| y.0),
-            },
-            "releases": self.contracts.iter().map(|c| self.release(c)).collect::<Vec<_>>(),
-        }))
+            "releases": releases,
+        });
+        if let Some(url) = &options.extension_url {
+            package["extensions"] = json!([url]);
+        }
+        Ok(package)
     }
 
     /// The publication policy, as a `data:` URI since the schema asks for a
@@ -104,11 +170,11 @@ impl Export {
         json!({"amount": number, "currency": self.currency.code})
     }
 
-    fn ocid(&self, id: &ContractId) -> String {
-        format!("{OCID_PREFIX}-{}-{id}", self.as_of.chain_id)
+    fn ocid(&self, prefix: &str, id: &ContractId) -> String {
+        format!("{prefix}-{}-{id}", self.as_of.chain_id)
     }
 
-    fn release(&self, c: &ContractExport) -> Value {
+    fn release(&self, c: &ContractExport, ocid_prefix: &str) -> Value {
         let k = &c.contract;
         let last = c.last_change();
         let mut tag = vec!["award", "contract"];
@@ -208,7 +274,7 @@ impl Export {
             contract["documents"] = Value::Array(documents);
         }
         json!({
-            "ocid": self.ocid(&k.id),
+            "ocid": self.ocid(ocid_prefix, &k.id),
             "id": format!("{}-h{}", k.id, last.height.0),
             "date": rfc3339(last.time_ms),
             "tag": tag,
@@ -286,6 +352,19 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_extension_files_are_json_with_their_paths_side_by_side() {
+        let meta: Value = serde_json::from_str(EXTENSION_JSON).unwrap();
+        assert_eq!(meta["compatibility"], json!(["1.1"]));
+        assert_eq!(meta["schemas"], json!(["release-schema.json"]));
+        let _: Value = serde_json::from_str(EXTENSION_RELEASE_SCHEMA).unwrap();
+        assert_eq!(
+            EXTENSION_PATH.replace("extension.json", "release-schema.json"),
+            EXTENSION_RELEASE_SCHEMA_PATH
+        );
+        assert!(wire::config::is_ocid_prefix(OCID_PREFIX));
+    }
 
     #[test]
     fn percent_encoding_keeps_only_unreserved_characters() {

@@ -28,6 +28,8 @@ fn read_paths() -> Vec<(String, String)> {
         "/v1/evidence",
         "/v1/export.csv",
         "/v1/export/ocds.json",
+        "/v1/export/ocds/extension.json",
+        "/v1/export/ocds/release-schema.json",
     ]
     .into_iter()
     .map(|p| ("get".to_owned(), p.to_owned()))

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
-use gateway::api::{api_router, explorer_router};
+use gateway::api::{
+    api_router, api_router_with, explorer_router, explorer_router_with, ExportLinks,
+};
 use gateway::explorer::RateLimits;
 use ledger::tx::EntityKind;
 use ledger::{Hash, Op, SignedTx};
@@ -121,6 +123,14 @@ impl Fixture {
         match on {
             On::Api => api_router(self.shared.clone()),
             On::Explorer => explorer_router(self.shared.clone(), GENEROUS),
+        }
+    }
+
+    /// The listener's router, its exports published as `links` say.
+    pub(crate) fn router_with(&self, on: On, links: ExportLinks) -> Router {
+        match on {
+            On::Api => api_router_with(self.shared.clone(), links),
+            On::Explorer => explorer_router_with(self.shared.clone(), GENEROUS, links),
         }
     }
 

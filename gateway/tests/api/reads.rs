@@ -2,13 +2,14 @@
 //! and of an entity's history, bounded and leading to the end; health,
 //! readiness and metrics.
 
-use axum::http::{header, StatusCode};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
 use gateway::api::{BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, HISTORY_PAGE};
 use ledger::Hash;
 use serde_json::{json, Value};
 use testkit::{key, CHAIN_ID};
 
-use crate::fixture::{Fixture, On, BOTH, LINE, YEAR};
+use crate::fixture::{answer, Fixture, On, BOTH, LINE, YEAR};
 
 #[tokio::test]
 async fn reads_answer_what_the_chain_holds() {
@@ -275,5 +276,96 @@ async fn health_readiness_and_metrics() {
     assert_eq!(
         (&status["store_writable"], &status["store_error"]),
         (&json!(true), &Value::Null)
+    );
+}
+
+#[tokio::test]
+async fn the_ocds_extension_is_served_and_listed_with_the_configured_prefix() {
+    use gateway::api::ExportLinks;
+    use gateway::export::{EXTENSION_JSON, EXTENSION_RELEASE_SCHEMA};
+    use tower::ServiceExt;
+
+    let f = Fixture::new(0);
+    let shipped = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/export/ocds_extension/");
+    for (path, file, text) in [
+        (
+            "/v1/export/ocds/extension.json",
+            "extension.json",
+            EXTENSION_JSON,
+        ),
+        (
+            "/v1/export/ocds/release-schema.json",
+            "release-schema.json",
+            EXTENSION_RELEASE_SCHEMA,
+        ),
+    ] {
+        let on_disk = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+        assert_eq!(on_disk, text, "{file} is served as shipped");
+        for on in BOTH {
+            let a = f.get(on, path).await;
+            assert_eq!(a.status, StatusCode::OK, "{on:?} {path}");
+            assert_eq!(a.header(header::CONTENT_TYPE), "application/json");
+            assert_eq!(a.body, on_disk.as_bytes(), "{on:?} {path}");
+            assert_eq!(a.json(), shipped(text));
+        }
+    }
+
+    // Without base_url: the request's Host, with the listener's scheme.
+    let ocds = |host: Option<&str>| {
+        let mut r = Request::get("/v1/export/ocds.json");
+        if let Some(h) = host {
+            r = r.header(header::HOST, h);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    for on in BOTH {
+        let p = f.send(on, ocds(Some("node.example.vn:8081"))).await.json();
+        assert_eq!(
+            p["extensions"],
+            json!(["http://node.example.vn:8081/v1/export/ocds/extension.json"])
+        );
+        let p = f.send(on, ocds(None)).await.json();
+        assert!(p.get("extensions").is_none(), "{on:?}: no Host, no URL");
+        let p = f.send(on, ocds(Some("a b/c"))).await.json();
+        assert!(
+            p.get("extensions").is_none(),
+            "{on:?}: a bad Host is not used"
+        );
+    }
+
+    // With [exports]: base_url wins over Host, and the prefix is used.
+    let section = node::config::Config::from_toml(
+        "[exports]\nocid_prefix = \"ocds-vn1234\"\nbase_url = \"https://explorer.example.vn/mb/\"\n",
+        "config.toml",
+    )
+    .unwrap()
+    .exports;
+    for (on, https) in [(On::Api, true), (On::Explorer, false)] {
+        let router = f.router_with(on, ExportLinks::new(&section, https));
+        let a = answer(router.oneshot(ocds(Some("internal:8080"))).await.unwrap()).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let p = a.json();
+        assert_eq!(
+            p["extensions"],
+            json!(["https://explorer.example.vn/mb/v1/export/ocds/extension.json"])
+        );
+        for r in p["releases"].as_array().unwrap() {
+            let ocid = r["ocid"].as_str().unwrap();
+            assert!(
+                ocid.starts_with(&format!("ocds-vn1234-{CHAIN_ID}-")),
+                "{ocid}"
+            );
+        }
+    }
+    // Without base_url, an HTTPS listener names https.
+    let links = ExportLinks::new(&node::config::ExportsSection::default(), true);
+    let router = f.router_with(On::Explorer, links);
+    let p = answer(router.oneshot(ocds(Some("e.example.vn"))).await.unwrap())
+        .await
+        .json();
+    assert_eq!(
+        p["extensions"],
+        json!(["https://e.example.vn/v1/export/ocds/extension.json"])
     );
 }

@@ -12,8 +12,11 @@
 //! - [`taking`]: the height an export is taken at, and a store that
 //!   disagrees with the state;
 //! - [`ocds`]: the OCDS release package and its schema;
+//! - [`extension`]: the package's OCDS extension declares every field
+//!   outside OCDS, and the configured `ocid` prefix;
 //! - [`fixture`]: the chain they read, and the helpers they share.
 
+mod extension;
 mod fixture;
 mod ocds;
 mod table;
