@@ -53,6 +53,7 @@ struct Totals {
     set_changes: u64,
     forger_refused: u64,
     oversized_refused: u64,
+    max_tx_requests_per_height: u64,
     failures: Vec<String>,
 }
 
@@ -72,6 +73,9 @@ impl Totals {
         self.set_changes += o.set_changes;
         self.forger_refused += o.forger_refused;
         self.oversized_refused += o.oversized_refused;
+        self.max_tx_requests_per_height = self
+            .max_tx_requests_per_height
+            .max(o.max_tx_requests_per_height);
         if !o.violations.is_empty() {
             self.failures.push(format!(
                 "seed {seed} (rerun with SIM_SEED={seed}): {} violation(s):\n  {}",
@@ -92,7 +96,8 @@ fn run_many(name: &str, scenario: &Scenario) -> Totals {
     eprintln!(
         "{name}: {} seeds, {} heights decided (min with faults per seed {:?}), {} violations, \
          max rounds to decide after heal {}, {} crashes, {} blocks synced ({} by the skewed \
-         clock), {} validator-set changes, {} forged messages refused, {} events, {:.1}s wall",
+         clock), {} validator-set changes, {} forged messages refused, at most {} requests for \
+         transactions by one node in a height, {} events, {:.1}s wall",
         t.seeds,
         t.heights,
         t.heights_with_faults_min,
@@ -103,6 +108,7 @@ fn run_many(name: &str, scenario: &Scenario) -> Totals {
         t.skewed_synced,
         t.set_changes,
         t.forger_refused,
+        t.max_tx_requests_per_height,
         t.events,
         started.elapsed().as_secs_f64()
     );
@@ -135,6 +141,22 @@ fn four_validators_with_every_fault_and_insider() {
     assert!(t.crashes > 0, "the scenario must crash nodes");
     assert!(t.set_changes > 0, "the validator set must change");
     assert!(t.forger_refused > 0, "the forger must be refused");
+}
+
+/// Seed 3082 of the long run: the spare node waited on a proposal whose
+/// transactions none of its peers held, and every empty answer made it ask
+/// every other peer again, until the requests multiplied past the event
+/// budget. Each peer is now asked once per block and height.
+#[test]
+fn a_proposal_nobody_can_fill_does_not_set_off_a_request_storm() {
+    let o = run(3082, &Scenario::chaos(4));
+    assert!(o.violations.is_empty(), "{:?}", o.violations);
+    assert!(
+        o.max_tx_requests_per_height <= tests::sim::TX_REQUESTS_PER_HEIGHT_MAX,
+        "{} requests in a height",
+        o.max_tx_requests_per_height
+    );
+    assert!(o.max_tx_requests_per_height > 0, "the seed fetches nothing");
 }
 
 #[test]

@@ -121,6 +121,7 @@ impl<I: Io> Core<I> {
         self.retry.clear();
         self.retry_at = None;
         self.fetched.clear();
+        self.tx_fetches.clear();
         self.round_proposals.clear();
         self.feed_future_proposals();
     }

@@ -52,6 +52,7 @@ pub mod byzantine;
 mod commit;
 mod effects;
 pub mod evidence;
+pub mod fetch;
 mod gossip;
 pub mod io;
 mod metering;
@@ -228,6 +229,8 @@ pub struct Core<I: Io> {
     pub(crate) retry_at: Option<Instant>,
     /// Transactions fetched for those proposals, until the next commit.
     pub(crate) fetched: HashMap<Hash, SignedTx>,
+    /// The requests for them, and who was asked.
+    pub(crate) tx_fetches: fetch::TxFetches,
     /// Verified evidence not yet committed, and the offences committed.
     pub(crate) evidence: evidence::EvidencePool,
     /// The first block each validator proposed for a round of the current
@@ -363,6 +366,7 @@ impl<I: Io> Core<I> {
             retry: Vec::new(),
             retry_at: None,
             fetched: HashMap::new(),
+            tx_fetches: fetch::TxFetches::default(),
             evidence,
             round_proposals: HashMap::new(),
             last_hash,
@@ -551,6 +555,12 @@ impl<I: Io> Core<I> {
             ("awaiting", self.awaiting.len(), AWAITING_PROPOSALS_MAX),
             ("retry", self.retry.len(), RETRY_PROPOSALS_MAX),
             ("fetched", self.fetched.len(), FETCHED_TXS_MAX),
+            ("tx_asks", self.tx_fetches.asked(), fetch::TX_ASKS_MAX),
+            (
+                "tx_requests",
+                self.tx_fetches.open(),
+                fetch::TX_REQUESTS_MAX,
+            ),
             (
                 "evidence_pool",
                 self.evidence.pooled(),

@@ -19,7 +19,7 @@ use tracing::{debug, error, warn};
 
 use super::view::View;
 use super::{
-    consensus_set, Arrived, Candidate, Core, Io, AWAITING_PROPOSALS_MAX, CANDIDATES_MAX,
+    consensus_set, Arrived, Candidate, Core, Io, RequestId, AWAITING_PROPOSALS_MAX, CANDIDATES_MAX,
     CANDIDATE_ROUNDS_AHEAD_MAX, FETCHED_TXS_MAX, FUTURE_PROPOSALS_MAX, RETRY_PROPOSALS_MAX,
     RETRY_READ_AFTER,
 };
@@ -247,7 +247,7 @@ impl<I: Io> Core<I> {
                         %peer,
                         "fetching the transactions of proposal {hash}"
                     );
-                    self.fetch_txs(peer, missing);
+                    self.fetch_txs(hash, peer, missing);
                     let p = &msg.proposal;
                     let waiting = self.awaiting.iter().any(|(m, ..)| {
                         (m.proposal.block_hash, m.proposal.round) == (p.block_hash, p.round)
@@ -431,15 +431,26 @@ impl<I: Io> Core<I> {
         self.connected.contains(&peer).then_some(peer)
     }
 
-    fn fetch_txs(&mut self, peer: PeerId, missing: Vec<Hash>) {
+    /// Asks `peer` for the transactions of `block` this node lacks, unless
+    /// it was asked for them at this height already (see [`super::fetch`]).
+    fn fetch_txs(&mut self, block: Hash, peer: PeerId, missing: Vec<Hash>) {
+        if !self.tx_fetches.ask(block, peer) {
+            return;
+        }
         for chunk in missing.chunks(wire::TXS_FETCH_MAX) {
-            self.io.request(&peer, SyncRequest::Txs(chunk.to_vec()));
+            let id = self.io.request(&peer, SyncRequest::Txs(chunk.to_vec()));
+            self.tx_fetches.sent(id, peer, block);
         }
     }
 
     /// Keeps fetched transactions that a waiting proposal names, then feeds
-    /// every waiting proposal that is now complete.
-    pub(crate) fn on_fetched(&mut self, peer: PeerId, txs: Vec<SignedTx>) {
+    /// every waiting proposal that is now complete. An answer to no request
+    /// of ours, or from another peer than the one asked, is ignored.
+    pub(crate) fn on_fetched(&mut self, peer: PeerId, request: RequestId, txs: Vec<SignedTx>) {
+        if !self.tx_fetches.answered(request, &peer) {
+            debug!(%peer, "transactions nobody asked for");
+            return;
+        }
         let wanted: HashSet<Hash> = self
             .awaiting
             .iter()
@@ -456,17 +467,18 @@ impl<I: Io> Core<I> {
         metrics::counter!("minhbach_proposal_txs_fetched_total").increment(kept);
         let still_missing = self.retry_awaiting();
         // What the first peer did not have is asked of the peer each
-        // proposal came from.
-        for (from, missing) in still_missing {
+        // proposal came from, once.
+        for (block, from, missing) in still_missing {
             if from != peer {
-                self.fetch_txs(from, missing);
+                self.fetch_txs(block, from, missing);
             }
         }
     }
 
     /// Feeds the waiting proposals whose transactions are all here now;
-    /// returns, for the others, the peer each came from and what it lacks.
-    pub(crate) fn retry_awaiting(&mut self) -> Vec<(PeerId, Vec<Hash>)> {
+    /// returns, for the others, the block, the peer each came from and what
+    /// it lacks.
+    pub(crate) fn retry_awaiting(&mut self) -> Vec<(Hash, PeerId, Vec<Hash>)> {
         let height = self.height();
         let mut still = Vec::new();
         let mut missing_out = Vec::new();
@@ -477,7 +489,7 @@ impl<I: Io> Core<I> {
             match self.fill(&msg.block) {
                 Ok(_) => self.feed_proposal(msg, from, arrived_ms),
                 Err(missing) => {
-                    missing_out.push((from, missing));
+                    missing_out.push((msg.proposal.block_hash, from, missing));
                     still.push((msg, from, arrived_ms));
                 }
             }

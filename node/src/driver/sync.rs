@@ -163,7 +163,7 @@ impl<I: Io> Core<I> {
                 self.sync.heard(&peer, height.0, Some(now));
                 self.maybe_sync();
             }
-            SyncResponse::Txs(txs) => self.on_fetched(peer, txs),
+            SyncResponse::Txs(txs) => self.on_fetched(peer, request, txs),
             SyncResponse::Blocks(blocks) => {
                 let ours = self.committed_height();
                 let asked = self
@@ -192,6 +192,10 @@ impl<I: Io> Core<I> {
     }
 
     pub(crate) fn on_sync_failed(&mut self, peer: PeerId, request: RequestId) {
+        if self.tx_fetches.failed(request, &peer) {
+            debug!(%peer, "a request for transactions failed");
+            return;
+        }
         if self.sync.in_flight.is_some_and(|f| f.id == request) {
             self.sync.in_flight = None;
             let (ours, now) = (self.committed_height(), self.io.now());

@@ -75,6 +75,11 @@ const LOAD_PENDING_MAX: usize = 24;
 const RESUBMIT_AFTER_MS: u64 = 3_000;
 /// Submissions after which a transaction is taken as refused for good.
 const STUCK_AFTER_SUBMISSIONS: u32 = 8;
+/// Most requests for a proposal's transactions one node may send within a
+/// height: each block asked of its proposer and of each peer it came from,
+/// with room to spare. Seed 3082 of the long run once saw thousands, when
+/// every empty answer was asked again of every other peer.
+pub const TX_REQUESTS_PER_HEIGHT_MAX: u64 = 200;
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -183,6 +188,8 @@ pub struct Outcome {
     pub forger_refused: u64,
     /// Block reads that failed on purpose.
     pub read_faults: u64,
+    /// The most requests for transactions one node sent within a height.
+    pub max_tx_requests_per_height: u64,
     /// Messages of the oversized proposer that nodes refused.
     pub oversized_refused: u64,
     /// Heights at which the equivocator signed two votes of one step.
@@ -269,6 +276,8 @@ pub struct Sim {
     read_failures: Arc<std::sync::atomic::AtomicU64>,
     /// Recent gossip, by message number, for nodes to relay.
     relay: BTreeMap<u64, net::Relayed>,
+    /// Requests for transactions each node sent, by node, life and height.
+    tx_requests: BTreeMap<(usize, u64, u64), u64>,
     drop_rate: f64,
     healed_at_ms: Option<u64>,
     heal_height: u64,
@@ -384,6 +393,7 @@ impl Sim {
             next_nonce: 1,
             replies: BTreeMap::new(),
             relay: BTreeMap::new(),
+            tx_requests: BTreeMap::new(),
             read_failures: Arc::default(),
             judged_votes: BTreeMap::new(),
             detectable: BTreeSet::new(),
@@ -412,6 +422,23 @@ impl Sim {
         if self.out.violations.len() < 50 {
             let line = format!("t={}ms: {what}", self.now());
             self.out.violations.push(line);
+        }
+    }
+
+    /// Counts a request for transactions by node `i` in its life `epoch`;
+    /// past [`TX_REQUESTS_PER_HEIGHT_MAX`] within a height, the node is
+    /// flooding its peers.
+    fn count_tx_request(&mut self, i: usize, epoch: u64) {
+        let height = self.nodes[i].core.as_ref().map_or(0, |c| c.height());
+        let n = self.tx_requests.entry((i, epoch, height)).or_default();
+        *n += 1;
+        let n = *n;
+        self.out.max_tx_requests_per_height = self.out.max_tx_requests_per_height.max(n);
+        if n == TX_REQUESTS_PER_HEIGHT_MAX + 1 {
+            self.violation(format!(
+                "bounded requests: node {i} asked for transactions more than \
+                 {TX_REQUESTS_PER_HEIGHT_MAX} times at height {height}"
+            ));
         }
     }
 

@@ -3,7 +3,7 @@
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::PeerId;
 use node::driver::{Event, ReplyId, Topic};
-use node::wire::SyncResponse;
+use node::wire::{SyncRequest, SyncResponse};
 use rand::Rng;
 
 use super::io::Out;
@@ -332,6 +332,9 @@ impl Sim {
                 );
             }
             Out::Request { id, peer, request } => {
+                if matches!(request, SyncRequest::Txs(_)) {
+                    self.count_tx_request(i, epoch);
+                }
                 let me = self.nodes[i].peer;
                 let reply = (i as u64) << 48 | epoch << 32 | (id.0 & 0xFFFF_FFFF);
                 self.replies.insert(reply, (i, epoch, id, peer));
