@@ -24,6 +24,7 @@ pub mod schema;
 pub mod state;
 #[cfg(feature = "store")]
 pub mod store;
+pub mod summary;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tx;

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::Response;
 use ledger::tx::EntityKind;
-use ledger::{Amount, EntityId, Height, Op, State as LedgerState, Year};
+use ledger::{Amount, EntityId, Op, State as LedgerState, Year};
 use maud::{html, Markup};
 
-use super::flags::{CommittedTx, Flag};
+use super::flags::Flag;
+use super::index::CommittedTx;
 use super::layout::{fill, search_form, text, Ctx, Page, PageError};
 use super::{views, Explorer, Reader};
 
@@ -144,10 +145,9 @@ pub async fn home(State(x): State<Arc<Explorer>>, reader: Reader) -> Response {
 
 fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
     let s = &x.shared;
-    let (payments, flags, window) = {
-        let mut index = x.index()?;
-        let state = s.state.read().expect("state lock");
-        let flags = index.flags(&state, &x.params);
+    let flags = x.flags()?;
+    let payments = {
+        let index = x.index()?;
         let payments: Vec<CommittedTx> = index
             .txs()
             .iter()
@@ -156,7 +156,7 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
             .take(LATEST_PAYMENTS)
             .cloned()
             .collect();
-        (payments, flags, (index.first(), index.last()))
+        payments
     };
     let tip = x.tip();
     let tip_time = match tip.0 {
@@ -178,7 +178,7 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
             }
         }
         (budget_section(ctx, &state))
-        (flags_section(ctx, x, &state, &flags, window))
+        (flags_section(ctx, x, &state, &flags))
         (payments_section(ctx, &state, &payments))
         (vendors_section(ctx, &state))
         (verify_section(ctx))
@@ -236,13 +236,7 @@ fn budget_section(ctx: &Ctx, state: &LedgerState) -> Markup {
     }
 }
 
-fn flags_section(
-    ctx: &Ctx,
-    x: &Explorer,
-    state: &LedgerState,
-    flags: &Arc<Vec<Flag>>,
-    (first, last): (Height, Height),
-) -> Markup {
+fn flags_section(ctx: &Ctx, x: &Explorer, state: &LedgerState, flags: &Arc<Vec<Flag>>) -> Markup {
     let t = ctx.t;
     // The newest flag of each kind, so that one frequent kind does not
     // hide the others; `/flags` lists them all.
@@ -253,7 +247,7 @@ fn flags_section(
             .position(|s| std::mem::discriminant(*s) == std::mem::discriminant(f));
         match same_kind {
             None => shown.push(f),
-            Some(i) if flag_height(f) > flag_height(shown[i]) => shown[i] = f,
+            Some(i) if f.height() > shown[i].height() => shown[i] = f,
             Some(_) => {}
         }
     }
@@ -265,20 +259,7 @@ fn flags_section(
             @if !flags.is_empty() {
                 p { a href=(ctx.href("/flags")) { (fill(t.flags_all, &[text(&ctx.number(flags.len() as u64))])) } }
             }
-            @if first <= last {
-                p.note { (fill(t.flags_window, &[ctx.block_link(first), ctx.block_link(last)])) }
-            }
         }
-    }
-}
-
-/// The height a flag's evidence is at, for ordering.
-pub fn flag_height(f: &Flag) -> Height {
-    match f {
-        Flag::PaidWithoutDelivery { paid_at, .. } => *paid_at,
-        Flag::UnderThreshold { awards, .. } => awards.last().map_or(Height(0), |a| a.height),
-        Flag::VendorShare { .. } => Height(0),
-        Flag::TreasuryRotatedKey { height, .. } | Flag::AmendedUpward { height, .. } => *height,
     }
 }
 

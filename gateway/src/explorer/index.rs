@@ -1,8 +1,7 @@
 //! The explorer's in-memory index of recent spending: the awards,
 //! amendments, payments, deliveries and key rotations of a contiguous range
 //! of blocks ending at the last committed one. The home page's latest
-//! payments, a contract's payments and amendments, and the red flags are
-//! read from it instead of from blocks on every request.
+//! payments are read from it instead of from blocks on every request.
 //!
 //! The index is filled on demand and every fill is bounded: a request reads
 //! at most [`INDEX_BLOCKS_PER_REFRESH_MAX`] blocks. New blocks come first, so
@@ -12,12 +11,26 @@
 //! from the tip rather than leave a gap.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use ledger::store::{Store, StoreError};
-use ledger::{Block, Height, Op, State};
+use ledger::{Block, EntityId, Hash, Height, Op};
 
-use super::flags::{self, CommittedTx, Flag, FlagParams};
+/// A committed transaction, with where and when it was committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedTx {
+    /// Block height.
+    pub height: Height,
+    /// Position in the block.
+    pub index: u32,
+    /// Block time, ms since the epoch.
+    pub time_ms: u64,
+    /// Transaction hash.
+    pub hash: Hash,
+    /// Who signed it.
+    pub signer: EntityId,
+    /// What it did.
+    pub op: Op,
+}
 
 /// Most blocks one refresh reads.
 pub const INDEX_BLOCKS_PER_REFRESH_MAX: u64 = 500;
@@ -55,18 +68,11 @@ fn kept_txs(block: &Block) -> impl DoubleEndedIterator<Item = CommittedTx> + '_ 
         })
 }
 
-/// The flags last computed, and for which index range and state height.
-struct FlagCache {
-    key: (Height, Height, Height),
-    flags: Arc<Vec<Flag>>,
-}
-
 /// Kept transactions of blocks `first..=last`, in chain order.
 pub struct SpendIndex {
     first: Height,
     last: Height,
     txs: VecDeque<CommittedTx>,
-    flags: Option<FlagCache>,
 }
 
 impl Default for SpendIndex {
@@ -76,7 +82,6 @@ impl Default for SpendIndex {
             first: Height(1),
             last: Height(0),
             txs: VecDeque::new(),
-            flags: None,
         }
     }
 }
@@ -149,28 +154,5 @@ impl SpendIndex {
             self.first = oldest.next();
         }
         Ok(())
-    }
-
-    /// The red flags over the index and `state`, judged at the index's last
-    /// block; computed once per (range, state height).
-    pub fn flags(&mut self, state: &State, params: &FlagParams) -> Arc<Vec<Flag>> {
-        let key = (self.first, self.last, state.height());
-        if let Some(cache) = &self.flags {
-            if cache.key == key {
-                return cache.flags.clone();
-            }
-        }
-        let now = self.last;
-        let flags = Arc::new(flags::compute(
-            self.txs.make_contiguous(),
-            state,
-            now,
-            params,
-        ));
-        self.flags = Some(FlagCache {
-            key,
-            flags: flags.clone(),
-        });
-        flags
     }
 }

@@ -397,6 +397,12 @@ impl PageError {
     }
 }
 
+impl From<ledger::summary::SummaryError> for PageError {
+    fn from(e: ledger::summary::SummaryError) -> PageError {
+        PageError::Internal(e.to_string())
+    }
+}
+
 impl From<ledger::store::StoreError> for PageError {
     fn from(e: ledger::store::StoreError) -> PageError {
         PageError::Internal(e.to_string())

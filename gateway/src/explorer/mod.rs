@@ -6,8 +6,9 @@
 //! read only what the API handlers read: the state behind its lock, the
 //! store, and the genesis. Every request is bounded: page sizes are fixed,
 //! scans have limits, and the spending index ([`index`]) reads at most a
-//! fixed number of blocks per request. The red flags ([`flags`]) are a pure
-//! function of committed transactions and the state.
+//! fixed number of blocks per request. The red flags ([`flags`]), the money
+//! flows and the figures by month come from the ledger's summaries of the
+//! whole history ([`ledger::summary`]), written as blocks commit.
 //!
 //! This module owns the pages and the hardening of the explorer listener
 //! (rate limit, URI bound, CORS); `api::explorer_router` puts them together
@@ -35,6 +36,7 @@ use crate::error::ApiError;
 use node::shared::Shared;
 
 mod chain;
+mod flag_pages;
 pub mod flags;
 pub mod format;
 mod headers;
@@ -50,7 +52,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-use self::flags::FlagParams;
+use self::flags::{Flag, FlagCache, FlagParams};
 use self::i18n::Lang;
 use self::index::SpendIndex;
 use self::layout::{fill, fill_text, search_form, text, Ctx, Page, PageError};
@@ -69,6 +71,7 @@ pub struct Explorer {
     shared: Arc<Shared>,
     index: Mutex<SpendIndex>,
     params: FlagParams,
+    flags: FlagCache,
 }
 
 impl Explorer {
@@ -93,6 +96,13 @@ impl Explorer {
         let mut index = self.index.lock().expect("index lock");
         index.refresh(&self.shared.store, tip)?;
         Ok(index)
+    }
+
+    /// The red flags standing at the last committed height, with the state
+    /// they were read at.
+    fn flags(&self) -> Result<Arc<Vec<Flag>>, PageError> {
+        let state = self.shared.state.read().expect("state lock");
+        Ok(self.flags.get(&self.shared.store, &state, &self.params)?)
     }
 
     fn respond(&self, ctx: &Ctx, page: Result<Page, PageError>) -> Response {
@@ -138,6 +148,7 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         shared,
         index: Mutex::new(SpendIndex::default()),
         params: FlagParams::default(),
+        flags: FlagCache::default(),
     });
     Router::new()
         .route("/", get(home::home))
@@ -147,7 +158,9 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         .route("/evidence", get(chain::evidence))
         .route("/entities/{id}", get(spending::entity))
         .route("/contracts/{id}", get(spending::contract))
-        .route("/flags", get(spending::flags))
+        .route("/flags", get(flag_pages::list))
+        .route("/flags.csv", get(flag_pages::csv))
+        .route("/flags/{id}", get(flag_pages::one))
         .route("/search", get(search))
         .route("/genesis.json", get(genesis_json))
         .fallback(not_found)

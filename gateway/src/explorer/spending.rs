@@ -15,10 +15,10 @@ use ledger::{Block, ContractId, EntityId, Height, Op};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::flags::CommittedTx;
+use super::index::CommittedTx;
 use super::layout::{fill, fill_text, signed, text, Ctx, Page, PageError};
 use super::views::{self, field_list};
-use super::{home, Explorer, Reader};
+use super::{Explorer, Reader};
 
 /// History entries on one page of an entity.
 pub const ENTITY_HISTORY_PAGE: usize = 25;
@@ -232,6 +232,47 @@ fn contract_table(
     }
 }
 
+/// Most transactions of one contract a page reads: the newest ones.
+pub const CONTRACT_TXS_MAX: usize = 500;
+
+/// A contract's transactions, oldest first, from the summaries: the newest
+/// [`CONTRACT_TXS_MAX`], and the height they start at if older ones are
+/// left out.
+fn contract_txs(
+    store: &ledger::store::Store,
+    id: &ContractId,
+) -> Result<(Vec<CommittedTx>, Option<Height>), PageError> {
+    let all = ledger::summary::read::contract_txs(store, id)?;
+    let skip = all.len().saturating_sub(CONTRACT_TXS_MAX);
+    let shown_from = (skip > 0).then(|| all[skip].0);
+    let mut out = Vec::new();
+    let mut block: Option<Block> = None;
+    for (h, i, hash) in &all[skip..] {
+        if block.as_ref().map(|b| b.header.height) != Some(*h) {
+            block = store.block(*h)?;
+        }
+        let Some(b) = &block else {
+            return Err(PageError::Internal(format!("block {h} is missing")));
+        };
+        let tx = b
+            .txs
+            .get(*i as usize)
+            .filter(|tx| tx.hash() == *hash)
+            .ok_or_else(|| {
+                PageError::Internal(format!("transaction {hash} is not in block {h}"))
+            })?;
+        out.push(CommittedTx {
+            height: *h,
+            index: *i,
+            time_ms: b.header.time_ms,
+            hash: *hash,
+            signer: tx.body.signer.clone(),
+            op: tx.body.op.clone(),
+        });
+    }
+    Ok((out, shown_from))
+}
+
 /// `GET /contracts/{id}`.
 pub async fn contract(State(x): X, reader: Reader, Path(id): Path<String>) -> Response {
     let ctx = x.ctx(&reader);
@@ -243,23 +284,8 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
     let t = ctx.t;
     let s = &x.shared;
     let id = ContractId::new(id).map_err(|_| PageError::BadRequest(fill(t.bad_id, &[text(id)])))?;
-    let (txs, flags, first) = {
-        let mut index = x.index()?;
-        let state = s.state.read().expect("state lock");
-        let flags = index.flags(&state, &x.params);
-        let txs: Vec<CommittedTx> = index
-            .txs()
-            .iter()
-            .filter(|tx| match &tx.op {
-                Op::Award { contract, .. }
-                | Op::AmendContract { contract, .. }
-                | Op::Pay { contract, .. } => *contract == id,
-                _ => false,
-            })
-            .cloned()
-            .collect();
-        (txs, flags, index.first())
-    };
+    let flags = x.flags()?;
+    let (txs, shown_from) = contract_txs(&s.store, &id)?;
     let state = s.state.read().expect("state lock");
     let c = state
         .contract(&id)
@@ -325,7 +351,7 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
                 (views::flag_list(ctx, &state, &x.params, related.into_iter()))
             }
         }
-        @if c.awarded_at < first {
+        @if let Some(first) = shown_from {
             p.note { (fill(t.history_partial, &[ctx.block_link(first), views::entity(ctx, &state, &c.vendor)])) }
         }
         section {
@@ -372,46 +398,4 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
         }
     };
     Ok(Page::new(fill_text(t.contract_title, &[id.as_str()]), body))
-}
-
-/// `GET /flags`: every red flag, newest evidence first, with the thresholds.
-pub async fn flags(State(x): X, reader: Reader) -> Response {
-    let ctx = x.ctx(&reader);
-    let page = render_flags(&x, &ctx);
-    x.respond(&ctx, page)
-}
-
-fn render_flags(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
-    let t = ctx.t;
-    let p = &x.params;
-    let mut index = x.index()?;
-    let state = x.shared.state.read().expect("state lock");
-    let flags = index.flags(&state, p);
-    let (first, last) = (index.first(), index.last());
-    drop(index);
-    let mut shown: Vec<_> = flags.iter().collect();
-    shown.sort_by_key(|f| std::cmp::Reverse(home::flag_height(f)));
-    let rules = fill(
-        t.flags_rules,
-        &[
-            text(&ctx.number(p.delivery_wait_blocks)),
-            ctx.amount(p.award_threshold),
-            text(&p.under_threshold_pct.to_string()),
-            text(&p.under_threshold_repeat_min.to_string()),
-            text(&p.vendor_share_pct.to_string()),
-            text(&p.vendor_share_min_contracts.to_string()),
-        ],
-    );
-    let body = html! {
-        h1 { (t.flags_title) }
-        section {
-            p { (t.flags_intro) }
-            p.note { (rules) }
-            @if first <= last {
-                p.note { (fill(t.flags_window, &[ctx.block_link(first), ctx.block_link(last)])) }
-            }
-            (views::flag_list(ctx, &state, p, shown.into_iter()))
-        }
-    };
-    Ok(Page::new(t.flags_title, body))
 }

@@ -484,9 +484,10 @@ pub fn flag(ctx: &Ctx, state: &State, params: &FlagParams, f: &Flag) -> Markup {
             None,
         ),
     };
+    let href = ctx.href(&format!("/flags/{}", f.id()));
     html! {
-        li {
-            b { (title) } br;
+        li id=(f.id()) {
+            b { a href=(href) { (title) } } br;
             (sentence)
             @if let Some(x) = extra { br; span.muted { (x) } }
         }

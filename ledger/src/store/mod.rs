@@ -31,6 +31,8 @@ use crate::tx::Op;
 use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
+mod summary;
+
 const CF_BLOCKS: &str = "blocks";
 const CF_CERTS: &str = "certs";
 const CF_TXINDEX: &str = "txindex";
@@ -40,7 +42,9 @@ const CF_META: &str = "meta";
 const CF_EVIDENCE: &str = "evidence";
 const CF_VALSETS: &str = "valsets";
 const CF_SAFETY: &str = "safety";
-const COLUMN_FAMILIES: [&str; 9] = [
+/// Readers' summaries of the whole history (see [`crate::summary`]).
+const CF_SUMMARY: &str = "summary";
+const COLUMN_FAMILIES: [&str; 10] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXINDEX,
@@ -50,6 +54,7 @@ const COLUMN_FAMILIES: [&str; 9] = [
     CF_EVIDENCE,
     CF_VALSETS,
     CF_SAFETY,
+    CF_SUMMARY,
 ];
 
 const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -57,6 +62,8 @@ const META_GENESIS_HASH: &[u8] = b"genesis_hash";
 const META_HEIGHT: &[u8] = b"height";
 const META_LAST_HASH: &[u8] = b"last_block_hash";
 const META_STATE_ROOT: &[u8] = b"state_root";
+/// Present once the summaries cover every committed block.
+const META_SUMMARY: &[u8] = b"summary";
 /// Prefix of the meta keys that index the blocks after which the validator
 /// set changes (`next_validators_hash` differs from `validators_hash`).
 const META_SET_CHANGE: &[u8] = b"set_change/";
@@ -336,7 +343,11 @@ impl Store {
                     found_genesis: meta.genesis_hash,
                 });
             }
-            return self.load_state(&meta);
+            let state = self.load_state(&meta)?;
+            if meta.height > Height(0) && self.get(CF_META, META_SUMMARY)?.is_none() {
+                self.rebuild_summary(genesis, meta.height)?;
+            }
+            return Ok(state);
         }
         let mut batch = WriteBatch::default();
         for (k, v) in genesis.entries() {
@@ -351,6 +362,7 @@ impl Store {
         batch.put_cf(meta, META_HEIGHT, height_key(Height(0)));
         batch.put_cf(meta, META_LAST_HASH, genesis_hash.0);
         batch.put_cf(meta, META_STATE_ROOT, genesis.root().0);
+        batch.put_cf(meta, META_SUMMARY, []);
         db.write_opt(batch, &Self::synced())?;
         Ok(genesis.clone())
     }
@@ -469,6 +481,7 @@ impl Store {
         for ev in &block.evidence {
             batch.put_cf(cf(&db, CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
+        self.summarise(&mut batch, block, before)?;
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.
         let mut last: std::collections::BTreeMap<&StateKey, usize> = Default::default();

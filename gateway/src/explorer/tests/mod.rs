@@ -19,6 +19,8 @@ use tower::ServiceExt;
 use super::RateLimits;
 use crate::api::explorer_router;
 
+mod flags;
+
 const GENEROUS: RateLimits = RateLimits {
     requests_per_second: 10_000,
     burst: 10_000,
