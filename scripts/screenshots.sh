@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Screenshots of a running devnet's explorer, for the README: the home page
-# and the page of the most recent payment, taken with headless Chromium.
+# Screenshots of a running devnet's explorer, for the README: the home page,
+# the page of the ministry the most money went to (its money flow and its
+# execution by month), and the page of the most recent payment, taken with
+# headless Chromium.
 #
 #   scripts/screenshots.sh [--dir DEVNET_DIR] [--url EXPLORER_URL] [--out DIR]
 #                          [--lang vi|en] [--width PX] [--home-height PX]
-#                          [--tx-height PX]
+#                          [--tx-height PX] [--ministry-height PX]
 #
 # The explorer's address comes from DEVNET_DIR/devnet.json (default ./devnet;
 # the one node with an explorer), or --url. The payment is the last one in
 # the explorer's CSV export (GET /v1/export.csv, rows in chain order). Writes
-# OUT/home.png and OUT/tx.png (default docs/screenshots). Needs curl and
-# Debian's chromium. Start a devnet first, and give its demo feed a minute:
+# OUT/home.png, OUT/ministry.png and OUT/tx.png (default docs/screenshots).
+# Needs curl and Debian's chromium. Start a devnet first, and give its demo
+# feed a minute:
 #
 #   minhbach devnet --dir /tmp/shots-devnet &
 #   scripts/screenshots.sh --dir /tmp/shots-devnet
@@ -23,10 +26,11 @@ lang="vi"
 width=1280
 home_height=2000
 tx_height=1250
+ministry_height=2200
 
 # usage EXIT_CODE: the comment above, on stderr.
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "$1"
 }
 
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --width) width=${2:?}; shift 2 ;;
     --home-height) home_height=${2:?}; shift 2 ;;
     --tx-height) tx_height=${2:?}; shift 2 ;;
+    --ministry-height) ministry_height=${2:?}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "screenshots: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -96,5 +101,16 @@ shot() {
   echo "$file  $(du -k "$file" | cut -f1) KB  $page"
 }
 
+# The ministry of the widest band leaving the treasury on the home page.
+ministry=$(curl -fsS --max-time 10 "$url/?lang=$lang" |
+  grep -o 'class="band"[^>]*data-stage="0"[^>]*data-to="[A-Z0-9._-]*"[^>]*data-amount="[0-9]*"' |
+  sed 's/.*data-to="\([^"]*\)".*data-amount="\([0-9]*\)".*/\2 \1/' |
+  sort -n | tail -n 1 | cut -d' ' -f2)
+if [ -z "$ministry" ]; then
+  echo "screenshots: no money flow on the home page yet; let the demo feed run a little longer" >&2
+  exit 1
+fi
+
 shot "$out/home.png" "$home_height" "$url/?lang=$lang"
+shot "$out/ministry.png" "$ministry_height" "$url/entities/$ministry?lang=$lang"
 shot "$out/tx.png" "$tx_height" "$url/txs/$hash?lang=$lang"

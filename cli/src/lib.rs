@@ -9,6 +9,7 @@ pub mod proof;
 pub mod query;
 pub mod render;
 pub mod tx;
+pub mod watch;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};

@@ -72,6 +72,10 @@ pub enum QueryCommand {
     },
     /// Committed evidence of equivocation.
     Evidence,
+    /// Follow an entity's new awards, amendments and payments, one line
+    /// each (time, height, kind, amount, contract, counterparty, hash,
+    /// title or reference), until Ctrl-C.
+    Watch(crate::watch::WatchArgs),
     /// Whether the node is ready (`GET /readyz`): it has compared heights
     /// with a peer, is not catching up, and can write its store. Exit 0
     /// when ready, 1 when not, 3 when unreachable, for health checks.
@@ -101,6 +105,7 @@ impl QueryCommand {
             QueryCommand::Validators { height: None } => "/v1/validators".into(),
             QueryCommand::Validators { height: Some(h) } => format!("/v1/validators?height={h}"),
             QueryCommand::Evidence => "/v1/evidence".into(),
+            QueryCommand::Watch(args) => format!("/v1/entities/{}/txs", args.entity),
             QueryCommand::Ready => "/readyz".into(),
         }
     }
@@ -119,7 +124,8 @@ impl QueryCommand {
             | QueryCommand::Ready
             | QueryCommand::Block { .. }
             | QueryCommand::Tx { .. }
-            | QueryCommand::Contract { .. } => None,
+            | QueryCommand::Contract { .. }
+            | QueryCommand::Watch(_) => None,
             QueryCommand::Entity { .. } => rows(
                 "budgets",
                 &[
@@ -153,8 +159,10 @@ impl QueryCommand {
 
 /// Runs `minhbach query ...`; errors carry their exit code by type.
 pub fn run(client: &Client, output: Output, command: QueryCommand) -> anyhow::Result<u8> {
-    if let QueryCommand::Ready = command {
-        return ready(client, output);
+    match command {
+        QueryCommand::Ready => return ready(client, output),
+        QueryCommand::Watch(args) => return crate::watch::run(client, output, args),
+        _ => {}
     }
     let answer = client.get(&command.path())?;
     print!("{}", render(&answer, output, command.csv_rows()));

@@ -54,6 +54,12 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whole đồng from an amount as a page writes it ("5.000.000.000 ₫").
+fn dong(written: &str) -> u128 {
+    let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().expect("an amount in đồng")
+}
+
 /// Keeps a temporary folder after the test, for a failure's evidence.
 fn keep(dir: tempfile::TempDir) -> PathBuf {
     dir.keep()
@@ -190,6 +196,8 @@ impl Browser {
 
         let caps = json!({
             "browserName": "chrome",
+            // The console, read back by `Browser::console_errors`.
+            "goog:loggingPrefs": { "browser": "ALL" },
             "pageLoadStrategy": "normal",
             "timeouts": { "pageLoad": 20_000, "script": 10_000, "implicit": 0 },
             "goog:chromeOptions": {
@@ -353,6 +361,33 @@ impl Browser {
     }
 
     /// Goes back one page in the history.
+    /// Runs `script` in the page and returns its value.
+    fn script(&self, script: &str) -> Value {
+        self.run("run a script", self.client().execute(script, Vec::new()))
+    }
+
+    /// The errors and warnings the browser's console logged since the last
+    /// call (a refused inline style or script shows here).
+    fn console_errors(&self) -> Vec<String> {
+        let session = self
+            .run("read the session id", self.client().session_id())
+            .expect("a session");
+        let url = format!("{}/session/{session}/se/log", self._driver.url);
+        let logs: Value = reqwest::blocking::Client::new()
+            .post(url)
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .and_then(|r| r.json())
+            .expect("chromedriver's browser log");
+        logs["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| matches!(e["level"].as_str(), Some("SEVERE" | "WARNING")))
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     fn back(&self) {
         self.run("go back", self.client().back());
     }
@@ -460,6 +495,56 @@ fn a_journalist_finds_a_payment_in_the_browser_and_verifies_its_proof() {
     assert!(home.contains("Ngân sách năm 2026 theo bộ"));
     // Each figure in its row, under its column.
     html::assert_story_home(&b.html());
+
+    // The money flow: the bands leaving the treasury add up, ministry by
+    // ministry, to what the table says each received; clicking a band
+    // opens the ministry.
+    let bands = b.script(
+        "return Array.from(document.querySelectorAll('figure.chart-flow path.band[data-stage=\"0\"]'))\
+         .map(e => [e.getAttribute('data-to'), e.getAttribute('data-amount')])",
+    );
+    let bands: Vec<(String, u128)> = bands
+        .as_array()
+        .expect("a list of bands")
+        .iter()
+        .map(|p| {
+            let to = p[0].as_str().expect("a ministry").to_owned();
+            let amount = p[1]
+                .as_str()
+                .expect("an amount")
+                .parse()
+                .expect("whole đồng");
+            (to, amount)
+        })
+        .collect();
+    assert_eq!(bands.len(), 1, "one ministry has money: {bands:?}");
+    assert_eq!(bands[0].0, "BYT");
+    let received = html::row(&b.html(), "Bộ Y tế")[1].clone();
+    assert_eq!(
+        bands[0].1,
+        dong(&received),
+        "the band and the table disagree"
+    );
+    b.click(r#"figure.chart-flow a[href="/entities/BYT"]"#);
+    b.wait_location("/entities/BYT");
+    assert_eq!(b.text_of("h1"), "Bộ Y tế");
+    b.find("figure.chart-flow svg[role=img]");
+    b.find("figure.chart-execution");
+    b.back();
+    b.wait_location("/");
+    // The pages forbid scripts, and the browser found nothing to complain of.
+    let headers = reqwest::blocking::get(format!("{base}/"))
+        .expect("the home page")
+        .headers()
+        .clone();
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "CSP: {csp:?}");
+    assert!(csp.contains("frame-ancestors 'none'"), "CSP: {csp:?}");
+    assert_eq!(b.console_errors(), Vec::<String>::new());
 
     // Search: the payment's hash typed into the box leads to its page.
     b.type_into("form.search input[name=q]", &hash);

@@ -481,13 +481,13 @@ impl From<&HistoryEntry> for HistoryEntryView {
 }
 
 /// `GET /v1/entities/{id}/txs`: a page of the transactions that involve an
-/// entity, newest first.
+/// entity, in chain order (oldest first).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryPage {
-    /// The transactions, newest first.
+    /// The transactions, oldest first.
     pub txs: Vec<HistoryEntryView>,
-    /// The `cursor` of the next (older) page; null on the last page. An
+    /// The `cursor` of the next (newer) page; null on the last page. An
     /// opaque string.
     #[schema(required = true)]
     pub next: Option<String>,

@@ -63,6 +63,7 @@ fn render_list(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
             p { (t.flags_intro) }
             p.note { (rules(x, ctx)) }
             p.note { (fill(t.flags_window, &[ctx.block_link(state.height()), csv])) }
+            p.note { a href=(ctx.href("/flags/feed.atom")) type="application/atom+xml" { (t.follow_feed) } }
             (views::flag_list(ctx, &state, &x.params, shown.into_iter()))
         }
     };

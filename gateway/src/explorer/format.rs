@@ -14,7 +14,7 @@ pub const DISPLAY_OFFSET_MINUTES: u64 = 7 * 60;
 const DISPLAY_OFFSET_LABEL: &str = "UTC+07:00";
 
 /// `digits` grouped in threes from the right with `sep`.
-fn group(digits: &str, sep: char) -> String {
+pub(crate) fn group(digits: &str, sep: char) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -31,7 +31,7 @@ pub fn number(n: u64, lang: Lang) -> String {
 }
 
 /// (thousands, decimal) separators.
-fn separators(lang: Lang) -> (char, char) {
+pub(crate) fn separators(lang: Lang) -> (char, char) {
     match lang {
         Lang::Vi => ('.', ','),
         Lang::En => (',', '.'),

@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use super::flags::Flag;
 use super::index::CommittedTx;
 use super::layout::{fill, search_form, text, Ctx, Page, PageError};
-use super::{views, Explorer, Reader};
+use super::{pictures, views, Explorer, Reader};
 
 /// Payments listed on the home page.
 pub const LATEST_PAYMENTS: usize = 10;
@@ -164,6 +164,11 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
         _ => s.store.block(tip)?.map(|b| b.header.time_ms),
     };
     let state = s.state.read().expect("state lock");
+    let year = pictures::latest_year(&s.store)?;
+    let flow = match year {
+        Some(y) => pictures::budget_flow(ctx, &s.store, &state, y)?,
+        None => html! {},
+    };
     let t = ctx.t;
     let body = html! {
         h1 { (t.home_title) }
@@ -178,6 +183,13 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
             }
         }
         (budget_section(ctx, &state))
+        @if let Some(year) = year {
+            section {
+                h2 { (fill(t.flow_heading, &[text(&year.to_string())])) }
+                p.note { (t.flow_note) }
+                (flow)
+            }
+        }
         (flags_section(ctx, x, &state, &flags))
         (payments_section(ctx, &state, &payments))
         (vendors_section(ctx, &state))

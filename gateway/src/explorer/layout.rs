@@ -285,6 +285,9 @@ impl Page {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (self.title) " · " (t.site_name) }
+                    // No icon to fetch: a browser would otherwise ask for
+                    // /favicon.ico, which the explorer does not serve.
+                    link rel="icon" href="data:,";
                     style { (PreEscaped(CSS)) }
                 }
                 body {

@@ -36,6 +36,9 @@ use crate::error::ApiError;
 use node::shared::Shared;
 
 mod chain;
+pub mod charts;
+pub mod feed;
+mod feeds;
 mod flag_pages;
 pub mod flags;
 pub mod format;
@@ -44,6 +47,7 @@ mod home;
 pub mod i18n;
 pub mod index;
 mod layout;
+mod pictures;
 pub mod ratelimit;
 pub mod search;
 mod spending;
@@ -160,7 +164,10 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         .route("/contracts/{id}", get(spending::contract))
         .route("/flags", get(flag_pages::list))
         .route("/flags.csv", get(flag_pages::csv))
+        .route("/flags/feed.atom", get(feeds::flags))
         .route("/flags/{id}", get(flag_pages::one))
+        .route("/entities/{id}/feed.atom", get(feeds::entity))
+        .route("/contracts/{id}/feed.atom", get(feeds::contract))
         .route("/search", get(search))
         .route("/genesis.json", get(genesis_json))
         .fallback(not_found)

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::index::CommittedTx;
 use super::layout::{fill, fill_text, signed, text, Ctx, Page, PageError};
 use super::views::{self, field_list};
-use super::{Explorer, Reader};
+use super::{pictures, Explorer, Reader};
 
 /// History entries on one page of an entity.
 pub const ENTITY_HISTORY_PAGE: usize = 25;
@@ -123,12 +123,26 @@ fn render_entity(
         .take(ENTITY_CONTRACTS_MAX + 1)
         .collect();
 
+    let year = pictures::latest_year(&s.store)?;
+    let glance = match year {
+        Some(y) => pictures::entity_pictures(ctx, &s.store, &state, &id, y)?,
+        None => html! {},
+    };
     let body = html! {
         h1 { (signed(&e.name)) }
         section {
             h2 { (t.details_heading) }
             (field_list(fields))
-            p.note { a href=(format!("/v1/entities/{id}")) { (t.as_json) } }
+            p.note {
+                a href=(format!("/v1/entities/{id}")) { (t.as_json) } " · "
+                a href=(ctx.href(&format!("/entities/{id}/feed.atom"))) type="application/atom+xml" { (t.follow_feed) }
+            }
+        }
+        @if let (Some(y), false) = (year, glance.0.is_empty()) {
+            section {
+                h2 { (fill(t.glance_heading, &[text(&y.to_string())])) }
+                (glance)
+            }
         }
         section {
             h2 { (t.budget_lines_heading) }
@@ -343,7 +357,10 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
         h1 { (fill_text(t.contract_title, &[id.as_str()])) }
         section {
             (field_list(fields))
-            p.note { a href=(format!("/v1/contracts/{id}")) { (t.as_json) } }
+            p.note {
+                a href=(format!("/v1/contracts/{id}")) { (t.as_json) } " · "
+                a href=(ctx.href(&format!("/contracts/{id}/feed.atom"))) type="application/atom+xml" { (t.follow_feed) }
+            }
         }
         @if !related.is_empty() {
             section {

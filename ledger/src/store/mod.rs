@@ -584,23 +584,31 @@ impl Store {
         after: Option<TxLocation>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let limit = limit.min(HISTORY_PAGE_MAX);
-        let mut prefix = entity.as_str().as_bytes().to_vec();
-        prefix.push(0);
         let start = match after {
             Some(loc) => {
                 let mut k = history_key(entity, loc.height, loc.index);
                 k.push(0); // just past `after`
                 k
             }
-            None => prefix.clone(),
+            None => [entity.as_str().as_bytes(), &[0]].concat(),
         };
+        self.history_from(entity, &start, Direction::Forward, limit)
+    }
+
+    /// Up to `limit` (at most [`HISTORY_PAGE_MAX`]) of `entity`'s history
+    /// entries, from the key `start` on in `direction`.
+    fn history_from(
+        &self,
+        entity: &EntityId,
+        start: &[u8],
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let limit = limit.min(HISTORY_PAGE_MAX);
+        let prefix = [entity.as_str().as_bytes(), &[0]].concat();
         let mut out = Vec::new();
         let db = self.db();
-        let iter = db.iterator_cf(
-            cf(&db, CF_HISTORY),
-            IteratorMode::From(&start, Direction::Forward),
-        );
+        let iter = db.iterator_cf(cf(&db, CF_HISTORY), IteratorMode::From(start, direction));
         for item in iter {
             let (k, v) = item?;
             if !k.starts_with(&prefix) || out.len() >= limit {
@@ -615,6 +623,18 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// The newest `limit` entries of `entity`'s history (at most
+    /// [`HISTORY_PAGE_MAX`]), newest first.
+    pub fn history_newest(
+        &self,
+        entity: &EntityId,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        // Just past every key of the entity: its id ends with a zero byte.
+        let end = [entity.as_str().as_bytes(), &[1]].concat();
+        self.history_from(entity, &end, Direction::Reverse, limit)
     }
 
     /// The transaction recorded in `entity`'s history at `location`.
