@@ -175,11 +175,14 @@ fn is_amount_path(path: &str) -> bool {
 }
 
 /// A value as table text.
+/// A value as a table shows it on a terminal: signers' text without the
+/// control characters, escape sequences and bidirectional overrides that
+/// would let it rewrite the screen or disguise itself.
 fn table_cell(path: &str, value: &Value) -> String {
     match value {
         Value::Null => "-".to_owned(),
         Value::String(s) if is_amount_path(path) => group_amount(s),
-        other => plain_text(other),
+        other => crate::watch::event::sanitize(&plain_text(other)),
     }
 }
 
@@ -483,6 +486,14 @@ mod tests {
             render(&empty, Output::Csv, Some(rows)),
             "entity,line,year,paid\n"
         );
+    }
+
+    #[test]
+    fn tables_strip_what_would_rewrite_the_terminal() {
+        let value = json!({ "title": "M\u{1b}[2Jáy \u{202e}thở\u{7}" });
+        let out = render(&value, Output::Table, None);
+        assert!(out.contains("Máy thở"), "{out:?}");
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}') && !out.contains('\u{7}'));
     }
 
     #[test]

@@ -171,6 +171,15 @@ fn tx_entries(
     Ok(out)
 }
 
+/// The [`FEED_ENTRIES`] flags raised last, so that a feed reads the block
+/// time of no more flags than it can show.
+fn newest_flags<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<&'a Flag> {
+    let mut v: Vec<&Flag> = flags.collect();
+    v.sort_by_key(|f| std::cmp::Reverse(f.height()));
+    v.truncate(FEED_ENTRIES);
+    v
+}
+
 /// Puts the flags' entries in with the others, newest first, and keeps
 /// [`FEED_ENTRIES`].
 fn finish(mut entries: Vec<Entry>) -> Vec<Entry> {
@@ -224,11 +233,11 @@ fn entity_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
     newest.truncate(FEED_ENTRIES * 2);
     let mut entries = tx_entries(x, ctx, &newest)?;
     let mut times = Times::default();
-    for f in x
-        .flags()?
+    let flags = x.flags()?;
+    let concerning = flags
         .iter()
-        .filter(|f| followed.iter().any(|e| f.concerns_entity(e)))
-    {
+        .filter(|f| followed.iter().any(|e| f.concerns_entity(e)));
+    for f in newest_flags(concerning) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
@@ -283,7 +292,8 @@ fn contract_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
         .collect();
     let mut entries = tx_entries(x, ctx, &newest)?;
     let mut times = Times::default();
-    for f in x.flags()?.iter().filter(|f| f.concerns_contract(&id)) {
+    let flags = x.flags()?;
+    for f in newest_flags(flags.iter().filter(|f| f.concerns_contract(&id))) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
@@ -308,11 +318,9 @@ pub async fn flags(State(x): X, reader: Reader) -> Response {
 
 fn flags_feed(x: &Explorer, ctx: &Ctx) -> Result<Feed, PageError> {
     let flags = x.flags()?;
-    let mut newest: Vec<&Flag> = flags.iter().collect();
-    newest.sort_by_key(|f| std::cmp::Reverse(f.height()));
     let mut times = Times::default();
     let mut entries = Vec::new();
-    for f in newest.into_iter().take(FEED_ENTRIES) {
+    for f in newest_flags(flags.iter()) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);

@@ -13,7 +13,7 @@ use ledger::{Amount, EntityId, Op, State as LedgerState, Year};
 use maud::{html, Markup};
 
 use super::flags::Flag;
-use super::index::CommittedTx;
+use super::index::{self, CommittedTx};
 use super::layout::{fill, search_form, text, Ctx, Page, PageError};
 use super::{pictures, views, Explorer, Reader};
 
@@ -146,18 +146,7 @@ pub async fn home(State(x): State<Arc<Explorer>>, reader: Reader) -> Response {
 fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
     let s = &x.shared;
     let flags = x.flags()?;
-    let payments = {
-        let index = x.index()?;
-        let payments: Vec<CommittedTx> = index
-            .txs()
-            .iter()
-            .rev()
-            .filter(|t| matches!(t.op, Op::Pay { .. }))
-            .take(LATEST_PAYMENTS)
-            .cloned()
-            .collect();
-        payments
-    };
+    let payments = index::latest_payments(&s.store, x.tip(), LATEST_PAYMENTS)?;
     let tip = x.tip();
     let tip_time = match tip.0 {
         0 => None,

@@ -5,8 +5,8 @@
 //! on request ([`i18n`]), write money the reader's way ([`format`]), and
 //! read only what the API handlers read: the state behind its lock, the
 //! store, and the genesis. Every request is bounded: page sizes are fixed,
-//! scans have limits, and the spending index ([`index`]) reads at most a
-//! fixed number of blocks per request. The red flags ([`flags`]), the money
+//! scans have limits, and the latest payments ([`index`]) are read from at
+//! most a fixed number of the newest blocks. The red flags ([`flags`]), the money
 //! flows and the figures by month come from the ledger's summaries of the
 //! whole history ([`ledger::summary`]), written as blocks commit.
 //!
@@ -16,7 +16,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::QueryRejection;
@@ -58,7 +58,6 @@ mod tests;
 
 use self::flags::{Flag, FlagCache, FlagParams};
 use self::i18n::Lang;
-use self::index::SpendIndex;
 use self::layout::{fill, fill_text, search_form, text, Ctx, Page, PageError};
 pub use self::ratelimit::RateLimits;
 use self::ratelimit::{retry_after_secs, ClientLimiter};
@@ -73,7 +72,6 @@ pub const SEARCH_RESULTS_MAX: usize = 50;
 /// What the page handlers share.
 pub struct Explorer {
     shared: Arc<Shared>,
-    index: Mutex<SpendIndex>,
     params: FlagParams,
     flags: FlagCache,
 }
@@ -91,15 +89,6 @@ impl Explorer {
     /// The last committed height.
     fn tip(&self) -> Height {
         self.shared.state.read().expect("state lock").height()
-    }
-
-    /// The spending index, brought up to the last committed block.
-    /// Lock order: the index, then the state.
-    fn index(&self) -> Result<MutexGuard<'_, SpendIndex>, PageError> {
-        let tip = self.tip();
-        let mut index = self.index.lock().expect("index lock");
-        index.refresh(&self.shared.store, tip)?;
-        Ok(index)
     }
 
     /// The red flags standing at the last committed height, with the state
@@ -150,7 +139,6 @@ type X = State<Arc<Explorer>>;
 pub fn pages(shared: Arc<Shared>) -> Router {
     let x = Arc::new(Explorer {
         shared,
-        index: Mutex::new(SpendIndex::default()),
         params: FlagParams::default(),
         flags: FlagCache::default(),
     });

@@ -511,38 +511,27 @@ async fn the_listener_limits_bursts_long_targets_and_allows_cross_origin_reads()
 }
 
 #[tokio::test]
-async fn the_spending_index_reaches_the_tip_first_then_fills_back_within_its_bounds() {
-    use super::index::SpendIndex;
+async fn the_latest_payments_are_read_from_the_newest_blocks_back() {
+    use super::index::latest_payments;
     use ledger::Height;
 
     let f = fixture();
     let store = &f.shared.store;
-    let tip = Height(7);
-    let mut index = SpendIndex::default();
-    // Seven blocks behind with a budget of two: start again at the tip,
-    // then two blocks back.
-    index.refresh_within(store, tip, 2, 1_000).unwrap();
-    assert_eq!((index.first(), index.last()), (Height(6), Height(7)));
-    assert_eq!(index.txs().len(), 26, "block 6's payments");
-    index.refresh_within(store, tip, 2, 1_000).unwrap();
-    assert_eq!(index.first(), Height(4));
-    // Block 5's rotation and block 4's three spending transactions, in
-    // chain order.
-    assert_eq!(index.txs().len(), 30);
-    assert!(index
-        .txs()
-        .iter()
-        .zip(index.txs().iter().skip(1))
-        .all(|(a, b)| { (a.height, a.index) < (b.height, b.index) }));
-    // Past the transaction bound, whole old blocks are dropped.
-    index.refresh_within(store, tip, 10, 27).unwrap();
-    assert!(index.txs().len() <= 27 && index.first() > Height(4));
-    assert!(index.txs().iter().all(|t| t.height >= index.first()));
-    // Everything, with room to spare.
-    let mut index = SpendIndex::default();
-    index.refresh_within(store, tip, 100, 1_000).unwrap();
-    assert_eq!((index.first(), index.last()), (Height(1), Height(7)));
-    assert_eq!(index.txs().len(), 2 + 3 + 1 + 26);
+    // Block 7 is empty and block 6 holds 26 payments (TT-0 to TT-25).
+    let ten = latest_payments(store, Height(7), 10).unwrap();
+    assert_eq!(ten.len(), 10);
+    assert!(ten.iter().all(|t| t.height == Height(6)));
+    let indexes: Vec<u32> = ten.iter().map(|t| t.index).collect();
+    assert_eq!(
+        indexes,
+        (16..26).rev().collect::<Vec<u32>>(),
+        "newest first"
+    );
+    // All of them: block 6's, then block 4's payment.
+    let all = latest_payments(store, Height(7), 100).unwrap();
+    assert_eq!(all.len(), 27);
+    assert_eq!(all[26].hash, f.pay_hash);
+    assert!(latest_payments(store, Height(3), 10).unwrap().is_empty());
 }
 
 #[tokio::test]
