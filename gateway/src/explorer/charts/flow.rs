@@ -267,9 +267,14 @@ fn layout(m: &Model) -> Layout {
     Layout { area, scale, nodes }
 }
 
+/// Room kept right of the last column for its labels, which are written
+/// after its nodes like every other column's, so that no two columns'
+/// labels meet.
+const LAST_LABELS_W: f64 = 200.0;
+
 /// The left edge of column `c` of `count`.
 fn column_x(c: usize, count: usize) -> f64 {
-    let span = WIDTH - 2.0 * MARGIN - NODE_W;
+    let span = WIDTH - 2.0 * MARGIN - NODE_W - LAST_LABELS_W;
     MARGIN + span * c as f64 / count.saturating_sub(1).max(1) as f64
 }
 
@@ -391,15 +396,17 @@ fn nodes(m: &Model, lay: &Layout, lang: Lang) -> Markup {
     let w = text::words(lang);
     let ncols = m.cols.len();
     // Labels share the space between columns with the bands.
-    let chars = ((WIDTH / ncols.max(2) as f64) / 7.5) as usize;
+    // A label may run to the next column, or to the edge after the last.
+    let gap =
+        (WIDTH - 2.0 * MARGIN - NODE_W - LAST_LABELS_W) / ncols.saturating_sub(1).max(1) as f64;
+    let chars = ((gap.min(LAST_LABELS_W) - 10.0) / 6.5).max(8.0) as usize;
     html! {
         g.nodes {
             @for (c, col) in m.cols.iter().enumerate() {
                 @for (i, node) in col.iter().enumerate() {
                     @let (slot, top, h) = lay.nodes[c][i];
                     @let x = column_x(c, ncols);
-                    @let last = c + 1 == ncols;
-                    @let (tx, anchor) = if last { (x - 5.0, "end") } else { (x + NODE_W + 5.0, "start") };
+                    @let (tx, anchor) = (x + NODE_W + 5.0, "start");
                     @let mid = slot + (h.max(SLOT_MIN)) / 2.0;
                     @let shown = name(node, lang);
                     @let tip = if node.inflow > 0 && node.outflow > 0 && node.inflow != node.outflow {
