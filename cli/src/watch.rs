@@ -1,9 +1,11 @@
 //! `minhbach query watch --entity ID`: an entity's new awards, amendments
-//! and payments, one line each as they are committed, until Ctrl-C.
+//! and payments, and the red flags raised that name it, one line each as
+//! they are committed, until Ctrl-C.
 //!
 //! It reads what `query history` reads, `GET /v1/entities/{id}/txs` (the
 //! entity's transactions in chain order, after a cursor), about once a
-//! second, and `GET /v1/txs/{hash}` for each new transaction. It starts
+//! second, and `GET /v1/txs/{hash}` for each new transaction; and
+//! `GET /v1/flags?entity=ID`, printing each flag id it has not printed. It starts
 //! after the node's newest block, or at `--from-height`. A node that stops
 //! answering is reported once on stderr and asked again, less and less
 //! often (down to once every [`BACKOFF_MAX`], or every `--interval-ms` if
@@ -13,7 +15,7 @@
 
 pub mod event;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -153,6 +155,8 @@ async fn watch(client: Client, output: Output, args: WatchArgs) -> anyhow::Resul
         min_amount: args.min_amount.unwrap_or(Amount::ZERO),
         cursor: cursor_before(from),
         vendors: HashMap::new(),
+        flags_from: args.from_height,
+        flags_seen: None,
     };
     let interval = Duration::from_millis(args.interval_ms);
     let mut failures = 0u32;
@@ -194,6 +198,12 @@ struct Watcher {
     cursor: Option<String>,
     /// Contract → vendor, as the node said.
     vendors: HashMap<String, String>,
+    /// With `--from-height`: flags raised from that height on are printed
+    /// at the first look too.
+    flags_from: Option<u64>,
+    /// The flags printed or standing when the watch began; `None` before
+    /// the first look.
+    flags_seen: Option<HashSet<String>>,
 }
 
 impl Watcher {
@@ -227,7 +237,53 @@ impl Watcher {
             }
             self.cursor = Some(wire::cursor::format(height, index));
         }
-        Ok(page["next"].is_string() && !entries.is_empty())
+        let more = page["next"].is_string() && !entries.is_empty();
+        if !more {
+            self.poll_flags().await?;
+        }
+        Ok(more)
+    }
+
+    /// Prints the flags that name the entity and were not there before.
+    /// Those standing when the watch begins are not news, unless
+    /// `--from-height` asked for them.
+    async fn poll_flags(&mut self) -> Result<(), Stop> {
+        let list = get(&self.client, format!("/v1/flags?entity={}", self.entity))
+            .await
+            .map_err(Stop::Node)?;
+        let flags = list["flags"].as_array().cloned().unwrap_or_default();
+        let first = self.flags_seen.is_none();
+        let seen = self.flags_seen.get_or_insert_with(HashSet::new);
+        let mut news = Vec::new();
+        for f in &flags {
+            let Some(id) = f["id"].as_str() else {
+                return Err(Stop::Node(self.bad_response("a flag")));
+            };
+            let height = f["height"].as_u64();
+            let replayed = self.flags_from.is_some_and(|from| height >= Some(from));
+            if seen.insert(id.to_owned()) && (!first || replayed) {
+                news.push((sanitize(id), height));
+            }
+        }
+        for (id, height) in news {
+            let text = match self.output {
+                Output::Json => serde_json::json!({
+                    "kind": "flag",
+                    "id": id,
+                    "height": height,
+                    "page": format!("/flags/{id}"),
+                })
+                .to_string(),
+                Output::Table | Output::Csv => {
+                    let at = height.map_or("-".to_owned(), |h| format!("#{h}"));
+                    format!("{at:<8}  flag  {id}  /flags/{id}")
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").map_err(Stop::Output)?;
+            out.flush().map_err(Stop::Output)?;
+        }
+        Ok(())
     }
 
     /// The other party of `spend`, asking the node for a contract's vendor

@@ -317,6 +317,35 @@ fn watch_prints_new_payments_over_the_floor_and_exits_0_on_sigint() {
         "{}",
         watch.stderr()
     );
+    // An amendment upwards: its line, then the red flag it raises.
+    let amend = ledger::Op::AmendContract {
+        contract: ops::cid("C-1"),
+        amount: ledger::Amount(1_500_000_000),
+        reason: "Bổ sung".into(),
+        document_hash: None,
+    };
+    let (amend_hash, amend_height) = net.commit("BYT-BVBM", amend);
+    let amended = watch.next_line(LINE_WAIT).unwrap();
+    assert!(amended.contains("amendment"), "{amended:?}");
+    let flag = watch
+        .next_line(LINE_WAIT)
+        .unwrap_or_else(|e| panic!("no flag ({e}); watch said:\n{}", watch.stderr()));
+    let fields: Vec<&str> = flag
+        .split("  ")
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    let id = format!("amended-upward:{amend_hash}");
+    assert_eq!(
+        fields,
+        [
+            format!("#{amend_height}").as_str(),
+            "flag",
+            id.as_str(),
+            format!("/flags/{id}").as_str()
+        ],
+        "{flag:?}"
+    );
     let status = watch.interrupt();
     assert_eq!(status.code(), Some(0), "{status}:\n{}", watch.stderr());
     let said = watch.stderr();
@@ -383,6 +412,7 @@ fn a_node_that_goes_away_is_reported_once_and_asked_again() {
         "/v1/entities/BYT-BVBM/txs?cursor=7.4294967295" => {
             (200, json!({"txs": [], "next": null}).to_string())
         }
+        "/v1/flags?entity=BYT-BVBM" => (200, json!({"height": 7, "flags": []}).to_string()),
         _ => (
             404,
             json!({"error": {"code": "not_found", "message": r.target}}).to_string(),

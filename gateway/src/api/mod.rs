@@ -47,9 +47,9 @@ mod submit;
 pub use self::exports::ExportLinks;
 use self::model::{
     BatchItem, BatchSubmitted, BlockView, BlocksPage, BudgetLineView, ContractView, EntityList,
-    EntitySummary, EntityView, EvidenceList, EvidenceView, HistoryEntryView, HistoryPage,
-    NodeStatus, Readiness, Submitted, TxBatchSubmission, TxStatus, TxSubmission, TxView,
-    ValidatorView, ValidatorsAt,
+    EntitySummary, EntityView, EvidenceList, EvidenceView, FlagList, FlagView, HistoryEntryView,
+    HistoryPage, NodeStatus, Readiness, Submitted, TxBatchSubmission, TxStatus, TxSubmission,
+    TxView, ValidatorView, ValidatorsAt,
 };
 pub use self::model::{ErrorBody, ErrorCode, ErrorDetail};
 
@@ -179,6 +179,7 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(spending::entity))
         .routes(routes!(spending::entity_txs))
         .routes(routes!(spending::contract))
+        .routes(routes!(spending::flags))
         .routes(routes!(chain::validators))
         .routes(routes!(chain::evidence))
         .routes(routes!(exports::export_csv))

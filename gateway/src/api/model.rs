@@ -389,6 +389,34 @@ impl From<&Entity> for EntitySummary {
     }
 }
 
+/// `GET /v1/flags`: the red flags standing at a height.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagList {
+    /// The height they stand at: the last committed one.
+    pub height: u64,
+    /// The flags, grouped by kind, each group in chain order.
+    pub flags: Vec<FlagView>,
+}
+
+/// One red flag: a pattern worth a question, not a finding.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagView {
+    /// Its stable id, the same at every height it stands, e.g.
+    /// `under-threshold:BYT-BVBM:V-0001`.
+    pub id: String,
+    /// `paid-without-delivery`, `under-threshold`, `vendor-share`,
+    /// `treasury-rotated-key` or `amended-upward`.
+    pub kind: String,
+    /// The height of the last transaction it rests on; null for a vendor's
+    /// share, a standing sum.
+    #[schema(required = true)]
+    pub height: Option<u64>,
+    /// Its page on the explorer.
+    pub page: String,
+}
+
 /// `GET /v1/entities`: every entity, by id.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

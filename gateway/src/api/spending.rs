@@ -146,3 +146,49 @@ pub(super) async fn contract(
         .ok_or_else(|| ApiError::not_found(format!("no contract {id}")))?;
     Ok(Json(ContractView::new(c, &state.deliveries(&id))))
 }
+
+/// Query of `GET /v1/flags`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FlagsQuery {
+    /// Only the flags that name this entity, in any role.
+    entity: Option<String>,
+}
+
+/// The red flags
+///
+/// Every red flag standing at the last committed height, raised from the
+/// ledger's summaries of the whole history (so none ages out), each with
+/// its stable id. `?entity=ID` keeps those that name the entity.
+#[utoipa::path(get, path = "/v1/flags", tag = "spending", params(FlagsQuery),
+    responses(
+        (status = 200, description = "The flags.", body = FlagList),
+        (status = 400, description = "`invalid_argument`: not an entity id.", body = ErrorBody),
+        (status = 500, description = "The store could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn flags(
+    State(s): State<AppState>,
+    q: Result<Query<FlagsQuery>, QueryRejection>,
+) -> ApiResult<FlagList> {
+    let q = query(q)?;
+    let entity = q.entity.as_deref().map(parse_entity).transpose()?;
+    let state = s.state.read().expect("state lock");
+    let height = state.height();
+    let params = ledger::summary::FlagParams::default();
+    let all = ledger::summary::read::flags(&s.store, &state, height, &params)
+        .map_err(ApiError::internal)?;
+    let flags = all
+        .iter()
+        .filter(|f| entity.as_ref().is_none_or(|e| f.concerns_entity(e)))
+        .map(|f| FlagView {
+            id: f.id(),
+            kind: f.kind().to_owned(),
+            height: f.height().map(|h| h.0),
+            page: format!("/flags/{}", f.id()),
+        })
+        .collect();
+    Ok(Json(FlagList {
+        height: height.0,
+        flags,
+    }))
+}

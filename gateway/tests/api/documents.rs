@@ -24,6 +24,7 @@ fn read_paths() -> Vec<(String, String)> {
         "/v1/entities/{id}",
         "/v1/entities/{id}/txs",
         "/v1/contracts/{id}",
+        "/v1/flags",
         "/v1/validators",
         "/v1/evidence",
         "/v1/export.csv",
@@ -142,6 +143,13 @@ async fn every_json_answer_matches_its_documented_schema() {
     let cases: Vec<(&str, String, StatusCode)> = vec![
         ("/readyz", "/readyz".into(), StatusCode::SERVICE_UNAVAILABLE),
         ("/v1/status", "/v1/status".into(), StatusCode::OK),
+        ("/v1/flags", "/v1/flags".into(), StatusCode::OK),
+        ("/v1/flags", "/v1/flags?entity=MOH".into(), StatusCode::OK),
+        (
+            "/v1/flags",
+            "/v1/flags?entity=x".into(),
+            StatusCode::BAD_REQUEST,
+        ),
         ("/v1/blocks", "/v1/blocks".into(), StatusCode::OK),
         (
             "/v1/blocks",
