@@ -37,9 +37,9 @@ impl ExportLinks {
         }
     }
 
-    /// The package's options: the prefix, and the extension at `base_url`,
-    /// or else at the request's `Host` (none if it has no usable one).
-    pub fn options(&self, headers: &HeaderMap) -> OcdsOptions {
+    /// The public base URL links are written against: `base_url`, or else
+    /// the request's `Host` (none if it has no usable one).
+    pub fn base(&self, headers: &HeaderMap) -> Option<String> {
         let from_host = || {
             let host = headers.get(header::HOST)?.to_str().ok()?;
             let usable = !host.is_empty()
@@ -49,8 +49,13 @@ impl ExportLinks {
             let scheme = if self.https { "https" } else { "http" };
             usable.then(|| format!("{scheme}://{host}"))
         };
-        let base = self.section.base().map(str::to_owned).or_else(from_host);
-        OcdsOptions::served_at(&self.section.ocid_prefix, base.as_deref())
+        self.section.base().map(str::to_owned).or_else(from_host)
+    }
+
+    /// The package's options: the prefix, and the extension at
+    /// [`ExportLinks::base`].
+    pub fn options(&self, headers: &HeaderMap) -> OcdsOptions {
+        OcdsOptions::served_at(&self.section.ocid_prefix, self.base(headers).as_deref())
     }
 }
 

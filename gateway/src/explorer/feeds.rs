@@ -7,8 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use ledger::store::{Store, TxLocation};
 use ledger::tx::EntityKind;
 use ledger::{ContractId, EntityId, Hash, Height, Op, SignedTx};
@@ -17,6 +21,17 @@ use super::feed::{self, Entry, Feed};
 use super::flags::Flag;
 use super::layout::{fill, text, Ctx, PageError};
 use super::{Explorer, Reader, X};
+use crate::api::ExportLinks;
+
+/// The links of the listener a feed is served on.
+type Links = Option<Extension<Arc<ExportLinks>>>;
+
+/// The base URL a feed's links are written against.
+fn base(links: &Links, headers: &HeaderMap) -> Option<String> {
+    let default = ExportLinks::default();
+    let links = links.as_ref().map_or(&default, |Extension(l)| l.as_ref());
+    links.base(headers)
+}
 
 /// Entries in one feed.
 pub const FEED_ENTRIES: usize = 50;
@@ -196,9 +211,18 @@ fn respond(x: &Explorer, ctx: &Ctx, feed: Result<Feed, PageError>) -> Response {
 }
 
 /// `GET /entities/{id}/feed.atom`.
-pub async fn entity(State(x): X, reader: Reader, Path(id): Path<String>) -> Response {
+pub async fn entity(
+    State(x): X,
+    reader: Reader,
+    links: Links,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = entity_feed(&x, &ctx, &id);
+    let feed = entity_feed(&x, &ctx, &id).map(|f| Feed {
+        base: base(&links, &headers),
+        ..f
+    });
     respond(&x, &ctx, feed)
 }
 
@@ -261,9 +285,18 @@ fn updated(entries: &[Entry], times: &mut Times, store: &Store) -> Result<u64, P
 }
 
 /// `GET /contracts/{id}/feed.atom`.
-pub async fn contract(State(x): X, reader: Reader, Path(id): Path<String>) -> Response {
+pub async fn contract(
+    State(x): X,
+    reader: Reader,
+    links: Links,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = contract_feed(&x, &ctx, &id);
+    let feed = contract_feed(&x, &ctx, &id).map(|f| Feed {
+        base: base(&links, &headers),
+        ..f
+    });
     respond(&x, &ctx, feed)
 }
 
@@ -310,9 +343,12 @@ fn contract_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
 }
 
 /// `GET /flags/feed.atom`.
-pub async fn flags(State(x): X, reader: Reader) -> Response {
+pub async fn flags(State(x): X, reader: Reader, links: Links, headers: HeaderMap) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = flags_feed(&x, &ctx);
+    let feed = flags_feed(&x, &ctx).map(|f| Feed {
+        base: base(&links, &headers),
+        ..f
+    });
     respond(&x, &ctx, feed)
 }
 

@@ -93,3 +93,26 @@ async fn a_contract_feed_and_the_flags_feed_link_pages_that_exist() {
         .any(|e| e.id.ends_with("flags/under-threshold:BYT-BVBM:V-0001")));
     links_resolve(&f, &flags).await;
 }
+
+#[tokio::test]
+async fn a_feed_asked_for_by_host_links_with_absolute_urls() {
+    let f = fixture();
+    let request = axum::http::Request::get("/flags/feed.atom")
+        .header(header::HOST, "explorer.example.vn")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = f.send(f.router(), request).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = body(r).await;
+    let parsed = feed_rs::parser::parse(text.as_bytes()).expect("a valid feed");
+    for e in &parsed.entries {
+        for l in &e.links {
+            assert!(
+                l.href.starts_with("http://explorer.example.vn/flags/"),
+                "{}",
+                l.href
+            );
+        }
+    }
+    assert!(!parsed.entries.is_empty());
+}
