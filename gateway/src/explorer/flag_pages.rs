@@ -1,11 +1,13 @@
 //! The red flags' pages: all of them (`/flags`), each on its own page under
 //! its stable id (`/flags/{id}`), and all of them as CSV (`/flags.csv`).
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use ledger::Amount;
 use maud::html;
+use serde::Deserialize;
 
 use super::flags::Flag;
 use super::layout::{fill, text, Ctx, Page, PageError};
@@ -28,10 +30,25 @@ pub const FLAG_CSV_COLUMNS: [&str; 12] = [
     "page",
 ];
 
-/// `GET /flags`: every red flag, newest evidence first, with the thresholds.
-pub async fn list(State(x): X, reader: Reader) -> Response {
+/// Flags on one page of `/flags`.
+pub const FLAGS_PAGE: usize = 100;
+
+/// `?page=N` of `/flags`, from 1.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<usize>,
+}
+
+/// `GET /flags?page=N`: the red flags, newest evidence first, a page at a
+/// time, with the thresholds.
+pub async fn list(
+    State(x): X,
+    reader: Reader,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
     let ctx = x.ctx(&reader);
-    let page = render_list(&x, &ctx);
+    let number = query.ok().and_then(|Query(q)| q.page).unwrap_or(1).max(1);
+    let page = render_list(&x, &ctx, number);
     x.respond(&ctx, page)
 }
 
@@ -50,12 +67,21 @@ fn rules(x: &Explorer, ctx: &Ctx) -> maud::Markup {
     )
 }
 
-fn render_list(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
+fn render_list(x: &Explorer, ctx: &Ctx, number: usize) -> Result<Page, PageError> {
     let t = ctx.t;
     let flags = x.flags()?;
     let state = x.shared.state.read().expect("state lock");
-    let mut shown: Vec<&Flag> = flags.iter().collect();
-    shown.sort_by_key(|f| std::cmp::Reverse(f.height()));
+    let mut all: Vec<&Flag> = flags.iter().collect();
+    all.sort_by_key(|f| std::cmp::Reverse(f.height()));
+    let skip = (number - 1).saturating_mul(FLAGS_PAGE);
+    if skip > 0 && skip >= all.len() {
+        return Err(PageError::NotFound(fill(
+            t.no_such_page,
+            &[text(&number.to_string())],
+        )));
+    }
+    let more = all.len() > skip + FLAGS_PAGE;
+    let shown = all.into_iter().skip(skip).take(FLAGS_PAGE);
     let csv = html! { a href="/flags.csv" download="flags.csv" { (t.flag_csv) } };
     let body = html! {
         h1 { (t.flags_title) }
@@ -64,7 +90,11 @@ fn render_list(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
             p.note { (rules(x, ctx)) }
             p.note { (fill(t.flags_window, &[ctx.block_link(state.height()), csv])) }
             p.note { a href=(ctx.href("/flags/feed.atom")) type="application/atom+xml" { (t.follow_feed) } }
-            (views::flag_list(ctx, &state, &x.params, shown.into_iter()))
+            (views::flag_list(ctx, &state, &x.params, shown))
+            div.pager {
+                span { @if number > 1 { a href=(ctx.href("/flags")) { (t.first_page) } } }
+                span { @if more { a rel="next" href=(ctx.href(&format!("/flags?page={}", number + 1))) { (t.next_page) } } }
+            }
         }
     };
     Ok(Page::new(t.flags_title, body))

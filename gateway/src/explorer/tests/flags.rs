@@ -55,3 +55,64 @@ async fn the_flags_download_as_a_csv_table_read_back_as_written() {
         assert_eq!(status, StatusCode::OK, "{}", &r[11]);
     }
 }
+
+#[tokio::test]
+async fn the_flags_come_a_hundred_to_a_page() {
+    use ledger::tx::EntityKind;
+    use ledger::Op;
+    use testkit::{id, key, GenesisBuilder, NodeFixture, CHAIN_ID};
+
+    let genesis = GenesisBuilder::new(CHAIN_ID)
+        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
+        .entity("V-0001", EntityKind::Vendor, "Công ty Sông Hồng", None)
+        .build();
+    let mut b = NodeFixture::new("flags-pages", genesis);
+    // 150 key rotations by the treasury: a flag each.
+    let txs = (0..150)
+        .map(|i| {
+            let op = Op::RotateKey {
+                entity: id("V-0001"),
+                public_key: key(&format!("V-0001 key {i}")).public_key(),
+            };
+            b.tx("BTC", i, op)
+        })
+        .collect();
+    b.commit(txs);
+    let router = crate::api::explorer_router(b.shared.clone(), super::GENEROUS);
+    let get = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let request = axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let r = tower::ServiceExt::oneshot(router, request).await.unwrap();
+            (r.status(), body(r).await)
+        }
+    };
+    let count = |html: &str| html.matches(r#"<li id="treasury-rotated-key:"#).count();
+    let (status, first) = get("/flags?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(count(&first), 100);
+    assert!(
+        first.contains(r#"href="/flags?page=2&amp;lang=en""#),
+        "no next page"
+    );
+    let (status, second) = get("/flags?page=2&lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(count(&second), 50);
+    assert!(!second.contains("page=3"), "a page too many");
+    let (status, _) = get("/flags?page=3").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Every flag once over the two pages.
+    let ids = |html: &str| -> Vec<String> {
+        html.split(r#"<li id=""#)
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_owned())
+            .collect()
+    };
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 150);
+}
