@@ -3,7 +3,7 @@
 //! SIGINT or SIGTERM.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use anyhow::Context;
 use ledger::crypto::read_key_file;
@@ -17,9 +17,9 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{Config, LogFormat};
 use crate::driver::{Driver, DriverParts};
 use crate::home::Home;
-use crate::mempool::{Mempool, MempoolLimits};
+use crate::mempool::MempoolLimits;
 use crate::net;
-use crate::shared::{Live, Rejections, Shared};
+use crate::shared::{Shared, SharedParts};
 
 /// Transactions queued for gossip before admission stops queueing them.
 const GOSSIP_QUEUE: usize = 20_000;
@@ -164,21 +164,17 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
         validator = validator_key.as_ref().map(|k| k.public_key().to_hex()),
         "starting"
     );
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(Shared::new(SharedParts {
         name: config.node.name.clone(),
         node_id: node_id.to_string(),
         genesis,
         store,
-        state: RwLock::new(state),
-        mempool: Mutex::new(Mempool::new(limits)),
-        rejected: Mutex::new(Rejections::default()),
-        live: RwLock::new(Live {
-            store_error,
-            ..Live::default()
-        }),
+        state,
+        mempool: limits,
         gossip: gossip_tx,
         metrics,
-    });
+    }));
+    shared.live.write().expect("live lock").store_error = store_error;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let readers = R::start(shared.clone(), &config, stop_rx)?;

@@ -103,7 +103,44 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
 }
 
+/// What [`Shared::new`] puts together.
+pub struct SharedParts {
+    /// The node's name from its config.
+    pub name: String,
+    /// The node's libp2p peer id.
+    pub node_id: String,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// The store, opened and initialised.
+    pub store: Store,
+    /// The state the store is at.
+    pub state: State,
+    /// The mempool's bounds.
+    pub mempool: crate::mempool::MempoolLimits,
+    /// Where admitted transactions go to be gossiped.
+    pub gossip: mpsc::Sender<ledger::SignedTx>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
 impl Shared {
+    /// A node's shared parts, with an empty mempool, no rejections yet and
+    /// no live figures yet.
+    pub fn new(p: SharedParts) -> Shared {
+        Shared {
+            name: p.name,
+            node_id: p.node_id,
+            genesis: p.genesis,
+            store: p.store,
+            state: RwLock::new(p.state),
+            mempool: Mutex::new(Mempool::new(p.mempool)),
+            rejected: Mutex::new(Rejections::default()),
+            live: RwLock::new(Live::default()),
+            gossip: p.gossip,
+            metrics: p.metrics,
+        }
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.genesis.chain_id

@@ -1,12 +1,12 @@
 //! A node's shared state over a real store, for tests of what reads it.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use genesis::Genesis;
 use ledger::store::Store;
 use ledger::{Block, Hash, SignedTx};
-use node::mempool::{Mempool, MempoolLimits};
-use node::shared::{Live, Rejections, Shared};
+use node::mempool::MempoolLimits;
+use node::shared::{Shared, SharedParts};
 use tempfile::TempDir;
 
 use crate::scenario::Scenario;
@@ -37,20 +37,18 @@ impl NodeFixture {
         let keys = genesis.validators.iter().map(|v| key(&v.name)).collect();
         let chain =
             TestChain::from_genesis(state.clone(), genesis.hash(), genesis.genesis_time_ms, keys);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(SharedParts {
             name: name.into(),
             node_id: format!("{name}-node"),
             genesis,
             store,
-            state: RwLock::new(state),
-            mempool: Mutex::new(Mempool::new(MempoolLimits::default())),
-            rejected: Mutex::new(Rejections::default()),
-            live: RwLock::new(Live::default()),
+            state,
+            mempool: MempoolLimits::default(),
             gossip: tokio::sync::mpsc::channel(16).0,
             metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
                 .build_recorder()
                 .handle(),
-        });
+        }));
         NodeFixture {
             shared,
             chain,

@@ -2,15 +2,15 @@
 //! store alone and crashed, handed events, what its core asks of its edges
 //! carried out, and its bounds checked after every event.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ledger::store::Store;
 use ledger::SignedTx;
 use node::config::Config;
 use node::driver::{Clock, Core, CoreParts, Event};
-use node::mempool::{Mempool, MempoolLimits};
-use node::shared::{Live, Rejections, Shared};
+use node::mempool::MempoolLimits;
+use node::shared::{Shared, SharedParts};
 use rand::Rng;
 use tokio::sync::mpsc;
 
@@ -31,18 +31,16 @@ impl Sim {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(SharedParts {
             name: node.name.clone(),
             node_id: node.peer.to_string(),
             genesis: self.genesis.clone(),
             store,
-            state: RwLock::new(state),
-            mempool: Mutex::new(Mempool::new(MempoolLimits::default())),
-            rejected: Mutex::new(Rejections::default()),
-            live: RwLock::new(Live::default()),
+            state,
+            mempool: MempoolLimits::default(),
             gossip,
             metrics,
-        });
+        }));
         let mut config = Config::default();
         config.node.name = node.name.clone();
         config.consensus.timeout_propose_ms = 400;
