@@ -6,7 +6,9 @@
 //! - a tree of n > 1 leaves splits at the largest power of two below n;
 //! - the empty tree's root is SHA-256 of nothing.
 //!
-//! Proofs are verified with the algorithm of RFC 9162 §2.1.3.2.
+//! Inclusion proofs are verified with the algorithm of RFC 9162 §2.1.3.2;
+//! consistency proofs (a tree of m leaves is a prefix of one of n) are made
+//! as RFC 6962 §2.1.2 says and verified as RFC 9162 §2.1.4.2 does.
 
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -118,6 +120,126 @@ impl InclusionProof {
     }
 }
 
+/// Proof that the tree of the first `old_size` leaves is a prefix of the
+/// tree of `new_size` leaves: that nothing in it was changed or removed.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    /// Leaves of the older tree.
+    pub old_size: u64,
+    /// Leaves of the newer tree.
+    pub new_size: u64,
+    /// RFC 6962 PROOF(old_size, D[new_size]).
+    pub path: Vec<Hash>,
+}
+
+impl ConsistencyProof {
+    /// The proof that the first `old_size` of `leaves` (already hashed) are
+    /// a prefix of all of them; `None` if `old_size` is more than there are.
+    pub fn generate(leaves: &[Hash], old_size: usize) -> Option<ConsistencyProof> {
+        if old_size > leaves.len() {
+            return None;
+        }
+        let mut path = Vec::new();
+        if old_size > 0 && old_size < leaves.len() {
+            subproof(old_size, leaves, true, &mut path);
+        }
+        Some(ConsistencyProof {
+            old_size: old_size as u64,
+            new_size: leaves.len() as u64,
+            path,
+        })
+    }
+
+    /// True if the tree of `old_size` leaves with root `old_root` is a
+    /// prefix of the tree of `new_size` leaves with root `new_root`, and the
+    /// proof is for exactly those sizes (the heights two checkpoints sign).
+    ///
+    /// As with inclusion proofs, the roots alone do not fix the sizes: the
+    /// path of (1, 3) also folds to the same roots read as (1, 4). Always
+    /// bind the sizes.
+    pub fn verify_bound(
+        &self,
+        old_root: &Hash,
+        old_size: u64,
+        new_root: &Hash,
+        new_size: u64,
+    ) -> bool {
+        (self.old_size, self.new_size) == (old_size, new_size) && self.verify(old_root, new_root)
+    }
+
+    /// True if the tree with root `old_root` is a prefix of the tree with
+    /// root `new_root`, for the sizes the proof claims. Any tree extends the
+    /// empty one. Prefer [`ConsistencyProof::verify_bound`].
+    pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> bool {
+        let (first, second) = (self.old_size, self.new_size);
+        if first > second || self.path.len() > 2 * PROOF_PATH_MAX {
+            return false;
+        }
+        if first == 0 {
+            return self.path.is_empty();
+        }
+        if first == second {
+            return self.path.is_empty() && old_root == new_root;
+        }
+        // RFC 9162 §2.1.4.2.
+        let mut path = self.path.iter();
+        let mut fn_ = first - 1;
+        let mut sn = second - 1;
+        let start = if first.is_power_of_two() {
+            *old_root
+        } else {
+            match path.next() {
+                Some(h) => *h,
+                None => return false,
+            }
+        };
+        while fn_ & 1 == 1 {
+            fn_ >>= 1;
+            sn >>= 1;
+        }
+        let (mut fr, mut sr) = (start, start);
+        for c in path {
+            if sn == 0 {
+                return false;
+            }
+            if fn_ & 1 == 1 || fn_ == sn {
+                fr = node_hash(c, &fr);
+                sr = node_hash(c, &sr);
+                if fn_ & 1 == 0 {
+                    while fn_ & 1 == 0 && fn_ != 0 {
+                        fn_ >>= 1;
+                        sn >>= 1;
+                    }
+                }
+            } else {
+                sr = node_hash(&sr, c);
+            }
+            fn_ >>= 1;
+            sn >>= 1;
+        }
+        fr == *old_root && sr == *new_root && sn == 0
+    }
+}
+
+/// RFC 6962 SUBPROOF(m, D[n], b).
+fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
+    let n = leaves.len();
+    if m == n {
+        if !complete {
+            out.push(root_from_leaf_hashes(leaves));
+        }
+        return;
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(m, &leaves[..k], complete, out);
+        out.push(root_from_leaf_hashes(&leaves[k..]));
+    } else {
+        subproof(m - k, &leaves[k..], false, out);
+        out.push(root_from_leaf_hashes(&leaves[..k]));
+    }
+}
+
 /// RFC 6962 PATH(m, D[n]), leaf first.
 fn audit_path(leaves: &[Hash], m: usize, out: &mut Vec<Hash>) {
     let n = leaves.len();
@@ -180,6 +302,50 @@ mod tests {
             root::<&[u8]>(&[]).to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn consistency_known_answers_from_certificate_transparency() {
+        let leaves: Vec<Hash> = ct_leaves().iter().map(|l| leaf_hash(l)).collect();
+        let cases: [(usize, usize, &[&str]); 4] = [
+            (1, 1, &[]),
+            (
+                1,
+                8,
+                &[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ],
+            ),
+            (
+                6,
+                8,
+                &[
+                    "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ],
+            ),
+            (
+                2,
+                5,
+                &[
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                ],
+            ),
+        ];
+        for (m, n, want) in cases {
+            let p = ConsistencyProof::generate(&leaves[..n], m).unwrap();
+            let got: Vec<String> = p.path.iter().map(Hash::to_hex).collect();
+            assert_eq!(got, want, "PROOF({m}, D[{n}])");
+            let (old, new) = (
+                root_from_leaf_hashes(&leaves[..m]),
+                root_from_leaf_hashes(&leaves[..n]),
+            );
+            assert!(p.verify(&old, &new), "({m}, {n})");
+        }
     }
 
     #[test]
