@@ -221,6 +221,55 @@ impl ConsistencyProof {
     }
 }
 
+/// The right edge of an RFC 6962 tree that only grows: the roots of its
+/// largest perfect subtrees, left to right, one per bit of its size. It is
+/// enough to append a leaf and to give the root of the whole tree, each in
+/// O(log n), without the leaves themselves: how a chain keeps the root of
+/// its history of block hashes as blocks commit.
+#[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Frontier {
+    /// Leaves appended so far.
+    pub size: u64,
+    /// The perfect subtrees' roots, the largest (leftmost) first.
+    pub peaks: Vec<Hash>,
+}
+
+impl Frontier {
+    /// Appends a leaf (already hashed).
+    pub fn push(&mut self, leaf: Hash) {
+        let mut carry = leaf;
+        // Each trailing one bit of the size is a peak of the new one's size
+        // to merge with, right to left.
+        let mut size = self.size;
+        while size & 1 == 1 {
+            let left = self
+                .peaks
+                .pop()
+                .expect("a peak for each one bit of the size");
+            carry = node_hash(&left, &carry);
+            size >>= 1;
+        }
+        self.peaks.push(carry);
+        self.size += 1;
+    }
+
+    /// The root of the tree of every leaf appended, as
+    /// [`root_from_leaf_hashes`] gives it.
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some(last) = peaks.next() else {
+            return Hash::digest(&[]);
+        };
+        peaks.fold(*last, |right, left| node_hash(left, &right))
+    }
+
+    /// Whether the peaks are those of a tree of `size` leaves: one per one
+    /// bit. A decoder of untrusted bytes checks this.
+    pub fn is_well_formed(&self) -> bool {
+        self.peaks.len() == self.size.count_ones() as usize
+    }
+}
+
 /// RFC 6962 SUBPROOF(m, D[n], b).
 fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
     let n = leaves.len();
@@ -346,6 +395,40 @@ mod tests {
             );
             assert!(p.verify(&old, &new), "({m}, {n})");
         }
+    }
+
+    #[test]
+    fn a_frontier_gives_the_root_of_every_prefix() {
+        let leaves: Vec<Hash> = (0..1000u32).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), root_from_leaf_hashes(&[]));
+        assert!(f.is_well_formed());
+        for (i, l) in leaves.iter().enumerate() {
+            f.push(*l);
+            assert_eq!(f.size, i as u64 + 1);
+            assert!(f.is_well_formed(), "size {}", i + 1);
+            assert_eq!(
+                f.root(),
+                root_from_leaf_hashes(&leaves[..=i]),
+                "size {}",
+                i + 1
+            );
+        }
+        // The CT reference tree, leaf by leaf.
+        let mut f = Frontier::default();
+        let ct: Vec<Hash> = ct_leaves().iter().map(|l| leaf_hash(l)).collect();
+        for l in &ct {
+            f.push(*l);
+        }
+        assert_eq!(
+            f.root().to_hex(),
+            "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+        );
+        let bad = Frontier {
+            size: 3,
+            peaks: vec![ct[0]],
+        };
+        assert!(!bad.is_well_formed());
     }
 
     #[test]
