@@ -345,7 +345,7 @@ impl Store {
             }
             let state = self.load_state(&meta)?;
             if meta.height > Height(0) && self.get(CF_META, META_SUMMARY)?.is_none() {
-                self.rebuild_summary(genesis, meta.height)?;
+                self.rebuild_summary(genesis, genesis_hash, meta.height)?;
             }
             return Ok(state);
         }

@@ -8,7 +8,8 @@ use super::{cf, corrupt, Store, StoreError, CF_META, CF_SUMMARY, META_SUMMARY};
 use crate::block::Block;
 use crate::state::State;
 use crate::summary::{self, FlagParams, SummaryError, SummaryRead};
-use crate::types::Height;
+use crate::types::{Hash, Height};
+use crate::validity::{check_block, Walk};
 
 impl SummaryRead for Store {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, SummaryError> {
@@ -53,24 +54,31 @@ impl Store {
         Ok(())
     }
 
-    /// Writes the summaries of blocks 1..=`top` by executing them again from
-    /// `genesis`, for a store whose blocks were committed before summaries
-    /// were kept. Costs one replay of the chain, once.
-    pub(super) fn rebuild_summary(&self, genesis: &State, top: Height) -> Result<(), StoreError> {
+    /// Writes the summaries of blocks 1..=`top` by walking the chain again
+    /// from `genesis` (hash `genesis_hash`) with the one rule of block
+    /// validity, as `verify chain` does, for a store whose blocks were
+    /// committed before summaries were kept. Costs one replay, once.
+    pub(super) fn rebuild_summary(
+        &self,
+        genesis: &State,
+        genesis_hash: Hash,
+        top: Height,
+    ) -> Result<(), StoreError> {
         let db = self.db();
-        let mut state = genesis.clone();
+        // Only a lower bound on block 1's time depends on the genesis time.
+        let mut walk = Walk::genesis(genesis.clone(), genesis_hash, 0);
         for h in 1..=top.0 {
             let h = Height(h);
             let block = self
                 .block(h)?
                 .ok_or_else(|| corrupt(h, "a block to summarise is missing"))?;
             let mut batch = WriteBatch::default();
-            self.summarise(&mut batch, &block, &state)?;
+            self.summarise(&mut batch, &block, &walk.state)?;
             db.write(batch)?;
-            let outcome = state
-                .execute_block(&block.txs)
-                .map_err(|(i, e)| corrupt(h, format!("transaction {i} fails again: {e}")))?;
-            state.commit(outcome);
+            let verdicts = walk.state.batch_verdicts(&block.txs);
+            let outcome = check_block(&walk, &block, verdicts)
+                .map_err(|e| corrupt(h, format!("the block no longer checks: {e}")))?;
+            walk.advance(&block, outcome);
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(cf(&db, CF_META), META_SUMMARY, []);
