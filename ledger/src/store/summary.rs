@@ -34,6 +34,13 @@ impl SummaryRead for Store {
 }
 
 impl Store {
+    /// Whether the summaries cover every committed block (a store written
+    /// before they were kept, and not opened with its genesis since, has
+    /// none).
+    pub fn summaries_complete(&self) -> Result<bool, StoreError> {
+        Ok(Store::get(self, CF_META, META_SUMMARY)?.is_some())
+    }
+
     /// Adds to `batch` the summary entries of `block`, executed on `before`.
     pub(super) fn summarise(
         &self,

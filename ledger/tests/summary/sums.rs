@@ -191,3 +191,41 @@ fn a_store_written_before_summaries_rebuilds_them_on_open() {
     );
     let _ = Height(0);
 }
+
+#[test]
+fn verify_chain_recomputes_the_summaries_and_catches_a_doctored_one() {
+    use ledger::summary::SummaryRead;
+    use ledger::verify::verify_store;
+
+    let mut w = World::new();
+    w.award("MOH.A", "C-1", "V-1", 10 * TY as u64);
+    w.pay("MOH.A", "C-1", 4 * TY as u64);
+    let check = |w: &World| {
+        verify_store(
+            &w.store,
+            &w.chain.genesis,
+            w.chain.genesis_hash,
+            GENESIS_TIME_MS,
+            |_| {},
+        )
+    };
+    check(&w).expect("an honest store verifies");
+    // The department's payments to the vendor, inflated tenfold.
+    let mut key = None;
+    w.store
+        .scan(b"F", &mut |k, v| {
+            if k.ends_with(b"V-1\0") {
+                key = Some((k.to_vec(), v.to_vec()));
+            }
+            true
+        })
+        .unwrap();
+    let (key, value) = key.expect("the flow to V-1");
+    let paid = i128::from_be_bytes(value.try_into().unwrap());
+    assert_eq!(paid, 4 * TY);
+    w.store
+        .tamper("summary", &key, &(paid * 10).to_be_bytes())
+        .unwrap();
+    let err = check(&w).expect_err("a doctored summary");
+    assert!(err.to_string().contains("summaries"), "{err}");
+}
