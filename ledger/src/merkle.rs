@@ -226,15 +226,32 @@ impl ConsistencyProof {
 /// enough to append a leaf and to give the root of the whole tree, each in
 /// O(log n), without the leaves themselves: how a chain keeps the root of
 /// its history of block hashes as blocks commit.
-#[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Frontier {
     /// Leaves appended so far.
-    pub size: u64,
-    /// The perfect subtrees' roots, the largest (leftmost) first.
-    pub peaks: Vec<Hash>,
+    size: u64,
+    /// The perfect subtrees' roots, the largest (leftmost) first: one per
+    /// one bit of `size`, which [`Frontier::from_parts`] checks.
+    peaks: Vec<Hash>,
 }
 
 impl Frontier {
+    /// A frontier from stored or received parts; `None` unless there is
+    /// one peak per one bit of `size`.
+    pub fn from_parts(size: u64, peaks: Vec<Hash>) -> Option<Frontier> {
+        (peaks.len() == size.count_ones() as usize).then_some(Frontier { size, peaks })
+    }
+
+    /// Leaves appended so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The perfect subtrees' roots, the largest (leftmost) first.
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
     /// Appends a leaf (already hashed).
     pub fn push(&mut self, leaf: Hash) {
         let mut carry = leaf;
@@ -242,10 +259,8 @@ impl Frontier {
         // to merge with, right to left.
         let mut size = self.size;
         while size & 1 == 1 {
-            let left = self
-                .peaks
-                .pop()
-                .expect("a peak for each one bit of the size");
+            // One peak per one bit, as `from_parts` and `push` keep it.
+            let Some(left) = self.peaks.pop() else { break };
             carry = node_hash(&left, &carry);
             size >>= 1;
         }
@@ -261,12 +276,6 @@ impl Frontier {
             return Hash::digest(&[]);
         };
         peaks.fold(*last, |right, left| node_hash(left, &right))
-    }
-
-    /// Whether the peaks are those of a tree of `size` leaves: one per one
-    /// bit. A decoder of untrusted bytes checks this.
-    pub fn is_well_formed(&self) -> bool {
-        self.peaks.len() == self.size.count_ones() as usize
     }
 }
 
@@ -402,11 +411,12 @@ mod tests {
         let leaves: Vec<Hash> = (0..1000u32).map(|i| leaf_hash(&i.to_le_bytes())).collect();
         let mut f = Frontier::default();
         assert_eq!(f.root(), root_from_leaf_hashes(&[]));
-        assert!(f.is_well_formed());
         for (i, l) in leaves.iter().enumerate() {
             f.push(*l);
-            assert_eq!(f.size, i as u64 + 1);
-            assert!(f.is_well_formed(), "size {}", i + 1);
+            assert_eq!(f.size(), i as u64 + 1);
+            assert_eq!(f.peaks().len(), (i + 1).count_ones() as usize);
+            let copy = Frontier::from_parts(f.size(), f.peaks().to_vec()).unwrap();
+            assert_eq!(copy.root(), f.root());
             assert_eq!(
                 f.root(),
                 root_from_leaf_hashes(&leaves[..=i]),
@@ -424,11 +434,8 @@ mod tests {
             f.root().to_hex(),
             "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
         );
-        let bad = Frontier {
-            size: 3,
-            peaks: vec![ct[0]],
-        };
-        assert!(!bad.is_well_formed());
+        assert!(Frontier::from_parts(3, vec![ct[0]]).is_none());
+        assert!(Frontier::from_parts(4, vec![ct[0], ct[1]]).is_none());
     }
 
     #[test]
