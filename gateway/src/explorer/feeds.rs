@@ -203,11 +203,42 @@ fn finish(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-fn respond(x: &Explorer, ctx: &Ctx, feed: Result<Feed, PageError>) -> Response {
+/// The feed, its links written against the listener's base URL, or the
+/// error page.
+fn respond(
+    x: &Explorer,
+    ctx: &Ctx,
+    (links, headers): (&Links, &HeaderMap),
+    feed: Result<Feed, PageError>,
+) -> Response {
     match feed {
-        Ok(f) => feed::response(&f),
+        Ok(f) => feed::response(&Feed {
+            base: base(links, headers),
+            ..f
+        }),
         Err(e) => x.respond(ctx, Err(e)),
     }
+}
+
+/// A feed of `entries` that follows the page at `page`, titled `title`.
+fn feed_at(
+    x: &Explorer,
+    ctx: &Ctx,
+    page: &str,
+    title: String,
+    entries: Vec<Entry>,
+    times: &mut Times,
+) -> Result<Feed, PageError> {
+    Ok(Feed {
+        id: tag(x, page.trim_start_matches('/')),
+        title,
+        author: x.shared.chain_id().to_owned(),
+        base: None,
+        self_href: ctx.href(&format!("{page}/feed.atom")),
+        alternate_href: ctx.href(page),
+        updated_ms: updated(&entries, times, &x.shared.store)?,
+        entries,
+    })
 }
 
 /// `GET /entities/{id}/feed.atom`.
@@ -219,11 +250,8 @@ pub async fn entity(
     Path(id): Path<String>,
 ) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = entity_feed(&x, &ctx, &id).map(|f| Feed {
-        base: base(&links, &headers),
-        ..f
-    });
-    respond(&x, &ctx, feed)
+    let feed = entity_feed(&x, &ctx, &id);
+    respond(&x, &ctx, (&links, &headers), feed)
 }
 
 fn entity_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
@@ -265,16 +293,14 @@ fn entity_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
-    Ok(Feed {
-        id: tag(x, &format!("entities/{id}")),
-        title: name,
-        author: x.shared.chain_id().to_owned(),
-        base: None,
-        self_href: ctx.href(&format!("/entities/{id}/feed.atom")),
-        alternate_href: ctx.href(&format!("/entities/{id}")),
-        updated_ms: updated(&entries, &mut times, &x.shared.store)?,
+    feed_at(
+        x,
+        ctx,
+        &format!("/entities/{id}"),
+        name,
         entries,
-    })
+        &mut times,
+    )
 }
 
 fn updated(entries: &[Entry], times: &mut Times, store: &Store) -> Result<u64, PageError> {
@@ -293,11 +319,8 @@ pub async fn contract(
     Path(id): Path<String>,
 ) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = contract_feed(&x, &ctx, &id).map(|f| Feed {
-        base: base(&links, &headers),
-        ..f
-    });
-    respond(&x, &ctx, feed)
+    let feed = contract_feed(&x, &ctx, &id);
+    respond(&x, &ctx, (&links, &headers), feed)
 }
 
 fn contract_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
@@ -330,26 +353,21 @@ fn contract_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
-    Ok(Feed {
-        id: tag(x, &format!("contracts/{id}")),
+    feed_at(
+        x,
+        ctx,
+        &format!("/contracts/{id}"),
         title,
-        author: x.shared.chain_id().to_owned(),
-        base: None,
-        self_href: ctx.href(&format!("/contracts/{id}/feed.atom")),
-        alternate_href: ctx.href(&format!("/contracts/{id}")),
-        updated_ms: updated(&entries, &mut times, &x.shared.store)?,
         entries,
-    })
+        &mut times,
+    )
 }
 
 /// `GET /flags/feed.atom`.
 pub async fn flags(State(x): X, reader: Reader, links: Links, headers: HeaderMap) -> Response {
     let ctx = x.ctx(&reader);
-    let feed = flags_feed(&x, &ctx).map(|f| Feed {
-        base: base(&links, &headers),
-        ..f
-    });
-    respond(&x, &ctx, feed)
+    let feed = flags_feed(&x, &ctx);
+    respond(&x, &ctx, (&links, &headers), feed)
 }
 
 fn flags_feed(x: &Explorer, ctx: &Ctx) -> Result<Feed, PageError> {
@@ -360,14 +378,6 @@ fn flags_feed(x: &Explorer, ctx: &Ctx) -> Result<Feed, PageError> {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
-    Ok(Feed {
-        id: tag(x, "flags"),
-        title: ctx.t.flags_title.to_owned(),
-        author: x.shared.chain_id().to_owned(),
-        base: None,
-        self_href: ctx.href("/flags/feed.atom"),
-        alternate_href: ctx.href("/flags"),
-        updated_ms: updated(&entries, &mut times, &x.shared.store)?,
-        entries,
-    })
+    let title = ctx.t.flags_title.to_owned();
+    feed_at(x, ctx, "/flags", title, entries, &mut times)
 }
