@@ -20,7 +20,6 @@ use ledger::crypto::read_key_file;
 use ledger::{Op, TxBody};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use node::config::Config;
 use node::testnet::{self, Explorers, NetworkPlan, Ports, TestnetSpec};
 use serde_json::{json, Value};
 use support::{closed_url, minhbach, Stub};
@@ -59,8 +58,10 @@ impl Net {
             ports: Ports::Free,
             explorers: Explorers::FullNodes,
         };
-        let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| fast(c))
-            .expect("write the network");
+        let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| {
+            testkit::fast_consensus(c)
+        })
+        .expect("write the network");
         let log = dir.path().join("node.log");
         let node = Command::new(env!("CARGO_BIN_EXE_minhbach"))
             .args(["node", "start", "--home"])
@@ -148,17 +149,6 @@ impl Drop for Net {
         let _ = self.node.kill();
         let _ = self.node.wait();
     }
-}
-
-/// Consensus timings for a one-validator test network.
-fn fast(config: &mut Config) {
-    let c = &mut config.consensus;
-    c.timeout_propose_ms = 1_500;
-    c.timeout_prevote_ms = 500;
-    c.timeout_precommit_ms = 500;
-    c.timeout_delta_ms = 250;
-    c.rebroadcast_ms = 1_000;
-    c.block_interval_ms = 200;
 }
 
 /// A running `minhbach query watch`: its stdout lines as they come, its

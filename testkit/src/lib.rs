@@ -28,3 +28,15 @@ pub use genesis::story::test_genesis as story_genesis;
 pub use genesis_builder::GenesisBuilder;
 pub use ledger::testkit::{id, key, TestChain, CHAIN_ID, GENESIS_TIME_MS};
 pub use scenario::{Scenario, Step};
+
+/// Consensus timings for test networks: short, so a lost round costs
+/// little.
+pub fn fast_consensus(config: &mut node::config::Config) {
+    let c = &mut config.consensus;
+    c.timeout_propose_ms = 1_500;
+    c.timeout_prevote_ms = 500;
+    c.timeout_precommit_ms = 500;
+    c.timeout_delta_ms = 250;
+    c.rebroadcast_ms = 1_000;
+    c.block_interval_ms = 200;
+}

@@ -47,16 +47,7 @@ pub struct Memory {
     pub hwm_kib: u64,
 }
 
-/// Consensus timings for tests: short, so a lost round costs little.
-pub fn fast(config: &mut Config) {
-    let c = &mut config.consensus;
-    c.timeout_propose_ms = 1_500;
-    c.timeout_prevote_ms = 500;
-    c.timeout_precommit_ms = 500;
-    c.timeout_delta_ms = 250;
-    c.rebroadcast_ms = 1_000;
-    c.block_interval_ms = 200;
-}
+pub use testkit::fast_consensus as fast;
 
 impl Cluster {
     /// Generates (does not start) a network of `validators` validators and
