@@ -101,6 +101,7 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
         };
         let template = BlockTemplate {
             prev_hash,
+            history_root: store.history_root(state.height()).unwrap(),
             time_ms: genesis.genesis_time_ms + h * 1000,
             proposer: validators[0].public_key(),
             last_commit: last_commit.take(),
@@ -175,6 +176,29 @@ fn a_rewritten_payment_fails_at_its_height() {
     assert_eq!(code, Some(1), "{json}");
     assert_eq!(json["valid"], false);
     assert_eq!(json["first_bad_height"], 6, "{json}");
+}
+
+#[test]
+fn a_doctored_history_tree_fails_at_the_block_that_completed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    make_home(dir.path(), 8);
+    {
+        let store = Home::new(dir.path()).open_existing_store().unwrap();
+        // The subtree over blocks 5 and 6: level 1, index 2.
+        let mut key = vec![1u8];
+        key.extend_from_slice(&2u64.to_be_bytes());
+        store.tamper("history_tree", &key, &[7u8; 32]).unwrap();
+    }
+    let (code, json) = verify(dir.path());
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["first_bad_height"], 6, "{json}");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("history tree"),
+        "{json}"
+    );
 }
 
 #[test]

@@ -134,6 +134,7 @@ fn make_home(dir: &Path) -> (Genesis, ledger::Hash) {
         }
         let template = BlockTemplate {
             prev_hash,
+            history_root: store.history_root(state.height()).unwrap(),
             time_ms: genesis.genesis_time_ms + h * 1000,
             proposer: key("val-0").public_key(),
             last_commit: last_commit.take(),

@@ -3,7 +3,8 @@
 //! The block hash is SHA-256 of the encoded [`Header`], and the header commits
 //! to everything else in the block: the transactions (root and count), the
 //! evidence, the previous block's commit certificate, and the validator sets
-//! of this height and the next.
+//! of this height and the next. It also commits to the whole history before
+//! it, through the root of the tree of every earlier block hash.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +36,9 @@ pub struct Header {
     pub time_ms: u64,
     /// Hash of the previous block; the genesis hash for block 1.
     pub prev_hash: Hash,
+    /// RFC 6962 root of the history tree over the hashes of blocks 1..H−1
+    /// (see [`crate::history`]); the empty tree's root for block 1.
+    pub history_root: Hash,
     /// Number of transactions.
     pub tx_count: u32,
     /// RFC 6962 root over the encoded transactions.

@@ -17,6 +17,9 @@ use crate::types::{Hash, PublicKey};
 pub struct BlockTemplate {
     /// Hash of the last committed block (the genesis hash before block 1).
     pub prev_hash: Hash,
+    /// Root of the history tree over blocks 1..H−1 (see
+    /// [`crate::validity::ChainView::history`]).
+    pub history_root: Hash,
     /// Block time, ms since the epoch; must exceed the previous block's.
     pub time_ms: u64,
     /// The proposer's consensus key.
@@ -77,6 +80,7 @@ fn header_for(
         height: state.height().next(),
         time_ms: template.time_ms,
         prev_hash: template.prev_hash,
+        history_root: template.history_root,
         tx_count: u32::try_from(tx_count).expect("a block holds fewer than 2^32 transactions"),
         txs_root,
         state_root,

@@ -17,6 +17,7 @@ pub mod checked;
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod history;
 pub mod merkle;
 pub mod proof;
 #[cfg(feature = "openapi")]

@@ -23,7 +23,8 @@ pub fn leaf_hash(bytes: &[u8]) -> Hash {
     Hash::digest_parts(&[&[0x00], bytes])
 }
 
-fn node_hash(left: &Hash, right: &Hash) -> Hash {
+/// SHA-256(0x01 ‖ left ‖ right).
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     Hash::digest_parts(&[&[0x01], &left.0, &right.0])
 }
 

@@ -5,6 +5,7 @@ use crate::block::{Block, CommitCertificate};
 use crate::builder::{build_block, sign_commit, BlockTemplate};
 use crate::crypto::SigningKey;
 use crate::error::TxError;
+use crate::merkle::Frontier;
 use crate::state::{BlockOutcome, Entity, StateKey, StateValue, ValidatorSlot};
 use crate::tx::{EntityKind, Op, SignedTx, Status, TxBody};
 use crate::types::{EntityId, Hash, PeerId};
@@ -41,6 +42,8 @@ pub struct TestChain {
     pub last_hash: Hash,
     /// Time of the last block.
     pub last_time_ms: u64,
+    /// The history tree of the blocks so far.
+    pub history: Frontier,
     /// Certificate of the last block.
     pub last_cert: Option<CommitCertificate>,
     /// The chain id transactions are signed for.
@@ -118,6 +121,7 @@ impl TestChain {
             validator_keys,
             last_hash: genesis_hash,
             last_time_ms: genesis_time_ms,
+            history: Frontier::default(),
             last_cert: None,
             block_interval_ms: 1000,
         }
@@ -144,6 +148,7 @@ impl TestChain {
     ) -> Result<(Block, CommitCertificate, BlockOutcome), (usize, TxError)> {
         let template = BlockTemplate {
             prev_hash: self.last_hash,
+            history_root: self.history.root(),
             time_ms: self.last_time_ms + self.block_interval_ms,
             proposer: self.validator_keys[0].public_key(),
             last_commit: self.last_cert.clone(),
@@ -159,6 +164,7 @@ impl TestChain {
     pub fn advance(&mut self, block: &Block, cert: CommitCertificate, outcome: BlockOutcome) {
         self.state.commit(outcome);
         self.last_hash = block.hash();
+        self.history.push(crate::history::leaf(&self.last_hash));
         self.last_time_ms = block.header.time_ms;
         self.last_cert = Some(cert);
     }

@@ -20,6 +20,7 @@ use thiserror::Error;
 use crate::block::{Block, BlockError, CertError, Evidence, EvidenceError, VoteType};
 use crate::codec::{self, BLOCK_BYTES_MAX};
 use crate::error::TxError;
+use crate::merkle::Frontier;
 use crate::state::{BlockOutcome, State, Verdict};
 use crate::types::{Hash, Height, PublicKey};
 use crate::validators::ValidatorSet;
@@ -71,6 +72,8 @@ pub trait ChainView {
     fn last_hash(&self) -> Hash;
     /// The time of block H−1 (the genesis time for H = 1).
     fn last_time_ms(&self) -> u64;
+    /// The history tree over blocks 1..H−1, whose root block H carries.
+    fn history(&self) -> &Frontier;
     /// set(H−1), which signed block H−1; `None` for H = 1.
     fn prev_set(&self) -> Option<&ValidatorSet>;
     /// set(h) for a height `h` in `1..H`, to check evidence against.
@@ -112,6 +115,14 @@ pub enum InvalidBlock {
     #[error("previous hash {got} does not link to {expected}")]
     PrevHash {
         /// Block H−1's hash.
+        expected: Hash,
+        /// The header's.
+        got: Hash,
+    },
+    /// Its history root is not the root over blocks 1..H−1.
+    #[error("history root {got} is not the root {expected} of the blocks before it")]
+    HistoryRoot {
+        /// The root over blocks 1..H−1.
         expected: Hash,
         /// The header's.
         got: Hash,
@@ -213,7 +224,7 @@ fn invalid(e: impl Into<InvalidBlock>) -> CheckError {
 /// `verdicts` holds a signature verdict per transaction where one is
 /// already known (a mempool's cache), `None` where not; see
 /// [`State::execute_block_with`]. The checks, in order: height, chain,
-/// link, time, contents, size, validator sets and proposer, last commit,
+/// link, history root, time, contents, size, validator sets and proposer, last commit,
 /// evidence, and execution to the header's state root.
 pub fn check_block(
     view: &impl ChainView,
@@ -238,6 +249,13 @@ pub fn check_block(
         return Err(invalid(InvalidBlock::PrevHash {
             expected: view.last_hash(),
             got: hd.prev_hash,
+        }));
+    }
+    let history_root = view.history().root();
+    if hd.history_root != history_root {
+        return Err(invalid(InvalidBlock::HistoryRoot {
+            expected: history_root,
+            got: hd.history_root,
         }));
     }
     if hd.time_ms <= view.last_time_ms() {
@@ -389,6 +407,7 @@ pub struct Walk {
     pub state: State,
     last_hash: Hash,
     last_time_ms: u64,
+    history: Frontier,
     prev_set: Option<ValidatorSet>,
     sets: std::collections::BTreeMap<Height, ValidatorSet>,
     offences: HashSet<Offence>,
@@ -403,6 +422,7 @@ impl Walk {
             state,
             last_hash: genesis_hash,
             last_time_ms: genesis_time_ms,
+            history: Frontier::default(),
             prev_set: None,
             sets,
             offences: HashSet::new(),
@@ -415,6 +435,7 @@ impl Walk {
         self.offences
             .extend(block.evidence.iter().map(Evidence::offence));
         self.last_hash = block.hash();
+        self.history.push(crate::history::leaf(&self.last_hash));
         self.last_time_ms = block.header.time_ms;
         self.state.commit(outcome);
         let next = self.state.height().next();
@@ -433,6 +454,9 @@ impl ChainView for Walk {
     }
     fn last_time_ms(&self) -> u64 {
         self.last_time_ms
+    }
+    fn history(&self) -> &Frontier {
+        &self.history
     }
     fn prev_set(&self) -> Option<&ValidatorSet> {
         self.prev_set.as_ref()

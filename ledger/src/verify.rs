@@ -88,6 +88,9 @@ pub fn verify_store(
     // the stored ones: a doctored figure on the explorer fails here too.
     let check_summaries = store.summaries_complete()?;
     let mut summaries = std::collections::BTreeMap::new();
+    // The history tree, grown here block by block, to hold every stored
+    // subtree against: a doctored one would make proofs that fail.
+    let mut history = crate::merkle::Frontier::default();
     for n in 1..=meta.height.0 {
         let h = Height(n);
         let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
@@ -142,6 +145,19 @@ pub fn verify_store(
             let changes = crate::summary::changes(&block, &walk.state, &summaries, &params)
                 .map_err(|e| bad(h, e.0))?;
             crate::summary::apply(&mut summaries, changes);
+        }
+        for (subtree, root) in
+            crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
+        {
+            if crate::history::Subtrees::subtree(store, subtree)? != root {
+                return Err(bad(
+                    h,
+                    format!(
+                        "the stored history tree differs from the chain's at subtree {}/{}",
+                        subtree.level, subtree.index
+                    ),
+                ));
+            }
         }
         walk.advance(&block, outcome);
         progress(h);

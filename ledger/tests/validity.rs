@@ -1,14 +1,15 @@
 //! The one rule of block validity (`ledger::validity`), on blocks no honest
-//! proposer makes: more transactions than a block may hold, and a block
-//! too large to be read back once stored. Both are refused before anything
-//! is executed or any signature checked.
+//! proposer makes: more transactions than a block may hold, a block too
+//! large to be read back once stored (both refused before anything is
+//! executed or any signature checked), a header that does not match its
+//! contents, and one that names another history than the chain's.
 
 use ledger::block::last_commit_hash;
 use ledger::codec::{self, BLOCK_BYTES_MAX};
 use ledger::testkit::key;
 use ledger::testkit::TestChain;
 use ledger::tx::EntityKind;
-use ledger::validity::{check_block, CheckError, InvalidBlock, Walk, BLOCK_TXS_MAX};
+use ledger::validity::{check_block, ChainView, CheckError, InvalidBlock, Walk, BLOCK_TXS_MAX};
 use ledger::{merkle, Block, EntityId, Hash, Height, Op, SignedTx};
 
 /// A chain at height 1, and the walk a reader of it holds.
@@ -141,4 +142,50 @@ fn a_block_passes_only_if_its_header_is_what_its_contents_give() {
         refused(&walk, &b),
         InvalidBlock::Rejected { index: 0, .. }
     ));
+}
+
+#[test]
+fn a_block_must_name_the_root_of_every_block_before_it() {
+    let (mut chain, mut walk) = chain();
+    let mut hashes = vec![walk.last_hash()];
+    for _ in 0..4 {
+        let (block, cert, outcome) = chain.make_block(Vec::new()).expect("a block");
+        // Computed here from the block hashes, as RFC 6962 says: leaf
+        // SHA-256(0x00 ‖ hash), node SHA-256(0x01 ‖ left ‖ right).
+        let leaves: Vec<Hash> = hashes
+            .iter()
+            .map(|h| Hash::digest(&[&[0u8][..], &h.0[..]].concat()))
+            .collect();
+        assert_eq!(
+            block.header.history_root,
+            merkle::root_from_leaf_hashes(&leaves)
+        );
+        let checked = check_block(&walk, &block, Vec::new()).expect("valid");
+        walk.advance(&block, checked);
+        chain.advance(&block, cert, outcome);
+        hashes.push(block.hash());
+    }
+    // A block that leaves out block 1 of the history, and one that names
+    // the history before the last block, are both refused.
+    let (block, _, _) = chain.make_block(Vec::new()).expect("a block");
+    for other in [
+        {
+            let leaves: Vec<Hash> = hashes[1..].iter().map(ledger::history::leaf).collect();
+            merkle::root_from_leaf_hashes(&leaves)
+        },
+        {
+            let leaves: Vec<Hash> = hashes[..4].iter().map(ledger::history::leaf).collect();
+            merkle::root_from_leaf_hashes(&leaves)
+        },
+    ] {
+        let mut b = block.clone();
+        b.header.history_root = other;
+        assert_eq!(
+            refused(&walk, &b),
+            InvalidBlock::HistoryRoot {
+                expected: block.header.history_root,
+                got: other
+            }
+        );
+    }
 }

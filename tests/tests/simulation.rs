@@ -263,6 +263,38 @@ fn an_oversized_proposer_is_refused_and_the_others_decide() {
 }
 
 #[test]
+fn a_proposer_that_rewrites_history_is_refused_and_the_others_decide() {
+    // Validator 3's blocks name the root of another history than the
+    // committed one: every other validator refuses them, so none is
+    // committed, and its rounds pass to the next proposer.
+    let scenario = Scenario {
+        rewriting_proposer: true,
+        ..Scenario::calm(4)
+    };
+    let rewriter = ledger::testkit::key("sim/consensus/3").public_key();
+    three_seeds(&scenario, |seed, o| {
+        assert_eq!(o.proposers.get(&rewriter), None, "seed {seed}");
+        let others: u64 = o.proposers.values().sum();
+        assert!(others >= 16, "seed {seed}: {others} blocks");
+    });
+}
+
+#[test]
+fn the_checker_catches_a_rewritten_history_decided() {
+    checker_fires(
+        Scenario {
+            faults: Faults {
+                decide_invalid: true,
+                ..Faults::default()
+            },
+            rewriting_proposer: true,
+            ..Scenario::calm(4)
+        },
+        "history root",
+    );
+}
+
+#[test]
 fn a_seed_replays_exactly() {
     let seed = seeds()[0];
     let scenario = Scenario::chaos(4);

@@ -32,6 +32,7 @@ use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
 mod summary;
+mod tree;
 
 const CF_BLOCKS: &str = "blocks";
 const CF_CERTS: &str = "certs";
@@ -44,7 +45,9 @@ const CF_VALSETS: &str = "valsets";
 const CF_SAFETY: &str = "safety";
 /// Readers' summaries of the whole history (see [`crate::summary`]).
 const CF_SUMMARY: &str = "summary";
-const COLUMN_FAMILIES: [&str; 10] = [
+/// The history tree's complete subtrees (see [`crate::history`]).
+const CF_TREE: &str = "history_tree";
+const COLUMN_FAMILIES: [&str; 11] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXINDEX,
@@ -55,6 +58,7 @@ const COLUMN_FAMILIES: [&str; 10] = [
     CF_VALSETS,
     CF_SAFETY,
     CF_SUMMARY,
+    CF_TREE,
 ];
 
 const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -64,6 +68,8 @@ const META_LAST_HASH: &[u8] = b"last_block_hash";
 const META_STATE_ROOT: &[u8] = b"state_root";
 /// Present once the summaries cover every committed block.
 const META_SUMMARY: &[u8] = b"summary";
+/// Present in a store whose blocks carry a history root.
+const META_TREE: &[u8] = b"history_tree";
 /// Prefix of the meta keys that index the blocks after which the validator
 /// set changes (`next_validators_hash` differs from `validators_hash`).
 const META_SET_CHANGE: &[u8] = b"set_change/";
@@ -100,6 +106,13 @@ pub enum StoreError {
         found: String,
         /// Found genesis hash.
         found_genesis: Hash,
+    },
+    /// The store was written by an earlier version whose blocks carry no
+    /// history root; its chain cannot be read by this one.
+    #[error("the store at {path} holds a chain from before blocks carried a history root; such a chain cannot be continued: start a new chain from a new genesis in an empty data folder")]
+    NoHistoryTree {
+        /// The store's folder.
+        path: String,
     },
 }
 
@@ -343,6 +356,11 @@ impl Store {
                     found_genesis: meta.genesis_hash,
                 });
             }
+            if self.get(CF_META, META_TREE)?.is_none() {
+                return Err(StoreError::NoHistoryTree {
+                    path: self.path.display().to_string(),
+                });
+            }
             let state = self.load_state(&meta)?;
             if meta.height > Height(0) && self.get(CF_META, META_SUMMARY)?.is_none() {
                 self.rebuild_summary(genesis, genesis_hash, meta.height)?;
@@ -363,6 +381,7 @@ impl Store {
         batch.put_cf(meta, META_LAST_HASH, genesis_hash.0);
         batch.put_cf(meta, META_STATE_ROOT, genesis.root().0);
         batch.put_cf(meta, META_SUMMARY, []);
+        batch.put_cf(meta, META_TREE, []);
         db.write_opt(batch, &Self::synced())?;
         Ok(genesis.clone())
     }
@@ -482,6 +501,7 @@ impl Store {
             batch.put_cf(cf(&db, CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
         self.summarise(&mut batch, block, before)?;
+        self.grow_history(&mut batch, before.height().0, &block.hash())?;
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.
         let mut last: std::collections::BTreeMap<&StateKey, usize> = Default::default();

@@ -71,6 +71,7 @@ fn every_header_field_changed_in_the_readable_view_is_named() {
         ("height", Box::new(|h| h.height = Height(h.height.0 + 1))),
         ("time_ms", Box::new(|h| h.time_ms += 1)),
         ("prev_hash", Box::new(move |h| h.prev_hash = other)),
+        ("history_root", Box::new(move |h| h.history_root = other)),
         ("tx_count", Box::new(|h| h.tx_count += 1)),
         ("txs_root", Box::new(move |h| h.txs_root = other)),
         ("state_root", Box::new(move |h| h.state_root = other)),

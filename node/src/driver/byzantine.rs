@@ -95,6 +95,7 @@ impl<I: Io> Core<I> {
         let a = &built.block;
         let template = BlockTemplate {
             prev_hash: a.header.prev_hash,
+            history_root: a.header.history_root,
             time_ms: a.header.time_ms + 1,
             proposer: a.header.proposer,
             last_commit: a.last_commit.clone(),

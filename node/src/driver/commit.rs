@@ -76,6 +76,7 @@ impl<I: Io> Core<I> {
         self.count_missed_signatures(&block);
         self.prev_set = Some(set_used);
         self.last_hash = hash;
+        self.history.push(ledger::history::leaf(&hash));
         self.last_time_ms = block.header.time_ms;
         self.candidates.clear();
         self.update_allowed();

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use ledger::merkle::Frontier;
 use ledger::store::{ChainMeta, Store, StoreError};
 use ledger::{
     Block, BlockOutcome, CommitCertificate, Evidence, Hash, Height, SignedTx, State, ValidatorSet,
@@ -136,6 +137,10 @@ pub trait ChainStore: Send + Sync {
     /// Block `h`'s commit certificate.
     fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
         self.store().cert(h)
+    }
+    /// The history tree over blocks 1..=`size`.
+    fn history_frontier(&self, size: Height) -> Result<Frontier, StoreError> {
+        self.store().history_frontier(size)
     }
     /// A validator set by its hash.
     fn validator_set(&self, hash: &Hash) -> Result<Option<ValidatorSet>, StoreError> {

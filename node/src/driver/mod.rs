@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use consensus::{Consensus, Effect, Input};
 use ledger::crypto::SigningKey;
+use ledger::merkle::Frontier;
 use ledger::{Block, BlockOutcome, Hash, PublicKey, Signature, SignedTx, ValidatorSet};
 use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
@@ -204,6 +205,9 @@ pub struct Faults {
     /// transactions than a block may hold: an insider whose blocks are
     /// oversized.
     pub propose_oversized: bool,
+    /// Propose blocks whose header names the root of another history
+    /// than the committed one: an insider that rewrites history.
+    pub propose_rewritten_history: bool,
 }
 
 /// The consensus loop's state, and everything it decides. See the module
@@ -239,6 +243,8 @@ pub struct Core<I: Io> {
     /// The last committed block's hash and time.
     pub(crate) last_hash: Hash,
     pub(crate) last_time_ms: u64,
+    /// The history tree over every committed block.
+    pub(crate) history: Frontier,
     /// set(L), the set that signed the last committed block (None at genesis).
     pub(crate) prev_set: Option<ValidatorSet>,
     /// When the next height starts, after the pause that follows a commit.
@@ -306,7 +312,7 @@ impl<I: Io> Core<I> {
         store: Arc<dyn ChainStore>,
     ) -> anyhow::Result<(Core<I>, Fx)> {
         let shared = parts.shared;
-        let (height, set, last_hash, last_time_ms, prev_set) = {
+        let (height, set, last_hash, last_time_ms, prev_set, history) = {
             let state = shared.state.read().expect("state lock");
             let meta = store
                 .meta()?
@@ -328,6 +334,7 @@ impl<I: Io> Core<I> {
                 meta.last_block_hash,
                 last_time,
                 prev_set,
+                store.history_frontier(meta.height)?,
             )
         };
         let record = match store.safety_record()? {
@@ -371,6 +378,7 @@ impl<I: Io> Core<I> {
             round_proposals: HashMap::new(),
             last_hash,
             last_time_ms,
+            history,
             prev_set,
             next_height_at: None,
             last_commit_at: None,

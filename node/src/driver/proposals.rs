@@ -71,6 +71,7 @@ impl<I: Io> Core<I> {
             let time_ms = self.io.wall_ms().max(self.last_time_ms + 1);
             let template = BlockTemplate {
                 prev_hash: self.last_hash,
+                history_root: self.history.root(),
                 time_ms,
                 proposer: key,
                 last_commit: last_commit.clone(),
@@ -119,6 +120,10 @@ impl<I: Io> Core<I> {
     fn spoil(&self, mut block: Block) -> Block {
         if self.faults.propose_invalid {
             block.header.state_root = Hash::digest(b"not this block's");
+        }
+        if self.faults.propose_rewritten_history {
+            let rewritten = Hash::digest_parts(&[b"rewritten", &block.header.history_root.0]);
+            block.header.history_root = rewritten;
         }
         block
     }

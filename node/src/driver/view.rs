@@ -2,6 +2,7 @@
 //! [`ChainView`] over the core's store, its committed state and its
 //! evidence pool, used to judge both proposals and pieces of evidence.
 
+use ledger::merkle::Frontier;
 use ledger::validity::{ChainView, Offence};
 use ledger::{Hash, Height, State, ValidatorSet};
 
@@ -31,6 +32,9 @@ impl<I: Io> ChainView for View<'_, I> {
     }
     fn last_time_ms(&self) -> u64 {
         self.core.last_time_ms
+    }
+    fn history(&self) -> &Frontier {
+        &self.core.history
     }
     fn prev_set(&self) -> Option<&ValidatorSet> {
         self.core.prev_set.as_ref()

@@ -46,6 +46,8 @@ pub struct Checker {
     pub max_rounds_after_heal: u32,
     /// Validator-set changes committed.
     pub set_changes: u64,
+    /// Blocks committed, by the proposer their header names.
+    pub proposers: BTreeMap<PublicKey, u64>,
     /// A hash of every commit, in order.
     pub trace_hash: u64,
     /// The node that double-signs on purpose, if any.
@@ -75,6 +77,7 @@ impl Checker {
             heal_height: 0,
             max_rounds_after_heal: 0,
             set_changes: 0,
+            proposers: BTreeMap::new(),
             trace_hash: 0,
             equivocator: None,
             double_signed: BTreeSet::new(),
@@ -136,6 +139,7 @@ impl Checker {
     /// Block `h` is committed for the first time anywhere.
     fn first_commit(&mut self, h: u64, block: &Block, cert: &CommitCertificate) {
         self.chain.push(block.hash());
+        *self.proposers.entry(block.header.proposer).or_default() += 1;
         self.trace_hash = mix(self.trace_hash, &block.hash().0);
         if self.heal_height > 0 && h > self.heal_height + 1 {
             let rounds = cert.round + 1;

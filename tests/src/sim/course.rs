@@ -160,6 +160,7 @@ impl Sim {
         self.out.trace_hash = self.check.trace_hash;
         self.out.max_rounds_after_heal = self.check.max_rounds_after_heal;
         self.out.set_changes = self.check.set_changes;
+        self.out.proposers = std::mem::take(&mut self.check.proposers);
         for v in std::mem::take(&mut self.check.violations) {
             self.violation(v);
         }

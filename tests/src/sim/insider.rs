@@ -207,6 +207,7 @@ fn garbage_block(f: &Forger, from: Height) -> (Block, CommitCertificate) {
             height: from,
             time_ms: 0,
             prev_hash: Hash([0; 32]),
+            history_root: Hash([0; 32]),
             tx_count: 0,
             txs_root: Hash([0; 32]),
             state_root: Hash([0; 32]),

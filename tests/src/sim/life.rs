@@ -81,6 +81,7 @@ impl Sim {
         core.faults = self.scenario.faults;
         core.faults.propose_invalid = self.scenario.invalid_proposer && i == 1;
         core.faults.propose_oversized = self.scenario.oversized_proposer && i == 2;
+        core.faults.propose_rewritten_history = self.scenario.rewriting_proposer && i == 3;
         core.byzantine = byzantine;
         node.shared = Some(shared);
         node.gossip_rx = Some(gossip_rx);

@@ -40,7 +40,7 @@ use ledger::crypto::SigningKey;
 use ledger::state::NodeRecord;
 use ledger::store::MemoryDisk;
 use ledger::tx::EntityKind;
-use ledger::{PeerId as LedgerPeerId, SignedTx, Validator};
+use ledger::{PeerId as LedgerPeerId, PublicKey, SignedTx, Validator};
 use libp2p::PeerId;
 use node::driver::{Core, Faults};
 use node::shared::Shared;
@@ -109,6 +109,9 @@ pub struct Scenario {
     /// A validator whose every proposal names more transactions than a
     /// block may hold (validator 2).
     pub oversized_proposer: bool,
+    /// A validator whose every block names the root of another history
+    /// than the committed one (validator 3).
+    pub rewriting_proposer: bool,
     /// The share of block reads that fail on every node's store.
     pub read_fault_rate: f64,
     /// The last validator at genesis double-signs every vote and proposes
@@ -135,6 +138,7 @@ impl Scenario {
             // Its proposals cost every receiver the decoding of 640 kB:
             // simulated on its own (see the tests), not in every seed.
             oversized_proposer: false,
+            rewriting_proposer: false,
             read_fault_rate: 0.0,
             equivocator: false,
         }
@@ -184,6 +188,8 @@ pub struct Outcome {
     pub skewed_synced_blocks: u64,
     /// Validator-set changes committed.
     pub set_changes: u64,
+    /// Blocks committed, by the proposer their header names.
+    pub proposers: BTreeMap<PublicKey, u64>,
     /// Messages of the forger the nodes refused or ignored.
     pub forger_refused: u64,
     /// Block reads that failed on purpose.

@@ -542,6 +542,7 @@ fn next_block(chain: &TestChain) -> (Block, CommitCertificate, Evidence) {
     ];
     let template = BlockTemplate {
         prev_hash: chain.last_hash,
+        history_root: chain.history.root(),
         time_ms: chain.last_time_ms + 1000,
         proposer: v0.public_key(),
         last_commit: chain.last_cert.clone(),
