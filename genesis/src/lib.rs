@@ -377,9 +377,16 @@ impl Genesis {
     }
 
     /// What an offline verifier of audit bundles trusts: the chain id, this
-    /// file's hash and set(1).
+    /// file's hash, set(1) and the witnesses (the observers) it registers.
     pub fn trust_anchor(&self) -> TrustAnchor {
+        let witnesses = self
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::Observer)
+            .map(|e| (e.id.clone(), e.public_key))
+            .collect();
         TrustAnchor::new(&self.chain_id, self.hash(), self.validator_set())
+            .with_witnesses(witnesses)
     }
 
     /// The id of the treasury.

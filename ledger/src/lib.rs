@@ -34,6 +34,7 @@ pub mod validators;
 pub mod validity;
 #[cfg(feature = "store")]
 pub mod verify;
+pub mod witness;
 
 pub use block::{Block, CommitCertificate, Evidence, Header, Vote, VoteType};
 pub use error::TxError;

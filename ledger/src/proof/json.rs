@@ -2,7 +2,8 @@
 //! refuses oversized input, other formats and versions, and any field the
 //! format does not have.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::views::to_value;
@@ -18,34 +19,69 @@ impl AuditBundle {
     /// anything after the document, other formats and versions, and fields
     /// the format does not have, at any depth.
     pub fn decode(bytes: &[u8]) -> Result<AuditBundle, ProofError> {
-        if bytes.len() > BUNDLE_BYTES_MAX {
-            return Err(ProofError::TooLarge { bytes: bytes.len() });
-        }
-        let malformed = |e: serde_json::Error| ProofError::Malformed {
-            reason: e.to_string(),
-        };
-        let input: Value = serde_json::from_slice(bytes).map_err(malformed)?;
-        // Format and version first, so that a later version is named as such
-        // rather than as a list of unknown fields.
-        let found = |key| input.get(key).map_or("missing".into(), Value::to_string);
-        if input.get("format").and_then(Value::as_str) != Some(BUNDLE_FORMAT) {
-            return Err(ProofError::WrongFormat {
-                found: found("format"),
-            });
-        }
-        if input.get("version").and_then(Value::as_u64) != Some(u64::from(BUNDLE_VERSION)) {
-            return Err(ProofError::UnsupportedVersion {
-                found: found("version"),
-            });
-        }
-        let bundle = AuditBundle::deserialize(&input).map_err(malformed)?;
-        // Nested ledger types ignore fields they do not know; a bundle must
-        // not carry anything its verifier does not check.
-        if let Some(path) = unknown_field(&input, &to_value(&bundle), String::new()) {
-            return Err(ProofError::UnknownField { path });
-        }
-        Ok(bundle)
+        decode_strict(
+            bytes,
+            BUNDLE_BYTES_MAX,
+            Some((BUNDLE_FORMAT, BUNDLE_VERSION)),
+        )
+        .map_err(|e| match e {
+            Strict::TooLarge { bytes } => ProofError::TooLarge { bytes },
+            Strict::Malformed(reason) => ProofError::Malformed { reason },
+            Strict::WrongFormat(found) => ProofError::WrongFormat { found },
+            Strict::UnsupportedVersion(found) => ProofError::UnsupportedVersion { found },
+            Strict::UnknownField(path) => ProofError::UnknownField { path },
+        })
     }
+}
+
+/// Why [`decode_strict`] refused a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Strict {
+    /// Over the size allowed.
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+    },
+    /// Not JSON of the type's shape.
+    Malformed(String),
+    /// The `format` field is missing or different (the value found).
+    WrongFormat(String),
+    /// Another `version` (the value found).
+    UnsupportedVersion(String),
+    /// A field the type does not have (its dotted path).
+    UnknownField(String),
+}
+
+/// Reads a `T` from JSON: refuses input over `max` bytes, anything after
+/// the document, a `format` and `version` other than `format` gives (when
+/// given; checked first, so that a later version is named as such rather
+/// than as a list of unknown fields), and fields `T` does not have, at any
+/// depth: a document must not carry anything its verifier does not check.
+pub(crate) fn decode_strict<T: DeserializeOwned + Serialize>(
+    bytes: &[u8],
+    max: usize,
+    format: Option<(&str, u32)>,
+) -> Result<T, Strict> {
+    if bytes.len() > max {
+        return Err(Strict::TooLarge { bytes: bytes.len() });
+    }
+    let malformed = |e: serde_json::Error| Strict::Malformed(e.to_string());
+    let input: Value = serde_json::from_slice(bytes).map_err(malformed)?;
+    if let Some((format, version)) = format {
+        let found = |key| input.get(key).map_or("missing".into(), Value::to_string);
+        if input.get("format").and_then(Value::as_str) != Some(format) {
+            return Err(Strict::WrongFormat(found("format")));
+        }
+        if input.get("version").and_then(Value::as_u64) != Some(u64::from(version)) {
+            return Err(Strict::UnsupportedVersion(found("version")));
+        }
+    }
+    let value = T::deserialize(&input).map_err(malformed)?;
+    // Nested ledger types ignore fields they do not know.
+    if let Some(path) = unknown_field(&input, &to_value(&value), String::new()) {
+        return Err(Strict::UnknownField(path));
+    }
+    Ok(value)
 }
 
 /// The first key of `input` that `known` (the same document as parsed and

@@ -35,7 +35,7 @@ use crate::codec;
 use crate::merkle::InclusionProof;
 use crate::state::State;
 use crate::tx::SignedTx;
-use crate::types::{Hash, Height};
+use crate::types::{EntityId, Hash, Height, PublicKey};
 use crate::validators::ValidatorSet;
 
 #[cfg(feature = "store")]
@@ -45,7 +45,11 @@ mod json;
 mod verify;
 mod views;
 
+#[cfg(feature = "store")]
+pub(crate) use build::set_changes;
 pub use error::ProofError;
+pub(crate) use json::{decode_strict, Strict};
+pub(crate) use verify::{check_certified, trace_sets};
 
 /// The value of a bundle's `format` field.
 pub const BUNDLE_FORMAT: &str = "minhbach-audit-bundle";
@@ -64,6 +68,7 @@ pub struct TrustAnchor {
     chain_id: String,
     genesis_hash: Hash,
     validators: ValidatorSet,
+    witnesses: Vec<(EntityId, PublicKey)>,
 }
 
 impl TrustAnchor {
@@ -73,14 +78,36 @@ impl TrustAnchor {
             chain_id: chain_id.into(),
             genesis_hash,
             validators,
+            witnesses: Vec::new(),
         }
+    }
+
+    /// The anchor that also trusts these witnesses (id and key): the
+    /// observers of the genesis file, whose cosignatures an offline
+    /// verifier counts.
+    pub fn with_witnesses(mut self, witnesses: Vec<(EntityId, PublicKey)>) -> TrustAnchor {
+        self.witnesses = witnesses;
+        self
+    }
+
+    /// The witnesses trusted, by id, with their keys.
+    pub fn witnesses(&self) -> &[(EntityId, PublicKey)] {
+        &self.witnesses
     }
 
     /// The anchor of a genesis state (height 0) whose genesis hashes to
     /// `genesis_hash`.
     pub fn from_genesis_state(state: &State, genesis_hash: Hash) -> TrustAnchor {
         assert_eq!(state.height(), Height(0), "a genesis state is at height 0");
+        let witnesses = state
+            .entities()
+            .filter(|e| {
+                e.kind == crate::tx::EntityKind::Observer && e.status == crate::tx::Status::Active
+            })
+            .map(|e| (e.id.clone(), e.public_key))
+            .collect();
         TrustAnchor::new(state.chain_id(), genesis_hash, state.validators().clone())
+            .with_witnesses(witnesses)
     }
 
     /// The chain id.

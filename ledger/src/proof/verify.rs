@@ -4,8 +4,8 @@
 
 use super::views::{first_difference, to_value, view_mismatch};
 use super::{
-    tx_view, AuditBundle, BundleHeader, ProofError, TrustAnchor, VerifiedTx, BUNDLE_FORMAT,
-    BUNDLE_VERSION,
+    tx_view, AuditBundle, BundleHeader, ProofError, SetChange, TrustAnchor, VerifiedTx,
+    BUNDLE_FORMAT, BUNDLE_VERSION,
 };
 use crate::block::{CommitCertificate, Header};
 use crate::codec::{self, RECORD_BYTES_MAX};
@@ -16,7 +16,7 @@ use crate::validators::ValidatorSet;
 
 impl BundleHeader {
     /// The header from its bytes, after checking that the view says the same.
-    fn decode(&self) -> Result<Header, ProofError> {
+    pub(crate) fn decode(&self) -> Result<Header, ProofError> {
         let header: Header = codec::decode::<Header, RECORD_BYTES_MAX>(&self.bytes)
             .map_err(|reason| ProofError::HeaderUnreadable { reason })?;
         if header != self.view {
@@ -45,35 +45,7 @@ impl AuditBundle {
             });
         }
         let target = self.block.header.decode()?;
-        let mut trusted = anchor.validators.clone();
-        let mut last_change = Height(0);
-        for change in &self.validator_set_changes {
-            let header = change.header.decode()?;
-            if header.height <= last_change || header.height >= target.height {
-                return Err(ProofError::ChangeOutOfOrder {
-                    height: header.height,
-                    after: last_change,
-                    target: target.height,
-                });
-            }
-            check_certified(anchor, &header, &change.certificate, &trusted)?;
-            let given = change.next_validators.hash();
-            if given != header.next_validators_hash {
-                return Err(ProofError::NextSetMismatch {
-                    height: header.height,
-                    next: header.height.next(),
-                    given,
-                    committed: header.next_validators_hash,
-                });
-            }
-            if header.next_validators_hash == header.validators_hash {
-                return Err(ProofError::NotAChange {
-                    height: header.height,
-                });
-            }
-            trusted = change.next_validators.clone();
-            last_change = header.height;
-        }
+        let trusted = trace_sets(anchor, &self.validator_set_changes, target.height)?;
         check_certified(anchor, &target, &self.block.certificate, &trusted)?;
         self.check_inclusion(&target)?;
         let signed_power = self
@@ -167,9 +139,49 @@ impl AuditBundle {
     }
 }
 
+/// set(H) for a block at `target`, reached from set(1) of the genesis
+/// file through `changes`: each a certified header k < H, in increasing
+/// order, whose next set differs from its own and is the one given.
+pub(crate) fn trace_sets(
+    anchor: &TrustAnchor,
+    changes: &[SetChange],
+    target: Height,
+) -> Result<ValidatorSet, ProofError> {
+    let mut trusted = anchor.validators.clone();
+    let mut last_change = Height(0);
+    for change in changes {
+        let header = change.header.decode()?;
+        if header.height <= last_change || header.height >= target {
+            return Err(ProofError::ChangeOutOfOrder {
+                height: header.height,
+                after: last_change,
+                target,
+            });
+        }
+        check_certified(anchor, &header, &change.certificate, &trusted)?;
+        let given = change.next_validators.hash();
+        if given != header.next_validators_hash {
+            return Err(ProofError::NextSetMismatch {
+                height: header.height,
+                next: header.height.next(),
+                given,
+                committed: header.next_validators_hash,
+            });
+        }
+        if header.next_validators_hash == header.validators_hash {
+            return Err(ProofError::NotAChange {
+                height: header.height,
+            });
+        }
+        trusted = change.next_validators.clone();
+        last_change = header.height;
+    }
+    Ok(trusted)
+}
+
 /// Checks that `header` is of this chain, names `set` as set(H), and that
 /// `cert` commits it under `set`.
-fn check_certified(
+pub(crate) fn check_certified(
     anchor: &TrustAnchor,
     header: &Header,
     cert: &CommitCertificate,

@@ -31,6 +31,7 @@ use crate::tx::Op;
 use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
+mod cosign;
 mod summary;
 mod tree;
 
@@ -47,7 +48,9 @@ const CF_SAFETY: &str = "safety";
 const CF_SUMMARY: &str = "summary";
 /// The history tree's complete subtrees (see [`crate::history`]).
 const CF_TREE: &str = "history_tree";
-const COLUMN_FAMILIES: [&str; 11] = [
+/// Witnesses' latest cosignatures, outside consensus.
+const CF_COSIGN: &str = "cosignatures";
+const COLUMN_FAMILIES: [&str; 12] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXINDEX,
@@ -59,6 +62,7 @@ const COLUMN_FAMILIES: [&str; 11] = [
     CF_SAFETY,
     CF_SUMMARY,
     CF_TREE,
+    CF_COSIGN,
 ];
 
 const META_CHAIN_ID: &[u8] = b"chain_id";

@@ -14,6 +14,7 @@ mod helpers;
 mod input;
 mod transaction;
 mod trust;
+mod witness;
 
 use ledger::proof::AuditBundle;
 use ledger::{Hash, Height};
