@@ -138,6 +138,20 @@ impl Checker {
 
     /// Block `h` is committed for the first time anywhere.
     fn first_commit(&mut self, h: u64, block: &Block, cert: &CommitCertificate) {
+        // The history root, computed here from the chain's own hashes as
+        // RFC 6962 says: leaf SHA-256(0x00 ‖ hash).
+        let leaves: Vec<Hash> = self
+            .chain
+            .iter()
+            .map(|b| Hash::digest(&[&[0u8][..], &b.0[..]].concat()))
+            .collect();
+        if block.header.history_root != ledger::merkle::root_from_leaf_hashes(&leaves) {
+            self.violation(format!(
+                "validity: block {h} names history root {}, not the root of the {} blocks before it",
+                block.header.history_root,
+                leaves.len()
+            ));
+        }
         self.chain.push(block.hash());
         *self.proposers.entry(block.header.proposer).or_default() += 1;
         self.trace_hash = mix(self.trace_hash, &block.hash().0);
