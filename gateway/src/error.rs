@@ -15,7 +15,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 /// Error codes the API itself gives, besides the ledger's rejection codes
 /// (`ledger::error::ERROR_CODES`).
-pub const API_ERROR_CODES: [&str; 7] = [
+pub const API_ERROR_CODES: [&str; 15] = [
     "not_found",
     "method_not_allowed",
     "timeout",
@@ -23,6 +23,14 @@ pub const API_ERROR_CODES: [&str; 7] = [
     "rate_limited",
     "uri_too_long",
     "internal",
+    "unknown_witness",
+    "not_a_witness",
+    "witness_suspended",
+    "wrong_key",
+    "height_zero",
+    "not_reached",
+    "other_history",
+    "not_newer",
 ];
 
 /// Every code an error answer may carry: the API's own, then the ledger's.
@@ -49,9 +57,13 @@ impl PartialSchema for ErrorCode {
                  `method_not_allowed` (405, with `Allow`); `timeout` (408): a \
                  submission whose body did not arrive in time; `too_large` (413); \
                  `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
-                 and `rate_limited` (429, try again); `internal` (500). The other \
-                 codes are the ledger's rejections of a transaction (422), as in \
-                 the specification.",
+                 and `rate_limited` (429, try again); `internal` (500). A \
+                 cosignature is refused with `unknown_witness`, `not_a_witness`, \
+                 `witness_suspended` or `wrong_key` (403: its signer is not an \
+                 active witness holding that key), `bad_signature`, `wrong_chain`, \
+                 `height_zero` or `not_reached` (422), `other_history` or \
+                 `not_newer` (409). The other codes are the ledger's rejections \
+                 of a transaction (422), as in the specification.",
             ))
             .into()
     }

@@ -21,7 +21,8 @@ use utoipa::OpenApi as _;
 const DESCRIPTION: &str = "\
 The HTTP API of a Minh Bạch node: a permissioned ledger of Vietnamese public \
 spending. Each node serves two listeners. The **API** (operators and \
-submitters) has every route here plus `POST /v1/txs`. The **explorer** \
+submitters) has the read routes and the writes: `POST /v1/txs`, \
+`POST /v1/txs/batch` and `POST /v1/cosignatures`. The **explorer** \
 (journalists, the public) has the same read routes, `/genesis.json` and \
 server-rendered HTML pages (`/`, `/blocks/{h}`, `/txs/{hash}`, \
 `/entities/{id}`, `/contracts/{id}`, `/search?q=`, not described here); it \
@@ -77,6 +78,11 @@ pub fn base() -> OpenApi {
         tag(
             "spending",
             "Entities, their budget lines and history, and contracts.",
+        ),
+        tag(
+            "witnesses",
+            "Checkpoints of the history, the proofs between them, and the \
+             outside witnesses who cosign them.",
         ),
         tag(
             "exports",

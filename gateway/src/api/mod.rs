@@ -43,6 +43,7 @@ mod exports;
 pub mod model;
 mod spending;
 mod submit;
+mod witness;
 
 pub use self::exports::ExportLinks;
 use self::model::{
@@ -52,6 +53,7 @@ use self::model::{
     TxView, ValidatorView, ValidatorsAt,
 };
 pub use self::model::{ErrorBody, ErrorCode, ErrorDetail};
+pub use self::witness::COSIGNED_HEIGHT_GAUGE;
 
 /// Most blocks in one page of `/v1/blocks`; a larger `limit` is capped.
 pub const BLOCKS_PAGE_MAX: u64 = 100;
@@ -101,9 +103,10 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t).map_err(ApiError::from)
 }
 
-/// The operators' API: every read route plus `POST /v1/txs`, and the
-/// document of exactly those at [`OPENAPI_PATH`]; exports with the default
-/// `[exports]` settings.
+/// The operators' API: every read route plus `POST /v1/txs`,
+/// `POST /v1/txs/batch` and `POST /v1/cosignatures`, and the document of
+/// exactly those at [`OPENAPI_PATH`]; exports with the default `[exports]`
+/// settings.
 pub fn api_router(shared: Arc<Shared>) -> Router {
     api_router_with(shared, ExportLinks::default())
 }
@@ -125,9 +128,18 @@ pub fn api_router_with(shared: Arc<Shared>, links: ExportLinks) -> Router {
             shared.clone(),
             refuse_batches_when_full,
         ));
+    let mut cosign = routes!(witness::post_cosignature);
+    cosign.2 = cosign
+        .2
+        .layer(DefaultBodyLimit::max(
+            ledger::witness::COSIGNATURE_BYTES_MAX,
+        ))
+        .layer(middleware::from_fn(within_submit_timeout));
+    witness::publish_held(&shared);
     let (router, openapi) = read_routes()
         .routes(submit)
         .routes(submit_batch)
+        .routes(cosign)
         .split_for_parts();
     // The handlers' own description is the whole of the API's document.
     let document = doc::Document::new(openapi);
@@ -141,7 +153,7 @@ pub fn api_router_with(shared: Arc<Shared>, links: ExportLinks) -> Router {
 
 /// The explorer: the read routes, the HTML pages of [`crate::explorer`],
 /// and `GET /genesis.json`; any method but GET or HEAD is 405; rate-limited
-/// per client. Its document at [`OPENAPI_PATH`] has no `POST /v1/txs`.
+/// per client. Its document at [`OPENAPI_PATH`] has no `POST` route.
 /// Exports with the default `[exports]` settings.
 pub fn explorer_router(shared: Arc<Shared>, limits: crate::explorer::RateLimits) -> Router {
     explorer_router_with(shared, limits, ExportLinks::default())
@@ -182,6 +194,11 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(spending::flags))
         .routes(routes!(chain::validators))
         .routes(routes!(chain::evidence))
+        .routes(routes!(witness::latest_checkpoint))
+        .routes(routes!(witness::checkpoint))
+        .routes(routes!(witness::consistency))
+        .routes(routes!(witness::witnesses))
+        .routes(routes!(witness::cosignatures))
         .routes(routes!(exports::export_csv))
         .routes(routes!(exports::export_ocds))
         .routes(routes!(exports::ocds_extension))
@@ -268,7 +285,8 @@ async fn read_only(request: Request, next: Next) -> Response {
 }
 
 /// The API's answer to a method its route does not take. Every route but
-/// `/v1/txs` is read-only; axum then sets `Allow` to the route's methods.
+/// `/v1/txs`, `/v1/txs/batch` and `/v1/cosignatures` is read-only; axum
+/// then sets `Allow` to the route's methods.
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -326,8 +344,10 @@ async fn readyz(State(s): State<AppState>) -> Response {
 /// `minhbach_committed_txs_total`, `minhbach_committed_blocks_total`,
 /// `minhbach_mempool_txs`, `minhbach_peers`, `minhbach_store_writable`
 /// (1, or 0 while the store cannot be written),
-/// `minhbach_store_write_failures_total` and the histogram
-/// `minhbach_block_interval_seconds`.
+/// `minhbach_store_write_failures_total`, the histogram
+/// `minhbach_block_interval_seconds`, and
+/// `minhbach_witness_cosigned_height{witness}`, the height of each
+/// witness's latest cosignature this node holds.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
         body = String, content_type = "text/plain; version=0.0.4")))]

@@ -11,9 +11,11 @@
 //! (`additionalProperties: false`), which the tests check against real
 //! answers.
 
+use ledger::merkle::ConsistencyProof;
 use ledger::state::{BudgetFigures, Contract, Delivery, Entity};
 use ledger::store::HistoryEntry;
 use ledger::tx::{EntityKind, Status as EntityStatus};
+use ledger::witness::Cosignature;
 use ledger::{
     Amount, Block, CommitCertificate, ContractId, EntityId, Evidence, Hash, Height, LineCode, Op,
     PeerId, PublicKey, Signature, Validator, VoteType, Year,
@@ -609,4 +611,87 @@ pub struct ValidatorsAt {
 pub struct EvidenceList {
     /// Oldest first.
     pub evidence: Vec<EvidenceView>,
+}
+
+/// `GET /v1/consistency`: the RFC 6962 proof that the history over blocks
+/// 1..=`old_size` is a prefix of the history over blocks 1..=`new_size`;
+/// the JSON of `ledger::merkle::ConsistencyProof`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyView {
+    /// M: the older history holds blocks 1..=M.
+    pub old_size: u64,
+    /// N: the newer history holds blocks 1..=N.
+    pub new_size: u64,
+    /// RFC 6962 PROOF(M, D[N]): empty when M = N.
+    pub path: Vec<Hash>,
+}
+
+impl From<ConsistencyProof> for ConsistencyView {
+    fn from(p: ConsistencyProof) -> ConsistencyView {
+        ConsistencyView {
+            old_size: p.old_size,
+            new_size: p.new_size,
+            path: p.path,
+        }
+    }
+}
+
+/// The latest cosignature of a witness that this node holds.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignedAt {
+    /// The height of the checkpoint it cosigned: the witness vouches for
+    /// blocks 1 to this height.
+    pub height: u64,
+    /// When the witness cosigned, in ms since the epoch, by its own clock.
+    pub time_ms: u64,
+}
+
+/// A witness: an entity of kind `observer`, which cosigns checkpoints.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessView {
+    /// Id.
+    pub id: EntityId,
+    /// Display name, as registered.
+    pub name: String,
+    /// The key its cosignatures must be signed with.
+    pub public_key: PublicKey,
+    /// Active or suspended; a suspended witness's cosignatures are refused.
+    pub status: EntityStatus,
+    /// Its latest cosignature held by this node; null if it has posted
+    /// none here.
+    #[schema(required = true)]
+    pub latest_cosignature: Option<CosignedAt>,
+}
+
+/// `GET /v1/witnesses`: every witness in the committed state.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessList {
+    /// The height of the state they are read from.
+    pub height: u64,
+    /// The witnesses, by id.
+    pub witnesses: Vec<WitnessView>,
+}
+
+/// `GET /v1/cosignatures`: the latest cosignature of each witness that
+/// this node holds.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureList {
+    /// One per witness, by witness id.
+    pub cosignatures: Vec<Cosignature>,
+}
+
+/// `POST /v1/cosignatures` accepted: this node now holds it as the
+/// witness's latest.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureKept {
+    /// The witness.
+    pub witness: EntityId,
+    /// The height it cosigned.
+    pub height: u64,
 }

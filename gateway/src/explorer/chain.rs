@@ -1,5 +1,6 @@
 //! Pages about the chain itself: a block (header, transactions, evidence,
-//! the signatures that committed it), a transaction (status, signer, what it
+//! the signatures that committed it, the outside witnesses who cosigned
+//! it), a transaction (status, signer, what it
 //! did, where it is, how to verify it), the validators and the evidence of
 //! their misbehaviour.
 
@@ -45,6 +46,9 @@ fn render_block(x: &Explorer, ctx: &Ctx, height: &str) -> Result<Page, PageError
     let cert = s.store.cert(h)?;
     let set = s.store.validator_set(&block.header.validators_hash)?;
     let tip = x.tip();
+    // A witness vouches for every block up to the checkpoint it cosigned.
+    let mut witnesses = s.store.cosignatures()?;
+    witnesses.retain(|c| c.height >= h);
     let state = s.state.read().expect("state lock");
     let hdr = &block.header;
     let hex = |h: &Hash| html! { span.hash { (h.to_hex()) } };
@@ -121,10 +125,29 @@ fn render_block(x: &Explorer, ctx: &Ctx, height: &str) -> Result<Page, PageError
                 }
             }
         }
+        section {
+            h2 { (t.witnesses_heading) }
+            @if witnesses.is_empty() {
+                p { (t.witnesses_none) }
+            } @else {
+                p { (t.witnesses_cosigned) }
+                ul {
+                    @for c in &witnesses {
+                        li {
+                            (views::entity(ctx, &state, &c.witness)) " · "
+                            (fill(t.witness_up_to, &[ctx.block_link(c.height)]))
+                        }
+                    }
+                }
+            }
+        }
     };
-    let page = Page::new(fill_text(t.block_title, &[&h.0.to_string()]), body);
-    // A block never changes, but the newest one gains a "next" link.
-    Ok(if h < tip { page.immutable() } else { page })
+    // Not cached for good: the newest block gains a "next" link, and any
+    // block gains witnesses as they cosign.
+    Ok(Page::new(
+        fill_text(t.block_title, &[&h.0.to_string()]),
+        body,
+    ))
 }
 
 fn pager(ctx: &Ctx, prev: Option<Height>, next: Option<Height>) -> Markup {

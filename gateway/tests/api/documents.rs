@@ -27,6 +27,11 @@ fn read_paths() -> Vec<(String, String)> {
         "/v1/flags",
         "/v1/validators",
         "/v1/evidence",
+        "/v1/checkpoint",
+        "/v1/checkpoints/{height}",
+        "/v1/consistency",
+        "/v1/witnesses",
+        "/v1/cosignatures",
         "/v1/export.csv",
         "/v1/export/ocds.json",
         "/v1/export/ocds/extension.json",
@@ -48,6 +53,7 @@ async fn each_listener_documents_exactly_its_routes() {
     let mut expected = read_paths();
     expected.push(("post".into(), "/v1/txs".into()));
     expected.push(("post".into(), "/v1/txs/batch".into()));
+    expected.push(("post".into(), "/v1/cosignatures".into()));
     expected.sort();
     assert_eq!(api.paths(), expected);
     let mut expected = read_paths();

@@ -15,10 +15,16 @@
 //! - [`reads`]: the read routes, their pages, health and metrics;
 //! - [`submissions`]: submitting transactions, one or a batch;
 //! - [`errors`]: the error answers of every route;
+//! - [`witnesses`]: checkpoints, consistency proofs and the witnesses, as
+//!   outside witnesses read them;
+//! - [`cosignatures`]: witnesses posting their cosignatures, refused or
+//!   kept, and where the explorer and the metrics show them;
 //! - [`fixture`]: the chain they read, and the helpers they share.
 
+mod cosignatures;
 mod documents;
 mod errors;
 mod fixture;
 mod reads;
 mod submissions;
+mod witnesses;

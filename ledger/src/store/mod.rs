@@ -151,6 +151,9 @@ pub struct Store {
     handle: RwLock<Handle>,
     /// The memory a simulated store lives in, instead of the disk.
     memory: Option<MemoryDisk>,
+    /// Held while a cosignature is checked against the one held and
+    /// written, so that two posts of one witness cannot both pass.
+    pub(crate) cosigning: std::sync::Mutex<()>,
 }
 
 /// Memory that stores keep their data in across a close and an open, as a
@@ -283,6 +286,7 @@ impl Store {
                 writable,
             }),
             memory,
+            cosigning: std::sync::Mutex::new(()),
         }
     }
 

@@ -114,6 +114,7 @@ impl Store {
         Ok(match self.check_cosignature(c, state)? {
             Err(e) => Err(e),
             Ok(()) => {
+                let _one_at_a_time = self.cosigning.lock().expect("cosigning lock");
                 if let Some(held) = self.cosignature(&c.witness)? {
                     if held.height >= c.height {
                         return Ok(Err(CosignatureRefused::NotNewer {
