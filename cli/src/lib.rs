@@ -1,7 +1,8 @@
 //! `minhbach`, the command line of Minh Bạch.
 //!
 //! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
-//! or verification failed; 2 usage; 3 node unreachable.
+//! or verification failed; 2 usage; 3 node unreachable; 4 a witness found a
+//! fork (`witness run`).
 
 pub mod ceremony;
 pub mod export;
@@ -10,6 +11,7 @@ pub mod query;
 pub mod render;
 pub mod tx;
 pub mod watch;
+pub mod witness;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,11 @@ enum Command {
     /// OCDS release package, stamped with the height and block hash.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Witness the chain: cosign each checkpoint that extends the last one
+    /// cosigned, and stop with exit code 4 and a fork proof if a node shows
+    /// another history.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 #[derive(Subcommand)]
@@ -147,6 +154,21 @@ enum VerifyCommand {
     /// file: exit 0 if it proves its transaction, 1 saying what failed.
     Proof {
         /// The bundle, as written by `minhbach proof tx`.
+        file: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+        /// Also require at least K of the genesis file's witnesses
+        /// (observers) to have cosigned a checkpoint holding the block.
+        #[arg(long, value_name = "K")]
+        witnesses: Option<usize>,
+    },
+    /// Check a fork proof with no network, trusting only the genesis file:
+    /// exit 0 naming the height, the two blocks and the validators who
+    /// signed both; 1 saying what failed.
+    Fork {
+        /// The fork proof, as `minhbach witness run` writes it
+        /// (fork-proof-<height>.json in the witness's home).
         file: PathBuf,
         /// The chain's genesis file.
         #[arg(long, value_name = "FILE")]
@@ -197,9 +219,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Verify(VerifyCommand::Chain { home }) => verify_chain(cli.output, &home),
-        Command::Verify(VerifyCommand::Proof { file, genesis }) => {
-            proof::verify(cli.output, &file, &genesis)
+        Command::Verify(VerifyCommand::Fork { file, genesis }) => {
+            witness::fork::verify(cli.output, &file, &genesis)
         }
+        Command::Verify(VerifyCommand::Proof {
+            file,
+            genesis,
+            witnesses,
+        }) => proof::verify(cli.output, &file, &genesis, witnesses),
         Command::Node(NodeCommand::Start { home }) => {
             nodes::exit_with_supervisor()?;
             node::run::start::<gateway::Listeners>(&home)?;
@@ -236,6 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
             command,
         ),
+        Command::Witness(command) => witness::run(command, cli.output, cli.ca_file.as_deref()),
     }
 }
 

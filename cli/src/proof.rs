@@ -1,6 +1,7 @@
 //! `minhbach proof tx` and `minhbach verify proof`: fetch a transaction's
 //! audit bundle from a node, and check a bundle with no network against a
-//! genesis file.
+//! genesis file, counting the genesis file's witnesses who stand behind
+//! the transaction's block.
 //!
 //! Fetching trusts nothing and checks nothing: it writes what the node
 //! sent. Verifying is [`ledger::proof::AuditBundle::verify`], which trusts
@@ -87,9 +88,16 @@ fn write_file(path: &Path, bytes: &[u8], overwrite: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Runs `minhbach verify proof FILE --genesis GENESIS`: 0 when the bundle
-/// proves its transaction, 1 with `invalid: <what>` on stderr when not.
-pub fn verify(output: Output, file: &Path, genesis: &Path) -> anyhow::Result<u8> {
+/// Runs `minhbach verify proof FILE --genesis GENESIS [--witnesses K]`: 0
+/// when the bundle proves its transaction (and, with `K`, at least K of the
+/// genesis file's witnesses stand behind its block), 1 with
+/// `invalid: <what>` on stderr when not.
+pub fn verify(
+    output: Output,
+    file: &Path,
+    genesis: &Path,
+    required: Option<usize>,
+) -> anyhow::Result<u8> {
     let genesis = Genesis::load(genesis).map_err(|e| UsageError {
         flag: "--genesis",
         message: e.to_string(),
@@ -98,34 +106,103 @@ pub fn verify(output: Output, file: &Path, genesis: &Path) -> anyhow::Result<u8>
     let verdict = bytes
         .and_then(|b| AuditBundle::decode(&b))
         .and_then(|bundle| bundle.verify(&genesis.trust_anchor()));
-    match verdict {
-        Ok(verified) => {
-            let summary = summary(&genesis, &verified);
-            print!("{}", render(&summary, output, None));
-            if output == Output::Table {
-                let changes = match verified.set_changes {
-                    1 => "1 validator-set change".to_owned(),
-                    n => format!("{n} validator-set changes"),
-                };
-                eprintln!(
-                    "valid: the transaction is in block {}, signed off by validators holding {} \
-                     of {} voting power, whose authority was traced from the genesis file \
-                     through {changes}. The bundle does not prove which key the signer held \
-                     then; the validators checked the signature when they executed the block.",
-                    verified.height, verified.signed_power, verified.total_power
-                );
-            }
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("invalid: {e}");
-            if output != Output::Table {
-                let answer = json!({"valid": false, "error": e.to_string()});
-                print!("{}", render(&answer, output, None));
-            }
-            Ok(EXIT_FAILED)
+    let verified = match verdict {
+        Ok(verified) => verified,
+        Err(e) => return Ok(invalid(output, &e.to_string(), json!({}))),
+    };
+    let mut summary = summary(&genesis, &verified);
+    if let Some(k) = required {
+        summary["witnesses_required"] = k.into();
+        if verified.witnesses.len() < k {
+            let why = too_few_witnesses(&verified, k);
+            return Ok(invalid(output, &why, summary));
         }
     }
+    print!("{}", render(&summary, output, None));
+    if output == Output::Table {
+        let changes = match verified.set_changes {
+            1 => "1 validator-set change".to_owned(),
+            n => format!("{n} validator-set changes"),
+        };
+        eprintln!(
+            "valid: the transaction is in block {}, signed off by validators holding {} \
+             of {} voting power, whose authority was traced from the genesis file \
+             through {changes}. {} The bundle does not prove which key the signer held \
+             then; the validators checked the signature when they executed the block.",
+            verified.height,
+            verified.signed_power,
+            verified.total_power,
+            witnesses_words(&verified),
+        );
+    }
+    Ok(0)
+}
+
+/// Prints why the bundle does not prove enough (`details` are added to the
+/// JSON answer) and returns the exit code.
+fn invalid(output: Output, why: &str, mut details: Value) -> u8 {
+    eprintln!("invalid: {why}");
+    if output != Output::Table {
+        details["valid"] = false.into();
+        details["error"] = why.into();
+        print!("{}", render(&details, output, None));
+    }
+    EXIT_FAILED
+}
+
+/// The witnesses' ids, comma-separated.
+fn id_list(ids: &[ledger::EntityId]) -> String {
+    ids.iter()
+        .map(|i| i.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the witnesses say of the block, as a sentence.
+fn witnesses_words(v: &VerifiedTx) -> String {
+    let stood = match v.witnesses.len() {
+        0 => {
+            "No witness of the genesis file has cosigned a checkpoint holding the block.".to_owned()
+        }
+        1 => format!(
+            "1 witness of the genesis file ({}) cosigned a checkpoint holding the block.",
+            id_list(&v.witnesses)
+        ),
+        n => format!(
+            "{n} witnesses of the genesis file ({}) cosigned a checkpoint holding the block.",
+            id_list(&v.witnesses)
+        ),
+    };
+    match v.uncounted_witnesses.as_slice() {
+        [] => stood,
+        others => format!(
+            "{stood} Cosignatures from {}, not witnesses of the genesis file, were not counted.",
+            id_list(others)
+        ),
+    }
+}
+
+/// Why the block has fewer than `required` witnesses behind it.
+fn too_few_witnesses(v: &VerifiedTx, required: usize) -> String {
+    let names = if v.witnesses.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", id_list(&v.witnesses))
+    };
+    let uncounted = if v.uncounted_witnesses.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; cosignatures from {}, not witnesses of the genesis file, are not counted",
+            id_list(&v.uncounted_witnesses)
+        )
+    };
+    format!(
+        "{} of the genesis file's witnesses stood behind block {}{names}, \
+         but at least {required} are required{uncounted}",
+        v.witnesses.len(),
+        v.height,
+    )
 }
 
 /// The file's bytes, or the bundle error for a file over the size limit;
@@ -169,5 +246,10 @@ fn summary(genesis: &Genesis, v: &VerifiedTx) -> Value {
         "total_power": v.total_power,
         "validator_set_changes": v.set_changes,
         "currency": genesis.currency.code,
+        "witness_count": v.witnesses.len(),
+        "witnesses": v.witnesses.iter().map(|w| json!({
+            "id": w,
+            "name": genesis.entities.iter().find(|e| e.id == *w).map(|e| e.name.as_str()),
+        })).collect::<Vec<_>>(),
     })
 }

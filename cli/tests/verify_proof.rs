@@ -1,6 +1,8 @@
 //! `minhbach verify proof FILE --genesis FILE` on bundles built from a real
 //! store (exit 0 and a summary when valid; exit 1 and `invalid: <what>` when
-//! tampered with, or checked against another genesis), and `minhbach proof
+//! tampered with, or checked against another genesis, or when fewer of the
+//! genesis file's witnesses than `--witnesses K` stand behind the block,
+//! which the summary names), and `minhbach proof
 //! tx` against a stand-in node (the route it reads, the file it writes, and
 //! no overwriting without `--force`).
 
@@ -13,6 +15,8 @@ use ledger::builder::{build_block, sign_commit, BlockTemplate};
 use ledger::proof::AuditBundle;
 use ledger::testkit::{id, key};
 use ledger::tx::{Op, TxBody};
+use ledger::witness::{CheckpointProof, Cosignature};
+use ledger::Height;
 use ledger::{Amount, ContractId, LineCode, PeerId, SignedTx, Year};
 use node::home::Home;
 use serde_json::{json, Value};
@@ -24,6 +28,8 @@ fn genesis_json(chain_id: &str, validator_label: &str) -> Value {
         ("MOH", "ministry", None),
         ("MOH.BVBM", "department", Some("MOH")),
         ("V-0042", "vendor", None),
+        ("KTNN", "observer", None),
+        ("TTXVN", "observer", None),
     ];
     json!({
         "chain_id": chain_id,
@@ -166,6 +172,10 @@ fn write_bundle(dir: &Path, genesis: &Genesis, hash: &ledger::Hash) -> (PathBuf,
 }
 
 fn verify(file: &Path, genesis: &Path, json: bool) -> support::Run {
+    verify_with(file, genesis, json, &[])
+}
+
+fn verify_with(file: &Path, genesis: &Path, json: bool, extra: &[&str]) -> support::Run {
     let mut args = vec![
         "verify",
         "proof",
@@ -176,7 +186,20 @@ fn verify(file: &Path, genesis: &Path, json: bool) -> support::Run {
     if json {
         args.extend(["--output", "json"]);
     }
+    args.extend(extra);
     minhbach(&args)
+}
+
+/// Witness `who` of the genesis file cosigns the checkpoint at `height`,
+/// and the home's store keeps it.
+fn cosign(dir: &Path, genesis: &Genesis, who: &str, height: u64) {
+    let (store, state) = Home::new(dir).open_store(genesis).unwrap();
+    let checkpoint = CheckpointProof::build(&store, Height(height))
+        .unwrap()
+        .unwrap()
+        .checkpoint;
+    let c = Cosignature::sign(&key(who), id(who), &checkpoint, 1_800_000_000_000);
+    store.admit_cosignature(&c, &state).unwrap().unwrap();
 }
 
 #[test]
@@ -204,6 +227,9 @@ fn a_valid_bundle_verifies_offline_with_a_summary() {
         (v["signed_power"].clone(), v["total_power"].clone()),
         (json!(50), json!(50))
     );
+    // No witness has cosigned yet.
+    assert_eq!(v["witness_count"], 0);
+    assert_eq!(v["witnesses"], json!([]));
 
     let run = verify(&file, &genesis_path, false);
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -358,4 +384,68 @@ fn proof_tx_writes_what_the_node_sends_and_never_overwrites_by_default() {
     // Not a hash: a usage error before anything is sent.
     let run = minhbach(&["--node", &node.url, "proof", "tx", "abc", "--out", out_s]);
     assert_eq!(run.code, Some(2), "{run:?}");
+}
+
+#[test]
+fn witnesses_required_must_stand_behind_the_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (genesis, paid) = make_home(dir.path());
+    let genesis_path = dir.path().join("genesis.json");
+    let two = ["--witnesses", "2"];
+
+    // KTNN alone, at block 6: one of two.
+    cosign(dir.path(), &genesis, "KTNN", 6);
+    let (file, _) = write_bundle(dir.path(), &genesis, &paid);
+    let run = verify_with(&file, &genesis_path, false, &two);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        run.stderr.trim(),
+        "invalid: 1 of the genesis file's witnesses stood behind block 5 (KTNN), \
+         but at least 2 are required"
+    );
+    let run = verify_with(&file, &genesis_path, true, &two);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["witness_count"], 1);
+    assert_eq!(v["witnesses_required"], 2);
+    // Without the flag, as valid as before.
+    let run = verify(&file, &genesis_path, true);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["witness_count"], 1);
+
+    // TTXVN too, at block 5 itself: two of two.
+    cosign(dir.path(), &genesis, "TTXVN", 5);
+    let (file, _) = write_bundle(dir.path(), &genesis, &paid);
+    let run = verify_with(&file, &genesis_path, true, &two);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["witness_count"], 2);
+    assert_eq!(v["witnesses_required"], 2);
+    assert_eq!(
+        v["witnesses"],
+        json!([
+            {"id": "KTNN", "name": "Đơn vị KTNN"},
+            {"id": "TTXVN", "name": "Đơn vị TTXVN"},
+        ])
+    );
+    let run = verify_with(&file, &genesis_path, false, &two);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("witnesses (2)"), "{run:?}");
+    assert!(run.stdout.contains("Đơn vị TTXVN"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("2 witnesses of the genesis file (KTNN, TTXVN) cosigned"),
+        "{run:?}"
+    );
+    let run = verify_with(&file, &genesis_path, false, &["--witnesses", "3"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("2 of the genesis file's witnesses stood behind block 5"),
+        "{run:?}"
+    );
 }

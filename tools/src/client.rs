@@ -149,6 +149,54 @@ impl Client {
         Ok(Download { headers, body })
     }
 
+    /// `GET path`, the body as it came, refusing a body over `max` bytes
+    /// without reading past it: a document the caller decodes strictly
+    /// itself, such as a checkpoint proof.
+    pub fn get_bytes(&self, path: &str, max: usize) -> Result<Vec<u8>, ClientError> {
+        use std::io::Read as _;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.rejected(response));
+        }
+        let url = response.url().to_string();
+        let mut body = Vec::new();
+        response
+            .take(max as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                message: format!("reading the answer: {e}"),
+            })?;
+        if body.len() > max {
+            return Err(ClientError::Rejected {
+                status: status.as_u16(),
+                code: "bad_response".into(),
+                message: format!("{url} answered more than the {max} bytes allowed"),
+            });
+        }
+        Ok(body)
+    }
+
+    /// `POST path` with `body` as JSON; the answer as JSON, `null` for a
+    /// success with an empty body (such as 204).
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .map_err(|e| self.unreachable(e))?;
+        if response.status().is_success() && response.content_length() == Some(0) {
+            return Ok(Value::Null);
+        }
+        self.json(response)
+    }
+
     /// Submits a signed transaction; returns its hash (hex).
     pub fn submit(&self, tx: &SignedTx) -> Result<String, ClientError> {
         let body = serde_json::json!({

@@ -21,6 +21,7 @@ pub mod fixture;
 use ::genesis::Genesis;
 use ledger::proof::{tx_view, AuditBundle};
 use ledger::state::Verdict;
+use ledger::witness::{extends, CheckpointProof, Cosignature, ForkProof};
 use ledger::{Block, SignedTx};
 
 use self::fixture::fixture;
@@ -48,6 +49,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("post_tx", post_tx),
     ("post_tx_batch", post_tx_batch),
     ("cursor", cursor),
+    ("checkpoint", checkpoint),
+    ("cosignature", cosignature),
+    ("fork_proof", fork_proof),
 ];
 
 /// The target named `name`.
@@ -320,4 +324,54 @@ pub fn cursor(bytes: &[u8]) {
             "a cursor has one spelling"
         );
     }
+}
+
+/// A checkpoint proof, as a witness reads one from a node
+/// ([`CheckpointProof::decode`]), then its verification against the
+/// fixture's genesis and, if it verifies, whether it extends itself; what
+/// is accepted reads back the same once written.
+pub fn checkpoint(bytes: &[u8]) {
+    let Ok(proof) = CheckpointProof::decode(bytes) else {
+        return;
+    };
+    if let Ok(verified) = proof.verify(&fixture().anchor) {
+        let cp = &verified.checkpoint;
+        assert!(extends(cp, cp, None), "a checkpoint extends itself");
+    }
+    let json = serde_json::to_vec(&proof).expect("a checkpoint serialises");
+    let again = CheckpointProof::decode(&json).expect("a checkpoint reads back what it writes");
+    assert_eq!(
+        again, proof,
+        "a checkpoint changed when written and read back"
+    );
+}
+
+/// A cosignature, as a node reads one from a witness
+/// ([`Cosignature::decode`]), then its signature; what is accepted reads
+/// back the same once written.
+pub fn cosignature(bytes: &[u8]) {
+    let Ok(c) = Cosignature::decode(bytes) else {
+        return;
+    };
+    let _ = c.verify();
+    let json = serde_json::to_vec(&c).expect("a cosignature serialises");
+    let again = Cosignature::decode(&json).expect("a cosignature reads back what it writes");
+    assert_eq!(again, c, "a cosignature changed when written and read back");
+}
+
+/// A fork proof ([`ForkProof::decode`]), then its verification against the
+/// fixture's genesis; what is accepted reads back the same once written.
+pub fn fork_proof(bytes: &[u8]) {
+    let Ok(proof) = ForkProof::decode(bytes) else {
+        return;
+    };
+    if let Ok(fork) = proof.verify(&fixture().anchor) {
+        assert_ne!(fork.cosigned, fork.other, "a fork of one block");
+    }
+    let again = ForkProof::decode(proof.to_json().as_bytes())
+        .expect("a fork proof reads back what it writes");
+    assert_eq!(
+        again, proof,
+        "a fork proof changed when written and read back"
+    );
 }

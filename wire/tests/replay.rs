@@ -173,6 +173,18 @@ fn every_seed_gets_past_its_decoder() {
                 let text = std::str::from_utf8(b).expect(&what);
                 wire::cursor::parse(text).expect(&what);
             }
+            "checkpoint" => {
+                let proof = ledger::witness::CheckpointProof::decode(b).expect(&what);
+                proof.verify(&f.anchor).expect(&what);
+            }
+            "cosignature" => {
+                let c = ledger::witness::Cosignature::decode(b).expect(&what);
+                assert!(c.verify(), "{what}");
+            }
+            "fork_proof" => {
+                let proof = ledger::witness::ForkProof::decode(b).expect(&what);
+                proof.verify(&f.anchor).expect(&what);
+            }
             other => panic!("a seed for {other}, which is no target"),
         }
     }

@@ -1,9 +1,11 @@
 //! Building a bundle from a node's store (feature `store`): the committed
-//! transaction, its block, and every validator-set change from genesis to
-//! that block, each with its certificate.
+//! transaction, its block, every validator-set change from genesis to that
+//! block, each with its certificate, and the checkpoints at or above the
+//! block that witnesses cosigned.
 
+use super::witnessed::witnessed_checkpoints;
 use super::{
-    tx_view, AuditBundle, BundleBlock, BundleHeader, BundleTx, SetChange, BUNDLE_FORMAT,
+    set_changes, tx_view, AuditBundle, BundleBlock, BundleHeader, BundleTx, BUNDLE_FORMAT,
     BUNDLE_VERSION,
 };
 use crate::merkle::InclusionProof;
@@ -56,6 +58,7 @@ impl AuditBundle {
         let inclusion = InclusionProof::generate(&block.tx_leaf_hashes(), index)
             .expect("the index is inside the block");
         let changes = set_changes(store, h)?;
+        let witnesses = witnessed_checkpoints(store, &meta.chain_id, meta.height, h)?;
         Ok(Some(AuditBundle {
             format: BUNDLE_FORMAT.into(),
             version: BUNDLE_VERSION,
@@ -73,43 +76,7 @@ impl AuditBundle {
                 certificate,
             },
             validator_set_changes: changes,
+            witnesses,
         }))
     }
-}
-
-/// Every validator-set change below height `below`, each with its header,
-/// certificate and the set it starts, as [`super::trace_sets`] follows
-/// them from genesis.
-pub(crate) fn set_changes(store: &Store, below: Height) -> Result<Vec<SetChange>, StoreError> {
-    let corrupt = |height: Height, what: String| StoreError::Corrupt { height, what };
-    let mut changes = Vec::new();
-    for k in store.set_change_heights(below)? {
-        let b = store
-            .block(k)?
-            .ok_or_else(|| corrupt(k, "block missing".into()))?;
-        let header = b.header;
-        if header.validators_hash == header.next_validators_hash {
-            return Err(corrupt(
-                k,
-                "indexed as a validator-set change, but is not one".into(),
-            ));
-        }
-        let certificate = store
-            .cert(k)?
-            .ok_or_else(|| corrupt(k, "certificate missing".into()))?;
-        let next_validators = store
-            .validator_set(&header.next_validators_hash)?
-            .ok_or_else(|| {
-                corrupt(
-                    k,
-                    format!("validator set {} missing", header.next_validators_hash),
-                )
-            })?;
-        changes.push(SetChange {
-            header: BundleHeader::new(&header),
-            certificate,
-            next_validators,
-        });
-    }
-    Ok(changes)
 }

@@ -7,7 +7,7 @@ use thiserror::Error;
 use super::{BUNDLE_BYTES_MAX, BUNDLE_FORMAT, BUNDLE_VERSION};
 use crate::block::CertError;
 use crate::error::TxError;
-use crate::types::{Hash, Height};
+use crate::types::{EntityId, Hash, Height};
 
 /// Why a bundle does not prove its transaction, in an auditor's words.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -213,6 +213,90 @@ pub enum ProofError {
     MerklePath {
         /// The height.
         height: Height,
+    },
+    /// A witnessed checkpoint below the transaction's block.
+    #[error("the witnessed checkpoint at height {checkpoint} is below block {block}, so it cannot hold it")]
+    CheckpointBelowBlock {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The transaction's block.
+        block: Height,
+    },
+    /// Witnessed checkpoints out of order, or two of one height.
+    #[error("the witnessed checkpoint at height {checkpoint} is out of place: checkpoints must be in increasing height order, one per height, after {after}")]
+    CheckpointOutOfOrder {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The previous checkpoint's height.
+        after: Height,
+    },
+    /// A history path for another position than the block's.
+    #[error("the history path for the checkpoint at height {checkpoint} is for leaf {leaf_index}, but block {block} is leaf {expected}")]
+    HistoryLeafIndex {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The transaction's block.
+        block: Height,
+        /// The path's leaf index.
+        leaf_index: u64,
+        /// The block's leaf index, its height minus one.
+        expected: u64,
+    },
+    /// A history path for a tree of another size than the checkpoint's.
+    #[error("the history path for the checkpoint at height {checkpoint} is for a history of {tree_size} blocks, not {checkpoint}")]
+    HistoryTreeSize {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The path's tree size.
+        tree_size: u64,
+    },
+    /// The history path does not fold to the checkpoint's root.
+    #[error("the history path of block {block} does not lead to the history root of the checkpoint at height {checkpoint}: the block is not in the history the witnesses cosigned")]
+    HistoryPath {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The transaction's block.
+        block: Height,
+    },
+    /// A witnessed checkpoint that nobody cosigned.
+    #[error("the witnessed checkpoint at height {checkpoint} has no cosignatures")]
+    NoCosignatures {
+        /// The checkpoint's height.
+        checkpoint: Height,
+    },
+    /// A cosignature for another chain.
+    #[error("the cosignature of {witness} on the checkpoint at height {checkpoint} is for chain {found:?}, not {chain:?}")]
+    CosignatureWrongChain {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The witness named.
+        witness: EntityId,
+        /// The cosignature's chain id.
+        found: String,
+        /// The genesis chain id.
+        chain: String,
+    },
+    /// A cosignature of another height or root than its checkpoint's.
+    #[error("the cosignature of {witness} on the checkpoint at height {checkpoint} is for {field} {found}, not the checkpoint's {expected}")]
+    CosignatureMismatch {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The witness named.
+        witness: EntityId,
+        /// `height` or `history_root`.
+        field: &'static str,
+        /// The cosignature's value.
+        found: String,
+        /// The checkpoint's.
+        expected: String,
+    },
+    /// A cosignature whose signature does not verify under its key.
+    #[error("the cosignature of {witness} on the checkpoint at height {checkpoint} does not verify: it was changed or forged")]
+    CosignatureSignature {
+        /// The checkpoint's height.
+        checkpoint: Height,
+        /// The witness named.
+        witness: EntityId,
     },
 }
 

@@ -85,7 +85,8 @@ pub(crate) fn decode_strict<T: DeserializeOwned + Serialize>(
 }
 
 /// The first key of `input` that `known` (the same document as parsed and
-/// written back) does not have, as a dotted path.
+/// written back) does not have, as a dotted path; a key whose value is an
+/// empty list is not one.
 fn unknown_field(input: &Value, known: &Value, at: String) -> Option<String> {
     let join = |key: &str| {
         if at.is_empty() {
@@ -97,6 +98,9 @@ fn unknown_field(input: &Value, known: &Value, at: String) -> Option<String> {
     match (input, known) {
         (Value::Object(a), Value::Object(b)) => {
             a.iter().find_map(|(key, value)| match b.get(key) {
+                // An empty list carries nothing, and is how a list the
+                // format leaves out when empty may still be written.
+                None if value.as_array().is_some_and(Vec::is_empty) => None,
                 None => Some(join(key)),
                 Some(k) => unknown_field(value, k, join(key)),
             })
@@ -123,6 +127,14 @@ mod tests {
         assert_eq!(
             unknown_field(&input, &known, String::new()).as_deref(),
             Some("a.b[0].d")
+        );
+        // An empty list, as a list left out when empty may be written.
+        let input = json!({"a": {"b": [{"c": 1}]}, "e": []});
+        assert_eq!(unknown_field(&input, &known, String::new()), None);
+        let input = json!({"a": {"b": [{"c": 1}]}, "e": [1]});
+        assert_eq!(
+            unknown_field(&input, &known, String::new()).as_deref(),
+            Some("e")
         );
     }
 }

@@ -24,6 +24,15 @@
 //! than 2/3 of an earlier set, could sign a block for a height they no
 //! longer decide. Comparing the block hash with an honest node rules it out.
 //!
+//! Witnesses narrow that last gap without trusting the validators. A bundle
+//! may carry checkpoints at or above its block that witnesses (entities of
+//! kind `observer`) cosigned, each with the block's path into that history
+//! ([`WitnessedCheckpoint`]). Validators could sign another history; a
+//! witness who cosigned a checkpoint at or after the block was shown a
+//! history with this block in it. The verifier counts the witnesses its
+//! anchor trusts, by id and key ([`VerifiedTx::witnesses`]); it cannot know
+//! witnesses registered after genesis, and a witness may collude.
+//!
 //! This module builds bundles from a `Store` (feature `store`) and verifies
 //! them; it does not fetch or write files.
 
@@ -37,19 +46,22 @@ use crate::state::State;
 use crate::tx::SignedTx;
 use crate::types::{EntityId, Hash, Height, PublicKey};
 use crate::validators::ValidatorSet;
+use crate::witness::cosignature::Cosignature;
 
 #[cfg(feature = "store")]
 mod build;
 mod error;
 mod json;
+mod sets;
 mod verify;
 mod views;
+mod witnessed;
 
-#[cfg(feature = "store")]
-pub(crate) use build::set_changes;
 pub use error::ProofError;
 pub(crate) use json::{decode_strict, Strict};
-pub(crate) use verify::{check_certified, trace_sets};
+#[cfg(feature = "store")]
+pub(crate) use sets::set_changes;
+pub(crate) use sets::{check_certified, trace_sets};
 
 /// The value of a bundle's `format` field.
 pub const BUNDLE_FORMAT: &str = "minhbach-audit-bundle";
@@ -149,6 +161,28 @@ pub struct AuditBundle {
     /// Each height k below the block's where set(k+1) differs from set(k),
     /// in increasing order.
     pub validator_set_changes: Vec<SetChange>,
+    /// The checkpoints at or above the block that witnesses cosigned, in
+    /// increasing height, each with the block's path into that history.
+    /// Left out when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<WitnessedCheckpoint>,
+}
+
+/// A history that witnesses cosigned and that holds the bundle's block:
+/// the checkpoint at height N ≥ H, block H's path into it, and the
+/// cosignatures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessedCheckpoint {
+    /// N: the history holds blocks 1..=N.
+    pub height: Height,
+    /// The RFC 6962 root of the history tree over blocks 1..=N.
+    pub history_root: Hash,
+    /// The path of block H (leaf H−1, hashed as `history::leaf` of the
+    /// block hash) to `history_root`, for a tree of N leaves.
+    pub inclusion: InclusionProof,
+    /// The cosignatures of (chain id, N, `history_root`), by witness.
+    pub cosignatures: Vec<Cosignature>,
 }
 
 /// The transaction in a bundle.
@@ -228,6 +262,12 @@ pub struct VerifiedTx {
     pub total_power: u64,
     /// How many validator-set changes were followed from genesis.
     pub set_changes: usize,
+    /// The witnesses of the trust anchor (matched by id and key) who
+    /// cosigned a checkpoint holding the block, each once, by id.
+    pub witnesses: Vec<EntityId>,
+    /// Who else validly cosigned a checkpoint holding the block, with a
+    /// key the anchor does not trust as theirs: not counted. By id.
+    pub uncounted_witnesses: Vec<EntityId>,
 }
 
 /// The readable view of a signed transaction, as it appears in a bundle.

@@ -24,21 +24,21 @@ use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{CommitCertificate, Header};
-use crate::codec;
-use crate::crypto::{self, SigningKey};
+use crate::crypto::SigningKey;
 use crate::proof::{BundleHeader, ProofError, SetChange, Strict};
-use crate::types::{EntityId, Hash, Height, PublicKey, Signature};
+use crate::types::{EntityId, Hash, Height};
 
 #[cfg(feature = "store")]
 mod build;
+pub mod cosignature;
 mod verify;
+
+pub use cosignature::{signing_bytes, Cosignature, COSIGNATURE_DOMAIN_TAG};
 
 #[cfg(feature = "store")]
 pub use build::CosignatureRefused;
 pub use verify::{extends, VerifiedCheckpoint, VerifiedFork};
 
-/// Domain tag that starts the signed bytes of every cosignature.
-pub const COSIGNATURE_DOMAIN_TAG: &str = "minhbach/cosignature/v1";
 /// The value of a checkpoint proof's `format` field.
 pub const CHECKPOINT_FORMAT: &str = "minhbach-checkpoint";
 /// The value of a fork proof's `format` field.
@@ -94,33 +94,6 @@ pub struct CheckpointProof {
     pub history_peaks: Vec<Hash>,
     /// Each height k below H where set(k+1) differs from set(k).
     pub validator_set_changes: Vec<SetChange>,
-}
-
-/// A witness's signature over a checkpoint's chain id, height and history
-/// root.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Cosignature {
-    /// The witness: an entity of kind `observer`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub witness: EntityId,
-    /// The witness's key, which signed.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub key: PublicKey,
-    /// The chain id.
-    pub chain_id: String,
-    /// The checkpoint's height.
-    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
-    pub height: Height,
-    /// The checkpoint's history root.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub history_root: Hash,
-    /// When the witness cosigned, ms since the epoch, by its clock.
-    pub time_ms: u64,
-    /// Signature over [`Cosignature::signing_bytes`].
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub signature: Signature,
 }
 
 /// Two certified checkpoints of one height with different blocks: proof
@@ -215,18 +188,6 @@ impl WitnessError {
     }
 }
 
-/// The bytes a witness signs: tag, chain id, height, history root and the
-/// time of cosigning.
-pub fn signing_bytes(chain_id: &str, height: Height, history_root: &Hash, time_ms: u64) -> Vec<u8> {
-    codec::encode(&(
-        COSIGNATURE_DOMAIN_TAG,
-        chain_id,
-        height,
-        history_root,
-        time_ms,
-    ))
-}
-
 impl Cosignature {
     /// `witness`, holding `key`, cosigns `checkpoint` at `time_ms`.
     pub fn sign(
@@ -249,18 +210,6 @@ impl Cosignature {
                 time_ms,
             )),
         }
-    }
-
-    /// Whether the signature verifies under `key` (not whether the key is
-    /// a witness's: that is the reader's list of witnesses).
-    pub fn verify(&self) -> bool {
-        let bytes = signing_bytes(
-            &self.chain_id,
-            self.height,
-            &self.history_root,
-            self.time_ms,
-        );
-        crypto::verify(&self.key, &bytes, &self.signature)
     }
 
     /// Reads a cosignature from JSON (at most [`COSIGNATURE_BYTES_MAX`]

@@ -1,8 +1,9 @@
 //! Audit bundles at their boundary: a bundle built from a real store
 //! verifies against the genesis facts alone, and every single-field tamper
 //! (in the readable views, in the signed bytes, in the Merkle path, in a
-//! header, in a certificate, in the validator-set changes, or a wrong
-//! genesis) fails with a message that names what was changed.
+//! header, in a certificate, in the validator-set changes, in a witnessed
+//! checkpoint, or a wrong genesis) fails with a message that names what was
+//! changed.
 //!
 //! Expectations come from the chain the test made (where it put each
 //! transaction and each validator-set change, the hashes of the blocks it
@@ -15,6 +16,7 @@ mod input;
 mod transaction;
 mod trust;
 mod witness;
+mod witnessed;
 
 use ledger::proof::AuditBundle;
 use ledger::{Hash, Height};

@@ -6,7 +6,11 @@
 //! a fifth validator (so set(3) differs from set(2), a validator-set change
 //! at height 2); block 2 appropriates and allocates a budget line; block 3
 //! awards a contract and pays on it. Everything is deterministic, so the
-//! seeds come out byte for byte the same on every run.
+//! seeds come out byte for byte the same on every run. The seeds of the
+//! witness targets (checkpoints, a cosignature, a fork proof) are made in
+//! [`checkpoints`].
+
+mod checkpoints;
 
 use std::sync::OnceLock;
 
@@ -371,6 +375,7 @@ pub fn seeds() -> Vec<Seed> {
         "explorer",
         explorer_config().to_toml().into_bytes(),
     );
+    checkpoints::seeds(f, &mut add);
     out
 }
 
@@ -582,6 +587,7 @@ fn audit_bundle(f: &Fixture, index: usize) -> AuditBundle {
             certificate: change_cert.clone(),
             next_validators: f.set_at(Height(SET_CHANGE_AT.0 + 1)).clone(),
         }],
+        witnesses: Vec::new(),
     }
 }
 

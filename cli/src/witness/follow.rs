@@ -1,0 +1,473 @@
+//! `minhbach witness run`: following nodes and cosigning their
+//! checkpoints, one round every interval.
+//!
+//! Each round asks every node for its latest checkpoint
+//! (`GET /v1/checkpoint`) and verifies it from the genesis file alone. One
+//! that does not verify is reported and never cosigned. One that extends
+//! the checkpoint cosigned last (a consistency proof from the node,
+//! `GET /v1/consistency?from=M&to=N`, links the two roots) is written to
+//! the home as the last cosigned, then signed, logged, and handed to every
+//! node (`POST /v1/cosignatures`); a node that did not take it is handed it
+//! again each round. A node behind the last cosigned height is waited for.
+//!
+//! A checkpoint that does not extend the last cosigned one is a split
+//! view, or a node's mistake: the node's checkpoint at the cosigned height
+//! (`GET /v1/checkpoints/{h}`) tells which. Another certified block there
+//! is a fork: its proof is written to the home and the witness stops with
+//! [`super::EXIT_FORK`]. The same block there means the node served a bad
+//! proof: reported, not cosigned.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ledger::crypto::SigningKey;
+use ledger::merkle::ConsistencyProof;
+use ledger::proof::TrustAnchor;
+use ledger::witness::CHECKPOINT_BYTES_MAX;
+use ledger::witness::{extends, Checkpoint, CheckpointProof, Cosignature, ForkProof};
+use ledger::{EntityId, Height};
+use serde_json::json;
+use tokio::task::JoinHandle;
+use tools::client::{Client, ClientError};
+
+use super::fork::{signers_text, summary};
+use super::home::{is_of, HomeError, Opened, WitnessHome, GENESIS_FILE};
+use crate::Output;
+
+/// Largest consistency proof read: 64 hashes and their fields fit many
+/// times over.
+const CONSISTENCY_BYTES_MAX: usize = 64 * 1024;
+
+/// A node followed, and what the witness knows of it.
+struct Node {
+    client: Client,
+    /// The serial of the cosignature it took (or holds newer than).
+    took: Option<u64>,
+    /// The last problem reported of its checkpoints, said once.
+    fetch_problem: Option<String>,
+    /// Whether a problem of its checkpoints was met this round.
+    failed_this_round: bool,
+    /// The last problem reported of handing it a cosignature, said once.
+    post_problem: Option<String>,
+}
+
+impl Node {
+    fn url(&self) -> &str {
+        self.client.base()
+    }
+
+    fn report(slot: &mut Option<String>, url: &str, problem: String) {
+        if slot.as_deref() != Some(problem.as_str()) {
+            eprintln!("warning: {url}: {problem}");
+            *slot = Some(problem);
+        }
+    }
+
+    fn fetch_failed(&mut self, problem: String) {
+        self.failed_this_round = true;
+        let url = self.client.base().to_owned();
+        Node::report(&mut self.fetch_problem, &url, problem);
+    }
+
+    /// After a round with no problem of its checkpoints.
+    fn fetch_ok(&mut self) {
+        if self.fetch_problem.take().is_some() {
+            eprintln!("{}: its checkpoints are in order again", self.url());
+        }
+    }
+}
+
+/// A fork found: its proof and the node that served the other side.
+pub struct Found {
+    proof: ForkProof,
+    node: String,
+}
+
+/// Whether a node's checkpoint extends the one cosigned last.
+enum Linked {
+    Yes,
+    /// No, for this reason: a split view or a bad proof.
+    No(String),
+    /// Not known: the node did not answer.
+    Unknown(ClientError),
+}
+
+/// The witness while it runs.
+pub struct Follower {
+    home: WitnessHome,
+    id: EntityId,
+    key: SigningKey,
+    anchor: TrustAnchor,
+    output: Output,
+    /// The checkpoint cosigned last, as written in the home.
+    last: Option<CheckpointProof>,
+    /// The cosignature of `last`, handed to the nodes.
+    latest: Option<Cosignature>,
+    /// Counts the cosignatures made since the start.
+    serial: u64,
+    _lock: File,
+}
+
+impl Follower {
+    /// The follower of an opened home. A state whose cosignature is not the
+    /// log's last (the process stopped between the two) is signed again.
+    pub fn new(home: WitnessHome, opened: Opened, output: Output) -> Result<Follower, HomeError> {
+        let Opened {
+            config,
+            key,
+            anchor,
+            last,
+            logged,
+            lock,
+            ..
+        } = opened;
+        let mut follower = Follower {
+            home,
+            id: config.id,
+            key,
+            anchor,
+            output,
+            last: None,
+            latest: None,
+            serial: 0,
+            _lock: lock,
+        };
+        if let Some(last) = last {
+            let public = follower.key.public_key();
+            match logged.filter(|c| is_of(c, &last.checkpoint, &public)) {
+                Some(c) => {
+                    follower.last = Some(last);
+                    follower.latest = Some(c);
+                    follower.serial = 1;
+                }
+                None => follower.sign(last)?,
+            }
+        }
+        Ok(follower)
+    }
+
+    /// Height of the checkpoint cosigned last.
+    pub fn last_height(&self) -> Option<Height> {
+        self.last.as_ref().map(|p| p.checkpoint.height)
+    }
+
+    /// Follows `clients` until a fork is found ([`super::EXIT_FORK`]) or
+    /// the home cannot be written (an error). Ctrl-C is the caller's.
+    pub async fn run(mut self, clients: Vec<Client>, interval: Duration) -> anyhow::Result<u8> {
+        let mut nodes: Vec<Node> = clients
+            .into_iter()
+            .map(|client| Node {
+                client,
+                took: None,
+                fetch_problem: None,
+                failed_this_round: false,
+                post_problem: None,
+            })
+            .collect();
+        let urls: Vec<&str> = nodes.iter().map(Node::url).collect();
+        let from = match self.last_height() {
+            Some(h) => format!("the last cosigned checkpoint is at height {h}"),
+            None => "it has cosigned nothing yet".into(),
+        };
+        eprintln!(
+            "witness {} following {}; {from}; Ctrl-C to stop",
+            self.id,
+            urls.join(", ")
+        );
+        loop {
+            if let Some(found) = self.round(&mut nodes).await? {
+                return Ok(self.report(found)?);
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// One round: every node's latest checkpoint, then the latest
+    /// cosignature to the nodes that lack it.
+    async fn round(&mut self, nodes: &mut [Node]) -> Result<Option<Found>, HomeError> {
+        let fetches: Vec<_> = nodes
+            .iter()
+            .map(|n| get(&n.client, "/v1/checkpoint".into(), CHECKPOINT_BYTES_MAX))
+            .collect();
+        for (node, fetch) in nodes.iter_mut().zip(fetches) {
+            let answer = joined(fetch).await;
+            node.failed_this_round = false;
+            if let Some(found) = self.consider(node, answer).await? {
+                return Ok(Some(found));
+            }
+            if !node.failed_this_round {
+                node.fetch_ok();
+            }
+        }
+        self.hand_out(nodes).await;
+        Ok(None)
+    }
+
+    /// A checkpoint proof from its bytes, verified from the genesis file.
+    fn check(&self, bytes: &[u8]) -> Result<CheckpointProof, String> {
+        let proof = CheckpointProof::decode(bytes).map_err(|e| format!("cannot be read ({e})"))?;
+        proof.verify(&self.anchor).map_err(|e| {
+            format!(
+                "at height {} does not verify ({e})",
+                proof.checkpoint.height
+            )
+        })?;
+        Ok(proof)
+    }
+
+    /// What to do with a node's answer to `GET /v1/checkpoint`.
+    async fn consider(
+        &mut self,
+        node: &mut Node,
+        answer: Result<Vec<u8>, ClientError>,
+    ) -> Result<Option<Found>, HomeError> {
+        let bytes = match answer {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                node.fetch_failed(format!("{e}; asking again next round"));
+                return Ok(None);
+            }
+        };
+        let proof = match self.check(&bytes) {
+            Ok(proof) => proof,
+            Err(problem) => {
+                node.fetch_failed(format!("its checkpoint {problem}; not cosigned"));
+                return Ok(None);
+            }
+        };
+        let Some(last) = &self.last else {
+            self.sign(proof)?;
+            return Ok(None);
+        };
+        let (old, new) = (&last.checkpoint, &proof.checkpoint);
+        if new.height < old.height || new == old {
+            return Ok(None);
+        }
+        let why = if new.height == old.height {
+            format!("another block at height {}", new.height)
+        } else {
+            match self.linked(node, old, new).await {
+                Linked::Yes => {
+                    self.sign(proof)?;
+                    return Ok(None);
+                }
+                Linked::Unknown(e) => {
+                    node.fetch_failed(format!("{e}; height {} not cosigned yet", new.height));
+                    return Ok(None);
+                }
+                Linked::No(why) => why,
+            }
+        };
+        Ok(self.split_view(node, new.height, why).await)
+    }
+
+    /// Whether the node proves that `new` extends `old`.
+    async fn linked(&self, node: &Node, old: &Checkpoint, new: &Checkpoint) -> Linked {
+        let path = format!("/v1/consistency?from={}&to={}", old.height, new.height);
+        match joined(get(&node.client, path, CONSISTENCY_BYTES_MAX)).await {
+            Err(e @ (ClientError::Unreachable { .. } | ClientError::Tls { .. })) => {
+                Linked::Unknown(e)
+            }
+            Err(e) => Linked::No(format!("no consistency proof ({e})")),
+            Ok(bytes) => match serde_json::from_slice::<ConsistencyProof>(&bytes) {
+                Err(e) => Linked::No(format!("a consistency proof that cannot be read ({e})")),
+                Ok(p) if extends(old, new, Some(&p)) => Linked::Yes,
+                Ok(_) => Linked::No(format!(
+                    "a consistency proof that does not link the root at {} to the root at {}",
+                    old.height, new.height
+                )),
+            },
+        }
+    }
+
+    /// A checkpoint at `height` that does not extend the last cosigned one
+    /// (`why`): a fork if the node's block at the cosigned height is
+    /// another, certified one; a bad proof if it is the same.
+    async fn split_view(&self, node: &mut Node, height: Height, why: String) -> Option<Found> {
+        let last = self
+            .last
+            .as_ref()
+            .expect("a split view is from a cosigned checkpoint");
+        let at = last.checkpoint.height;
+        let path = format!("/v1/checkpoints/{at}");
+        let answer = joined(get(&node.client, path, CHECKPOINT_BYTES_MAX)).await;
+        let other = answer
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| self.check(&bytes));
+        let other = match other {
+            Ok(other) if other.checkpoint.height == at => other,
+            Ok(other) => {
+                node.fetch_failed(format!(
+                    "asked for its checkpoint at height {at}, it answered height {}; \
+                     height {height} not cosigned",
+                    other.checkpoint.height
+                ));
+                return None;
+            }
+            Err(e) => {
+                node.fetch_failed(format!(
+                    "its checkpoint at height {height} does not extend the one cosigned at \
+                     height {at} ({why}), and its checkpoint at {at} could not be checked: {e}; \
+                     not cosigned"
+                ));
+                return None;
+            }
+        };
+        if other.checkpoint.block_hash != last.checkpoint.block_hash {
+            return Some(Found {
+                proof: ForkProof::new(last.clone(), other),
+                node: node.url().to_owned(),
+            });
+        }
+        node.fetch_failed(format!(
+            "served height {height} with {why}, yet it holds the block cosigned at height {at}: \
+             a bad proof from the node; not cosigned"
+        ));
+        None
+    }
+
+    /// Cosigns `proof`: first written to the home as the last cosigned,
+    /// then signed and logged.
+    fn sign(&mut self, proof: CheckpointProof) -> Result<(), HomeError> {
+        if let Some(last) = &self.last {
+            assert!(
+                proof.checkpoint.height > last.checkpoint.height,
+                "a witness never cosigns below or at what it cosigned"
+            );
+        }
+        self.home.save_state(&proof)?;
+        let c = Cosignature::sign(&self.key, self.id.clone(), &proof.checkpoint, now_ms());
+        self.home.log(&c)?;
+        self.print(&c, &proof.checkpoint);
+        self.last = Some(proof);
+        self.latest = Some(c);
+        self.serial += 1;
+        Ok(())
+    }
+
+    /// One line on stdout per cosignature. A closed stdout does not stop
+    /// the witness.
+    fn print(&self, c: &Cosignature, checkpoint: &Checkpoint) {
+        let line = match self.output {
+            Output::Json => serde_json::to_string(c).expect("a cosignature serialises"),
+            Output::Table | Output::Csv => format!(
+                "cosigned  height {}  block {}  root {}",
+                c.height, checkpoint.block_hash, c.history_root
+            ),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    }
+
+    /// Hands the latest cosignature to every node that has not taken it.
+    async fn hand_out(&self, nodes: &mut [Node]) {
+        let Some(c) = &self.latest else {
+            return;
+        };
+        let body = serde_json::to_value(c).expect("a cosignature serialises");
+        let posts: Vec<Option<JoinHandle<_>>> = nodes
+            .iter()
+            .map(|n| {
+                (n.took != Some(self.serial)).then(|| {
+                    let (client, body) = (n.client.clone(), body.clone());
+                    tokio::task::spawn_blocking(move || client.post("/v1/cosignatures", &body))
+                })
+            })
+            .collect();
+        for (node, post) in nodes.iter_mut().zip(posts) {
+            let Some(post) = post else {
+                continue;
+            };
+            match joined(post).await {
+                Ok(_) => {}
+                // It holds this one or a newer one: nothing to hand it.
+                Err(ClientError::Rejected { code, .. }) if code == "not_newer" => {}
+                Err(e) => {
+                    let url = node.url().to_owned();
+                    Node::report(
+                        &mut node.post_problem,
+                        &url,
+                        format!(
+                            "did not take the cosignature of height {} ({e}); handing it \
+                             again next round",
+                            c.height
+                        ),
+                    );
+                    continue;
+                }
+            }
+            node.took = Some(self.serial);
+            if node.post_problem.take().is_some() {
+                eprintln!(
+                    "{}: took the cosignature of height {}",
+                    node.url(),
+                    c.height
+                );
+            }
+        }
+    }
+
+    /// Writes the fork proof, says what it proves, and ends the run.
+    fn report(&self, found: Found) -> Result<u8, HomeError> {
+        let path = self.home.save_fork_proof(&found.proof)?;
+        let genesis = self.home.path(GENESIS_FILE);
+        match found.proof.verify(&self.anchor) {
+            Ok(fork) => {
+                eprintln!(
+                    "FORK at height {h}: this witness cosigned block {a}, and {node} serves \
+                     block {b} at the same height; both are certified. Validators who signed \
+                     both: {who}.\nThe fork proof is in {file}; anyone can check it with \
+                     `minhbach verify fork {file} --genesis {genesis}`. The witness has stopped \
+                     and cosigns nothing more of this chain.",
+                    h = fork.height,
+                    a = fork.cosigned,
+                    b = fork.other,
+                    node = found.node,
+                    who = signers_text(&fork),
+                    file = path.display(),
+                    genesis = genesis.display(),
+                );
+                if self.output == Output::Json {
+                    let mut v = summary(self.anchor.chain_id(), &fork);
+                    v["file"] = json!(path.display().to_string());
+                    v["node"] = json!(found.node);
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{v}").and_then(|()| out.flush());
+                }
+            }
+            // Both sides verified on their own: this is not expected.
+            Err(e) => eprintln!(
+                "FORK: {} serves another block at height {} than the one cosigned; the proof \
+                 in {} does not verify ({e})",
+                found.node,
+                found.proof.cosigned.checkpoint.height,
+                path.display()
+            ),
+        }
+        Ok(super::EXIT_FORK)
+    }
+}
+
+/// `GET path` on a blocking thread, started now.
+fn get(client: &Client, path: String, max: usize) -> JoinHandle<Result<Vec<u8>, ClientError>> {
+    let client = client.clone();
+    tokio::task::spawn_blocking(move || client.get_bytes(&path, max))
+}
+
+/// The result of a request on a blocking thread.
+async fn joined<T>(handle: JoinHandle<Result<T, ClientError>>) -> Result<T, ClientError> {
+    handle.await.unwrap_or_else(|e| {
+        Err(ClientError::Rejected {
+            status: 0,
+            code: "internal".into(),
+            message: format!("the request did not finish: {e}"),
+        })
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
