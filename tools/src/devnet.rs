@@ -232,9 +232,20 @@ fn committed_state(plan: &NetworkPlan, genesis: &Genesis) -> anyhow::Result<Stat
         if !home.data_dir().is_dir() {
             continue;
         }
-        let (_store, state) = home
-            .open_store(genesis)
-            .with_context(|| format!("reading the store of {}", n.name))?;
+        let (_store, state) = match home.open_store(genesis) {
+            Ok(opened) => opened,
+            Err(node::home::HomeError::Store { source, .. })
+                if matches!(*source, ledger::store::StoreError::NoHistoryTree { .. }) =>
+            {
+                bail!(
+                    "{} holds a devnet chain from an earlier version, whose blocks carry no \
+                     history root, so it cannot be resumed; remove the devnet folder (the \
+                     one holding devnet.json) for a new devnet",
+                    n.name
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading the store of {}", n.name)),
+        };
         match &best {
             Some(b) if b.height() >= state.height() => {}
             _ => best = Some(state),
