@@ -263,7 +263,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
             command,
         ),
-        Command::Witness(command) => witness::run(command, cli.output, cli.ca_file.as_deref()),
+        Command::Witness(command) => {
+            if matches!(command, witness::WitnessCommand::Run(_)) {
+                // Stops with the devnet that runs it, however the devnet ends.
+                nodes::exit_with_supervisor()?;
+            }
+            witness::run(command, cli.output, cli.ca_file.as_deref())
+        }
     }
 }
 

@@ -12,12 +12,15 @@
 //! checks such a proof offline.
 //!
 //! - [`home`]: the files of a witness's home, and how they are written;
+//! - [`recent`]: the checkpoints cosigned before the last, kept for the
+//!   earlier pairs of a fork proof;
 //! - [`follow`]: the rounds of `witness run`;
 //! - [`fork`]: `verify fork` and the description of a fork.
 
 pub mod follow;
 pub mod fork;
 pub mod home;
+pub mod recent;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,9 +58,10 @@ pub enum WitnessCommand {
     /// rather than letting it start afresh); 2 usage; 4 a fork: a node
     /// serves, at a height already cosigned, another block certified by
     /// the validators. The fork proof is then written to
-    /// DIR/fork-proof-<height>.json, the validators who signed both blocks
-    /// are named on stderr, and the witness cosigns nothing more; check the
-    /// proof with `minhbach verify fork`.
+    /// DIR/fork-proof-<height>.json, with the node's other blocks at the
+    /// heights cosigned just before; the validators who certified blocks
+    /// of both histories are named on stderr, and the witness cosigns
+    /// nothing more; check the proof with `minhbach verify fork`.
     Run(RunArgs),
 }
 

@@ -1,9 +1,11 @@
 //! `minhbach devnet` end to end: the first run writes the network and
 //! devnet.json, starts the nodes as separate processes, commits blocks and
-//! the demo feed's transactions; SIGTERM stops every node; a second run
-//! resumes the same chain; `kill -9` of the devnet takes its nodes with it;
-//! `kill -9` of one validator leaves the others committing, and the devnet
-//! starts it again.
+//! the demo feed's transactions, and runs the State Audit Office's witness,
+//! whose cosignatures the nodes hold and the explorer's block pages show;
+//! SIGTERM stops every node and the witness; a second run resumes the same
+//! chain with the same witness home; `kill -9` of the devnet takes its
+//! nodes and its witness with it; `kill -9` of one validator leaves the
+//! others committing, and the devnet starts it again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -76,7 +78,7 @@ fn said(log: &Path, text: &str) -> bool {
     std::fs::read_to_string(log).is_ok_and(|s| s.contains(text))
 }
 
-/// The node pids the devnet reported.
+/// The pids the devnet reported for its nodes and its witness.
 fn node_pids(log: &Path) -> Vec<i32> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -112,6 +114,27 @@ fn stop(mut devnet: Devnet, log: &Path) {
 
 fn height(client: &Client) -> Option<u64> {
     client.get("/v1/status").ok()?["height"].as_u64()
+}
+
+/// The highest height KTNN has cosigned, as the node holds it.
+fn ktnn_cosigned(client: &Client) -> Option<u64> {
+    let list = client.get("/v1/cosignatures").ok()?;
+    list["cosignatures"]
+        .as_array()?
+        .iter()
+        .filter(|c| c["witness"] == "KTNN")
+        .filter_map(|c| c["height"].as_u64())
+        .max()
+}
+
+/// The witnesses section of the explorer's page of block `h`, in English.
+fn block_page_witnesses(explorer: &Client, h: u64) -> Option<String> {
+    let page = explorer
+        .get_bytes(&format!("/blocks/{h}?lang=en"), 1 << 20)
+        .ok()?;
+    let page = String::from_utf8(page).ok()?;
+    let at = page.find("Outside witnesses")?;
+    Some(page[at..].to_owned())
 }
 
 #[test]
@@ -156,6 +179,36 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
     wait_for("a mistake refused as expected", &log, || {
         said(&log, "refused, as it must be").then_some(())
     });
+
+    // The State Audit Office's witness follows two nodes, its home in the
+    // devnet's folder, and stands behind block 1 on the node and its page.
+    let home = dir.join("witness-KTNN");
+    assert!(home.join("witness.json").exists());
+    assert!(said(&log, "made the home of KTNN's witness"));
+    assert!(dir.join("logs").join("witness-KTNN.log").exists());
+    assert!(
+        said(&log, "devnet: started witness-KTNN (outside witness, pid "),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(said(
+        &log,
+        &format!(
+            "  witness      KTNN (Kiểm toán Nhà nước), cosigning the checkpoints of {} and \
+             validator-0; home {}",
+            full.name,
+            home.display()
+        )
+    ));
+    wait_for("a cosignature of KTNN at height 1 or above", &log, || {
+        (ktnn_cosigned(&client)? >= 1).then_some(())
+    });
+    let explorer = Client::new(&full.explorer_url().unwrap(), None).unwrap();
+    let witnesses = wait_for("block 1's page to name the witness", &log, || {
+        block_page_witnesses(&explorer, 1).filter(|w| w.contains("Kiểm toán Nhà nước"))
+    });
+    assert!(witnesses.contains("cosigned up to block"), "{witnesses}");
+    let cosigned_first = std::fs::read_to_string(home.join("cosigned.jsonl")).unwrap();
     let first_height = height(&client).unwrap();
     assert!(first_height > 0);
     stop(devnet, &log);
@@ -174,18 +227,29 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
     assert!(said(&log2, "resuming chain minhbach-devnet at height"));
     let resumed = height(&client).unwrap();
     assert!(resumed >= first_height, "{resumed} < {first_height}");
+    // The same witness home, with what it cosigned before.
+    assert!(!said(&log2, "made the home of KTNN's witness"));
+    assert!(said(&log2, "devnet: started witness-KTNN"));
+    let cosigned = std::fs::read_to_string(home.join("cosigned.jsonl")).unwrap();
+    assert!(cosigned.starts_with(&cosigned_first));
 
     // kill -9 leaves the devnet no chance to stop its nodes: the kernel
     // tells each of them that its supervisor is gone.
     let pids = node_pids(&log2);
-    assert!(!pids.is_empty());
+    assert_eq!(
+        pids.len(),
+        plan.nodes.len() + 1,
+        "the nodes and the witness"
+    );
     let mut devnet = devnet;
     let mut child = devnet.child.take().expect("running");
     child.kill().unwrap();
     child.wait().unwrap();
-    wait_for("the nodes to stop with their devnet", &log2, || {
-        pids.iter().all(|&pid| !alive(pid)).then_some(())
-    });
+    wait_for(
+        "the nodes and the witness to stop with their devnet",
+        &log2,
+        || pids.iter().all(|&pid| !alive(pid)).then_some(()),
+    );
 }
 
 /// The pid the devnet last reported for `name`.
@@ -212,10 +276,17 @@ fn a_validator_killed_under_the_demo_is_started_again_while_the_others_go_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let log = tmp.path().join("devnet.log");
-    let devnet = start(&dir, &log, &["--validators", "4", "--rate", "20"]);
+    let devnet = start(
+        &dir,
+        &log,
+        &["--validators", "4", "--rate", "20", "--no-witness"],
+    );
     wait_for("the devnet to be ready", &log, || {
         said(&log, "devnet: ready").then_some(())
     });
+    assert!(said(&log, "  witness      none (--no-witness)"));
+    assert!(!said(&log, "witness-KTNN"));
+    assert!(!dir.join("witness-KTNN").exists());
     let plan = NetworkPlan::load(&dir.join("devnet.json")).unwrap();
     let full = Client::new(&plan.explorer_node().unwrap().api_url(), None).unwrap();
     let victim = plan.nodes.iter().find(|n| n.name == "validator-1").unwrap();
@@ -254,4 +325,9 @@ fn a_validator_killed_under_the_demo_is_started_again_while_the_others_go_on() {
     });
     assert!(!said(&log, "Stopping the other nodes"));
     stop(devnet, &log);
+}
+
+#[test]
+fn the_devnet_knows_the_exit_code_of_a_witness_that_found_a_fork() {
+    assert_eq!(tools::devnet::witness::EXIT_FORK, cli::witness::EXIT_FORK);
 }

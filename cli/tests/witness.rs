@@ -4,14 +4,19 @@
 //! checkpoint that extends the last one, hands the cosignature to every
 //! node until each takes it, never cosigns what does not verify or a bad
 //! proof's checkpoint, stops with exit 4 and a fork proof that `verify
-//! fork` checks when a node shows another history, refuses to start from a
-//! state it cannot read, and, killed with SIGKILL at random moments, never
-//! cosigns below what it cosigned or two roots at one height.
+//! fork` checks when a node shows another history (with earlier pairs that
+//! name every validator who certified blocks of both), refuses to start
+//! from a state it cannot read, starts from a home of the older shape
+//! without recent checkpoints, and, killed with SIGKILL at random moments,
+//! never cosigns below what it cosigned or two roots at one height.
 
 #[path = "witness/fake.rs"]
 mod fake;
+#[path = "witness/recent.rs"]
+mod recent;
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +26,7 @@ use genesis::Genesis;
 use ledger::crypto::write_key_file;
 use ledger::testkit::key;
 use ledger::witness::{CheckpointProof, Cosignature, ForkProof};
+use recent::{assert_recent_linked, recent_heights};
 use serde_json::Value;
 use support::minhbach;
 
@@ -174,6 +180,9 @@ fn the_witness_cosigns_each_checkpoint_that_extends_the_last_and_hands_it_to_eve
         || logged_heights(&home) == [3, 7, 9, 11],
         || witness.stderr(),
     );
+    // The checkpoints cosigned before 11 are kept across the restart.
+    assert_eq!(recent_heights(&home), [3, 7, 9]);
+    assert_recent_linked(&home);
     // Node one takes it once it has 11 too.
     assert_eq!(one.held(), Some(9));
     one.set(|s| s.height = 11);
@@ -260,75 +269,129 @@ fn verify_fork(file: &Path, genesis: &Path, json: bool) -> support::Run {
     minhbach(&args)
 }
 
+/// The last block the two histories of the fork test share.
+const PART: u64 = 6;
+
+/// The validators whose precommits certify block `h` of a history of the
+/// fork test: three of the four, each block of history A leaving out
+/// validator `h mod 4`, each of history B's own blocks `(h + 2) mod 4`.
+fn certifying(other_history: bool, h: u64) -> Vec<usize> {
+    let shift = if other_history && h > PART { 2 } else { 0 };
+    let out = ((h + shift) % VALIDATORS as u64) as usize;
+    (0..VALIDATORS).filter(|i| *i != out).collect()
+}
+
+/// The validators who certified a block of each history among `heights`.
+fn certified_both(heights: &[u64]) -> Vec<String> {
+    let union =
+        |other| -> BTreeSet<usize> { heights.iter().flat_map(|h| certifying(other, *h)).collect() };
+    union(false)
+        .intersection(&union(true))
+        .map(|i| format!("validator-{i}"))
+        .collect()
+}
+
 #[test]
 fn a_node_showing_another_history_stops_the_witness_with_a_fork_proof() {
     let setup = Setup::new();
     let home = setup.home();
-    let a = Chain::build(&setup.genesis, 12, None);
-    let b = Chain::build(&setup.genesis, 12, Some(6));
-    assert_eq!(a.blocks[5].hash(), b.blocks[5].hash());
-    assert_ne!(a.blocks[6].hash(), b.blocks[6].hash());
-    let honest = FakeNode::start(&Served::new(&a, 8));
+    let a = Chain::build_signed(&setup.genesis, 12, None, &|h| certifying(false, h));
+    let b = Chain::build_signed(&setup.genesis, 12, Some(PART), &|h| certifying(true, h));
+    let shared = PART as usize - 1;
+    assert_eq!(a.blocks[shared].hash(), b.blocks[shared].hash());
+    assert_ne!(a.blocks[shared + 1].hash(), b.blocks[shared + 1].hash());
+    // The witness cosigns 5, where the histories agree, then 8, 9 and 10.
+    let honest = FakeNode::start(&Served::new(&a, 5));
     let mut witness = Running::start(&home, &[honest.url()], 20, "table");
-    wait_until(
-        "height 8",
-        WAIT,
-        || honest.held() == Some(8),
-        || witness.stderr(),
-    );
+    for h in [5, 8, 9, 10] {
+        honest.set(|s| s.height = h);
+        wait_until(
+            &format!("height {h}"),
+            WAIT,
+            || honest.held() == Some(h),
+            || witness.stderr(),
+        );
+    }
+    assert_eq!(recent_heights(&home), [5, 8, 9]);
+    assert_recent_linked(&home);
 
     // Another node, ahead on the other history.
-    let other = FakeNode::start(&Served::new(&b, 10));
+    let other = FakeNode::start(&Served::new(&b, 12));
     let mut witness = {
         assert_eq!(witness.terminate(), Some(0));
         Running::start(&home, &[honest.url(), other.url()], 20, "table")
     };
     assert_eq!(witness.wait(WAIT), Some(4), "{}", witness.stderr());
     let stderr = witness.stderr();
-    let file = home.join("fork-proof-8.json");
+    let file = home.join("fork-proof-10.json");
+    // The main pair alone would name two; the pairs at 8 and 9 name all
+    // four, each of whom certified a block of each history.
+    let heights = [8, 9, 10];
+    assert_eq!(certified_both(&[10]).len(), 2);
+    let expected = certified_both(&heights);
+    assert_eq!(expected.len(), VALIDATORS);
     for needle in [
-        "FORK at height 8".to_owned(),
-        a.blocks[7].hash().to_hex(),
-        b.blocks[7].hash().to_hex(),
+        "FORK at height 10".to_owned(),
+        "differ at heights 8, 9 and 10".to_owned(),
+        a.blocks[9].hash().to_hex(),
+        b.blocks[9].hash().to_hex(),
         file.display().to_string(),
     ] {
         assert!(stderr.contains(&needle), "{needle} not in\n{stderr}");
     }
-    for i in 0..VALIDATORS {
-        assert!(stderr.contains(&format!("validator-{i} (")), "{stderr}");
+    for name in &expected {
+        assert!(stderr.contains(&format!("{name} (")), "{stderr}");
     }
-    assert_eq!(logged_heights(&home), [8], "nothing of the other history");
+    assert_eq!(
+        logged_heights(&home),
+        [5, 8, 9, 10],
+        "nothing of the other history"
+    );
     assert!(other.served.lock().unwrap().taken.is_empty());
+    // It asked for the other history's blocks down to 5, where the two
+    // agree, and linked them from there up only.
+    assert_eq!(other.asked("GET /v1/checkpoints/5"), 1);
+    assert_eq!(other.asked("GET /v1/consistency?from=5&"), 0);
+    assert_eq!(other.asked("GET /v1/consistency?from=8&to=9"), 1);
+    assert_eq!(other.asked("GET /v1/consistency?from=9&to=10"), 1);
 
+    let proof = ForkProof::decode(&std::fs::read(&file).unwrap()).unwrap();
+    let pairs: Vec<(u64, u64)> = proof
+        .earlier
+        .iter()
+        .map(|p| (p.cosigned.checkpoint.height.0, p.other.checkpoint.height.0))
+        .collect();
+    assert_eq!(pairs, [(8, 8), (9, 9)]);
     let genesis = setup.path("genesis.json");
     let run = verify_fork(&file, &genesis, true);
     assert_eq!(run.code, Some(0), "{run:?}");
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["valid"], true);
-    assert_eq!(v["height"], 8);
-    assert_eq!(v["cosigned_block"], a.blocks[7].hash().to_hex());
-    assert_eq!(v["other_block"], b.blocks[7].hash().to_hex());
+    assert_eq!(v["height"], 10);
+    assert_eq!(v["heights"], serde_json::json!(heights));
+    assert_eq!(v["cosigned_block"], a.blocks[9].hash().to_hex());
+    assert_eq!(v["other_block"], b.blocks[9].hash().to_hex());
     let names: Vec<&str> = v["signed_both"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["validator-0", "validator-1", "validator-2", "validator-3"]
-    );
+    assert_eq!(names, expected);
     let run = verify_fork(&file, &genesis, false);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stdout.contains(&b.blocks[7].hash().to_hex()), "{run:?}");
-    assert!(run.stderr.starts_with("valid: at height 8"), "{run:?}");
+    assert!(run.stdout.contains(&b.blocks[9].hash().to_hex()), "{run:?}");
+    assert!(run.stderr.starts_with("valid: at height 10"), "{run:?}");
+    assert!(
+        run.stderr.contains("4 validators certified blocks of both"),
+        "{run:?}"
+    );
 
     // Started again, it finds the same fork at once.
     let mut again = Running::start(&home, &[other.url()], 20, "table");
     assert_eq!(again.wait(WAIT), Some(4), "{}", again.stderr());
 
     // A tampered proof is refused, saying why.
-    let proof = ForkProof::decode(&std::fs::read(&file).unwrap()).unwrap();
     let tampered = setup.path("tampered.json");
     let mut same = proof.clone();
     same.other = proof.cosigned.clone();
@@ -338,6 +401,19 @@ fn a_node_showing_another_history_stops_the_witness_with_a_fork_proof() {
     assert!(
         run.stderr
             .starts_with("invalid: both checkpoints are block"),
+        "{run:?}"
+    );
+    let mut swapped = proof.clone();
+    let first = &mut swapped.earlier[0];
+    std::mem::swap(&mut first.cosigned_link, &mut first.other_link);
+    std::fs::write(&tampered, swapped.to_json()).unwrap();
+    let run = verify_fork(&tampered, &genesis, false);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "invalid: on the cosigned side, the consistency proof of the checkpoint at \
+             height 8 does not link it to the side's checkpoint at height 9"
+        ),
         "{run:?}"
     );
     let mut json: Value = serde_json::from_str(&proof.to_json()).unwrap();
@@ -455,7 +531,9 @@ fn killed_at_random_moments_it_never_cosigns_lower_or_two_roots_at_one_height() 
     );
     assert!(roots.len() >= 10, "only {} heights cosigned", roots.len());
     assert!(forks >= 1);
-    // The state is never behind the log.
+    // The state is never behind the log, and the checkpoints kept before
+    // it link to it.
+    assert_recent_linked(&home);
     let last = state(&home).checkpoint;
     assert_eq!(Some(&last.height), log.last().map(|c| &c.height));
     assert_eq!(

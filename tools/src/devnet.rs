@@ -10,10 +10,16 @@
 //! SIGTERM. A later run resumes the same chain: the feed continues from the
 //! state the nodes committed.
 //!
-//! The nodes run as children of this process ([`crate::nodes`]): the
-//! terminal's Ctrl-C reaches only this process, which then stops them in
-//! order. If a node exits on its own, the others are stopped too and the
-//! command fails.
+//! Once the nodes are ready, the State Audit Office's witness ([`witness`])
+//! follows two of them and cosigns their checkpoints, so that every block
+//! page of the explorer names an outside witness behind it (`--no-witness`
+//! leaves it out).
+//!
+//! The nodes and the witness run as children of this process
+//! ([`crate::nodes`]): the terminal's Ctrl-C reaches only this process,
+//! which then stops them in order. A node or the witness that exits is
+//! reported and started again a few seconds later, except a witness that
+//! found a fork, which is reported loudly and left down.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -35,6 +41,10 @@ use crate::demo::runner::FeedRunner;
 use crate::demo::Feed;
 use crate::nodes::{self, Nodes, Waited};
 use crate::testnet::{now_ms, role_name};
+
+use self::witness::{Witness, WitnessHome};
+
+pub mod witness;
 
 /// How long the full node has to become ready after the nodes start.
 const READY_TIMEOUT_MS: u64 = 120_000;
@@ -69,10 +79,14 @@ pub struct DevnetArgs {
     /// Seed of the demo's choices (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
-    /// Leave a node that dies down, instead of starting it again after
-    /// a few seconds; the others go on either way.
+    /// Leave a node or the witness that dies down, instead of starting it
+    /// again after a few seconds; the others go on either way.
     #[arg(long)]
     no_restart: bool,
+    /// Start the network without the State Audit Office's witness (KTNN),
+    /// which otherwise cosigns the chain's checkpoints.
+    #[arg(long)]
+    no_witness: bool,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -132,6 +146,12 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
         );
     }
 
+    let witness_home = if args.no_witness {
+        None
+    } else {
+        let exe = std::env::current_exe().context("cannot find this program's path")?;
+        witness::prepare(&exe, &plan, &args.dir, "devnet")?
+    };
     let logs = args.dir.join("logs");
     fs::create_dir_all(&logs).with_context(|| logs.display().to_string())?;
     let mut nodes = Nodes::start(&plan.nodes, &logs, "devnet")?;
@@ -144,7 +164,17 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
         Waited::Stopped => return Ok(nodes.stop()),
         Waited::Exited(code) => return Ok(code),
     }
-    print_where(&plan, &plan_path, &logs);
+    let followed = witness_nodes(&plan, ready_node);
+    // Declared after the nodes, so dropped (stopped) before them.
+    let mut witness = match &witness_home {
+        Some(home) => {
+            let urls: Vec<String> = followed.iter().map(|n| n.api_url()).collect();
+            Some(Witness::start(home.clone(), &urls, &logs, "devnet")?)
+        }
+        None => None,
+    };
+    let watching = witness_home.as_ref().map(|h| (h, followed.as_slice()));
+    print_where(&plan, &plan_path, &logs, watching, args.no_witness);
 
     let mut runner = if args.no_demo {
         None
@@ -154,10 +184,14 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<u8> {
     loop {
         if stop.load(Ordering::SeqCst) {
             eprintln!("devnet: stopping");
-            return Ok(nodes.stop());
+            let witness_code = witness.as_mut().map_or(0, Witness::stop);
+            return Ok(nodes.stop().max(witness_code));
         }
         let restart_after = (!args.no_restart).then(|| Duration::from_millis(RESTART_AFTER_MS));
         nodes.tend(restart_after)?;
+        if let Some(w) = witness.as_mut() {
+            w.tend(restart_after)?;
+        }
         let now = Instant::now();
         let mut wake = now + Duration::from_millis(LOOP_SLEEP_MS_MAX);
         if let Some(r) = runner.as_mut() {
@@ -254,7 +288,24 @@ fn committed_state(plan: &NetworkPlan, genesis: &Genesis) -> anyhow::Result<Stat
     Ok(best.unwrap_or_else(|| genesis.state()))
 }
 
-fn print_where(plan: &NetworkPlan, plan_path: &Path, logs: &Path) {
+/// The nodes the witness follows: the one the devnet waited for, and
+/// another (a validator if there is one), so that a split view between
+/// the two would show.
+fn witness_nodes<'a>(plan: &'a NetworkPlan, ready: &'a NodePlan) -> Vec<&'a NodePlan> {
+    let other = plan
+        .validators()
+        .chain(&plan.nodes)
+        .find(|n| n.name != ready.name);
+    std::iter::once(ready).chain(other).collect()
+}
+
+fn print_where(
+    plan: &NetworkPlan,
+    plan_path: &Path,
+    logs: &Path,
+    witness: Option<(&WitnessHome, &[&NodePlan])>,
+    no_witness: bool,
+) {
     let mut lines = vec![String::from("devnet: ready")];
     if let Some(url) = plan.explorer_node().and_then(NodePlan::explorer_url) {
         lines.push(format!("  explorer     {url}"));
@@ -267,11 +318,31 @@ fn print_where(plan: &NetworkPlan, plan_path: &Path, logs: &Path) {
             role_name(n.role)
         ));
     }
+    match witness {
+        Some((home, followed)) => {
+            let names: Vec<&str> = followed.iter().map(|n| n.name.as_str()).collect();
+            lines.push(format!(
+                "  witness      {} ({}), cosigning the checkpoints of {}; home {}",
+                home.id,
+                home.name,
+                names.join(" and "),
+                home.dir.display()
+            ));
+        }
+        None if no_witness => lines.push("  witness      none (--no-witness)".into()),
+        None => lines.push("  witness      none".into()),
+    }
     lines.push(format!(
         "  devnet.json  {}  (nodes, entities and their key files)",
         plan_path.display()
     ));
-    lines.push(format!("  logs         {}/<node>.log", logs.display()));
+    let witness_log = witness.map_or(String::new(), |(h, _)| {
+        format!(", {}.log", h.process_name())
+    });
+    lines.push(format!(
+        "  logs         {}/<node>.log{witness_log}",
+        logs.display()
+    ));
     lines.push("  Ctrl-C stops the network; running devnet again resumes the same chain.".into());
     eprintln!("{}", lines.join("\n"));
 }

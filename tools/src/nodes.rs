@@ -8,32 +8,29 @@
 //! or an early return never leaves a node running.
 //!
 //! This module starts, watches and stops processes; what the nodes are for
-//! (a demo, a benchmark) is its callers' business.
+//! (a demo, a benchmark) is its callers' business. How one supervised child
+//! is started and how a group of them is stopped is in [`process`], which
+//! the devnet's witness shares.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::process::CommandExt as _;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use node::testnet::NodePlan;
 
+use self::process::{describe, stop_all, Supervised};
+pub use self::process::{exit_with_supervisor, SUPERVISOR_ENV};
 use crate::testnet::role_name;
 
-/// How long stopped nodes have to exit after SIGTERM before SIGKILL.
-pub(crate) const STOP_GRACE_MS: u64 = 5_000;
+pub(crate) mod process;
+
 /// Pause between two looks at whether the nodes are ready.
 const READY_POLL_MS: u64 = 250;
 
 struct RunningNode {
-    name: String,
-    log: PathBuf,
-    child: Child,
+    process: Supervised,
     plan: NodePlan,
 }
 
@@ -77,32 +74,21 @@ impl Nodes {
 
     /// Starts one node, appending to its log, and says `verb` on stderr.
     fn launch(&mut self, n: NodePlan, log: PathBuf, verb: &str) -> anyhow::Result<()> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .with_context(|| log.display().to_string())?;
-        writeln!(
-            file,
-            "--- minhbach {} starts {} at {} ---",
-            self.label,
-            n.name,
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        )?;
-        let child = spawn_node(&self.exe, &n, file)?;
+        let args = [
+            OsStr::new("node"),
+            OsStr::new("start"),
+            OsStr::new("--home"),
+            n.home.as_os_str(),
+        ];
+        let process = Supervised::spawn(&self.exe, &args, &n.name, log, self.label)?;
         eprintln!(
             "{}: {verb} {} ({}, pid {})",
             self.label,
             n.name,
             role_name(n.role),
-            child.id()
+            process.pid()
         );
-        self.running.push(RunningNode {
-            name: n.name.clone(),
-            log,
-            child,
-            plan: n,
-        });
+        self.running.push(RunningNode { process, plan: n });
         Ok(())
     }
 
@@ -114,10 +100,10 @@ impl Nodes {
         while let Some(i) = self
             .running
             .iter_mut()
-            .position(|n| matches!(n.child.try_wait(), Ok(Some(_))))
+            .position(|n| n.process.exited().is_some())
         {
             let mut n = self.running.remove(i);
-            let status = n.child.wait().expect("an exited child can be reaped");
+            let status = n.process.exited().expect("an exited child stays exited");
             let next = match restart_after {
                 Some(d) => format!("starting it again in {} s", d.as_secs()),
                 None => "leaving it down (--no-restart)".into(),
@@ -125,13 +111,13 @@ impl Nodes {
             eprintln!(
                 "{}: {} exited ({}); see {}. The other nodes go on; {next}.",
                 self.label,
-                n.name,
+                n.process.name,
                 describe(status),
-                n.log.display()
+                n.process.log.display()
             );
             self.down.push(DownNode {
                 plan: n.plan,
-                log: n.log,
+                log: n.process.log,
                 restart_at: restart_after.map(|d| Instant::now() + d),
             });
         }
@@ -150,7 +136,7 @@ impl Nodes {
     pub(crate) fn pids(&self) -> Vec<(String, u32)> {
         self.running
             .iter()
-            .map(|n| (n.name.clone(), n.child.id()))
+            .map(|n| (n.process.name.clone(), n.process.pid()))
             .collect()
     }
 
@@ -160,15 +146,15 @@ impl Nodes {
         let i = self
             .running
             .iter_mut()
-            .position(|n| matches!(n.child.try_wait(), Ok(Some(_))))?;
+            .position(|n| n.process.exited().is_some())?;
         let mut n = self.running.remove(i);
-        let status = n.child.wait().expect("an exited child can be reaped");
+        let status = n.process.exited().expect("an exited child stays exited");
         eprintln!(
             "{}: {} exited unexpectedly ({}); see {}. Stopping the other nodes.",
             self.label,
-            n.name,
+            n.process.name,
             describe(status),
-            n.log.display()
+            n.process.log.display()
         );
         self.stop();
         Some(1)
@@ -177,48 +163,8 @@ impl Nodes {
     /// SIGTERM to every node, a grace period, then SIGKILL to those still
     /// running. Returns 0 if every node stopped cleanly.
     pub(crate) fn stop(&mut self) -> u8 {
-        let mut code = 0;
-        for n in &mut self.running {
-            if matches!(n.child.try_wait(), Ok(None)) {
-                let _ = kill(Pid::from_raw(n.child.id() as i32), Signal::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_millis(STOP_GRACE_MS);
-        for n in self.running.drain(..) {
-            let RunningNode {
-                name, mut child, ..
-            } = n;
-            let status = loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => break Some(status),
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    _ => break None,
-                }
-            };
-            match status {
-                Some(s) if s.success() => {}
-                Some(s) => {
-                    // A node killed by our own SIGTERM is a clean stop too.
-                    if !is_sigterm(s) {
-                        eprintln!("{}: {name} stopped with {}", self.label, describe(s));
-                        code = 1;
-                    }
-                }
-                None => {
-                    eprintln!(
-                        "{}: {name} did not stop within {} s; killing it",
-                        self.label,
-                        STOP_GRACE_MS / 1000
-                    );
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    code = 1;
-                }
-            }
-        }
-        code
+        let running = self.running.drain(..).map(|n| n.process).collect();
+        stop_all(self.label, running)
     }
 }
 
@@ -287,63 +233,5 @@ pub(crate) fn wait_ready(
             );
         }
         std::thread::sleep(Duration::from_millis(READY_POLL_MS));
-    }
-}
-
-/// Set by a supervising command (`devnet`, `bench`) for each node
-/// it starts: its own process id.
-pub const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
-
-/// In a node started by a supervising command, asks the kernel to send it
-/// SIGTERM when the supervisor dies, and stops at once if it already has.
-pub fn exit_with_supervisor() -> anyhow::Result<()> {
-    let Ok(pid) = std::env::var(SUPERVISOR_ENV) else {
-        return Ok(());
-    };
-    let supervisor: i32 = pid
-        .parse()
-        .with_context(|| format!("{SUPERVISOR_ENV}={pid} is not a process id"))?;
-    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)
-        .context("cannot ask to stop with the supervising command")?;
-    // The supervisor may have died before the request was made.
-    if nix::unistd::getppid().as_raw() != supervisor {
-        anyhow::bail!("the supervising command (pid {supervisor}) is gone");
-    }
-    Ok(())
-}
-
-fn spawn_node(exe: &Path, n: &NodePlan, log: File) -> anyhow::Result<Child> {
-    let err_log = log.try_clone()?;
-    Command::new(exe)
-        .arg("node")
-        .arg("start")
-        .arg("--home")
-        .arg(&n.home)
-        // Plain log lines in the file, without terminal colours.
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err_log)
-        // Its own process group: the terminal's Ctrl-C reaches only the
-        // supervising command, which stops the nodes in order.
-        .process_group(0)
-        // If the supervisor dies without stopping it (kill -9), the node
-        // stops too rather than run on unattended.
-        .env(SUPERVISOR_ENV, std::process::id().to_string())
-        .spawn()
-        .with_context(|| format!("cannot start {}", n.name))
-}
-
-fn is_sigterm(status: ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt as _;
-    status.signal() == Some(Signal::SIGTERM as i32)
-}
-
-fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("signal {s}"),
-        _ => status.to_string(),
     }
 }

@@ -16,6 +16,13 @@
 //! is a fork: its proof is written to the home and the witness stops with
 //! [`super::EXIT_FORK`]. The same block there means the node served a bad
 //! proof: reported, not cosigned.
+//!
+//! A fork proof holds, besides that main pair, a pair at each height the
+//! witness cosigned recently ([`super::recent`]) where the node's block is
+//! another one too, from the newest down to the first height where the two
+//! agree; the node's consistency proofs link its side's checkpoints. What
+//! the node does not serve, or serves wrong, there only leaves earlier
+//! pairs out: the proof is written with the main pair in any case.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -24,20 +31,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ledger::crypto::SigningKey;
 use ledger::merkle::ConsistencyProof;
 use ledger::proof::TrustAnchor;
-use ledger::witness::CHECKPOINT_BYTES_MAX;
-use ledger::witness::{extends, Checkpoint, CheckpointProof, Cosignature, ForkProof};
+use ledger::witness::{
+    extends, Checkpoint, CheckpointProof, Cosignature, ForkPair, ForkProof, CHECKPOINT_BYTES_MAX,
+    FORK_PROOF_BYTES_MAX,
+};
 use ledger::{EntityId, Height};
 use serde_json::json;
 use tokio::task::JoinHandle;
 use tools::client::{Client, ClientError};
 
-use super::fork::{signers_text, summary};
+use super::fork::{heights_text, signers_text, summary};
 use super::home::{is_of, HomeError, Opened, WitnessHome, GENESIS_FILE};
+use super::recent::{Recent, CONSISTENCY_BYTES_MAX};
 use crate::Output;
-
-/// Largest consistency proof read: 64 hashes and their fields fit many
-/// times over.
-const CONSISTENCY_BYTES_MAX: usize = 64 * 1024;
 
 /// A node followed, and what the witness knows of it.
 struct Node {
@@ -86,7 +92,8 @@ pub struct Found {
 
 /// Whether a node's checkpoint extends the one cosigned last.
 enum Linked {
-    Yes,
+    /// Yes, by this proof.
+    Yes(ConsistencyProof),
     /// No, for this reason: a split view or a bad proof.
     No(String),
     /// Not known: the node did not answer.
@@ -102,6 +109,8 @@ pub struct Follower {
     output: Output,
     /// The checkpoint cosigned last, as written in the home.
     last: Option<CheckpointProof>,
+    /// Those cosigned before it, as written in the home.
+    recent: Recent,
     /// The cosignature of `last`, handed to the nodes.
     latest: Option<Cosignature>,
     /// Counts the cosignatures made since the start.
@@ -118,6 +127,7 @@ impl Follower {
             key,
             anchor,
             last,
+            recent,
             logged,
             lock,
             ..
@@ -129,6 +139,7 @@ impl Follower {
             anchor,
             output,
             last: None,
+            recent,
             latest: None,
             serial: 0,
             _lock: lock,
@@ -141,7 +152,7 @@ impl Follower {
                     follower.latest = Some(c);
                     follower.serial = 1;
                 }
-                None => follower.sign(last)?,
+                None => follower.sign(last, None)?,
             }
         }
         Ok(follower)
@@ -237,7 +248,7 @@ impl Follower {
             }
         };
         let Some(last) = &self.last else {
-            self.sign(proof)?;
+            self.sign(proof, None)?;
             return Ok(None);
         };
         let (old, new) = (&last.checkpoint, &proof.checkpoint);
@@ -248,8 +259,8 @@ impl Follower {
             format!("another block at height {}", new.height)
         } else {
             match self.linked(node, old, new).await {
-                Linked::Yes => {
-                    self.sign(proof)?;
+                Linked::Yes(link) => {
+                    self.sign(proof, Some(link))?;
                     return Ok(None);
                 }
                 Linked::Unknown(e) => {
@@ -272,7 +283,7 @@ impl Follower {
             Err(e) => Linked::No(format!("no consistency proof ({e})")),
             Ok(bytes) => match serde_json::from_slice::<ConsistencyProof>(&bytes) {
                 Err(e) => Linked::No(format!("a consistency proof that cannot be read ({e})")),
-                Ok(p) if extends(old, new, Some(&p)) => Linked::Yes,
+                Ok(p) if extends(old, new, Some(&p)) => Linked::Yes(p),
                 Ok(_) => Linked::No(format!(
                     "a consistency proof that does not link the root at {} to the root at {}",
                     old.height, new.height
@@ -315,8 +326,9 @@ impl Follower {
             }
         };
         if other.checkpoint.block_hash != last.checkpoint.block_hash {
+            let earlier = self.earlier_pairs(node, &other).await;
             return Some(Found {
-                proof: ForkProof::new(last.clone(), other),
+                proof: ForkProof::new(last.clone(), other).with_earlier(earlier),
                 node: node.url().to_owned(),
             });
         }
@@ -327,20 +339,81 @@ impl Follower {
         None
     }
 
-    /// Cosigns `proof`: first written to the home as the last cosigned,
-    /// then signed and logged.
-    fn sign(&mut self, proof: CheckpointProof) -> Result<(), HomeError> {
-        if let Some(last) = &self.last {
-            assert!(
-                proof.checkpoint.height > last.checkpoint.height,
-                "a witness never cosigns below or at what it cosigned"
-            );
+    /// The pairs below the main one, `other` the node's checkpoint at the
+    /// last cosigned height: at each height cosigned before, from the
+    /// newest down, the node's checkpoint if it is another block, linked by
+    /// the node's consistency proof to its checkpoint of the pair above.
+    /// Stops at the first height where the node has the block cosigned (the
+    /// histories agree there and below) and at the first answer that is
+    /// missing or does not check out. In increasing height.
+    async fn earlier_pairs(&self, node: &Node, other: &CheckpointProof) -> Vec<ForkPair> {
+        let mut pairs = Vec::new();
+        let mut next = other.checkpoint.clone();
+        for retained in self.recent.earlier().iter().rev() {
+            let h = retained.proof.checkpoint.height;
+            let path = format!("/v1/checkpoints/{h}");
+            let Ok(bytes) = joined(get(&node.client, path, CHECKPOINT_BYTES_MAX)).await else {
+                break;
+            };
+            let Ok(theirs) = self.check(&bytes) else {
+                break;
+            };
+            if theirs.checkpoint.height != h
+                || theirs.checkpoint.block_hash == retained.proof.checkpoint.block_hash
+            {
+                break;
+            }
+            let path = format!("/v1/consistency?from={h}&to={}", next.height);
+            let Ok(bytes) = joined(get(&node.client, path, CONSISTENCY_BYTES_MAX)).await else {
+                break;
+            };
+            let Ok(link) = serde_json::from_slice::<ConsistencyProof>(&bytes) else {
+                break;
+            };
+            if !extends(&theirs.checkpoint, &next, Some(&link)) {
+                break;
+            }
+            next = theirs.checkpoint.clone();
+            pairs.push(ForkPair {
+                cosigned: retained.proof.clone(),
+                cosigned_link: retained.link.clone(),
+                other: theirs,
+                other_link: link,
+            });
         }
+        pairs.reverse();
+        pairs
+    }
+
+    /// Cosigns `proof`, linked by `link` from the last cosigned (none for
+    /// the first): the checkpoints cosigned before and then the last
+    /// cosigned are written to the home, then it is signed and logged.
+    fn sign(
+        &mut self,
+        proof: CheckpointProof,
+        link: Option<ConsistencyProof>,
+    ) -> Result<(), HomeError> {
+        let recent = match (&self.last, link) {
+            (Some(last), Some(link)) => {
+                assert!(
+                    proof.checkpoint.height > last.checkpoint.height,
+                    "a witness never cosigns below or at what it cosigned"
+                );
+                let recent = self.recent.after(last.clone(), link);
+                self.home.save_recent(&recent)?;
+                recent
+            }
+            (Some(_), None) => {
+                unreachable!("a checkpoint after the last is cosigned with its link")
+            }
+            (None, _) => self.recent.clone(),
+        };
         self.home.save_state(&proof)?;
         let c = Cosignature::sign(&self.key, self.id.clone(), &proof.checkpoint, now_ms());
         self.home.log(&c)?;
         self.print(&c, &proof.checkpoint);
         self.last = Some(proof);
+        self.recent = recent;
         self.latest = Some(c);
         self.serial += 1;
         Ok(())
@@ -409,21 +482,33 @@ impl Follower {
     }
 
     /// Writes the fork proof, says what it proves, and ends the run.
-    fn report(&self, found: Found) -> Result<u8, HomeError> {
+    fn report(&self, mut found: Found) -> Result<u8, HomeError> {
+        let proof = &mut found.proof;
+        // The lowest pairs leave a proof a verifier would not read whole.
+        while !proof.earlier.is_empty() && proof.to_json().len() >= FORK_PROOF_BYTES_MAX {
+            proof.earlier.remove(0);
+        }
+        // Each pair was checked on its own; should they not hold together,
+        // the main pair still proves the fork.
+        if !proof.earlier.is_empty() && proof.verify(&self.anchor).is_err() {
+            proof.earlier.clear();
+        }
         let path = self.home.save_fork_proof(&found.proof)?;
         let genesis = self.home.path(GENESIS_FILE);
         match found.proof.verify(&self.anchor) {
             Ok(fork) => {
                 eprintln!(
                     "FORK at height {h}: this witness cosigned block {a}, and {node} serves \
-                     block {b} at the same height; both are certified. Validators who signed \
-                     both: {who}.\nThe fork proof is in {file}; anyone can check it with \
+                     block {b} at the same height; both are certified. The two histories \
+                     differ at {heights}. Validators who certified blocks of both: \
+                     {who}.\nThe fork proof is in {file}; anyone can check it with \
                      `minhbach verify fork {file} --genesis {genesis}`. The witness has stopped \
                      and cosigns nothing more of this chain.",
                     h = fork.height,
                     a = fork.cosigned,
                     b = fork.other,
                     node = found.node,
+                    heights = heights_text(&fork),
                     who = signers_text(&fork),
                     file = path.display(),
                     genesis = genesis.display(),

@@ -3,8 +3,10 @@
 //!
 //! A fork proof is two checkpoints of one height with different blocks,
 //! each certified by the validators of that height as traced from the
-//! genesis file ([`ledger::witness::ForkProof::verify`]). The validators
-//! whose precommits certify both blocks signed two histories.
+//! genesis file ([`ledger::witness::ForkProof::verify`]), and pairs of the
+//! same two histories at earlier heights, each checkpoint linked to the
+//! next of its history by a consistency proof. The validators whose
+//! precommits certify a block of each history signed two histories.
 
 use std::path::Path;
 
@@ -25,6 +27,7 @@ pub fn summary(chain_id: &str, fork: &VerifiedFork) -> Value {
         "height": fork.height.0,
         "cosigned_block": fork.cosigned.to_hex(),
         "other_block": fork.other.to_hex(),
+        "heights": fork.heights.iter().map(|h| h.0).collect::<Vec<_>>(),
         "signed_both": fork.signed_both.iter().map(|v| json!({
             "name": v.name,
             "consensus_key": v.consensus_key.to_hex(),
@@ -33,7 +36,20 @@ pub fn summary(chain_id: &str, fork: &VerifiedFork) -> Value {
     })
 }
 
-/// The validators who signed both blocks, as `name (key), …`, for people.
+/// The heights of the pairs, as `height 8` or `heights 5, 7 and 8`, for
+/// people.
+pub fn heights_text(fork: &VerifiedFork) -> String {
+    let all: Vec<String> = fork.heights.iter().map(ToString::to_string).collect();
+    match all.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("heights {} and {last}", rest.join(", "))
+        }
+        _ => format!("height {}", fork.height),
+    }
+}
+
+/// The validators who signed both histories, as `name (key), …`, for
+/// people.
 pub fn signers_text(fork: &VerifiedFork) -> String {
     if fork.signed_both.is_empty() {
         return "none".into();
@@ -76,6 +92,7 @@ pub fn verify(output: Output, file: &Path, genesis: &Path) -> anyhow::Result<u8>
                     ("height", "height"),
                     ("cosigned_block", "cosigned_block"),
                     ("other_block", "other_block"),
+                    ("heights", "heights"),
                 ],
             };
             print!(
@@ -85,9 +102,11 @@ pub fn verify(output: Output, file: &Path, genesis: &Path) -> anyhow::Result<u8>
             if output == Output::Table {
                 eprintln!(
                     "valid: at height {} chain {} has two blocks, each certified by its \
-                     validators as traced from the genesis file; {} of them signed both: {}",
+                     validators as traced from the genesis file; the two histories differ at {}, \
+                     and {} validators certified blocks of both: {}",
                     fork.height,
                     genesis.chain_id,
+                    heights_text(&fork),
                     fork.signed_both.len(),
                     signers_text(&fork)
                 );

@@ -6,6 +6,7 @@
 //!   witness.key          its ed25519 key (mode 0600)
 //!   genesis.json         the chain's genesis file: the trust anchor
 //!   last-cosigned.json   the checkpoint proof it cosigned last (the state)
+//!   recent-cosigned.json those it cosigned before, with their links
 //!   cosigned.jsonl       every cosignature it made, one JSON line each
 //!   fork-proof-H.json    a fork found at height H, if any
 //!   witness.lock         held while `witness run` runs
@@ -17,6 +18,13 @@
 //! however the process ends, what it signed is never above what it will
 //! find at its next start. A state file that cannot be read stops the
 //! witness: starting from nothing could cosign an older or other history.
+//!
+//! `recent-cosigned.json` ([`super::recent`]) is written the same way, just
+//! before the state: the checkpoints cosigned before the last one, for the
+//! earlier pairs of a fork proof. One that cannot be read, or that does not
+//! fit the state, is reported and left out, in part or in whole; a home
+//! without it (made by an older witness) starts with the last cosigned
+//! checkpoint alone.
 
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -31,6 +39,8 @@ use ledger::witness::{Checkpoint, CheckpointProof, Cosignature, ForkProof, CHECK
 use ledger::{EntityId, Height, PublicKey};
 use serde_json::{json, Value};
 
+use super::recent::{Recent, RECENT_BYTES_MAX};
+
 /// The witness's id and key, in `witness.json`.
 pub const CONFIG_FILE: &str = "witness.json";
 /// The witness's signing key.
@@ -39,6 +49,8 @@ pub const KEY_FILE: &str = "witness.key";
 pub const GENESIS_FILE: &str = "genesis.json";
 /// The checkpoint proof last cosigned.
 pub const STATE_FILE: &str = "last-cosigned.json";
+/// The checkpoint proofs cosigned before the last, with their links.
+pub const RECENT_FILE: &str = "recent-cosigned.json";
 /// Every cosignature made, one JSON line each.
 pub const LOG_FILE: &str = "cosigned.jsonl";
 /// Held by the one `witness run` of this home.
@@ -196,6 +208,8 @@ pub struct Opened {
     pub anchor: TrustAnchor,
     /// The checkpoint proof last cosigned, verified against the anchor.
     pub last: Option<CheckpointProof>,
+    /// Those cosigned before it that fit it, each linked to the next.
+    pub recent: Recent,
     /// The last cosignature of the log, if it is of `last`.
     pub logged: Option<Cosignature>,
     /// Held until dropped: no other `witness run` of this home meanwhile.
@@ -236,7 +250,14 @@ impl WitnessHome {
         key: &SigningKey,
         genesis_bytes: &[u8],
     ) -> Result<(), HomeError> {
-        for name in [CONFIG_FILE, KEY_FILE, GENESIS_FILE, STATE_FILE, LOG_FILE] {
+        for name in [
+            CONFIG_FILE,
+            KEY_FILE,
+            GENESIS_FILE,
+            STATE_FILE,
+            RECENT_FILE,
+            LOG_FILE,
+        ] {
             let path = self.path(name);
             if path.exists() {
                 return Err(HomeError::Exists(path));
@@ -276,16 +297,23 @@ impl WitnessHome {
         })?;
         let anchor = genesis.trust_anchor();
         // A temporary state never renamed was never signed.
-        let _ = fs::remove_file(self.path(&temp_name(STATE_FILE)));
+        for name in [STATE_FILE, RECENT_FILE] {
+            let _ = fs::remove_file(self.path(&temp_name(name)));
+        }
         let last = self.state(&anchor)?;
         let logged = self.last_logged()?;
         let logged = self.check_log(last.as_ref(), logged)?;
+        let recent = match &last {
+            Some(last) => self.recent(last, &anchor),
+            None => Recent::default(),
+        };
         Ok(Opened {
             config,
             key,
             genesis,
             anchor,
             last,
+            recent,
             logged,
             lock,
         })
@@ -347,6 +375,39 @@ impl WitnessHome {
         Ok(Some(proof))
     }
 
+    /// The checkpoints cosigned before `last`, as far as the file holds
+    /// them and they fit `last`; a problem is reported, never fatal.
+    fn recent(&self, last: &CheckpointProof, anchor: &TrustAnchor) -> Recent {
+        let path = self.path(RECENT_FILE);
+        let bytes = match read_bounded(&path, RECENT_BYTES_MAX) {
+            Ok(Some(bytes)) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Recent::default(),
+            Ok(None) => {
+                warn_recent(&path, &format!("larger than {RECENT_BYTES_MAX} bytes"));
+                return Recent::default();
+            }
+            Err(e) => {
+                warn_recent(&path, &format!("cannot be read: {e}"));
+                return Recent::default();
+            }
+        };
+        let read = match Recent::parse(&bytes) {
+            Ok(read) => read,
+            Err(e) => {
+                warn_recent(&path, &format!("cannot be read: {e}"));
+                return Recent::default();
+            }
+        };
+        let (recent, problem) = Recent::fit(read, last, anchor);
+        if let Some(problem) = problem {
+            warn_recent(
+                &path,
+                &format!("{problem}; it and those cosigned before it are left out"),
+            );
+        }
+        recent
+    }
+
     /// Checks the end of the log against the state: the log is written
     /// after the state, so it is never ahead of it. Returns the last
     /// cosignature when it is of the state's checkpoint.
@@ -387,6 +448,12 @@ impl WitnessHome {
         let mut text = serde_json::to_string_pretty(proof).expect("a checkpoint serialises");
         text.push('\n');
         self.replace(STATE_FILE, text.as_bytes())
+    }
+
+    /// Writes the checkpoints cosigned before the last, durably. Written
+    /// before the state, so that it is never behind what was signed.
+    pub fn save_recent(&self, recent: &Recent) -> Result<(), HomeError> {
+        self.replace(RECENT_FILE, recent.to_json().as_bytes())
     }
 
     /// Writes a fork proof to `fork-proof-H.json`, durably; its path.
@@ -483,6 +550,14 @@ pub fn is_of(c: &Cosignature, checkpoint: &Checkpoint, key: &PublicKey) -> bool 
         && c.height == checkpoint.height
         && c.history_root == checkpoint.history_root
         && c.verify()
+}
+
+fn warn_recent(path: &Path, problem: &str) {
+    eprintln!(
+        "warning: {}: {problem}; a fork proof will hold fewer earlier pairs, nothing else \
+         changes",
+        path.display()
+    );
 }
 
 fn temp_name(name: &str) -> String {

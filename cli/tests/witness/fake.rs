@@ -1,5 +1,6 @@
 //! What the witness tests run against: chains from one genesis file built
-//! in in-memory stores (one may part from the other after some height), a
+//! in in-memory stores (one may part from the other after some height, and
+//! each block may be certified by a chosen few of the validators), a
 //! stand-in node on 127.0.0.1 serving their checkpoints and consistency
 //! proofs and keeping the cosignatures posted to it as a node does, and
 //! `minhbach witness run` as a child process killed when dropped.
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use genesis::Genesis;
+use ledger::builder::sign_commit;
 use ledger::store::{MemoryDisk, Store};
 use ledger::testkit::{key, TestChain};
 use ledger::witness::{CheckpointProof, Cosignature};
@@ -23,7 +25,7 @@ use crate::support::{Request, Stub};
 
 /// The witness's id in every test.
 pub const WITNESS: &str = "KTNN";
-/// Validators of the genesis, each signing every block.
+/// Validators of the genesis, `validator-0` to `validator-3`.
 pub const VALIDATORS: usize = 4;
 
 /// A genesis with a treasury, the witness as an observer holding
@@ -55,10 +57,22 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// `n` blocks from `genesis`, a second apart; with `part_after`, every
-    /// block after that height is 7 ms later, so from there on the blocks
-    /// differ from those of a chain without it.
+    /// `n` blocks from `genesis`, a second apart, each certified by every
+    /// validator; with `part_after`, every block after that height is 7 ms
+    /// later, so from there on the blocks differ from those of a chain
+    /// without it.
     pub fn build(genesis: &Genesis, n: u64, part_after: Option<u64>) -> Arc<Chain> {
+        Chain::build_signed(genesis, n, part_after, &|_| (0..VALIDATORS).collect())
+    }
+
+    /// As [`Chain::build`], block `h` certified by the precommits of the
+    /// validators `signers(h)` (numbers below [`VALIDATORS`]) alone.
+    pub fn build_signed(
+        genesis: &Genesis,
+        n: u64,
+        part_after: Option<u64>,
+        signers: &dyn Fn(u64) -> Vec<usize>,
+    ) -> Arc<Chain> {
         let disk = MemoryDisk::new().unwrap();
         let store = Store::open_in_memory(&disk, "chain").unwrap();
         store.init(&genesis.state(), genesis.hash()).unwrap();
@@ -76,7 +90,12 @@ impl Chain {
             if part_after.is_some_and(|p| h > p) {
                 chain.block_interval_ms = 1007;
             }
-            let (block, cert, outcome) = chain.make_block(Vec::new()).unwrap();
+            let (block, _, outcome) = chain.make_block(Vec::new()).unwrap();
+            let keys: Vec<_> = signers(h)
+                .iter()
+                .map(|i| key(&format!("validator-{i}")))
+                .collect();
+            let cert = sign_commit(&block, 0, &keys.iter().collect::<Vec<_>>());
             store
                 .commit_block(&block, &cert, &outcome, &chain.state)
                 .unwrap();

@@ -15,7 +15,10 @@
 //! history root, under the domain tag [`COSIGNATURE_DOMAIN_TAG`], as C2SP's
 //! tlog-cosignature does for transparency logs. Two certified checkpoints
 //! of one height with different blocks are a [`ForkProof`]: whoever signed
-//! both sides signed two histories.
+//! both sides signed two histories. Earlier pairs of the same two histories
+//! ([`ForkPair`]), each linked by consistency proofs to the next checkpoint
+//! of its side, let it name every validator who certified any block of one
+//! side and any of the other.
 //!
 //! Everything here is pure: building from a store is `CheckpointProof::build`
 //! (feature `store`), fetching and posting is the CLI's.
@@ -25,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{CommitCertificate, Header};
 use crate::crypto::SigningKey;
+use crate::merkle::ConsistencyProof;
 use crate::proof::{BundleHeader, ProofError, SetChange, Strict};
 use crate::types::{EntityId, Hash, Height};
 
@@ -47,8 +51,12 @@ pub const FORK_PROOF_FORMAT: &str = "minhbach-fork-proof";
 pub const WITNESS_FORMAT_VERSION: u32 = 1;
 /// Largest checkpoint proof read, in bytes of JSON.
 pub const CHECKPOINT_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Largest fork proof read: two checkpoint proofs.
-pub const FORK_PROOF_BYTES_MAX: usize = 2 * CHECKPOINT_BYTES_MAX + 4096;
+/// Most pairs of checkpoints in a fork proof, its main pair included.
+pub const FORK_PAIRS_MAX: usize = 8;
+/// Largest fork proof read: a main pair of the largest checkpoint proofs,
+/// or up to [`FORK_PAIRS_MAX`] pairs of smaller ones. A witness leaves out
+/// the lowest earlier pairs of a proof that would be larger.
+pub const FORK_PROOF_BYTES_MAX: usize = 4 * CHECKPOINT_BYTES_MAX;
 /// Largest cosignature read, in bytes of JSON.
 pub const COSIGNATURE_BYTES_MAX: usize = 4096;
 
@@ -96,8 +104,29 @@ pub struct CheckpointProof {
     pub validator_set_changes: Vec<SetChange>,
 }
 
-/// Two certified checkpoints of one height with different blocks: proof
-/// that the validators who signed both certificates signed two histories.
+/// Two certified histories of one chain that part: proof that the
+/// validators who certified a block of each signed two histories.
+///
+/// The main pair is two certified checkpoints of one height H with
+/// different blocks: the one the witness had cosigned and the other
+/// history's. On its own it names the validators whose precommits are in
+/// both certificates; each certificate holds only the precommits of just
+/// over 2/3 of the power, so that may be fewer than all who signed both
+/// histories.
+///
+/// `earlier` adds pairs of the same two histories at lower heights, each
+/// two certified checkpoints of one height h with different blocks. Each
+/// checkpoint comes with the consistency proof that links it to the next
+/// checkpoint of its own side (the next pair's, or the main pair's for the
+/// last), so the checkpoints of a side are one history: the history of a
+/// side at a later height holds that side's block at every earlier pair's
+/// height, and that block is not the other side's block there. A validator
+/// whose precommit is in the certificate of any checkpoint of one side and
+/// of any checkpoint of the other therefore signed two conflicting
+/// histories: at the lower of the two heights, one block directly, and
+/// another as part of the history the higher block's header commits to
+/// (or two blocks, when the heights are one). [`ForkProof::verify`] names
+/// them all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForkProof {
@@ -109,6 +138,46 @@ pub struct ForkProof {
     pub cosigned: CheckpointProof,
     /// The checkpoint of the same height, of another history.
     pub other: CheckpointProof,
+    /// Pairs of the same two histories below the main pair's height, in
+    /// increasing height; at most [`FORK_PAIRS_MAX`] − 1. Left out when
+    /// there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<ForkPair>,
+}
+
+/// Two certified checkpoints of one height with different blocks, below a
+/// fork proof's main pair, each linked to the next checkpoint of its side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkPair {
+    /// The checkpoint of the history the witness cosigned.
+    pub cosigned: CheckpointProof,
+    /// The consistency proof from `cosigned` to the next checkpoint of the
+    /// cosigned side.
+    pub cosigned_link: ConsistencyProof,
+    /// The checkpoint of the same height, of the other history.
+    pub other: CheckpointProof,
+    /// The consistency proof from `other` to the next checkpoint of the
+    /// other side.
+    pub other_link: ConsistencyProof,
+}
+
+/// One of the two histories of a fork proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The history the witness cosigned.
+    Cosigned,
+    /// The other history.
+    Other,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Cosigned => "cosigned",
+            Side::Other => "other",
+        })
+    }
 }
 
 /// Why a checkpoint, cosignature or fork proof is refused.
@@ -171,6 +240,40 @@ pub enum WitnessError {
     /// The two sides of a fork proof are the same block.
     #[error("both checkpoints are block {0}: no fork")]
     NoFork(Hash),
+    /// A fork proof with more pairs than a verifier reads.
+    #[error("the fork proof has {count} pairs of checkpoints, more than the {max} allowed")]
+    TooManyPairs {
+        /// Its pairs, the main one included.
+        count: usize,
+        /// [`FORK_PAIRS_MAX`].
+        max: usize,
+    },
+    /// An earlier pair is not below the pair after it: earlier pairs go in
+    /// increasing height, all below the main pair's.
+    #[error(
+        "the earlier pair at height {height} is not below the next pair, at height {next}: \
+         earlier pairs go in increasing height, below the main pair's"
+    )]
+    PairNotBelow {
+        /// The pair's height.
+        height: Height,
+        /// The height of the pair after it (the main pair's for the last).
+        next: Height,
+    },
+    /// An earlier pair's consistency proof does not link its checkpoint to
+    /// the next one of the same side.
+    #[error(
+        "on the {side} side, the consistency proof of the checkpoint at height {height} does \
+         not link it to the side's checkpoint at height {next}"
+    )]
+    Unlinked {
+        /// Which history.
+        side: Side,
+        /// The earlier checkpoint's height.
+        height: Height,
+        /// The next checkpoint's height on that side.
+        next: Height,
+    },
 }
 
 impl WitnessError {
@@ -247,7 +350,15 @@ impl ForkProof {
             version: WITNESS_FORMAT_VERSION,
             cosigned,
             other,
+            earlier: Vec::new(),
         }
+    }
+
+    /// The same proof with `earlier` as its earlier pairs (in increasing
+    /// height).
+    pub fn with_earlier(mut self, earlier: Vec<ForkPair>) -> ForkProof {
+        self.earlier = earlier;
+        self
     }
 
     /// The proof as pretty JSON, the file format.

@@ -1,7 +1,9 @@
 //! Checking checkpoints and fork proofs from the genesis file alone, and
 //! whether one checkpoint extends another.
 
-use super::{Checkpoint, CheckpointProof, ForkProof, WitnessError};
+use std::collections::BTreeSet;
+
+use super::{Checkpoint, CheckpointProof, ForkProof, Side, WitnessError, FORK_PAIRS_MAX};
 use crate::history;
 use crate::merkle::{ConsistencyProof, Frontier};
 use crate::proof::{check_certified, trace_sets, TrustAnchor};
@@ -22,14 +24,17 @@ pub struct VerifiedCheckpoint {
 /// What a valid fork proof established.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedFork {
-    /// The height of both checkpoints.
+    /// The height of the main pair.
     pub height: Height,
     /// Block H of the history the witness had cosigned.
     pub cosigned: Hash,
     /// Block H of the other history.
     pub other: Hash,
-    /// The validators whose precommits certify both blocks: each signed
-    /// two histories.
+    /// The heights of every pair, in increasing order: the earlier pairs',
+    /// then H.
+    pub heights: Vec<Height>,
+    /// The validators whose precommits certify a block of each history
+    /// (of any pair): each signed two histories. Sorted by name, each once.
     pub signed_both: Vec<Validator>,
 }
 
@@ -88,9 +93,14 @@ impl CheckpointProof {
 }
 
 impl ForkProof {
-    /// Checks both checkpoints from the genesis facts, that they are of one
-    /// height and name different blocks, and names the validators who
-    /// certified both.
+    /// Checks every checkpoint from the genesis facts; that each pair is of
+    /// one height and names two blocks; that the earlier pairs go up in
+    /// height below the main pair; and that each earlier checkpoint's
+    /// consistency proof links it to the next checkpoint of its side. Names
+    /// the validators whose precommits are in a certificate of each side
+    /// (see [`ForkProof`] for why each of them signed two histories), each
+    /// once, by its record in the validator set a checkpoint it certified
+    /// was verified against (the newest such), sorted by name.
     pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedFork, WitnessError> {
         if self.format != super::FORK_PROOF_FORMAT || self.version != super::WITNESS_FORMAT_VERSION
         {
@@ -99,35 +109,89 @@ impl ForkProof {
                 reason: format!("format {:?} version {}", self.format, self.version),
             });
         }
-        let a = self.cosigned.verify(anchor)?;
-        let b = self.other.verify(anchor)?;
-        let (ha, hb) = (a.checkpoint.height, b.checkpoint.height);
-        if ha != hb {
-            return Err(WitnessError::NotOneHeight {
-                cosigned: ha,
-                other: hb,
+        let count = self.earlier.len() + 1;
+        if count > FORK_PAIRS_MAX {
+            return Err(WitnessError::TooManyPairs {
+                count,
+                max: FORK_PAIRS_MAX,
             });
         }
-        if a.checkpoint.block_hash == b.checkpoint.block_hash {
-            return Err(WitnessError::NoFork(a.checkpoint.block_hash));
+        let main = verify_pair(anchor, &self.cosigned, &self.other)?;
+        // Every pair, the lowest first and the main pair last.
+        let mut pairs = Vec::with_capacity(count);
+        for pair in &self.earlier {
+            pairs.push(verify_pair(anchor, &pair.cosigned, &pair.other)?);
         }
-        let mut signed_both: Vec<Validator> = a
-            .validators
-            .validators()
-            .iter()
-            .filter(|v| {
-                a.signers.contains(&v.consensus_key) && b.signers.contains(&v.consensus_key)
-            })
-            .cloned()
-            .collect();
-        signed_both.sort_by(|x, y| x.name.cmp(&y.name));
+        pairs.push(main);
+        for (i, pair) in self.earlier.iter().enumerate() {
+            let (this, next) = (&pairs[i], &pairs[i + 1]);
+            let (height, next_height) = (this.0.checkpoint.height, next.0.checkpoint.height);
+            if height >= next_height {
+                return Err(WitnessError::PairNotBelow {
+                    height,
+                    next: next_height,
+                });
+            }
+            let sides = [
+                (Side::Cosigned, &this.0, &next.0, &pair.cosigned_link),
+                (Side::Other, &this.1, &next.1, &pair.other_link),
+            ];
+            for (side, this, next, link) in sides {
+                if !extends(&this.checkpoint, &next.checkpoint, Some(link)) {
+                    return Err(WitnessError::Unlinked {
+                        side,
+                        height,
+                        next: next_height,
+                    });
+                }
+            }
+        }
+        let a: BTreeSet<PublicKey> = pairs.iter().flat_map(|p| p.0.signers.clone()).collect();
+        let b: BTreeSet<PublicKey> = pairs.iter().flat_map(|p| p.1.signers.clone()).collect();
+        // Each key by its record in the newest set that holds it.
+        let mut signed_both: Vec<Validator> = Vec::new();
+        for key in a.intersection(&b) {
+            let named = pairs
+                .iter()
+                .rev()
+                .flat_map(|p| [&p.0, &p.1])
+                .find_map(|c| c.validators.get(key));
+            if let Some(v) = named {
+                signed_both.push(v.clone());
+            }
+        }
+        signed_both.sort_by(|x, y| (&x.name, &x.consensus_key).cmp(&(&y.name, &y.consensus_key)));
+        let (a, b) = &pairs[count - 1];
         Ok(VerifiedFork {
-            height: ha,
+            height: a.checkpoint.height,
             cosigned: a.checkpoint.block_hash,
             other: b.checkpoint.block_hash,
+            heights: pairs.iter().map(|p| p.0.checkpoint.height).collect(),
             signed_both,
         })
     }
+}
+
+/// Both checkpoints of a pair, verified from the genesis facts, of one
+/// height and with different blocks.
+fn verify_pair(
+    anchor: &TrustAnchor,
+    cosigned: &CheckpointProof,
+    other: &CheckpointProof,
+) -> Result<(VerifiedCheckpoint, VerifiedCheckpoint), WitnessError> {
+    let a = cosigned.verify(anchor)?;
+    let b = other.verify(anchor)?;
+    let (ha, hb) = (a.checkpoint.height, b.checkpoint.height);
+    if ha != hb {
+        return Err(WitnessError::NotOneHeight {
+            cosigned: ha,
+            other: hb,
+        });
+    }
+    if a.checkpoint.block_hash == b.checkpoint.block_hash {
+        return Err(WitnessError::NoFork(a.checkpoint.block_hash));
+    }
+    Ok((a, b))
 }
 
 /// Whether `new` extends `old`: the same chain, not lower, the same

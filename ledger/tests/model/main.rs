@@ -143,6 +143,7 @@ struct AfterSetup {
     last_hash: Hash,
     last_time_ms: u64,
     last_cert: Option<CommitCertificate>,
+    history: ledger::merkle::Frontier,
     model: Model,
 }
 
@@ -175,6 +176,7 @@ fn after_setup(validators: usize) -> (TestChain, Model) {
                     last_hash: chain.last_hash,
                     last_time_ms: chain.last_time_ms,
                     last_cert: chain.last_cert,
+                    history: chain.history,
                     model,
                 }
             })
@@ -185,6 +187,7 @@ fn after_setup(validators: usize) -> (TestChain, Model) {
     chain.last_hash = s.last_hash;
     chain.last_time_ms = s.last_time_ms;
     chain.last_cert = s.last_cert;
+    chain.history = s.history;
     (chain, s.model)
 }
 

@@ -3,7 +3,11 @@
 //! genesis facts alone at every height, each tamper fails with what was
 //! changed, consistency proofs link every pair of checkpoints, and two
 //! chains from one genesis that part ways give a fork proof naming the
-//! validators who signed both.
+//! validators who signed both. Fork proofs with earlier pairs, on two
+//! chains whose certificates each hold a chosen three of the four
+//! validators, are in `witness/forks.rs`.
+
+mod forks;
 
 use ledger::history::leaf;
 use ledger::merkle::root_from_leaf_hashes;
@@ -173,6 +177,7 @@ fn two_histories_from_one_genesis_give_a_fork_proof_naming_who_signed_both() {
     let read = ForkProof::decode(json.as_bytes()).unwrap();
     let v = read.verify(&a.anchor()).unwrap();
     assert_eq!(v.height, Height(9));
+    assert_eq!(v.heights, [Height(9)]);
     assert_eq!(v.cosigned, a.blocks[8].hash());
     assert_eq!(v.other, b.blocks[8].hash());
     // set(9): validator-1 was removed, validator-4 added.

@@ -83,5 +83,6 @@ fn resume(chain: &mut TestChain, store: &Store) -> Result<(), Box<dyn Error>> {
     chain.last_hash = block.hash();
     chain.last_time_ms = block.header.time_ms;
     chain.last_cert = Some(cert);
+    chain.history = store.history_frontier(height)?;
     Ok(())
 }
