@@ -7,7 +7,12 @@
 //! - `verify`: `AuditBundle::verify` of the bundle, with and without its
 //!   witnesses;
 //! - `decode_and_verify`: the same from the bundle's JSON, as
-//!   `minhbach verify proof` reads it.
+//!   `minhbach verify proof` reads it;
+//! - `witness_step`: what a witness computes for each new checkpoint, from
+//!   the checkpoint's JSON and the consistency proof's: decode, verify from
+//!   the genesis facts, check that it extends the last checkpoint cosigned
+//!   (1,000 to 1,020), and sign (its durable write is the CLI's, and not
+//!   measured here).
 //!
 //! Prints the bundle's size in bytes of JSON before measuring. Run with
 //! `cargo bench -p ledger --bench audit_bundle`.
@@ -15,11 +20,12 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ledger::merkle::ConsistencyProof;
 use ledger::proof::{AuditBundle, TrustAnchor};
 use ledger::store::Store;
 use ledger::testkit::{id, key, TestChain};
 use ledger::tx::EntityKind;
-use ledger::witness::{CheckpointProof, Cosignature};
+use ledger::witness::{extends, CheckpointProof, Cosignature};
 use ledger::{Amount, Height, LineCode, Op, Year};
 
 /// Blocks in the chain.
@@ -29,9 +35,19 @@ const TX_AT: u64 = 500;
 /// Each witness and the height of its latest cosignature.
 const WITNESSES: [(&str, u64); 3] = [("KTNN", 1000), ("TTXVN", 1010), ("BAO-ND", 1020)];
 
-/// The bundle of the appropriation in block [`TX_AT`], and the anchor of
-/// a verifier that trusts the three witnesses.
-fn witnessed_bundle() -> (AuditBundle, TrustAnchor) {
+/// What the benches read: the bundle of the appropriation in block
+/// [`TX_AT`], the anchor of a verifier that trusts the three witnesses,
+/// and a witness's inputs (the last checkpoint it cosigned, the JSON of
+/// the new one and of the consistency proof between them).
+struct Inputs {
+    bundle: AuditBundle,
+    anchor: TrustAnchor,
+    last: ledger::witness::Checkpoint,
+    new_json: Vec<u8>,
+    link_json: Vec<u8>,
+}
+
+fn inputs() -> Inputs {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("open store");
     let mut chain = TestChain::new(4);
@@ -102,11 +118,32 @@ fn witnessed_bundle() -> (AuditBundle, TrustAnchor) {
                 .map(|(w, _)| (id(w), key(w).public_key()))
                 .collect(),
         );
-    (bundle, anchor)
+    let at = |h| {
+        CheckpointProof::build(&store, Height(h))
+            .expect("read store")
+            .expect("committed")
+    };
+    let link = store
+        .history_consistency(Height(1000), Height(1020))
+        .expect("read store")
+        .expect("in order");
+    Inputs {
+        bundle,
+        anchor,
+        last: at(1000).checkpoint,
+        new_json: serde_json::to_vec(&at(1020)).expect("serialises"),
+        link_json: serde_json::to_vec(&link).expect("serialises"),
+    }
 }
 
 fn verify(c: &mut Criterion) {
-    let (bundle, anchor) = witnessed_bundle();
+    let Inputs {
+        bundle,
+        anchor,
+        last,
+        new_json,
+        link_json,
+    } = inputs();
     let verified = bundle.verify(&anchor).expect("the bundle verifies");
     assert_eq!(verified.witnesses.len(), WITNESSES.len());
     let mut bare = bundle.clone();
@@ -134,6 +171,26 @@ fn verify(c: &mut Criterion) {
     g.bench_function("three_witnesses", |b| {
         b.iter(|| AuditBundle::decode(json.as_bytes()).and_then(|x| x.verify(&anchor)))
     });
+    g.finish();
+
+    let witness = key("KTNN");
+    let step = || {
+        let new = CheckpointProof::decode(&new_json)
+            .and_then(|p| p.verify(&anchor))
+            .expect("the checkpoint verifies")
+            .checkpoint;
+        let link: ConsistencyProof = serde_json::from_slice(&link_json).expect("a proof");
+        assert!(extends(&last, &new, Some(&link)));
+        Cosignature::sign(&witness, id("KTNN"), &new, 1_800_000_000_000)
+    };
+    eprintln!(
+        "checkpoint at 1,020: {} bytes of JSON; consistency proof from 1,000: {} bytes",
+        new_json.len(),
+        link_json.len()
+    );
+    assert!(step().verify());
+    let mut g = c.benchmark_group("witness_step");
+    g.bench_function("verify_extend_sign", |b| b.iter(step));
     g.finish();
 }
 
