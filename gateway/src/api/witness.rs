@@ -264,8 +264,13 @@ pub(super) async fn post_cosignature(
     // A signature check and a synced write: off the async workers.
     let admitted = tokio::task::spawn_blocking(move || {
         let _one = ADMITTING.lock().unwrap_or_else(|e| e.into_inner());
-        let state = s.state.read().expect("state lock");
-        s.store.admit_cosignature(&c, &state).map(|r| r.map(|()| c))
+        // Read what the state says under its lock, then check and write
+        // without it: commits wait for that lock.
+        let view =
+            ledger::witness::WitnessView::of(&s.state.read().expect("state lock"), &c.witness);
+        s.store
+            .admit_cosignature_with(&c, &view)
+            .map(|r| r.map(|()| c))
     })
     .await
     .map_err(ApiError::internal)?

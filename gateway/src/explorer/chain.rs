@@ -46,10 +46,16 @@ fn render_block(x: &Explorer, ctx: &Ctx, height: &str) -> Result<Page, PageError
     let cert = s.store.cert(h)?;
     let set = s.store.validator_set(&block.header.validators_hash)?;
     let tip = x.tip();
-    // A witness vouches for every block up to the checkpoint it cosigned.
+    // A witness vouches for every block up to the checkpoint it cosigned;
+    // one since suspended, or whose key has changed, is not shown.
     let mut witnesses = s.store.cosignatures()?;
-    witnesses.retain(|c| c.height >= h);
     let state = s.state.read().expect("state lock");
+    witnesses.retain(|c| {
+        c.height >= h
+            && state
+                .entity(&c.witness)
+                .is_some_and(|e| e.status == ledger::tx::Status::Active && e.public_key == c.key)
+    });
     let hdr = &block.header;
     let hex = |h: &Hash| html! { span.hash { (h.to_hex()) } };
     let validator = |key: &ledger::PublicKey| -> Markup {

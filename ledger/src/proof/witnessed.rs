@@ -79,7 +79,10 @@ fn check_checkpoint(
         return Err(ProofError::CheckpointOutOfOrder { checkpoint, after });
     }
     let proof = &cp.inclusion;
-    let expected = block.0 - 1;
+    // Block 0 is the genesis, in no history.
+    let Some(expected) = block.0.checked_sub(1) else {
+        return Err(ProofError::CheckpointBelowBlock { checkpoint, block });
+    };
     if proof.leaf_index != expected {
         return Err(ProofError::HistoryLeafIndex {
             checkpoint,

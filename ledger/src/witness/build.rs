@@ -3,7 +3,7 @@
 
 use super::{Checkpoint, CheckpointProof, Cosignature, CHECKPOINT_FORMAT, WITNESS_FORMAT_VERSION};
 use crate::proof::{set_changes, BundleHeader};
-use crate::state::State;
+use crate::state::{Entity, State};
 use crate::store::{Store, StoreError};
 use crate::tx::{EntityKind, Status};
 use crate::types::{EntityId, Hash, Height};
@@ -100,18 +100,49 @@ impl CheckpointProof {
     }
 }
 
+/// What a node's committed state says about a cosignature's witness: read
+/// under the state's lock, so that checking a cosignature and writing it
+/// need not hold that lock (commits wait for it).
+#[derive(Clone, Debug)]
+pub struct WitnessView {
+    chain_id: String,
+    height: Height,
+    witness: Option<Entity>,
+}
+
+impl WitnessView {
+    /// The chain id, the height and the entity `id` of `state`.
+    pub fn of(state: &State, id: &EntityId) -> WitnessView {
+        WitnessView {
+            chain_id: state.chain_id().to_owned(),
+            height: state.height(),
+            witness: state.entity(id).cloned(),
+        }
+    }
+}
+
 impl Store {
-    /// Checks `c` against `state` (the node's committed state: the witness
-    /// must be an active observer holding the key that signed) and against
-    /// this node's history, and keeps it as the witness's latest if it is
-    /// newer than the one held. Cosignatures are not part of consensus:
-    /// each node keeps those posted to it.
+    /// [`Store::admit_cosignature_with`] the view of `state`.
     pub fn admit_cosignature(
         &self,
         c: &Cosignature,
         state: &State,
     ) -> Result<Result<(), CosignatureRefused>, StoreError> {
-        Ok(match self.check_cosignature(c, state)? {
+        self.admit_cosignature_with(c, &WitnessView::of(state, &c.witness))
+    }
+
+    /// Checks `c` against `view` (the node's committed state: the witness
+    /// must be an active observer holding the key that signed) and against
+    /// this node's history, and keeps it as the witness's latest if it is
+    /// newer than the one held. The cheap checks come first, the signature
+    /// and the history's root last. Cosignatures are not part of
+    /// consensus: each node keeps those posted to it.
+    pub fn admit_cosignature_with(
+        &self,
+        c: &Cosignature,
+        view: &WitnessView,
+    ) -> Result<Result<(), CosignatureRefused>, StoreError> {
+        Ok(match self.check_cosignature(c, view)? {
             Err(e) => Err(e),
             Ok(()) => {
                 let _one_at_a_time = self.cosigning.lock().expect("cosigning lock");
@@ -132,16 +163,16 @@ impl Store {
     fn check_cosignature(
         &self,
         c: &Cosignature,
-        state: &State,
+        view: &WitnessView,
     ) -> Result<Result<(), CosignatureRefused>, StoreError> {
         let id = &c.witness;
-        if c.chain_id != state.chain_id() {
+        if c.chain_id != view.chain_id {
             return Ok(Err(CosignatureRefused::WrongChain {
                 found: c.chain_id.clone(),
-                chain: state.chain_id().to_owned(),
+                chain: view.chain_id.clone(),
             }));
         }
-        let Some(entity) = state.entity(id) else {
+        let Some(entity) = view.witness.as_ref().filter(|e| e.id == *id) else {
             return Ok(Err(CosignatureRefused::UnknownWitness(id.clone())));
         };
         if entity.kind != EntityKind::Observer {
@@ -153,18 +184,18 @@ impl Store {
         if entity.public_key != c.key {
             return Ok(Err(CosignatureRefused::WrongKey(id.clone())));
         }
-        if !c.verify() {
-            return Ok(Err(CosignatureRefused::BadSignature(id.clone())));
-        }
         if c.height.0 == 0 {
             return Ok(Err(CosignatureRefused::HeightZero));
         }
-        let ours = state.height();
+        let ours = view.height;
         if c.height > ours {
             return Ok(Err(CosignatureRefused::NotReached {
                 height: c.height,
                 ours,
             }));
+        }
+        if !c.verify() {
+            return Ok(Err(CosignatureRefused::BadSignature(id.clone())));
         }
         if self.history_root(c.height)? != c.history_root {
             return Ok(Err(CosignatureRefused::OtherHistory {

@@ -40,7 +40,7 @@ mod verify;
 pub use cosignature::{signing_bytes, Cosignature, COSIGNATURE_DOMAIN_TAG};
 
 #[cfg(feature = "store")]
-pub use build::CosignatureRefused;
+pub use build::{CosignatureRefused, WitnessView};
 pub use verify::{extends, VerifiedCheckpoint, VerifiedFork};
 
 /// The value of a checkpoint proof's `format` field.
@@ -211,6 +211,9 @@ pub enum WitnessError {
         /// The genesis file's.
         chain: String,
     },
+    /// Height 0 has no block, so no history to cosign.
+    #[error("a checkpoint at height 0 names no block")]
+    HeightZero,
     /// The checkpoint's fields are not the certified header's.
     #[error("the checkpoint's {field} is not the certified block's")]
     CheckpointMismatch {

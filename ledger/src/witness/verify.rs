@@ -58,6 +58,9 @@ impl CheckpointProof {
                 chain: anchor.chain_id().to_owned(),
             });
         }
+        if cp.height.0 == 0 {
+            return Err(WitnessError::HeightZero);
+        }
         let header = self.header()?;
         let mismatch = |field| Err(WitnessError::CheckpointMismatch { field });
         if header.height != cp.height {

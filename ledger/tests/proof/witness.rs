@@ -85,6 +85,10 @@ fn a_tampered_checkpoint_fails_with_what_was_changed() {
         WitnessError::CheckpointMismatch { field: "height" }
     );
     assert_eq!(
+        fails(&|p| p.checkpoint.height = Height(0)),
+        WitnessError::HeightZero
+    );
+    assert_eq!(
         fails(&|p| p.history_peaks[0] = other),
         WitnessError::Peaks { height: Height(8) }
     );
