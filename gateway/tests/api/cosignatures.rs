@@ -384,6 +384,34 @@ async fn a_block_page_names_the_witnesses_who_cosigned_it_or_a_later_checkpoint(
     assert!(page.contains(&link) && page.contains(MARKUP_WITNESS));
 }
 
+#[tokio::test]
+async fn a_witness_since_suspended_or_rekeyed_is_not_shown_behind_blocks() {
+    let w = witnessed();
+    let store = &w.f.shared.store;
+    // Held as if posted before the suspension (block 6) or before a
+    // change of key: written straight into the store.
+    let hold = |c: &Cosignature| {
+        store
+            .tamper(
+                "cosignatures",
+                c.witness.as_str().as_bytes(),
+                &ledger::codec::encode(c),
+            )
+            .unwrap();
+    };
+    hold(&cosign(SUSPENDED, &w.checkpoint(5)));
+    let mut rekeyed = cosign(MARKUP_WITNESS, &w.checkpoint(5));
+    rekeyed.key = key("another key").public_key();
+    hold(&rekeyed);
+    let page = block_page(&w, 3, "en").await;
+    assert!(page.contains(NONE_EN), "{page}");
+    assert!(!page.contains(SUSPENDED) && !page.contains(MARKUP_WITNESS));
+    // An active witness with its key is.
+    hold(&cosign(WITNESS, &w.checkpoint(5)));
+    let page = block_page(&w, 3, "en").await;
+    assert!(page.contains(WITNESS_NAME) && !page.contains(SUSPENDED));
+}
+
 #[test]
 fn metrics_show_the_height_each_witness_last_cosigned() {
     let w = witnessed();
