@@ -15,8 +15,12 @@
 //! - [`recent`]: the checkpoints cosigned before the last, kept for the
 //!   earlier pairs of a fork proof;
 //! - [`follow`]: the rounds of `witness run`;
+//! - [`behind`]: comparing a node behind with the cosigned history;
+//! - [`changes`]: the validator-set changes a checkpoint must list;
 //! - [`fork`]: `verify fork` and the description of a fork.
 
+pub mod behind;
+pub mod changes;
 pub mod follow;
 pub mod fork;
 pub mod home;
@@ -57,7 +61,8 @@ pub enum WitnessCommand {
     /// read or written (a state file that cannot be read stops the witness
     /// rather than letting it start afresh); 2 usage; 4 a fork: a node
     /// serves, at a height already cosigned, another block certified by
-    /// the validators. The fork proof is then written to
+    /// the validators (or, behind, another block than the cosigned
+    /// history holds at its height). The fork proof is then written to
     /// DIR/fork-proof-<height>.json, with the node's other blocks at the
     /// heights cosigned just before; the validators who certified blocks
     /// of both histories are named on stderr, and the witness cosigns

@@ -194,7 +194,28 @@ impl Client {
         if response.status().is_success() && response.content_length() == Some(0) {
             return Ok(Value::Null);
         }
-        self.json(response)
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.rejected(response));
+        }
+        let url = response.url().to_string();
+        let text =
+            read_limited(response, ANSWER_BYTES_MAX + 1).map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                message: format!("reading the answer: {e}"),
+            })?;
+        if text.len() as u64 > ANSWER_BYTES_MAX {
+            return Err(ClientError::Rejected {
+                status: status.as_u16(),
+                code: "bad_response".into(),
+                message: format!("{url} answered more than the {ANSWER_BYTES_MAX} bytes allowed"),
+            });
+        }
+        serde_json::from_str(&text).map_err(|_| ClientError::Rejected {
+            status: status.as_u16(),
+            code: "bad_response".into(),
+            message: format!("{url} answered {status} with a body that is not JSON"),
+        })
     }
 
     /// Submits a signed transaction; returns its hash (hex).
@@ -293,9 +314,14 @@ impl Client {
     fn rejected(&self, response: reqwest::blocking::Response) -> ClientError {
         let status = response.status();
         let url = response.url().to_string();
-        let text = match response.text() {
+        let text = match read_limited(response, ANSWER_BYTES_MAX) {
             Ok(text) => text,
-            Err(e) => return self.unreachable(e),
+            Err(e) => {
+                return ClientError::Unreachable {
+                    url: self.base.clone(),
+                    message: format!("reading the answer: {e}"),
+                }
+            }
         };
         let body: Option<Value> = serde_json::from_str(&text).ok();
         let err = body.as_ref().map(|b| &b["error"]);
@@ -415,6 +441,19 @@ pub fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Largest error body, or answer to a `POST`, read: a node's `{code,
+/// message}` or short JSON answer fits many times over.
+pub const ANSWER_BYTES_MAX: u64 = 64 * 1024;
+
+/// At most `max` bytes of `response`'s body, as text (an invalid UTF-8
+/// sequence replaced); the rest is left unread.
+fn read_limited(response: reqwest::blocking::Response, max: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut body = Vec::new();
+    response.take(max).read_to_end(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +500,58 @@ mod tests {
             "not a url",
         ] {
             assert!(!is_loopback_url(remote), "{remote}");
+        }
+    }
+
+    /// A node answering every request with `status` and a body of `total`
+    /// bytes; the thread returns how many of them it could write.
+    fn flooding(status: u16, total: usize) -> (String, std::thread::JoinHandle<usize>) {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                 content-length: {total}\r\n\r\n"
+            );
+            if stream.write_all(head.as_bytes()).is_err() {
+                return 0;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut written = 0;
+            while written < total {
+                match stream.write(&chunk[..chunk.len().min(total - written)]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => written += n,
+                }
+            }
+            written
+        });
+        (url, thread)
+    }
+
+    #[test]
+    fn an_error_or_an_answer_to_a_post_is_read_no_further_than_its_limit() {
+        const TOTAL: usize = 256 * 1024 * 1024;
+        for status in [200, 500] {
+            let (url, server) = flooding(status, TOTAL);
+            let client = Client::new(&url, None).unwrap();
+            let e = client.post("/v1/x", &serde_json::json!({})).unwrap_err();
+            let ClientError::Rejected { code, .. } = e else {
+                panic!("{status}: {e:?}");
+            };
+            let expected = if status == 200 {
+                "bad_response"
+            } else {
+                "http_500"
+            };
+            assert_eq!(code, expected);
+            drop(client);
+            let written = server.join().unwrap();
+            assert!(written < TOTAL / 4, "{status}: {written} bytes sent");
         }
     }
 }

@@ -8,7 +8,9 @@
 //! `GET /v1/consistency?from=M&to=N`, links the two roots) is written to
 //! the home as the last cosigned, then signed, logged, and handed to every
 //! node (`POST /v1/cosignatures`); a node that did not take it is handed it
-//! again each round. A node behind the last cosigned height is waited for.
+//! again each round. A node behind the last cosigned height is compared
+//! with the cosigned history ([`super::behind`]): on it, it is waited for;
+//! with another certified block at its height, it is a fork.
 //!
 //! A checkpoint that does not extend the last cosigned one is a split
 //! view, or a node's mistake: the node's checkpoint at the cosigned height
@@ -40,6 +42,8 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tools::client::{Client, ClientError};
 
+use super::behind::{compare, get, joined, verified, Behind};
+use super::changes::same_changes;
 use super::fork::{heights_text, signers_text, summary};
 use super::home::{is_of, HomeError, Opened, WitnessHome, GENESIS_FILE};
 use super::recent::{Recent, CONSISTENCY_BYTES_MAX};
@@ -56,6 +60,15 @@ struct Node {
     failed_this_round: bool,
     /// The last problem reported of handing it a cosignature, said once.
     post_problem: Option<String>,
+    /// The height of the last cosigned checkpoint its latest checkpoint
+    /// was found to extend: it holds the cosigned history up to there.
+    extends_last: Option<Height>,
+    /// Its latest checkpoint, below the last cosigned height (the second),
+    /// found to be of the cosigned history: not checked again.
+    behind_ok: Option<(Checkpoint, Height)>,
+    /// The last cosigned height at which it was reported behind and not
+    /// comparable, said once for each.
+    behind_warned: Option<Height>,
 }
 
 impl Node {
@@ -88,6 +101,9 @@ impl Node {
 pub struct Found {
     proof: ForkProof,
     node: String,
+    /// For a node behind: the node that served the cosigned history's
+    /// block, and the last cosigned height its checkpoint is below.
+    side: Option<(String, Height)>,
 }
 
 /// Whether a node's checkpoint extends the one cosigned last.
@@ -115,6 +131,8 @@ pub struct Follower {
     latest: Option<Cosignature>,
     /// Counts the cosignatures made since the start.
     serial: u64,
+    /// The node that served `last`, since the start.
+    last_from: Option<String>,
     _lock: File,
 }
 
@@ -142,6 +160,7 @@ impl Follower {
             recent,
             latest: None,
             serial: 0,
+            last_from: None,
             _lock: lock,
         };
         if let Some(last) = last {
@@ -174,6 +193,9 @@ impl Follower {
                 fetch_problem: None,
                 failed_this_round: false,
                 post_problem: None,
+                extends_last: None,
+                behind_ok: None,
+                behind_warned: None,
             })
             .collect();
         let urls: Vec<&str> = nodes.iter().map(Node::url).collect();
@@ -201,10 +223,12 @@ impl Follower {
             .iter()
             .map(|n| get(&n.client, "/v1/checkpoint".into(), CHECKPOINT_BYTES_MAX))
             .collect();
-        for (node, fetch) in nodes.iter_mut().zip(fetches) {
+        for (i, fetch) in fetches.into_iter().enumerate() {
             let answer = joined(fetch).await;
+            let sides = self.sides(nodes);
+            let node = &mut nodes[i];
             node.failed_this_round = false;
-            if let Some(found) = self.consider(node, answer).await? {
+            if let Some(found) = self.consider(node, answer, sides).await? {
                 return Ok(Some(found));
             }
             if !node.failed_this_round {
@@ -217,14 +241,23 @@ impl Follower {
 
     /// A checkpoint proof from its bytes, verified from the genesis file.
     fn check(&self, bytes: &[u8]) -> Result<CheckpointProof, String> {
-        let proof = CheckpointProof::decode(bytes).map_err(|e| format!("cannot be read ({e})"))?;
-        proof.verify(&self.anchor).map_err(|e| {
-            format!(
-                "at height {} does not verify ({e})",
-                proof.checkpoint.height
-            )
-        })?;
-        Ok(proof)
+        verified(&self.anchor, bytes)
+    }
+
+    /// The nodes holding the cosigned history up to the last cosigned
+    /// height, to compare a node behind with: the one that served it
+    /// first, then those whose latest checkpoint was found to extend it.
+    fn sides(&self, nodes: &[Node]) -> Vec<Client> {
+        let Some(l) = self.last_height() else {
+            return Vec::new();
+        };
+        let from = self.last_from.as_deref();
+        let mut sides: Vec<&Node> = nodes
+            .iter()
+            .filter(|n| n.extends_last == Some(l) || Some(n.url()) == from)
+            .collect();
+        sides.sort_by_key(|n| Some(n.url()) != from);
+        sides.into_iter().map(|n| n.client.clone()).collect()
     }
 
     /// What to do with a node's answer to `GET /v1/checkpoint`.
@@ -232,6 +265,7 @@ impl Follower {
         &mut self,
         node: &mut Node,
         answer: Result<Vec<u8>, ClientError>,
+        sides: Vec<Client>,
     ) -> Result<Option<Found>, HomeError> {
         let bytes = match answer {
             Ok(bytes) => bytes,
@@ -249,18 +283,31 @@ impl Follower {
         };
         let Some(last) = &self.last else {
             self.sign(proof, None)?;
+            self.signed_from(node);
             return Ok(None);
         };
         let (old, new) = (&last.checkpoint, &proof.checkpoint);
-        if new.height < old.height || new == old {
+        if new == old {
+            node.extends_last = Some(old.height);
             return Ok(None);
+        }
+        if new.height < old.height {
+            return Ok(self.behind(node, proof, &sides).await);
         }
         let why = if new.height == old.height {
             format!("another block at height {}", new.height)
         } else {
             match self.linked(node, old, new).await {
                 Linked::Yes(link) => {
+                    if let Err(problem) = same_changes(last, &proof) {
+                        node.fetch_failed(format!(
+                            "its checkpoint at height {} extends the one cosigned at height                              {}, but {problem}; not cosigned",
+                            new.height, old.height
+                        ));
+                        return Ok(None);
+                    }
                     self.sign(proof, Some(link))?;
+                    self.signed_from(node);
                     return Ok(None);
                 }
                 Linked::Unknown(e) => {
@@ -271,6 +318,75 @@ impl Follower {
             }
         };
         Ok(self.split_view(node, new.height, why).await)
+    }
+
+    /// After cosigning `node`'s checkpoint.
+    fn signed_from(&mut self, node: &mut Node) {
+        node.extends_last = self.last_height();
+        self.last_from = Some(node.url().to_owned());
+    }
+
+    /// A node's latest checkpoint `mine`, below the last cosigned: compared
+    /// with the checkpoint kept at its height if there is one, otherwise
+    /// with the cosigned history as `sides` serve it. Consistent, it is
+    /// waited for; another certified block is a fork; not comparable, it is
+    /// reported once for each last cosigned height.
+    async fn behind(
+        &self,
+        node: &mut Node,
+        mine: CheckpointProof,
+        sides: &[Client],
+    ) -> Option<Found> {
+        let last = self.last.as_ref()?;
+        let (n, l) = (mine.checkpoint.height, last.checkpoint.height);
+        let checked = (mine.checkpoint.clone(), l);
+        if node.behind_ok.as_ref() == Some(&checked) {
+            return None;
+        }
+        let kept = self
+            .recent
+            .earlier()
+            .iter()
+            .find(|r| r.proof.checkpoint.height == n);
+        let compared = match kept {
+            Some(kept) if kept.proof.checkpoint.block_hash == mine.checkpoint.block_hash => {
+                Behind::Consistent
+            }
+            Some(kept) => {
+                let earlier = self.earlier_pairs(node, &mine).await;
+                return Some(Found {
+                    proof: ForkProof::new(kept.proof.clone(), mine).with_earlier(earlier),
+                    node: node.url().to_owned(),
+                    side: None,
+                });
+            }
+            // Without a node to compare with (just started), next round.
+            None if sides.is_empty() => return None,
+            None => compare(&self.anchor, last, &mine, sides).await,
+        };
+        match compared {
+            Behind::Consistent => {
+                node.behind_ok = Some(checked);
+                node.behind_warned = None;
+                None
+            }
+            Behind::Fork { side, at } => Some(Found {
+                proof: ForkProof::new(*at, mine),
+                node: node.url().to_owned(),
+                side: Some((side, l)),
+            }),
+            Behind::Unchecked(why) => {
+                if node.behind_warned != Some(l) {
+                    eprintln!(
+                        "warning: {}: its latest checkpoint is at height {n}, {} below the                          last cosigned, at {l}, and whether it is of the cosigned history                          could not be checked: {why}; checking again each round",
+                        node.url(),
+                        l.0 - n.0
+                    );
+                    node.behind_warned = Some(l);
+                }
+                None
+            }
+        }
     }
 
     /// Whether the node proves that `new` extends `old`.
@@ -330,6 +446,7 @@ impl Follower {
             return Some(Found {
                 proof: ForkProof::new(last.clone(), other).with_earlier(earlier),
                 node: node.url().to_owned(),
+                side: None,
             });
         }
         node.fetch_failed(format!(
@@ -349,7 +466,8 @@ impl Follower {
     async fn earlier_pairs(&self, node: &Node, other: &CheckpointProof) -> Vec<ForkPair> {
         let mut pairs = Vec::new();
         let mut next = other.checkpoint.clone();
-        for retained in self.recent.earlier().iter().rev() {
+        let below = self.recent.earlier().iter().rev();
+        for retained in below.filter(|r| r.proof.checkpoint.height < other.checkpoint.height) {
             let h = retained.proof.checkpoint.height;
             let path = format!("/v1/checkpoints/{h}");
             let Ok(bytes) = joined(get(&node.client, path, CHECKPOINT_BYTES_MAX)).await else {
@@ -497,15 +615,22 @@ impl Follower {
         let genesis = self.home.path(GENESIS_FILE);
         match found.proof.verify(&self.anchor) {
             Ok(fork) => {
+                let first = match &found.side {
+                    None => format!("this witness cosigned block {}", fork.cosigned),
+                    Some((side, l)) => format!(
+                        "{side} serves block {}, of the history this witness cosigned up to \
+                         height {l}",
+                        fork.cosigned
+                    ),
+                };
                 eprintln!(
-                    "FORK at height {h}: this witness cosigned block {a}, and {node} serves \
-                     block {b} at the same height; both are certified. The two histories \
-                     differ at {heights}. Validators who certified blocks of both: \
-                     {who}.\nThe fork proof is in {file}; anyone can check it with \
-                     `minhbach verify fork {file} --genesis {genesis}`. The witness has stopped \
-                     and cosigns nothing more of this chain.",
+                    "FORK at height {h}: {first}, and {node} serves block {b} at the same \
+                     height; both are certified. The two histories differ at {heights}. \
+                     Validators whose keys certified blocks of both: {who}.\nThe fork proof is \
+                     in {file}; anyone can check it with `minhbach verify fork {file} \
+                     --genesis {genesis}`. The witness has stopped and cosigns nothing more of \
+                     this chain.",
                     h = fork.height,
-                    a = fork.cosigned,
                     b = fork.other,
                     node = found.node,
                     heights = heights_text(&fork),
@@ -532,23 +657,6 @@ impl Follower {
         }
         Ok(super::EXIT_FORK)
     }
-}
-
-/// `GET path` on a blocking thread, started now.
-fn get(client: &Client, path: String, max: usize) -> JoinHandle<Result<Vec<u8>, ClientError>> {
-    let client = client.clone();
-    tokio::task::spawn_blocking(move || client.get_bytes(&path, max))
-}
-
-/// The result of a request on a blocking thread.
-async fn joined<T>(handle: JoinHandle<Result<T, ClientError>>) -> Result<T, ClientError> {
-    handle.await.unwrap_or_else(|e| {
-        Err(ClientError::Rejected {
-            status: 0,
-            code: "internal".into(),
-            message: format!("the request did not finish: {e}"),
-        })
-    })
 }
 
 fn now_ms() -> u64 {

@@ -443,10 +443,11 @@ impl WitnessHome {
         Ok((c.height == cp.height && c.chain_id == cp.chain_id).then_some(c))
     }
 
-    /// Writes `proof` as the checkpoint last cosigned, durably.
+    /// Writes `proof` as the checkpoint last cosigned, durably. Compact,
+    /// as it is read back with the limit of a checkpoint: the witness
+    /// cosigns no checkpoint whose compact form is larger.
     pub fn save_state(&self, proof: &CheckpointProof) -> Result<(), HomeError> {
-        let mut text = serde_json::to_string_pretty(proof).expect("a checkpoint serialises");
-        text.push('\n');
+        let text = serde_json::to_string(proof).expect("a checkpoint serialises");
         self.replace(STATE_FILE, text.as_bytes())
     }
 

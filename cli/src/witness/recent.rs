@@ -76,10 +76,7 @@ impl Recent {
             .iter()
             .map(|r| json!({"proof": r.proof, "link": r.link}))
             .collect();
-        let mut text =
-            serde_json::to_string_pretty(&json!({ "earlier": earlier })).expect("JSON prints");
-        text.push('\n');
-        text
+        serde_json::to_string(&json!({ "earlier": earlier })).expect("JSON prints")
     }
 
     /// The entries of the file's bytes, not yet checked against the state.
