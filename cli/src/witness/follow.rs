@@ -412,10 +412,8 @@ impl Follower {
     /// (`why`): a fork if the node's block at the cosigned height is
     /// another, certified one; a bad proof if it is the same.
     async fn split_view(&self, node: &mut Node, height: Height, why: String) -> Option<Found> {
-        let last = self
-            .last
-            .as_ref()
-            .expect("a split view is from a cosigned checkpoint");
+        // Without a cosigned checkpoint there is nothing to split from.
+        let last = self.last.as_ref()?;
         let at = last.checkpoint.height;
         let path = format!("/v1/checkpoints/{at}");
         let answer = joined(get(&node.client, path, CHECKPOINT_BYTES_MAX)).await;
