@@ -14,8 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand, ValueEnum};
 use genesis::ceremony::{Draft, JoinRequest, Loopback, NodeRole};
 use genesis::{Currency, Genesis, GenesisEntity, GenesisError};
+use ledger::state::ControlRule;
 use ledger::tx::EntityKind;
-use ledger::{EntityId, PublicKey};
+use ledger::{Amount, EntityId, PublicKey};
 use node::home::{Home, HomeError, InitSpec};
 use tools::{Output, UsageError};
 
@@ -69,9 +70,13 @@ pub enum GenesisCommand {
         /// The treasury's name.
         #[arg(long)]
         treasury_name: String,
-        /// The treasury's public key (64 hex digits, from `minhbach keys show`).
-        #[arg(long, value_name = "HEX", value_parser = parse_key)]
-        treasury_public_key: PublicKey,
+        /// The treasury's public key (64 hex digits, from `minhbach keys show`);
+        /// repeat for a treasury of several officials' keys (at most 16).
+        #[arg(long, value_name = "HEX", value_parser = parse_key, required = true)]
+        treasury_public_key: Vec<PublicKey>,
+        /// How many of the treasury's keys must sign its decisions.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        treasury_threshold: u8,
         /// ISO 4217 code of the currency.
         #[arg(long, default_value = "VND")]
         currency: String,
@@ -110,14 +115,14 @@ pub enum GenesisCommand {
         #[arg(long)]
         allow_loopback: bool,
     },
-    /// Add an entity (public key only) to a draft.
+    /// Add an entity (public keys only) to a draft.
     AddEntity {
         /// The draft.
         file: PathBuf,
         /// Its id.
         #[arg(long)]
         id: EntityId,
-        /// ministry, department or vendor.
+        /// ministry, department, vendor or controller.
         #[arg(long, value_parser = parse_kind)]
         kind: EntityKind,
         /// Its name.
@@ -126,9 +131,39 @@ pub enum GenesisCommand {
         /// A department's ministry.
         #[arg(long)]
         parent: Option<EntityId>,
-        /// Its public key (64 hex digits).
-        #[arg(long, value_name = "HEX", value_parser = parse_key)]
-        public_key: PublicKey,
+        /// Its public key (64 hex digits); repeat for an entity of several
+        /// keys (at most 16).
+        #[arg(long, value_name = "HEX", value_parser = parse_key, required = true)]
+        public_key: Vec<PublicKey>,
+        /// How many of its keys must sign its transactions.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        threshold: u8,
+    },
+    /// Set how many blocks the treasury's change of another entity's keys
+    /// waits before it takes effect (0: at once); 100 unless set.
+    SetRotationDelay {
+        /// The draft.
+        file: PathBuf,
+        /// The delay in blocks.
+        #[arg(long, value_name = "N")]
+        blocks: u64,
+    },
+    /// Add an expenditure control rule in force from the start: payments
+    /// and awards from an amount, by a ministry's departments (or by every
+    /// ministry's without a rule of their own), need the controller's
+    /// signature too.
+    AddControl {
+        /// The draft.
+        file: PathBuf,
+        /// The ministry; without it, the rule of all ministries.
+        #[arg(long, value_name = "ID")]
+        ministry: Option<EntityId>,
+        /// The smallest amount covered, in minor units (whole đồng).
+        #[arg(long, value_parser = crate::tx::parse_amount)]
+        amount: Amount,
+        /// The controller entity, already in the draft.
+        #[arg(long, value_name = "ID")]
+        controller: EntityId,
     },
     /// Fix the genesis time, check the genesis as a node will, write it in
     /// place and print its hash.
@@ -157,8 +192,10 @@ fn parse_kind(s: &str) -> Result<EntityKind, String> {
         "ministry" => Ok(EntityKind::Ministry),
         "department" => Ok(EntityKind::Department),
         "vendor" => Ok(EntityKind::Vendor),
+        "controller" => Ok(EntityKind::Controller),
         other => Err(format!(
-            "{other:?} is not ministry, department or vendor (the treasury is made by `genesis new`)"
+            "{other:?} is not ministry, department, vendor or controller (the treasury is made \
+             by `genesis new`)"
         )),
     }
 }
@@ -223,6 +260,7 @@ pub fn run(command: GenesisCommand, output: Output) -> anyhow::Result<u8> {
             treasury_id,
             treasury_name,
             treasury_public_key,
+            treasury_threshold,
             currency,
             decimals,
             out,
@@ -237,14 +275,19 @@ pub fn run(command: GenesisCommand, output: Output) -> anyhow::Result<u8> {
                 code: currency,
                 decimals,
             };
-            let draft = Draft::new(
+            let mut draft = Draft::new(
                 &chain_id,
                 currency,
-                treasury_id,
+                treasury_id.clone(),
                 &treasury_name,
-                treasury_public_key,
+                treasury_public_key[0],
             )
             .map_err(|e| refused("--chain-id, --treasury-*, --currency", e))?;
+            if treasury_public_key.len() > 1 || treasury_threshold != 1 {
+                draft
+                    .set_keys(&treasury_id, treasury_public_key, treasury_threshold)
+                    .map_err(|e| refused("--treasury-public-key, --treasury-threshold", e))?;
+            }
             write_atomically(&out, &draft.to_json())?;
             eprintln!("wrote the draft {}", out.display());
             Ok(0)
@@ -285,16 +328,55 @@ pub fn run(command: GenesisCommand, output: Output) -> anyhow::Result<u8> {
             name,
             parent,
             public_key,
+            threshold,
         } => change(&file, |draft| {
+            let keys = public_key.len();
             let entity = GenesisEntity {
                 id: id.clone(),
                 kind,
                 name,
                 parent,
-                public_key,
+                keys: public_key,
+                threshold,
             };
-            draft.add_entity(entity).map_err(|e| refused("--id", e))?;
-            Ok(format!("added {} {id}", kind.as_str()))
+            draft.add_entity(entity).map_err(|e| match &e {
+                GenesisError::Invalid { field, .. } if field.ends_with(".keys") => {
+                    refused("--public-key, --threshold", e)
+                }
+                _ => refused("--id", e),
+            })?;
+            Ok(format!(
+                "added {} {id} ({threshold} of {keys} key{})",
+                kind.as_str(),
+                if keys == 1 { "" } else { "s" }
+            ))
+        }),
+        GenesisCommand::SetRotationDelay { file, blocks } => change(&file, |draft| {
+            draft
+                .set_rotation_delay(blocks)
+                .map_err(|e| refused("--blocks", e))?;
+            Ok(format!("set the rotation delay to {blocks} blocks"))
+        }),
+        GenesisCommand::AddControl {
+            file,
+            ministry,
+            amount,
+            controller,
+        } => change(&file, |draft| {
+            let scope = ministry
+                .as_ref()
+                .map_or_else(|| "all ministries".to_owned(), |m| m.to_string());
+            let rule = ControlRule {
+                ministry,
+                amount,
+                controller: controller.clone(),
+            };
+            draft
+                .add_control(rule)
+                .map_err(|e| refused("--ministry, --controller, --amount", e))?;
+            Ok(format!(
+                "added the control rule of {scope}: {controller} co-signs from {amount} đồng"
+            ))
         }),
         GenesisCommand::Finalize { file, time } => {
             let draft = load_draft(&file)?;
@@ -367,13 +449,30 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 
 fn show(file: &Path, output: Output) -> anyhow::Result<u8> {
     let text = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let (what, hash, validators, nodes, entities) = match Genesis::from_json_bytes(&text) {
-        Ok(g) => ("genesis", Some(g.hash()), g.validators, g.nodes, g.entities),
-        Err(_) => {
-            let d = Draft::from_json_bytes(&text).map_err(|e| refused("FILE", e))?;
-            ("draft", None, d.validators, d.nodes, d.entities)
-        }
-    };
+    let (what, hash, validators, nodes, entities, rotation_delay, control) =
+        match Genesis::from_json_bytes(&text) {
+            Ok(g) => (
+                "genesis",
+                Some(g.hash()),
+                g.validators,
+                g.nodes,
+                g.entities,
+                g.rotation_delay,
+                g.control,
+            ),
+            Err(_) => {
+                let d = Draft::from_json_bytes(&text).map_err(|e| refused("FILE", e))?;
+                (
+                    "draft",
+                    None,
+                    d.validators,
+                    d.nodes,
+                    d.entities,
+                    d.rotation_delay,
+                    d.control,
+                )
+            }
+        };
     match output {
         Output::Json | Output::Csv => {
             let value = serde_json::json!({
@@ -382,6 +481,8 @@ fn show(file: &Path, output: Output) -> anyhow::Result<u8> {
                 "validators": validators,
                 "nodes": nodes,
                 "entities": entities,
+                "rotation_delay": rotation_delay,
+                "control": control,
             });
             print!("{}", crate::render::render(&value, output, None));
         }
@@ -408,7 +509,29 @@ fn show(file: &Path, output: Output) -> anyhow::Result<u8> {
                     .as_ref()
                     .map(|p| format!(" under {p}"))
                     .unwrap_or_default();
-                println!("  {} {}{}  {:?}", e.kind.as_str(), e.id, parent, e.name);
+                let keys = match e.keys.len() {
+                    1 => String::new(),
+                    n => format!("  {} of {n} keys", e.threshold),
+                };
+                println!(
+                    "  {} {}{}  {:?}{keys}",
+                    e.kind.as_str(),
+                    e.id,
+                    parent,
+                    e.name
+                );
+            }
+            println!("rotation delay {rotation_delay} blocks");
+            println!("control rules {}", control.len());
+            for r in &control {
+                let scope = r
+                    .ministry
+                    .as_ref()
+                    .map_or_else(|| "all ministries".to_owned(), |m| m.to_string());
+                println!(
+                    "  {scope}: {} co-signs from {} đồng",
+                    r.controller, r.amount
+                );
             }
         }
     }

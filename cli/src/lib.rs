@@ -87,7 +87,8 @@ enum Command {
     /// from their join requests, then the final file and its hash.
     #[command(subcommand)]
     Genesis(ceremony::GenesisCommand),
-    /// Sign an operation and submit it to a node (`--node`).
+    /// Sign an operation and submit it to a node (`--node`), or pass it to
+    /// its signers as a transaction file (`--out`, `tx sign`, `tx submit`).
     #[command(subcommand)]
     Tx(Box<tx::TxCommand>),
     /// Read the chain through a node's API (`--node`).

@@ -1,5 +1,8 @@
 //! `minhbach tx <operation>`: builds one of the operations of SPEC §2 from
-//! flags, signs it with an entity's key file and submits it to a node.
+//! flags, signs it with an entity's key files and submits it to a node; or
+//! writes it to a transaction file that its signers sign one after another
+//! (`minhbach tx sign`), possibly on machines with no network, before
+//! `minhbach tx submit` sends it.
 //!
 //! Every variant of [`ledger::tx::Op`] has a subcommand named after it, with
 //! one flag per field (`pay --contract C-17 --amount 300000 --reference
@@ -7,34 +10,41 @@
 //! string is a usage error naming the flag (exit 2) and nothing is sent. The
 //! node decides everything else: this module never second-guesses a budget.
 //!
-//! The flow: read the key file, settle the chain to sign for (the one named
+//! The flow: read the key files, settle the chain to sign for (the one named
 //! by `--genesis`, `--chain-id` or `MINHBACH_CHAIN_ID`, which the node's
 //! `/v1/status` must report too; see [`chain`]), ask the node for the
-//! signer's next nonce (unless `--nonce`), sign, submit, print the hash; with
-//! `--wait`, poll until the transaction is committed (print its height) or
-//! rejected (exit 1).
+//! signer's next nonce (unless `--nonce`), sign with each key, then either
+//! write the file (`--out`) or submit and print the hash; with `--wait`,
+//! poll until the transaction is committed (print its height) or rejected
+//! (exit 1). The transaction file and the commands that pass it around are
+//! in [`file`] and [`offline`].
 
 pub mod chain;
 mod command;
+pub mod file;
+pub mod offline;
 mod parse;
+mod submit;
+pub mod words;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use ledger::crypto::{read_key_file, SigningKey};
-use ledger::tx::{EntityKind, Op, Status, TxBody};
+use ledger::tx::{EntityKind, Op, Status, TxBody, SIGNATURES_MAX};
 use ledger::{EntityId, Hash, SignedTx};
-use serde_json::{json, Value};
 
 pub use self::chain::{parse_chain_id, ChainFlags, CHAIN_ID_ENV};
-pub use self::command::TxCommand;
+pub use self::command::OpCommand;
+use self::file::TxFile;
 pub use self::parse::parse_amount;
 use self::parse::{hash_file, parse_duration, parse_hash};
 pub(crate) use self::parse::{parse_contract_id, parse_entity_id, parse_year};
+pub use self::submit::WaitError;
+use self::submit::{next_nonce, submit};
 use crate::{Output, UsageError};
-use tools::client::{Client, ClientError};
+use tools::client::Client;
 
 /// The help section of the flags every operation shares.
 const SIGNING: &str = "Signing and submitting";
@@ -42,15 +52,34 @@ const SIGNING: &str = "Signing and submitting";
 /// The flags every operation shares: who signs, and how to submit.
 #[derive(Args, Clone, Debug)]
 pub struct SignArgs {
-    /// The signer's key file (JSON, mode 0600).
-    #[arg(long, help_heading = SIGNING, value_name = "FILE")]
-    pub key: PathBuf,
+    /// A key file to sign with (JSON, mode 0600). Repeat it to sign with
+    /// several keys at once: those of an entity whose transactions need k of
+    /// its n keys, and a controller's where a control rule asks for one.
+    #[arg(
+        long,
+        help_heading = SIGNING,
+        value_name = "FILE",
+        required_unless_present = "unsigned"
+    )]
+    pub key: Vec<PathBuf>,
     /// The acting entity, e.g. MOH.BVBM.
     #[arg(long, help_heading = SIGNING, value_name = "ID", value_parser = parse_entity_id)]
     pub signer: EntityId,
     /// Sign with this nonce instead of the node's `next_nonce` for the signer.
     #[arg(long, help_heading = SIGNING, value_name = "N")]
     pub nonce: Option<u64>,
+    /// Sign with no key: write the transaction to --out for its signers,
+    /// who each add their signature with `minhbach tx sign`.
+    #[arg(long, help_heading = SIGNING, requires = "out", conflicts_with = "key")]
+    pub unsigned: bool,
+    /// Write the transaction (signed by the --key files, or by no one with
+    /// --unsigned) to FILE instead of submitting it; refused if FILE exists.
+    #[arg(long, help_heading = SIGNING, value_name = "FILE", conflicts_with = "wait")]
+    pub out: Option<PathBuf>,
+    /// With --out: ask no node. Needs --nonce, and the chain named by
+    /// --chain-id, --genesis or MINHBACH_CHAIN_ID.
+    #[arg(long, help_heading = SIGNING, requires_all = ["out", "nonce"])]
+    pub offline: bool,
     /// Wait until the transaction is committed (print its height) or rejected.
     #[arg(long, help_heading = SIGNING)]
     pub wait: bool,
@@ -93,6 +122,9 @@ pub enum KindArg {
     Vendor,
     /// An auditor's office or a newsroom that runs a node.
     Observer,
+    /// An expenditure control office, which co-signs the payments and
+    /// awards a control rule names it for.
+    Controller,
 }
 
 impl From<KindArg> for EntityKind {
@@ -102,6 +134,7 @@ impl From<KindArg> for EntityKind {
             KindArg::Department => EntityKind::Department,
             KindArg::Vendor => EntityKind::Vendor,
             KindArg::Observer => EntityKind::Observer,
+            KindArg::Controller => EntityKind::Controller,
         }
     }
 }
@@ -122,6 +155,22 @@ impl From<StatusArg> for Status {
             StatusArg::Suspended => Status::Suspended,
         }
     }
+}
+
+/// `minhbach tx ...`: an operation to sign, or a transaction file to sign,
+/// show or submit.
+#[derive(Subcommand, Clone, Debug)]
+pub enum TxCommand {
+    /// An operation to sign and submit, or to write to a file.
+    #[command(flatten)]
+    Op(Box<OpCommand>),
+    /// Add your signature to a transaction file (see --out and --unsigned).
+    Sign(offline::SignFileArgs),
+    /// Print what a transaction file asks to sign, in words, and who has
+    /// signed it.
+    Show(offline::ShowArgs),
+    /// Submit a signed transaction file to the node.
+    Submit(offline::SubmitArgs),
 }
 
 /// `minhbach tx` alone, for parsing its arguments without the rest of the
@@ -154,36 +203,6 @@ pub fn sign(chain_id: &str, signer: EntityId, nonce: u64, op: Op, key: &SigningK
     .sign(key)
 }
 
-/// Why a submitted transaction did not end up committed (exit code 1).
-#[derive(Debug, thiserror::Error)]
-pub enum WaitError {
-    /// The node refused it after accepting it into the mempool.
-    #[error("{code}: {message}")]
-    Rejected {
-        /// The SPEC error code, e.g. `over_budget`.
-        code: String,
-        /// The node's explanation.
-        message: String,
-    },
-    /// Still pending when `--timeout` ran out.
-    #[error(
-        "transaction {hash} is still pending after {}s; see `minhbach query tx {hash}`",
-        waited.as_secs()
-    )]
-    Pending {
-        /// The transaction.
-        hash: String,
-        /// How long we waited.
-        waited: Duration,
-    },
-    /// The node forgot the transaction before it was committed.
-    #[error("the node no longer knows transaction {hash}: it was dropped before being committed")]
-    Dropped {
-        /// The transaction.
-        hash: String,
-    },
-}
-
 /// Runs `minhbach tx ...`, signing for the chain `chain` names (see
 /// [`ChainFlags::chain_to_sign`]): returns the exit code, or an error for
 /// `main` to print (its type picks the exit code).
@@ -193,136 +212,110 @@ pub fn run(
     chain: &ChainFlags,
     command: TxCommand,
 ) -> anyhow::Result<u8> {
+    match command {
+        TxCommand::Op(command) => run_op(client, output, chain, *command),
+        TxCommand::Sign(args) => offline::sign(client, output, chain, args),
+        TxCommand::Show(args) => offline::show(output, args),
+        TxCommand::Submit(args) => offline::submit_file(client, output, chain, args),
+    }
+}
+
+/// Signs an operation and submits it, or writes it to `--out`.
+fn run_op(
+    client: &Client,
+    output: Output,
+    chain: &ChainFlags,
+    command: OpCommand,
+) -> anyhow::Result<u8> {
     let (args, op) = command.into_parts();
-    let key = read_key_file(&args.key).map_err(|e| UsageError {
-        flag: "--key",
-        message: e.to_string(),
-    })?;
-    let chain_id = chain.chain_to_sign(client)?;
-    let nonce = match args.nonce {
-        Some(n) => n,
-        None => next_nonce(client, &args.signer)?,
-    };
-    let tx = sign(&chain_id, args.signer, nonce, op, &key);
-    let ours = tx.hash().to_hex();
-    let hash = client.submit(&tx)?;
-    let hash = if hash.is_empty() {
-        ours
+    check_key_set(&op)?;
+    if let Some(out) = &args.out {
+        if out.exists() {
+            return Err(UsageError {
+                flag: "--out",
+                message: format!(
+                    "{} exists; a transaction file is never overwritten",
+                    out.display()
+                ),
+            }
+            .into());
+        }
+    }
+    let keys = read_keys(&args.key)?;
+    let (chain_id, nonce) = if args.offline {
+        let named = chain
+            .named(std::env::var_os(CHAIN_ID_ENV))?
+            .ok_or_else(|| UsageError {
+                flag: "--chain-id",
+                message: format!(
+                    "with --offline no node says which chain this is; name it with --chain-id \
+                     ID, --genesis FILE or {CHAIN_ID_ENV}=ID"
+                ),
+            })?;
+        // clap requires --nonce with --offline.
+        (named.chain_id, args.nonce.unwrap_or_default())
     } else {
-        if hash != ours {
-            eprintln!("warning: the node calls the transaction {hash}, its hash is {ours}");
-        }
-        hash
-    };
-    if !args.wait {
-        print!("{}", outcome(output, &hash, None));
-        return Ok(0);
-    }
-    if output == Output::Table {
-        // The hash first, so that it is known even if the wait is cut short.
-        println!("{hash}");
-        let _ = std::io::stdout().flush();
-    }
-    eprintln!(
-        "submitted; waiting up to {}s for it to be committed",
-        args.timeout.as_secs()
-    );
-    let answer = match client.wait_for_tx(&hash, args.timeout) {
-        Ok(v) => v,
-        Err(ClientError::Rejected { status: 404, .. }) => {
-            return Err(WaitError::Dropped { hash }.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    match answer["status"].as_str() {
-        Some("committed") => {
-            print!("{}", outcome(output, &hash, Some(&answer)));
-            Ok(0)
-        }
-        Some("rejected") => {
-            if output != Output::Table {
-                print!("{}", outcome(output, &hash, Some(&answer)));
-            }
-            Err(WaitError::Rejected {
-                code: answer["error"]["code"]
-                    .as_str()
-                    .unwrap_or("rejected")
-                    .to_owned(),
-                message: answer["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            }
-            .into())
-        }
-        Some("pending") => {
-            if output != Output::Table {
-                print!("{}", outcome(output, &hash, Some(&answer)));
-            }
-            Err(WaitError::Pending {
-                hash,
-                waited: args.timeout,
-            }
-            .into())
-        }
-        other => anyhow::bail!("the node reports status {other:?} for transaction {hash}"),
-    }
-}
-
-/// The signer's next nonce; an unknown signer is named as such.
-fn next_nonce(client: &Client, signer: &EntityId) -> Result<u64, ClientError> {
-    client.next_nonce(signer).map_err(|e| match e {
-        ClientError::Rejected {
-            status: 404,
-            message,
-            ..
-        } => ClientError::Rejected {
-            status: 404,
-            code: "unknown_signer".into(),
-            message: format!("the node knows no entity {signer} ({message})"),
-        },
-        e => e,
-    })
-}
-
-/// What `tx` prints: the hash, and after `--wait` the node's verdict.
-fn outcome(output: Output, hash: &str, answer: Option<&Value>) -> String {
-    let Some(answer) = answer else {
-        return match output {
-            Output::Json => format!("{:#}\n", json!({ "hash": hash })),
-            Output::Csv => format!("hash\n{hash}\n"),
-            Output::Table => format!("{hash}\n"),
+        let chain_id = chain.chain_to_sign(client)?;
+        let nonce = match args.nonce {
+            Some(n) => n,
+            None => next_nonce(client, &args.signer)?,
         };
+        (chain_id, nonce)
     };
-    let status = answer["status"].as_str().unwrap_or("pending");
-    let height = &answer["height"];
-    let index = &answer["index"];
-    match output {
-        Output::Json => {
-            let mut v = json!({"hash": hash, "status": status, "height": height, "index": index});
-            if status == "rejected" {
-                v["error"] = answer["error"].clone();
-            }
-            format!("{v:#}\n")
-        }
-        Output::Csv => format!(
-            "hash,status,height,index\n{hash},{status},{},{}\n",
-            scalar(height),
-            scalar(index)
-        ),
-        // The table form has already printed the hash on its own line.
-        Output::Table => format!(
-            "committed at height {} (index {})\n",
-            scalar(height),
-            scalar(index)
-        ),
+    let body = TxBody {
+        chain_id,
+        signer: args.signer,
+        nonce,
+        op,
+    };
+    let tx = body.sign_all(&keys.iter().collect::<Vec<_>>());
+    match args.out {
+        Some(out) => offline::write_new(output, &out, &TxFile { tx }),
+        None => submit(client, output, &tx, args.wait.then_some(args.timeout)),
     }
 }
 
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        v => v.to_string(),
+/// Reads each `--key` file; more distinct keys than a transaction carries
+/// are refused.
+pub(crate) fn read_keys(paths: &[PathBuf]) -> Result<Vec<SigningKey>, UsageError> {
+    let mut keys: Vec<SigningKey> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let key = read_key_file(path).map_err(|e| UsageError {
+            flag: "--key",
+            message: e.to_string(),
+        })?;
+        if !keys.iter().any(|k| k.public_key() == key.public_key()) {
+            keys.push(key);
+        }
     }
+    if keys.len() > SIGNATURES_MAX {
+        return Err(UsageError {
+            flag: "--key",
+            message: format!(
+                "{} keys; a transaction carries at most {SIGNATURES_MAX} signatures",
+                keys.len()
+            ),
+        });
+    }
+    Ok(keys)
+}
+
+/// Refuses a key set the ledger would refuse: 1 to 16 distinct usable keys
+/// and a threshold from 1 to their number.
+fn check_key_set(op: &Op) -> Result<(), UsageError> {
+    let (keys, threshold) = match op {
+        Op::RegisterEntity {
+            keys, threshold, ..
+        }
+        | Op::SetKeys {
+            keys, threshold, ..
+        } => (keys, *threshold),
+        _ => return Ok(()),
+    };
+    ledger::state::check_key_set(keys, threshold)
+        .map(drop)
+        .map_err(|e| UsageError {
+            flag: "--threshold",
+            message: e.to_string(),
+        })
 }

@@ -204,7 +204,9 @@ fn a_ceremony_from_join_requests_gives_each_home_its_own_keys_and_one_genesis() 
             EntityKind::Department
         ]
     );
-    assert_eq!(genesis.entities[0].public_key.to_hex(), btc);
+    assert_eq!(genesis.entities[0].keys.len(), 1);
+    assert_eq!(genesis.entities[0].keys[0].to_hex(), btc);
+    assert_eq!(genesis.entities[0].threshold, 1);
     let shown = ok(&["genesis", "show", s(&draft)]);
     assert!(shown.contains(hash.trim()), "{shown}");
     // A final genesis is not changed any more.
@@ -344,6 +346,157 @@ fn each_bad_step_exits_2_naming_the_field_and_leaves_the_draft_as_it_was() {
             "/dns4/v1.example/tcp/1",
         ],
         "already exists",
+    );
+}
+
+#[test]
+fn entities_of_several_keys_control_rules_and_the_rotation_delay_go_into_the_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let draft = d.join("genesis.json");
+    let officials: Vec<String> = (1..=3).map(|i| public_key(d, &format!("BTC{i}"))).collect();
+    ok(&[
+        "genesis",
+        "new",
+        "--chain-id",
+        "minhbach-gov",
+        "--treasury-id",
+        "BTC",
+        "--treasury-name",
+        "Bộ Tài chính",
+        "--treasury-public-key",
+        &officials[0],
+        "--treasury-public-key",
+        &officials[1],
+        "--treasury-public-key",
+        &officials[2],
+        "--treasury-threshold",
+        "2",
+        "--out",
+        s(&draft),
+    ]);
+    let byt = public_key(d, "BYT");
+    let kbnn: Vec<String> = (1..=2)
+        .map(|i| public_key(d, &format!("KBNN{i}")))
+        .collect();
+    let add = |id: &str, kind: &str, keys: &[&str], threshold: &str| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "genesis",
+            "add-entity",
+            s(&draft),
+            "--id",
+            id,
+            "--kind",
+            kind,
+            "--name",
+            id,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for k in keys {
+            args.extend(["--public-key".to_owned(), k.to_string()]);
+        }
+        args.extend(["--threshold".to_owned(), threshold.to_owned()]);
+        args
+    };
+    let run = |args: Vec<String>| ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    run(add("BYT", "ministry", &[&byt], "1"));
+    run(add("KBNN", "controller", &[&kbnn[0], &kbnn[1]], "2"));
+
+    // Refusals name the flags and leave the draft as it was.
+    let before = std::fs::read(&draft).unwrap();
+    let args = add("BYT2", "ministry", &[&byt, &kbnn[0]], "3");
+    let out = minhbach(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--threshold") && stderr.contains("threshold 3"),
+        "{stderr}"
+    );
+    refused(
+        &[
+            "genesis",
+            "add-control",
+            s(&draft),
+            "--ministry",
+            "BYT",
+            "--amount",
+            "50.000.000.000",
+            "--controller",
+            "BYT",
+        ],
+        "not a genesis controller",
+    );
+    refused(
+        &[
+            "genesis",
+            "add-control",
+            s(&draft),
+            "--amount",
+            "0",
+            "--controller",
+            "KBNN",
+        ],
+        "more than zero",
+    );
+    assert_eq!(std::fs::read(&draft).unwrap(), before);
+
+    ok(&[
+        "genesis",
+        "add-control",
+        s(&draft),
+        "--ministry",
+        "BYT",
+        "--amount",
+        "50.000.000.000",
+        "--controller",
+        "KBNN",
+    ]);
+    ok(&[
+        "genesis",
+        "add-control",
+        s(&draft),
+        "--amount",
+        "100,000,000,000",
+        "--controller",
+        "KBNN",
+    ]);
+    ok(&["genesis", "set-rotation-delay", s(&draft), "--blocks", "7"]);
+    let shown = ok(&["genesis", "show", s(&draft)]);
+    for line in [
+        "  treasury BTC  \"Bộ Tài chính\"  2 of 3 keys",
+        "  controller KBNN  \"KBNN\"  2 of 2 keys",
+        "rotation delay 7 blocks",
+        "control rules 2",
+        "  BYT: KBNN co-signs from 50,000,000,000 đồng",
+        "  all ministries: KBNN co-signs from 100,000,000,000 đồng",
+    ] {
+        assert!(
+            shown.lines().any(|l| l == line),
+            "{line:?} not in:\n{shown}"
+        );
+    }
+
+    let text = std::fs::read_to_string(&draft).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut treasury_keys: Vec<&str> = value["entities"][0]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    treasury_keys.sort();
+    let mut expected: Vec<&str> = officials.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(treasury_keys, expected);
+    assert_eq!(value["entities"][0]["threshold"], 2);
+    assert_eq!(value["rotation_delay"], 7);
+    assert_eq!(
+        value["control"],
+        serde_json::json!([
+            {"ministry": "BYT", "amount": "50000000000", "controller": "KBNN"},
+            {"ministry": null, "amount": "100000000000", "controller": "KBNN"},
+        ])
     );
 }
 

@@ -1,11 +1,12 @@
 //! `minhbach tx <operation>` flags parse into exactly the operation they name,
 //! for every operation of the ledger; bad values are refused while parsing;
-//! and a signed transaction decodes and verifies.
+//! the flags of signing, of transaction files and of `tx sign`, `show` and
+//! `submit` parse; and a signed transaction decodes and verifies.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cli::tx::{parse_args, sign, SignArgs};
+use cli::tx::{parse_args, sign, SignArgs, TxCommand};
 use ledger::crypto::SigningKey;
 use ledger::testkit::id;
 use ledger::tx::{EntityKind, Op, Status};
@@ -33,7 +34,8 @@ fn peer(seed: u8) -> PeerId {
 fn parse(op: &str, flags: &[&str]) -> (SignArgs, Op) {
     let args: Vec<&str> = [op].iter().chain(&SIGN).chain(flags).copied().collect();
     match parse_args(&args) {
-        Ok(command) => command.into_parts(),
+        Ok(TxCommand::Op(command)) => command.into_parts(),
+        Ok(other) => panic!("{args:?} parsed as {other:?}"),
         Err(e) => panic!("{args:?}: {e}"),
     }
 }
@@ -41,7 +43,7 @@ fn parse(op: &str, flags: &[&str]) -> (SignArgs, Op) {
 fn parse_err(op: &str, flags: &[&str]) -> String {
     let args: Vec<&str> = [op].iter().chain(&SIGN).chain(flags).copied().collect();
     match parse_args(&args) {
-        Ok(command) => panic!("{args:?} parsed as {:?}", command.into_parts().1),
+        Ok(command) => panic!("{args:?} parsed as {command:?}"),
         Err(e) => e.to_string(),
     }
 }
@@ -64,9 +66,15 @@ fn variant(op: &Op) -> usize {
         Op::RemoveValidator { .. } => 11,
         Op::RegisterNode { .. } => 12,
         Op::RemoveNode { .. } => 13,
+        Op::SetKeys { .. } => 14,
+        Op::CancelKeys { .. } => 15,
+        Op::SetControl { .. } => 16,
+        Op::RemoveControl { .. } => 17,
+        Op::CloseYear { .. } => 18,
+        Op::AcknowledgePayment { .. } => 19,
     }
 }
-const VARIANTS: usize = 14;
+const VARIANTS: usize = 20;
 
 #[test]
 fn every_operation_parses_into_its_fields() {
@@ -95,7 +103,8 @@ fn every_operation_parses_into_its_fields() {
                 kind: EntityKind::Department,
                 name: "Bệnh viện Bạch Mai".into(),
                 parent: Some(id("MOH")),
-                public_key: public_key(7),
+                keys: vec![public_key(7)],
+                threshold: 1,
             },
         ),
         (
@@ -281,6 +290,65 @@ fn every_operation_parses_into_its_fields() {
             vec!["--peer-id", &p9],
             Op::RemoveNode { peer_id: peer(9) },
         ),
+        (
+            "set-keys",
+            vec![
+                "--entity",
+                "MOH",
+                "--public-key",
+                &k8,
+                "--public-key",
+                &k7,
+                "--threshold",
+                "2",
+            ],
+            Op::SetKeys {
+                entity: id("MOH"),
+                keys: vec![public_key(8), public_key(7)],
+                threshold: 2,
+            },
+        ),
+        (
+            "cancel-keys",
+            vec!["--entity", "MOH"],
+            Op::CancelKeys { entity: id("MOH") },
+        ),
+        (
+            "set-control",
+            vec![
+                "--ministry",
+                "MOH",
+                "--amount",
+                "50.000.000.000",
+                "--controller",
+                "KBNN",
+            ],
+            Op::SetControl {
+                ministry: Some(id("MOH")),
+                amount: Amount(50_000_000_000),
+                controller: id("KBNN"),
+            },
+        ),
+        (
+            "remove-control",
+            vec!["--ministry", "MOH"],
+            Op::RemoveControl {
+                ministry: Some(id("MOH")),
+            },
+        ),
+        (
+            "close-year",
+            vec!["--year", "2026"],
+            Op::CloseYear { year: Year(2026) },
+        ),
+        (
+            "acknowledge-payment",
+            vec!["--contract", "C-17", "--payment", "2"],
+            Op::AcknowledgePayment {
+                contract: contract("C-17"),
+                payment: 2,
+            },
+        ),
     ];
     let mut covered = BTreeSet::new();
     for (name, flags, expected) in cases {
@@ -292,7 +360,11 @@ fn every_operation_parses_into_its_fields() {
             "the subcommand is named after the operation"
         );
         assert_eq!(sign.signer, id("MOF"));
-        assert_eq!(sign.key.to_str(), Some("k.json"));
+        assert_eq!(sign.key, [std::path::PathBuf::from("k.json")]);
+        assert_eq!(
+            (sign.unsigned, sign.out, sign.offline),
+            (false, None, false)
+        );
         covered.insert(variant(&op));
     }
     assert_eq!(
@@ -521,11 +593,186 @@ fn a_signed_transaction_decodes_and_verifies() {
     assert_eq!(decoded.body.signer, id("MOH.BVBM"));
     assert_eq!(decoded.body.nonce, 12);
     assert_eq!(decoded.body.op, op);
-    assert!(decoded.verify_signature(&key.public_key()));
-    assert!(!decoded.verify_signature(&public_key(6)));
+    assert_eq!(decoded.signatures.len(), 1);
+    assert_eq!(decoded.signatures[0].key, key.public_key());
+    assert!(decoded.verify_signatures());
+    // A signature that names another key does not verify.
+    let mut forged = decoded.clone();
+    forged.signatures[0].key = public_key(6);
+    assert!(!forged.verify_signatures());
     // The hash is SHA-256 of the signed bytes.
     assert_eq!(decoded.hash(), Hash::digest(&bytes));
     // Signing binds the chain: the same body for another chain is another signature.
     let other = sign("minhbach-other", id("MOH.BVBM"), 12, op, &key);
-    assert_ne!(other.signature, tx.signature);
+    assert_ne!(other.signatures[0].signature, tx.signatures[0].signature);
+}
+
+#[test]
+fn entities_of_several_keys_and_control_rules_of_all_ministries_parse() {
+    let keys: Vec<String> = (1..=3).map(|i| public_key(i).to_hex()).collect();
+    let (_, op) = parse(
+        "register-entity",
+        &[
+            "--id",
+            "KBNN",
+            "--kind",
+            "controller",
+            "--name",
+            "Kho bạc Nhà nước",
+            "--public-key",
+            &keys[0],
+            "--public-key",
+            &keys[1],
+            "--public-key",
+            &keys[2],
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_eq!(
+        op,
+        Op::RegisterEntity {
+            id: id("KBNN"),
+            kind: EntityKind::Controller,
+            name: "Kho bạc Nhà nước".into(),
+            parent: None,
+            keys: vec![public_key(1), public_key(2), public_key(3)],
+            threshold: 2,
+        }
+    );
+    // No --ministry: the rule of all ministries.
+    let (_, op) = parse(
+        "set-control",
+        &["--amount", "1,000,000", "--controller", "KBNN"],
+    );
+    assert_eq!(
+        op,
+        Op::SetControl {
+            ministry: None,
+            amount: Amount(1_000_000),
+            controller: id("KBNN"),
+        }
+    );
+    let (_, op) = parse("remove-control", &[]);
+    assert_eq!(op, Op::RemoveControl { ministry: None });
+    // register-entity needs a key; set-keys a key and a threshold.
+    for (op, flags, flag) in [
+        (
+            "register-entity",
+            &["--id", "V-1", "--kind", "vendor", "--name", "v"][..],
+            "--public-key",
+        ),
+        (
+            "set-keys",
+            &["--entity", "V-1", "--threshold", "1"],
+            "--public-key",
+        ),
+        (
+            "set-keys",
+            &["--entity", "V-1", "--public-key", &keys[0]],
+            "--threshold",
+        ),
+        ("set-control", &["--amount", "1"], "--controller"),
+        (
+            "set-control",
+            &["--amount", "1.5", "--controller", "K"],
+            "--amount",
+        ),
+        ("cancel-keys", &[], "--entity"),
+    ] {
+        let err = parse_err(op, flags);
+        assert!(err.contains(flag), "tx {op} {flags:?}: {err}");
+    }
+}
+
+/// Parses `tx remove-node --peer-id P --signer MOF <flags>` (no `--key`
+/// unless `flags` has one).
+fn parse_remove_node(flags: &[&str]) -> Result<SignArgs, String> {
+    let p = peer(1).to_string();
+    let mut args = vec!["remove-node", "--peer-id", &p, "--signer", "MOF"];
+    args.extend(flags);
+    match parse_args(&args) {
+        Ok(TxCommand::Op(command)) => Ok(command.into_parts().0),
+        Ok(other) => panic!("{args:?} parsed as {other:?}"),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn keys_repeat_and_a_transaction_can_be_written_unsigned_to_a_file() {
+    let sign = parse_remove_node(&["--key", "a.json", "--key", "b.json"]).unwrap();
+    assert_eq!(sign.key, ["a.json", "b.json"].map(std::path::PathBuf::from));
+    assert_eq!(sign.out, None);
+
+    let sign = parse_remove_node(&["--unsigned", "--out", "tx.json"]).unwrap();
+    assert!(sign.unsigned && sign.key.is_empty());
+    assert_eq!(sign.out, Some("tx.json".into()));
+    assert!(!sign.offline);
+    let sign = parse_remove_node(&[
+        "--unsigned",
+        "--out",
+        "tx.json",
+        "--offline",
+        "--nonce",
+        "4",
+    ])
+    .unwrap();
+    assert_eq!((sign.offline, sign.nonce), (true, Some(4)));
+    // Signed by a key but written to a file rather than submitted.
+    let sign = parse_remove_node(&["--key", "a.json", "--out", "tx.json"]).unwrap();
+    assert_eq!((sign.unsigned, sign.out), (false, Some("tx.json".into())));
+
+    for (flags, flag) in [
+        (&[][..], "--key"),
+        (&["--unsigned"], "--out"),
+        (&["--unsigned", "--out", "t", "--key", "a"], "--key"),
+        (&["--key", "a", "--out", "t", "--wait"], "--wait"),
+        (&["--unsigned", "--out", "t", "--offline"], "--nonce"),
+        (&["--key", "a", "--offline", "--nonce", "1"], "--out"),
+    ] {
+        let err = parse_remove_node(flags).unwrap_err();
+        assert!(err.contains(flag), "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn sign_show_and_submit_take_a_file() {
+    match parse_args(["sign", "tx.json", "--key", "a.json", "--key", "b.json"]) {
+        Ok(TxCommand::Sign(a)) => {
+            assert_eq!(a.file.to_str(), Some("tx.json"));
+            assert_eq!(a.key, ["a.json", "b.json"].map(std::path::PathBuf::from));
+            assert!(!a.offline);
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse_args(["sign", "tx.json", "--key", "a.json", "--offline"]) {
+        Ok(TxCommand::Sign(a)) => assert!(a.offline),
+        other => panic!("{other:?}"),
+    }
+    match parse_args(["show", "tx.json"]) {
+        Ok(TxCommand::Show(a)) => assert_eq!(a.file.to_str(), Some("tx.json")),
+        other => panic!("{other:?}"),
+    }
+    match parse_args(["submit", "tx.json"]) {
+        Ok(TxCommand::Submit(a)) => {
+            assert_eq!(a.file.to_str(), Some("tx.json"));
+            assert_eq!((a.wait, a.timeout), (false, Duration::from_secs(60)));
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse_args(["submit", "tx.json", "--wait", "--timeout", "2m"]) {
+        Ok(TxCommand::Submit(a)) => {
+            assert_eq!((a.wait, a.timeout), (true, Duration::from_secs(120)))
+        }
+        other => panic!("{other:?}"),
+    }
+    for (args, flag) in [
+        (&["sign", "tx.json"][..], "--key"),
+        (&["sign", "--key", "a.json"], "<FILE>"),
+        (&["show"], "<FILE>"),
+        (&["submit", "--wait"], "<FILE>"),
+    ] {
+        let err = parse_args(args).unwrap_err().to_string();
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
 }

@@ -136,10 +136,42 @@ fn pay_submits_a_signed_transaction_and_prints_its_hash() {
             document_hash: None,
         }
     );
-    assert!(tx.verify_signature(&key.public_key()));
+    let keys: Vec<_> = tx.signing_keys().copied().collect();
+    assert_eq!(keys, [key.public_key()]);
+    assert!(tx.verify_signatures());
     assert_eq!(run.stdout, format!("{hash}\n"));
     // Without --wait it never asks about the transaction.
     assert!(!stub.targets().iter().any(|t| t.starts_with("GET /v1/txs/")));
+}
+
+#[test]
+fn repeated_keys_sign_one_transaction_in_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_path, a) = key_file(dir.path(), "a.key", 5);
+    let (b_path, b) = key_file(dir.path(), "b.key", 6);
+    let (c_path, c) = key_file(dir.path(), "c.key", 7);
+    let stub = node(7, |_| pending());
+    let run = pay(
+        &stub.url,
+        &a_path,
+        &[
+            "--key",
+            b_path.to_str().unwrap(),
+            "--key",
+            c_path.to_str().unwrap(),
+            // The same file twice signs once.
+            "--key",
+            a_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let (tx, hash) = submitted(&stub.requests()[2]);
+    let mut expected = vec![a.public_key(), b.public_key(), c.public_key()];
+    expected.sort();
+    let keys: Vec<_> = tx.signing_keys().copied().collect();
+    assert_eq!(keys, expected, "one signature per key, ordered by key");
+    assert!(tx.verify_signatures());
+    assert_eq!(run.stdout, format!("{hash}\n"));
 }
 
 #[test]

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -15,12 +14,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use genesis::Currency;
 use ledger::crypto::read_key_file;
 use ledger::{Op, TxBody};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use node::testnet::{self, Explorers, NetworkPlan, Ports, TestnetSpec};
+use node::testnet::NetworkPlan;
 use serde_json::{json, Value};
 use support::{closed_url, minhbach, Stub};
 use testkit::ops;
@@ -32,8 +30,6 @@ const WAIT: Duration = Duration::from_secs(60);
 const LINE_WAIT: Duration = Duration::from_secs(15);
 /// How promptly `watch` must exit after SIGINT.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
-/// Tells `node start` to stop when this test process dies.
-const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
 
 /// A one-validator network with the devnet story's entities, on ports free
 /// when it was written, in a temporary folder, committing a block every
@@ -48,31 +44,7 @@ struct Net {
 impl Net {
     fn start() -> Net {
         let dir = tempfile::tempdir().unwrap();
-        let spec = TestnetSpec {
-            chain_id: "minhbach-watch".into(),
-            genesis_time_ms: testkit::GENESIS_TIME_MS,
-            currency: Currency::default(),
-            validators: 1,
-            full_nodes: 0,
-            entities: genesis::story::entities(),
-            ports: Ports::Free,
-            explorers: Explorers::FullNodes,
-        };
-        let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| {
-            testkit::fast_consensus(c)
-        })
-        .expect("write the network");
-        let log = dir.path().join("node.log");
-        let node = Command::new(env!("CARGO_BIN_EXE_minhbach"))
-            .args(["node", "start", "--home"])
-            .arg(&plan.nodes[0].home)
-            .env("NO_COLOR", "1")
-            .env(SUPERVISOR_ENV, std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .expect("start the node");
+        let (plan, node, log) = support::start_story_node(dir.path(), "minhbach-watch");
         let mut net = Net {
             plan,
             node,

@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use ledger::crypto;
-use ledger::state::{NodeRecord, NAME_BYTES_MAX};
+use ledger::state::{ControlRule, NodeRecord, NAME_BYTES_MAX};
 use ledger::tx::EntityKind;
 use ledger::{EntityId, PeerId, PublicKey, Validator};
 use serde::{Deserialize, Serialize};
@@ -220,6 +220,12 @@ pub struct Draft {
     pub validators: Vec<Validator>,
     /// The full nodes allowed to connect.
     pub nodes: Vec<NodeRecord>,
+    /// Blocks the treasury's change of another entity's keys waits.
+    #[serde(default = "crate::rotation_delay_default")]
+    pub rotation_delay: u64,
+    /// Expenditure control rules in force from the start.
+    #[serde(default)]
+    pub control: Vec<ControlRule>,
 }
 
 impl Draft {
@@ -240,10 +246,13 @@ impl Draft {
                 kind: EntityKind::Treasury,
                 name: treasury_name.into(),
                 parent: None,
-                public_key: treasury_key,
+                keys: vec![treasury_key],
+                threshold: 1,
             }],
             validators: Vec::new(),
             nodes: Vec::new(),
+            rotation_delay: crate::ROTATION_DELAY_DEFAULT,
+            control: Vec::new(),
         };
         draft.check()?;
         Ok(draft)
@@ -292,6 +301,35 @@ impl Draft {
             ));
         }
         self.try_change(|d| d.entities.push(entity))
+    }
+
+    /// Gives entity `id` these keys and threshold (for a k-of-n entity,
+    /// such as a treasury whose decisions need two of three officials).
+    pub fn set_keys(
+        &mut self,
+        id: &EntityId,
+        keys: Vec<PublicKey>,
+        threshold: u8,
+    ) -> Result<(), GenesisError> {
+        let Some(at) = self.entities.iter().position(|e| e.id == *id) else {
+            return Err(invalid("entity.id", format!("{id} is not in the genesis")));
+        };
+        self.try_change(|d| {
+            d.entities[at].keys = keys;
+            d.entities[at].threshold = threshold;
+        })
+    }
+
+    /// Sets how many blocks the treasury's change of another entity's keys
+    /// waits before it takes effect.
+    pub fn set_rotation_delay(&mut self, blocks: u64) -> Result<(), GenesisError> {
+        self.try_change(|d| d.rotation_delay = blocks)
+    }
+
+    /// Adds an expenditure control rule; its ministry and controller must
+    /// already be in the genesis.
+    pub fn add_control(&mut self, rule: ControlRule) -> Result<(), GenesisError> {
+        self.try_change(|d| d.control.push(rule))
     }
 
     /// Adds a validator from its join request, with `power`.
@@ -412,6 +450,8 @@ impl Draft {
             entities: self.entities.clone(),
             validators: self.validators.clone(),
             nodes: self.nodes.clone(),
+            rotation_delay: self.rotation_delay,
+            control: self.control.clone(),
         }
     }
 }
@@ -463,7 +503,8 @@ mod tests {
             kind,
             name: format!("{id} name"),
             parent: parent.map(|p| EntityId::new(p).unwrap()),
-            public_key: key(id).public_key(),
+            keys: vec![key(id).public_key()],
+            threshold: 1,
         }
     }
 
@@ -566,10 +607,10 @@ mod tests {
             (
                 Box::new(|d| {
                     let mut e = entity("XX", EntityKind::Ministry, None);
-                    e.public_key = PublicKey([0; 32]);
+                    e.keys = vec![PublicKey([0; 32])];
                     d.add_entity(e)
                 }),
-                "entities[1].public_key",
+                "entities[1].keys",
             ),
             (
                 Box::new(|d| {

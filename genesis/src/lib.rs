@@ -19,7 +19,8 @@ use bincode::Encode;
 use ledger::checked::has_bidi_control;
 use ledger::proof::TrustAnchor;
 use ledger::state::{
-    Entity, NodeRecord, StateKey, StateValue, ValidatorSlot, Write, NAME_BYTES_MAX,
+    check_key_set, ChainParams, ControlRule, Entity, NodeRecord, StateKey, StateValue,
+    ValidatorSlot, Write, NAME_BYTES_MAX,
 };
 use ledger::tx::{EntityKind, Status};
 use ledger::{codec, crypto, EntityId, Hash, PeerId, PublicKey, State, Validator, ValidatorSet};
@@ -110,8 +111,23 @@ pub struct GenesisEntity {
     /// A department's ministry.
     #[serde(default)]
     pub parent: Option<EntityId>,
-    /// Signing key.
-    pub public_key: PublicKey,
+    /// Signing keys: 1 to 16, distinct.
+    pub keys: Vec<PublicKey>,
+    /// How many of `keys` must sign (1 when absent).
+    #[serde(default = "one")]
+    pub threshold: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// The rotation delay when a genesis file names none: the treasury's change
+/// of another entity's keys waits this many blocks.
+pub const ROTATION_DELAY_DEFAULT: u64 = 100;
+
+pub(crate) fn rotation_delay_default() -> u64 {
+    ROTATION_DELAY_DEFAULT
 }
 
 /// An entity decided on before its key exists: what a story or an operator
@@ -136,7 +152,8 @@ impl EntityTemplate {
             kind: self.kind,
             name: self.name.clone(),
             parent: self.parent.clone(),
-            public_key,
+            keys: vec![public_key],
+            threshold: 1,
         }
     }
 }
@@ -153,6 +170,10 @@ struct GenesisJson {
     validators: Vec<Validator>,
     #[serde(default)]
     nodes: Vec<NodeRecord>,
+    #[serde(default = "rotation_delay_default")]
+    rotation_delay: u64,
+    #[serde(default)]
+    control: Vec<ControlRule>,
 }
 
 /// A checked genesis.
@@ -170,6 +191,10 @@ pub struct Genesis {
     pub validators: Vec<Validator>,
     /// Full nodes allowed to connect.
     pub nodes: Vec<NodeRecord>,
+    /// Blocks the treasury's change of another entity's keys waits.
+    pub rotation_delay: u64,
+    /// Expenditure control rules in force from the start.
+    pub control: Vec<ControlRule>,
 }
 
 fn check_chain_id(id: &str) -> Result<(), GenesisError> {
@@ -229,6 +254,8 @@ impl Genesis {
             entities: j.entities,
             validators: j.validators,
             nodes: j.nodes,
+            rotation_delay: j.rotation_delay,
+            control: j.control,
         };
         g.check()?;
         Ok(g)
@@ -276,7 +303,7 @@ impl Genesis {
                     ),
                 ));
             }
-            crypto::check_key(&e.public_key).map_err(|err| invalid(at("public_key"), err))?;
+            check_key_set(&e.keys, e.threshold).map_err(|err| invalid(at("keys"), err))?;
             if e.kind == EntityKind::Treasury {
                 treasuries += 1;
             }
@@ -317,6 +344,7 @@ impl Genesis {
                 format!("there must be exactly one treasury, found {treasuries}"),
             ));
         }
+        self.check_control()?;
         for (i, v) in self.validators.iter().enumerate() {
             crypto::check_key(&v.consensus_key)
                 .map_err(|err| invalid(format!("validators[{i}].consensus_key"), err))?;
@@ -352,6 +380,40 @@ impl Genesis {
         Ok(())
     }
 
+    /// Checks the control rules: each names a genesis ministry (or none, at
+    /// most once each), a genesis controller and an amount above zero.
+    fn check_control(&self) -> Result<(), GenesisError> {
+        let kind = |id: &EntityId| self.entities.iter().find(|e| e.id == *id).map(|e| e.kind);
+        let mut scopes = BTreeSet::new();
+        for (i, rule) in self.control.iter().enumerate() {
+            let at = |f: &str| format!("control[{i}].{f}");
+            if !scopes.insert(&rule.ministry) {
+                return Err(invalid(
+                    at("ministry"),
+                    "a second rule for the same ministry",
+                ));
+            }
+            if let Some(m) = &rule.ministry {
+                if kind(m) != Some(EntityKind::Ministry) {
+                    return Err(invalid(
+                        at("ministry"),
+                        format!("{m} is not a genesis ministry"),
+                    ));
+                }
+            }
+            if kind(&rule.controller) != Some(EntityKind::Controller) {
+                return Err(invalid(
+                    at("controller"),
+                    format!("{} is not a genesis controller", rule.controller),
+                ));
+            }
+            if rule.amount.0 == 0 {
+                return Err(invalid(at("amount"), "must be more than zero"));
+            }
+        }
+        Ok(())
+    }
+
     /// The genesis as JSON, in the file format.
     pub fn to_json(&self) -> String {
         let time = SystemTime::UNIX_EPOCH + Duration::from_millis(self.genesis_time_ms);
@@ -362,6 +424,8 @@ impl Genesis {
             entities: self.entities.clone(),
             validators: self.validators.clone(),
             nodes: self.nodes.clone(),
+            rotation_delay: self.rotation_delay,
+            control: self.control.clone(),
         };
         serde_json::to_string_pretty(&j).expect("genesis serialises")
     }
@@ -383,7 +447,7 @@ impl Genesis {
             .entities
             .iter()
             .filter(|e| e.kind == EntityKind::Observer)
-            .map(|e| (e.id.clone(), e.public_key))
+            .flat_map(|e| e.keys.iter().map(|k| (e.id.clone(), *k)))
             .collect();
         TrustAnchor::new(&self.chain_id, self.hash(), self.validator_set())
             .with_witnesses(witnesses)
@@ -401,10 +465,24 @@ impl Genesis {
 
     /// The state at height 0.
     pub fn state(&self) -> State {
-        let mut writes: Vec<Write> = vec![(
-            StateKey::Treasury,
-            Some(StateValue::Treasury(self.treasury().clone())),
-        )];
+        let mut writes: Vec<Write> = vec![
+            (
+                StateKey::Treasury,
+                Some(StateValue::Treasury(self.treasury().clone())),
+            ),
+            (
+                StateKey::Params,
+                Some(StateValue::Params(ChainParams {
+                    rotation_delay: self.rotation_delay,
+                })),
+            ),
+        ];
+        for rule in &self.control {
+            writes.push((
+                StateKey::Control(rule.ministry.clone()),
+                Some(StateValue::Control(rule.clone())),
+            ));
+        }
         for e in &self.entities {
             writes.push((
                 StateKey::Entity(e.id.clone()),
@@ -413,7 +491,9 @@ impl Genesis {
                     kind: e.kind,
                     name: e.name.clone(),
                     parent: e.parent.clone(),
-                    public_key: e.public_key,
+                    keys: check_key_set(&e.keys, e.threshold).expect("checked on construction"),
+                    threshold: e.threshold,
+                    pending: None,
                     status: Status::Active,
                     nonce: 0,
                 })),

@@ -26,6 +26,22 @@ pub const TREASURY: &str = "BTC";
 /// One tỷ đồng (a billion), the unit public budgets are quoted in.
 pub const BILLION_VND: u64 = 1_000_000_000;
 
+/// The State Treasury's expenditure control office, which co-signs large
+/// payments and awards (kiểm soát chi).
+pub const CONTROLLER: &str = "KBNN";
+
+/// Payments and awards of this many đồng or more, by any ministry's
+/// department, also need the controller's signature.
+pub const CONTROL_FROM_VND: u64 = 50 * BILLION_VND;
+
+/// The treasury's officials: how many keys it holds, and how many of them
+/// sign each of its decisions.
+pub const TREASURY_KEYS: (u8, u8) = (3, 2);
+
+/// Blocks the treasury's change of another entity's keys waits, so that the
+/// entity sees it coming and can cancel it.
+pub const ROTATION_DELAY_BLOCKS: u64 = 100;
+
 /// An entity of the story.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoryEntity {
@@ -96,7 +112,7 @@ const fn vendor(id: &'static str, name: &'static str) -> StoryEntity {
 }
 
 /// Every entity, in genesis order: treasury, ministries, departments,
-/// vendors, observers.
+/// vendors, observers, the expenditure controller.
 pub const ENTITIES: &[StoryEntity] = &[
     entity(TREASURY, EntityKind::Treasury, "Bộ Tài chính", None),
     ministry("BYT", "Bộ Y tế"),
@@ -131,6 +147,12 @@ pub const ENTITIES: &[StoryEntity] = &[
     vendor("V-0011", "Công ty Cổ phần Nạo vét Đường thủy Bạch Đằng"),
     vendor("V-0012", "Công ty TNHH An ninh Mạng Bảo Tín"),
     entity("KTNN", EntityKind::Observer, "Kiểm toán Nhà nước", None),
+    entity(
+        CONTROLLER,
+        EntityKind::Controller,
+        "Kho bạc Nhà nước – Kiểm soát chi",
+        None,
+    ),
 ];
 
 const B: u64 = BILLION_VND;
@@ -300,5 +322,7 @@ pub fn test_genesis() -> crate::Genesis {
             power: 10,
         }],
         nodes: Vec::new(),
+        rotation_delay: crate::ROTATION_DELAY_DEFAULT,
+        control: Vec::new(),
     }
 }

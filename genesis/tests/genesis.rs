@@ -15,12 +15,12 @@ fn good() -> Value {
         "genesis_time": "2026-01-01T00:00:00Z",
         "currency": {"code": "VND", "decimals": 0},
         "entities": [
-            {"id": "MOF", "kind": "treasury", "name": "Bộ Tài chính", "public_key": key("MOF").public_key().to_hex()},
-            {"id": "MOH", "kind": "ministry", "name": "Bộ Y tế", "public_key": key("MOH").public_key().to_hex()},
+            {"id": "MOF", "kind": "treasury", "name": "Bộ Tài chính", "keys": [key("MOF").public_key().to_hex()]},
+            {"id": "MOH", "kind": "ministry", "name": "Bộ Y tế", "keys": [key("MOH").public_key().to_hex()]},
             {"id": "MOH.BVBM", "kind": "department", "name": "Bệnh viện Bạch Mai", "parent": "MOH",
-             "public_key": key("MOH.BVBM").public_key().to_hex()},
+             "keys": [key("MOH.BVBM").public_key().to_hex()]},
             {"id": "V-0042", "kind": "vendor", "name": "Công ty TNHH Thiết bị Y tế Hà Nội",
-             "public_key": key("V-0042").public_key().to_hex()}
+             "keys": [key("V-0042").public_key().to_hex()]}
         ],
         "validators": [
             {"name": "validator-0", "consensus_key": v.to_hex(),
@@ -147,10 +147,10 @@ fn bad_keys_are_refused_in_genesis() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let mut v = good();
-    v["entities"][1]["public_key"] = json!(hex::encode(identity));
+    v["entities"][1]["keys"] = json!([hex::encode(identity)]);
     let err = parse(&v).unwrap_err();
     assert!(err.to_string().contains("bad_key"), "{err}");
-    assert_eq!(field_of(err), "entities[1].public_key");
+    assert_eq!(field_of(err), "entities[1].keys");
     let mut v = good();
     v["validators"][0]["consensus_key"] = json!(hex::encode(identity));
     assert_eq!(
@@ -158,6 +158,131 @@ fn bad_keys_are_refused_in_genesis() {
         "validators[0].consensus_key"
     );
     let _ = SigningKey::generate();
+}
+
+/// Three keys' hex, for a 2-of-3 treasury.
+fn three_keys() -> Value {
+    json!(["MOF-1", "MOF-2", "MOF-3"]
+        .iter()
+        .map(|l| key(l).public_key().to_hex())
+        .collect::<Vec<_>>())
+}
+
+/// A good genesis with a 2-of-3 treasury, a controller, a control rule on
+/// MOH and a rotation delay of 7 blocks.
+fn governed() -> Value {
+    let mut v = good();
+    v["entities"][0]["keys"] = three_keys();
+    v["entities"][0]["threshold"] = json!(2);
+    v["entities"].as_array_mut().unwrap().push(json!({
+        "id": "KBNN", "kind": "controller", "name": "Kho bạc Nhà nước – Kiểm soát chi",
+        "keys": [key("KBNN").public_key().to_hex()]
+    }));
+    v["rotation_delay"] = json!(7);
+    v["control"] = json!([{"ministry": "MOH", "amount": "5000000000", "controller": "KBNN"}]);
+    v
+}
+
+#[test]
+fn key_sets_control_rules_and_the_rotation_delay_enter_the_state() {
+    let g = parse(&governed()).unwrap();
+    let state = g.state();
+    let mof = state.entity(&"MOF".parse().unwrap()).unwrap();
+    assert_eq!(mof.threshold, 2);
+    let mut expected: Vec<_> = ["MOF-1", "MOF-2", "MOF-3"]
+        .iter()
+        .map(|l| key(l).public_key())
+        .collect();
+    expected.sort();
+    assert_eq!(mof.keys, expected, "kept in key order");
+    let rule = state
+        .control_rule_for(
+            &"MOH.BVBM".parse().unwrap(),
+            &ledger::Op::Pay {
+                contract: ledger::ContractId::new("C-1").unwrap(),
+                amount: ledger::Amount(5_000_000_000),
+                reference: "INV".into(),
+                document_hash: None,
+            },
+        )
+        .expect("MOH's rule covers its department's payment of 5 tỷ");
+    assert_eq!(rule.controller.as_str(), "KBNN");
+    // A file without the fields takes one key per entity's threshold 1 and
+    // the default delay; the fields change the hash.
+    let plain = parse(&good()).unwrap();
+    assert_eq!(
+        plain
+            .state()
+            .entity(&"MOF".parse().unwrap())
+            .unwrap()
+            .threshold,
+        1
+    );
+    assert_eq!(plain.rotation_delay, genesis::ROTATION_DELAY_DEFAULT);
+    assert_ne!(plain.hash(), g.hash());
+    let again = Genesis::from_json(&g.to_json()).unwrap();
+    assert_eq!(again, g);
+}
+
+#[test]
+fn bad_key_sets_and_control_rules_are_named() {
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "entities[0].keys",
+            Box::new(|v| v["entities"][0]["threshold"] = json!(0)),
+        ),
+        (
+            "entities[0].keys",
+            Box::new(|v| v["entities"][0]["threshold"] = json!(4)),
+        ),
+        (
+            "entities[0].keys",
+            Box::new(|v| v["entities"][0]["keys"] = json!([])),
+        ),
+        (
+            "entities[0].keys",
+            Box::new(|v| {
+                let k = v["entities"][0]["keys"][0].clone();
+                v["entities"][0]["keys"][1] = k;
+            }),
+        ),
+        (
+            "entities[0].keys",
+            Box::new(|v| {
+                v["entities"][0]["keys"] = json!((0..17)
+                    .map(|i| key(&format!("k{i}")).public_key().to_hex())
+                    .collect::<Vec<_>>())
+            }),
+        ),
+        (
+            "control[0].ministry",
+            Box::new(|v| v["control"][0]["ministry"] = json!("MOH.BVBM")),
+        ),
+        (
+            "control[0].controller",
+            Box::new(|v| v["control"][0]["controller"] = json!("MOH")),
+        ),
+        (
+            "control[0].amount",
+            Box::new(|v| v["control"][0]["amount"] = json!("0")),
+        ),
+        (
+            "control[1].ministry",
+            Box::new(|v| {
+                let r = v["control"][0].clone();
+                v["control"].as_array_mut().unwrap().push(r);
+            }),
+        ),
+    ];
+    for (field, edit) in cases {
+        let mut v = governed();
+        edit(&mut v);
+        assert_eq!(field_of(parse(&v).unwrap_err()), field);
+    }
+    // The rule of all ministries names no ministry and is good.
+    let mut v = governed();
+    v["control"][0]["ministry"] = Value::Null;
+    assert!(parse(&v).is_ok());
 }
 
 #[test]

@@ -68,7 +68,8 @@ fn inputs() -> Inputs {
                         kind,
                         name: format!("Đơn vị {who}"),
                         parent: None,
-                        public_key: key(who).public_key(),
+                        keys: vec![key(who).public_key()],
+                        threshold: 1,
                     };
                     chain.tx("MOF", i as u64, op)
                 })

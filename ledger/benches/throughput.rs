@@ -17,7 +17,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use ledger::store::Store;
 use ledger::testkit::{id, key, TestChain};
 use ledger::tx::{verify_tx_batch, EntityKind};
-use ledger::{Amount, ContractId, LineCode, Op, PublicKey, SignedTx, Year};
+use ledger::{Amount, ContractId, LineCode, Op, SignedTx, Year};
 
 const MINISTRIES: usize = 10;
 const DEPARTMENTS_PER_MINISTRY: usize = 20;
@@ -109,7 +109,8 @@ fn funded_chain(store: Option<&Store>) -> TestChain {
         kind,
         name: format!("Đơn vị {i}"),
         parent: parent.as_deref().map(id),
-        public_key: key(&i).public_key(),
+        keys: vec![key(&i).public_key()],
+        threshold: 1,
     };
     let mut ops = Vec::new();
     for m in 0..MINISTRIES {
@@ -202,26 +203,33 @@ fn signatures(c: &mut Criterion) {
     let chain = funded_chain(None);
     // Payments and awards from all 200 departments, as they arrive in a block.
     let txs = spending_block(&chain);
-    let keyed: Vec<(&SignedTx, PublicKey)> = txs
+    let picked: Vec<&SignedTx> = txs
         .iter()
         .step_by(BLOCK_TXS / SIGNATURES)
         .take(SIGNATURES)
-        .map(|tx| (tx, key(tx.body.signer.as_str()).public_key()))
         .collect();
-    assert_eq!(keyed.len(), SIGNATURES);
+    assert_eq!(picked.len(), SIGNATURES);
+    // Each carries one signature, by its signer's key.
+    for tx in &picked {
+        assert_eq!(tx.signatures.len(), 1);
+        assert_eq!(
+            tx.signatures[0].key,
+            key(tx.body.signer.as_str()).public_key()
+        );
+    }
     let mut g = c.benchmark_group("signatures");
     g.throughput(Throughput::Elements(SIGNATURES as u64));
     g.bench_function("single", |b| {
         b.iter(|| {
-            for (tx, key) in &keyed {
-                assert!(tx.verify_signature(std::hint::black_box(key)));
+            for tx in &picked {
+                assert!(std::hint::black_box(tx).verify_signatures());
             }
         })
     });
     for batch in [64, 256] {
         g.bench_function(format!("batch_{batch}"), |b| {
             b.iter(|| {
-                for chunk in keyed.chunks(batch) {
+                for chunk in picked.chunks(batch) {
                     let verdicts = verify_tx_batch(std::hint::black_box(chunk));
                     assert!(verdicts.iter().all(|ok| *ok));
                 }

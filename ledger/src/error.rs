@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::types::{Amount, ContractId, EntityId, LineCode, PublicKey, Year};
+use crate::types::{Amount, ContractId, EntityId, Height, LineCode, PublicKey, Year};
 
 /// Why a transaction was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -150,6 +150,78 @@ pub enum TxError {
         /// What it would have set, and that it is already so.
         reason: String,
     },
+    /// More signatures than a transaction may carry.
+    #[error("too_many_signatures: {count} signatures, at most {max} allowed")]
+    TooManySignatures {
+        /// Signatures carried.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Two signatures by one key.
+    #[error("duplicate_signature: key {key} signed twice")]
+    DuplicateSignature {
+        /// The key.
+        key: PublicKey,
+    },
+    /// A signature by a key that neither the signer nor a controller the
+    /// transaction needs holds.
+    #[error("foreign_signature: key {key} is not a key of {signer}{}", controller.as_ref().map(|c| format!(" or of {c}")).unwrap_or_default())]
+    ForeignSignature {
+        /// The key.
+        key: PublicKey,
+        /// The signer.
+        signer: EntityId,
+        /// The controller the transaction needs, if any.
+        controller: Option<EntityId>,
+    },
+    /// Fewer of the signer's keys signed than its threshold.
+    #[error("threshold_not_met: {entity} needs {threshold} of its keys, {signed} signed")]
+    ThresholdNotMet {
+        /// The entity.
+        entity: EntityId,
+        /// Its threshold.
+        threshold: u8,
+        /// Its keys that signed.
+        signed: usize,
+    },
+    /// A key set that is empty, too long, repeats a key, or whose threshold
+    /// is 0 or above its number of keys.
+    #[error("bad_threshold: {reason}")]
+    BadThreshold {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A payment or award a control rule covers, without enough of the
+    /// controller's signatures.
+    #[error(
+        "approval_required: the control rule of {} covers {op} of {rule_amount} or more; {amount} needs {controller}'s signature ({threshold} of its keys, {signed} signed)",
+        ministry.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "all ministries".into())
+    )]
+    ApprovalRequired {
+        /// The operation (`pay` or `award`).
+        op: &'static str,
+        /// The rule's ministry; `None` for the rule of all ministries.
+        ministry: Option<EntityId>,
+        /// The rule's amount.
+        rule_amount: Amount,
+        /// The amount of this transaction.
+        amount: Amount,
+        /// The controller.
+        controller: EntityId,
+        /// The controller's threshold.
+        threshold: u8,
+        /// The controller's keys that signed.
+        signed: usize,
+    },
+    /// An operation on a fiscal year the treasury has closed.
+    #[error("year_closed: fiscal year {year} was closed at block {closed_at}; its budget lines are final")]
+    YearClosed {
+        /// The year.
+        year: Year,
+        /// The block that closed it.
+        closed_at: Height,
+    },
     /// The mempool cannot take more transactions.
     #[error("mempool_full: {reason}")]
     MempoolFull {
@@ -181,12 +253,19 @@ impl TxError {
             TxError::ValidatorSet { .. } => "validator_set",
             TxError::NoOp { .. } => "no_op",
             TxError::MempoolFull { .. } => "mempool_full",
+            TxError::TooManySignatures { .. } => "too_many_signatures",
+            TxError::DuplicateSignature { .. } => "duplicate_signature",
+            TxError::ForeignSignature { .. } => "foreign_signature",
+            TxError::ThresholdNotMet { .. } => "threshold_not_met",
+            TxError::BadThreshold { .. } => "bad_threshold",
+            TxError::ApprovalRequired { .. } => "approval_required",
+            TxError::YearClosed { .. } => "year_closed",
         }
     }
 }
 
 /// Every code, in SPEC order.
-pub const ERROR_CODES: [&str; 19] = [
+pub const ERROR_CODES: [&str; 26] = [
     "malformed",
     "too_large",
     "wrong_chain",
@@ -206,4 +285,11 @@ pub const ERROR_CODES: [&str; 19] = [
     "validator_set",
     "no_op",
     "mempool_full",
+    "too_many_signatures",
+    "duplicate_signature",
+    "foreign_signature",
+    "threshold_not_met",
+    "bad_threshold",
+    "approval_required",
+    "year_closed",
 ];

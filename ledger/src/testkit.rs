@@ -1,6 +1,8 @@
 //! Fixtures for tests and benchmarks: a small chain with deterministic keys,
 //! and helpers to sign transactions and commit blocks. Nodes never use this.
 
+pub mod ops;
+
 use crate::block::{Block, CommitCertificate};
 use crate::builder::{build_block, sign_commit, BlockTemplate};
 use crate::crypto::SigningKey;
@@ -85,7 +87,9 @@ impl TestChain {
                     kind: EntityKind::Treasury,
                     name: "Bộ Tài chính".into(),
                     parent: None,
-                    public_key: key("MOF").public_key(),
+                    keys: vec![key("MOF").public_key()],
+                    threshold: 1,
+                    pending: None,
                     status: Status::Active,
                     nonce: 0,
                 })),

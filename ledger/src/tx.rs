@@ -1,9 +1,16 @@
 //! Transactions: the operations of SPEC §2, the signed envelope, its signing
 //! bytes and its hash.
 //!
-//! A transaction is `{chain_id, signer, nonce, op}` plus an ed25519 signature
-//! over the domain tag [`TX_DOMAIN_TAG`], the chain id and the canonical
-//! encoding of the body. The hash is SHA-256 of the encoded signed transaction.
+//! A transaction is `{chain_id, signer, nonce, op}` plus one to
+//! [`SIGNATURES_MAX`] ed25519 signatures, each naming its key, over the domain
+//! tag [`TX_DOMAIN_TAG`], the chain id and the canonical encoding of the body.
+//! The signatures are ordered by key, so a transaction has one encoding; the
+//! hash is SHA-256 of the encoded signed transaction.
+//!
+//! Whether each signature is valid for the key it names is a pure check
+//! ([`SignedTx::verify_signatures`]); whether those keys are enough to act as
+//! the signer (its threshold, and a controller's where a control rule asks
+//! for one) is decided in execution, against the state.
 
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -35,6 +42,9 @@ pub enum EntityKind {
     Vendor,
     /// An auditor's office or a newsroom that runs a node.
     Observer,
+    /// An expenditure control office (the State Treasury's): co-signs the
+    /// payments and awards a control rule names it for.
+    Controller,
 }
 
 impl EntityKind {
@@ -46,6 +56,7 @@ impl EntityKind {
             EntityKind::Department => "department",
             EntityKind::Vendor => "vendor",
             EntityKind::Observer => "observer",
+            EntityKind::Controller => "controller",
         }
     }
 }
@@ -86,8 +97,10 @@ pub enum Op {
         name: String,
         /// The ministry of a department; absent otherwise.
         parent: Option<EntityId>,
-        /// Its signing key.
-        public_key: PublicKey,
+        /// Its signing keys: 1 to [`KEYS_MAX`], distinct.
+        keys: Vec<PublicKey>,
+        /// How many of `keys` must sign: 1 to `keys.len()`.
+        threshold: u8,
     },
     /// Treasury suspends or reactivates an entity.
     SetStatus {
@@ -96,7 +109,8 @@ pub enum Op {
         /// New status.
         status: Status,
     },
-    /// Treasury, or the entity itself, replaces the entity's key.
+    /// Treasury, or the entity itself, replaces the entity's keys with one
+    /// key (threshold 1): `set-keys` with a single key.
     RotateKey {
         /// Target.
         entity: EntityId,
@@ -212,6 +226,54 @@ pub enum Op {
         /// The node's peer id.
         peer_id: PeerId,
     },
+    /// Treasury, or the entity itself, replaces the entity's keys and
+    /// threshold. Signed by the entity (under its current threshold) it takes
+    /// effect at once; signed by the treasury for another entity it waits the
+    /// chain's rotation delay.
+    SetKeys {
+        /// Target.
+        entity: EntityId,
+        /// New keys: 1 to [`KEYS_MAX`], distinct.
+        keys: Vec<PublicKey>,
+        /// How many of them must sign.
+        threshold: u8,
+    },
+    /// The entity (or the treasury) withdraws a pending change of the
+    /// entity's keys before it takes effect.
+    CancelKeys {
+        /// The entity whose pending keys are dropped.
+        entity: EntityId,
+    },
+    /// Treasury sets the expenditure control rule of one ministry, or of all
+    /// ministries without one of their own.
+    SetControl {
+        /// The ministry; absent for the rule of all ministries.
+        ministry: Option<EntityId>,
+        /// `pay` and `award` of this amount or more need the controller.
+        amount: Amount,
+        /// The controller entity (kind `controller`).
+        controller: EntityId,
+    },
+    /// Treasury removes a control rule.
+    RemoveControl {
+        /// The ministry; absent for the rule of all ministries.
+        ministry: Option<EntityId>,
+    },
+    /// Treasury closes a fiscal year: its budget lines are final, and no
+    /// appropriation, allocation, return, award, amendment or payment
+    /// touches them again.
+    CloseYear {
+        /// The year.
+        year: Year,
+    },
+    /// A contract's vendor acknowledges that it received one of the
+    /// contract's payments.
+    AcknowledgePayment {
+        /// Contract.
+        contract: ContractId,
+        /// Which payment: 0 for the contract's first.
+        payment: u32,
+    },
 }
 
 impl Op {
@@ -221,6 +283,7 @@ impl Op {
             Op::RegisterEntity { .. } => "register-entity",
             Op::SetStatus { .. } => "set-status",
             Op::RotateKey { .. } => "rotate-key",
+            Op::SetKeys { .. } => "set-keys",
             Op::Appropriate { .. } => "appropriate",
             Op::Allocate { .. } => "allocate",
             Op::ReturnFunds { .. } => "return-funds",
@@ -232,6 +295,11 @@ impl Op {
             Op::RemoveValidator { .. } => "remove-validator",
             Op::RegisterNode { .. } => "register-node",
             Op::RemoveNode { .. } => "remove-node",
+            Op::CancelKeys { .. } => "cancel-keys",
+            Op::SetControl { .. } => "set-control",
+            Op::RemoveControl { .. } => "remove-control",
+            Op::CloseYear { .. } => "close-year",
+            Op::AcknowledgePayment { .. } => "acknowledge-payment",
         }
     }
 }
@@ -250,35 +318,61 @@ pub struct TxBody {
 }
 
 impl TxBody {
-    /// The bytes the signer signs: tag, chain id, body.
+    /// The bytes every signer signs: tag, chain id, body.
     pub fn signing_bytes(&self) -> Vec<u8> {
         codec::encode(&(TX_DOMAIN_TAG, self.chain_id.as_str(), self))
     }
 
-    /// Signs the body.
+    /// Signs the body with one key.
     pub fn sign(self, key: &SigningKey) -> SignedTx {
-        let signature = key.sign(&self.signing_bytes());
-        SignedTx {
+        self.sign_all(&[key])
+    }
+
+    /// Signs the body with each of `keys`.
+    pub fn sign_all(self, keys: &[&SigningKey]) -> SignedTx {
+        let mut tx = SignedTx {
             body: self,
-            signature,
+            signatures: Vec::new(),
+        };
+        for key in keys {
+            tx.add_signature(key);
         }
+        tx
     }
 }
 
-/// A transaction with its signature.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
-pub struct SignedTx {
-    /// What was signed.
-    pub body: TxBody,
+/// The most keys an entity holds, and the most signatures a transaction
+/// carries.
+pub const KEYS_MAX: usize = 16;
+/// The most signatures a transaction carries.
+pub const SIGNATURES_MAX: usize = KEYS_MAX;
+
+/// One signature of a transaction and the key that made it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize)]
+pub struct TxSignature {
+    /// The signing key.
+    pub key: PublicKey,
     /// ed25519 signature over [`TxBody::signing_bytes`].
     pub signature: Signature,
 }
 
+/// A transaction with its signatures.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct SignedTx {
+    /// What was signed.
+    pub body: TxBody,
+    /// The signatures, ordered by key, at most one per key.
+    pub signatures: Vec<TxSignature>,
+}
+
 impl SignedTx {
-    /// Decodes canonical bytes, refusing anything over 64 KiB, trailing bytes
-    /// and non-canonical encodings.
+    /// Decodes canonical bytes, refusing anything over 64 KiB, trailing bytes,
+    /// non-canonical encodings and a signature list out of form (see
+    /// [`SignedTx::check_form`]).
     pub fn decode(bytes: &[u8]) -> Result<SignedTx, TxError> {
-        codec::decode::<SignedTx, TX_BYTES_MAX>(bytes)
+        let tx = codec::decode::<SignedTx, TX_BYTES_MAX>(bytes)?;
+        tx.check_form()?;
+        Ok(tx)
     }
 
     /// The canonical encoding.
@@ -291,21 +385,81 @@ impl SignedTx {
         Hash::digest(&self.encode())
     }
 
-    /// Checks the signature under `key` (ZIP-215).
-    pub fn verify_signature(&self, key: &PublicKey) -> bool {
-        crypto::verify(key, &self.body.signing_bytes(), &self.signature)
+    /// Adds `key`'s signature in its place by key, replacing one that key
+    /// made before.
+    pub fn add_signature(&mut self, key: &SigningKey) {
+        let signed = TxSignature {
+            key: key.public_key(),
+            signature: key.sign(&self.body.signing_bytes()),
+        };
+        match self.signatures.binary_search_by(|s| s.key.cmp(&signed.key)) {
+            Ok(at) => self.signatures[at] = signed,
+            Err(at) => self.signatures.insert(at, signed),
+        }
+    }
+
+    /// The keys that signed, in order.
+    pub fn signing_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.signatures.iter().map(|s| &s.key)
+    }
+
+    /// Refuses a signature list that is empty (`malformed`), longer than
+    /// [`SIGNATURES_MAX`] (`too_many_signatures`), names one key twice
+    /// (`duplicate_signature`) or is not ordered by key (`malformed`).
+    pub fn check_form(&self) -> Result<(), TxError> {
+        if self.signatures.is_empty() {
+            return Err(TxError::Malformed {
+                reason: "the transaction carries no signature".into(),
+            });
+        }
+        if self.signatures.len() > SIGNATURES_MAX {
+            return Err(TxError::TooManySignatures {
+                count: self.signatures.len(),
+                max: SIGNATURES_MAX,
+            });
+        }
+        for pair in self.signatures.windows(2) {
+            if pair[0].key == pair[1].key {
+                return Err(TxError::DuplicateSignature { key: pair[0].key });
+            }
+        }
+        for pair in self.signatures.windows(2) {
+            if pair[0].key > pair[1].key {
+                return Err(TxError::Malformed {
+                    reason: "signatures must be ordered by key".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// True if every signature verifies under the key it names (ZIP-215).
+    /// Says nothing about whether those keys may act for the signer.
+    pub fn verify_signatures(&self) -> bool {
+        let message = self.body.signing_bytes();
+        self.signatures
+            .iter()
+            .all(|s| crypto::verify(&s.key, &message, &s.signature))
     }
 }
 
-/// Checks many transactions' signatures at once against the keys given,
-/// returning a verdict for each. Bad transactions are named even when the
-/// batch fails.
-pub fn verify_tx_batch(txs: &[(&SignedTx, PublicKey)]) -> Vec<bool> {
-    let messages: Vec<Vec<u8>> = txs.iter().map(|(tx, _)| tx.body.signing_bytes()).collect();
-    let items: Vec<(PublicKey, &[u8], Signature)> = txs
-        .iter()
-        .zip(&messages)
-        .map(|((tx, key), m)| (*key, m.as_slice(), tx.signature))
-        .collect();
-    crypto::verify_batch(&items)
+/// Checks many transactions' signatures at once, every signature of every
+/// transaction in one ZIP-215 batch, returning a verdict for each
+/// transaction: true if all its signatures verify under the keys they name.
+/// Bad transactions are named even when the batch fails.
+pub fn verify_tx_batch(txs: &[&SignedTx]) -> Vec<bool> {
+    let messages: Vec<Vec<u8>> = txs.iter().map(|tx| tx.body.signing_bytes()).collect();
+    let mut items: Vec<(PublicKey, &[u8], Signature)> = Vec::with_capacity(txs.len());
+    let mut owner: Vec<usize> = Vec::with_capacity(txs.len());
+    for (i, (tx, m)) in txs.iter().zip(&messages).enumerate() {
+        for s in &tx.signatures {
+            items.push((s.key, m.as_slice(), s.signature));
+            owner.push(i);
+        }
+    }
+    let mut out: Vec<bool> = txs.iter().map(|tx| !tx.signatures.is_empty()).collect();
+    for (i, valid) in owner.into_iter().zip(crypto::verify_batch(&items)) {
+        out[i] &= valid;
+    }
+    out
 }

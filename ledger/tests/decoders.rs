@@ -28,7 +28,8 @@ fn sample_block() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
             kind: ledger::tx::EntityKind::Ministry,
             name: "Bộ Y tế".into(),
             parent: None,
-            public_key: ledger::testkit::key("MOH").public_key(),
+            keys: vec![ledger::testkit::key("MOH").public_key()],
+            threshold: 1,
         },
     );
     chain.commit(vec![register]).unwrap();

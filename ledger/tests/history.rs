@@ -28,7 +28,8 @@ fn chain_in(dir: &std::path::Path) -> (TestChain, Store) {
             kind: EntityKind::Ministry,
             name: "Bộ Y tế".into(),
             parent: None,
-            public_key: key("MOH").public_key(),
+            keys: vec![key("MOH").public_key()],
+            threshold: 1,
         },
     );
     let appropriate = chain.tx(

@@ -102,7 +102,8 @@ fn register(chain: &TestChain, pending: u64) -> SignedTx {
             kind: EntityKind::Vendor,
             name: format!("Vendor {pending}"),
             parent: None,
-            public_key: key(&id).public_key(),
+            keys: vec![key(&id).public_key()],
+            threshold: 1,
         },
     )
 }

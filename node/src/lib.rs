@@ -21,6 +21,7 @@
 //! - [`testnet::generate`]: the homes, genesis and keys of a whole local
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
+pub mod awaiting;
 pub mod config;
 pub mod driver;
 pub mod home;

@@ -3,7 +3,8 @@
 //! status. The loop is the only writer of the state and the store; handlers
 //! read them and may admit transactions to the mempool.
 //!
-//! Lock order, where two are held: `state`, then `mempool`, then `rejected`.
+//! Lock order, where two are held: `state`, then `awaiting`, then
+//! `mempool`, then `rejected`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
@@ -14,6 +15,7 @@ use ledger::{Hash, State, TxError};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::mpsc;
 
+use crate::awaiting::{AwaitingPool, Offered};
 use crate::mempool::{Mempool, Staged};
 
 /// Most remembered rejections.
@@ -79,6 +81,16 @@ impl Live {
     }
 }
 
+/// What became of a transaction offered to gather signatures.
+#[derive(Clone, Debug)]
+pub enum AwaitingOutcome {
+    /// It still waits for signatures.
+    Waiting(Box<crate::awaiting::Awaiting>),
+    /// Its signatures sufficed: it was admitted to the mempool, with this
+    /// hash.
+    Submitted(Hash),
+}
+
 /// The node's shared parts.
 pub struct Shared {
     /// The node's name from its config.
@@ -93,6 +105,8 @@ pub struct Shared {
     pub state: RwLock<State>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
+    /// Transactions gathering signatures.
+    pub awaiting: Mutex<AwaitingPool>,
     /// Recent rejections.
     pub rejected: Mutex<Rejections>,
     /// Live figures.
@@ -134,6 +148,7 @@ impl Shared {
             store: p.store,
             state: RwLock::new(p.state),
             mempool: Mutex::new(Mempool::new(p.mempool)),
+            awaiting: Mutex::new(AwaitingPool::default()),
             rejected: Mutex::new(Rejections::default()),
             live: RwLock::new(Live::default()),
             gossip: p.gossip,
@@ -151,6 +166,23 @@ impl Shared {
         self.admit_batch(vec![tx])
             .pop()
             .expect("one result per transaction")
+    }
+
+    /// Takes a transaction still gathering signatures (see
+    /// [`crate::awaiting`]): kept while it waits, admitted to the mempool
+    /// (and gossiped) once its signatures suffice.
+    pub fn offer_awaiting(&self, tx: ledger::SignedTx) -> Result<AwaitingOutcome, TxError> {
+        let offered = {
+            let state = self.state.read().expect("state lock");
+            self.awaiting
+                .lock()
+                .expect("awaiting lock")
+                .offer(tx, &state)?
+        };
+        match offered {
+            Offered::Waiting(a) => Ok(AwaitingOutcome::Waiting(Box::new(a))),
+            Offered::Complete(tx) => self.admit(tx).map(AwaitingOutcome::Submitted),
+        }
     }
 
     /// Admits transactions in order, one result each, and queues those

@@ -6,6 +6,7 @@
 //! ```text
 //! OUT/genesis.json          the shared genesis (also in every home)
 //! OUT/keys/<ENTITY>.json    each entity's signing key (mode 0600)
+//! OUT/keys/<ENTITY>.<n>.json the n-th key (n ≥ 2) of a k-of-n entity
 //! OUT/<node name>/          one home per node (see `home`): config.toml,
 //!                           genesis.json, node_key, validator_key (validators)
 //! ```
@@ -195,6 +196,31 @@ pub struct EntityPlan {
     pub parent: Option<EntityId>,
     /// Its signing key file (mode 0600).
     pub key_file: PathBuf,
+    /// Its further key files, for an entity holding several keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_key_files: Vec<PathBuf>,
+}
+
+impl EntityPlan {
+    /// Every key file of the entity, the first key first.
+    pub fn key_files(&self) -> impl Iterator<Item = &PathBuf> {
+        std::iter::once(&self.key_file).chain(&self.more_key_files)
+    }
+}
+
+/// Who must sign what on a generated network: entities holding several
+/// keys, the delay of the treasury's key changes, and expenditure control
+/// rules. The default is one key per entity, the default delay and no rule.
+#[derive(Clone, Debug, Default)]
+pub struct Governance {
+    /// Entities holding several keys: the entity, how many keys it holds and
+    /// how many must sign.
+    pub key_sets: Vec<(EntityId, u8, u8)>,
+    /// Blocks the treasury's change of another entity's keys waits; `None`
+    /// for the genesis default.
+    pub rotation_delay: Option<u64>,
+    /// Expenditure control rules in force from genesis.
+    pub control: Vec<ledger::state::ControlRule>,
 }
 
 /// A generated network, as written to `devnet.json`.
@@ -324,6 +350,17 @@ pub fn generate_with(
     out: &Path,
     configure: impl Fn(&NodePlan, &mut Config),
 ) -> Result<NetworkPlan, TestnetError> {
+    generate_governed(spec, &Governance::default(), out, configure)
+}
+
+/// [`generate_with`], with `governance` deciding the entities' key sets,
+/// the rotation delay and the control rules.
+pub fn generate_governed(
+    spec: &TestnetSpec,
+    governance: &Governance,
+    out: &Path,
+    configure: impl Fn(&NodePlan, &mut Config),
+) -> Result<NetworkPlan, TestnetError> {
     let nodes = spec.validators + spec.full_nodes;
     if spec.validators == 0 {
         return Err(TestnetError::Invalid(
@@ -369,6 +406,29 @@ pub fn generate_with(
             draft.add_entity(e.with_key(key.public_key()))?;
         }
     }
+    // The further keys of k-of-n entities, made as their holders would.
+    let mut more_keys: Vec<(EntityId, Vec<SigningKey>)> = Vec::new();
+    for (id, count, threshold) in &governance.key_sets {
+        let first = spec
+            .entities
+            .iter()
+            .zip(&entity_keys)
+            .find(|(e, _)| e.id == *id)
+            .map(|(_, k)| k.public_key())
+            .ok_or_else(|| TestnetError::Invalid(format!("{id} holds keys but is no entity")))?;
+        let more: Vec<SigningKey> = (1..*count).map(|_| SigningKey::generate()).collect();
+        let keys = std::iter::once(first)
+            .chain(more.iter().map(SigningKey::public_key))
+            .collect();
+        draft.set_keys(id, keys, *threshold)?;
+        more_keys.push((id.clone(), more));
+    }
+    if let Some(delay) = governance.rotation_delay {
+        draft.set_rotation_delay(delay)?;
+    }
+    for rule in &governance.control {
+        draft.add_control(rule.clone())?;
+    }
 
     let out = prepare_out(out)?;
     let keys_dir = out.join("keys");
@@ -384,12 +444,24 @@ pub fn generate_with(
             .expect("every draft entity comes from the spec");
         let key_file = keys_dir.join(format!("{}.json", e.id));
         write_key_file(&key_file, key)?;
+        let mut more_key_files = Vec::new();
+        for (n, k) in more_keys
+            .iter()
+            .filter(|(id, _)| *id == e.id)
+            .flat_map(|(_, ks)| ks)
+            .enumerate()
+        {
+            let path = keys_dir.join(format!("{}.{}.json", e.id, n + 2));
+            write_key_file(&path, k)?;
+            more_key_files.push(path);
+        }
         entities.push(EntityPlan {
             id: e.id.clone(),
             kind: e.kind,
             name: e.name.clone(),
             parent: e.parent.clone(),
             key_file,
+            more_key_files,
         });
     }
 

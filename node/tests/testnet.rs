@@ -157,9 +157,10 @@ fn a_generated_network_has_every_file_with_private_keys_and_one_genesis() {
         );
         assert_eq!(mode(&e.key_file), 0o600);
         assert_eq!(
-            read_key_file(&e.key_file).unwrap().public_key(),
-            g.public_key
+            vec![read_key_file(&e.key_file).unwrap().public_key()],
+            g.keys
         );
+        assert_eq!(g.threshold, 1);
     }
     assert_eq!(genesis.entities[2].name, "Bệnh viện Bạch Mai");
     assert_eq!(genesis.entities[2].parent.as_ref().unwrap().as_str(), "BYT");

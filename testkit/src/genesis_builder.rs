@@ -25,6 +25,8 @@ impl GenesisBuilder {
                 entities: Vec::new(),
                 validators: Vec::new(),
                 nodes: Vec::new(),
+                rotation_delay: genesis::ROTATION_DELAY_DEFAULT,
+                control: Vec::new(),
             },
         }
         .validators(1)
@@ -60,7 +62,43 @@ impl GenesisBuilder {
             kind,
             name: name.into(),
             parent: parent.map(id),
-            public_key: key(entity).public_key(),
+            keys: vec![key(entity).public_key()],
+            threshold: 1,
+        });
+        self
+    }
+
+    /// Gives `entity` the keys derived from `labels` and `threshold`.
+    pub fn keys(mut self, entity: &str, labels: &[&str], threshold: u8) -> GenesisBuilder {
+        let e = self
+            .genesis
+            .entities
+            .iter_mut()
+            .find(|e| e.id == id(entity))
+            .expect("the entity was added");
+        e.keys = labels.iter().map(|l| key(l).public_key()).collect();
+        e.threshold = threshold;
+        self
+    }
+
+    /// Sets how many blocks the treasury's change of another entity's keys
+    /// waits.
+    pub fn rotation_delay(mut self, blocks: u64) -> GenesisBuilder {
+        self.genesis.rotation_delay = blocks;
+        self
+    }
+
+    /// Adds an expenditure control rule.
+    pub fn control(
+        mut self,
+        ministry: Option<&str>,
+        amount: u64,
+        controller: &str,
+    ) -> GenesisBuilder {
+        self.genesis.control.push(ledger::state::ControlRule {
+            ministry: ministry.map(id),
+            amount: ledger::Amount(amount),
+            controller: id(controller),
         });
         self
     }

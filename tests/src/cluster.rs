@@ -64,6 +64,24 @@ impl Cluster {
         full_nodes: usize,
         entities: Vec<EntityTemplate>,
     ) -> Cluster {
+        Cluster::with_governance(
+            bin,
+            validators,
+            full_nodes,
+            entities,
+            &testnet::Governance::default(),
+        )
+    }
+
+    /// Like [`Cluster::with_entities`], with `governance` deciding the
+    /// entities' key sets, the rotation delay and the control rules.
+    pub fn with_governance(
+        bin: impl AsRef<Path>,
+        validators: usize,
+        full_nodes: usize,
+        entities: Vec<EntityTemplate>,
+        governance: &testnet::Governance,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("minhbach-cluster-")
             .tempdir()
@@ -79,8 +97,9 @@ impl Cluster {
             ports: Ports::Base(ports.base),
             explorers: Explorers::FullNodes,
         };
-        let plan = testnet::generate_with(&spec, &dir.path().join("net"), |_, c| fast(c))
-            .expect("generate the network");
+        let plan =
+            testnet::generate_governed(&spec, governance, &dir.path().join("net"), |_, c| fast(c))
+                .expect("generate the network");
         let n = plan.nodes.len();
         Cluster {
             plan,
@@ -284,11 +303,19 @@ impl Cluster {
         })
     }
 
-    /// An entity's signing key.
+    /// An entity's signing key (its first, for an entity of several).
     pub fn key(&self, entity: &str) -> SigningKey {
+        self.key_file(entity, 0)
+            .map(|f| read_key_file(&f).expect("entity key file"))
+            .expect("the entity has a key")
+    }
+
+    /// The path of an entity's `n`-th key file (0 for the first), if it
+    /// holds that many keys.
+    pub fn key_file(&self, entity: &str, n: usize) -> Option<PathBuf> {
         let id = EntityId::new(entity).expect("entity id");
         let plan = self.plan.entity(&id).expect("entity in the plan");
-        read_key_file(&plan.key_file).expect("entity key file")
+        plan.key_files().nth(n).cloned()
     }
 
     /// Signs `op` as `signer` with `nonce`.

@@ -113,7 +113,8 @@ impl Txs<'_> {
             kind,
             name: name.into(),
             parent: parent.map(id),
-            public_key: key(entity).public_key(),
+            keys: vec![key(entity).public_key()],
+            threshold: 1,
         };
         self.push(TREASURY, op);
     }

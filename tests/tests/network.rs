@@ -136,7 +136,7 @@ fn bad_transactions_get_their_code_over_http_and_never_commit() {
     assert_eq!(code(c.submit(0, &wrong_chain)), "wrong_chain");
     // A signature that does not verify.
     let mut forged = c.sign_next(0, "BTC", appropriate("BYT", "YTE.TX", 7));
-    forged.signature.0[5] ^= 1;
+    forged.signatures[0].signature.0[5] ^= 1;
     assert_eq!(code(c.submit(2, &forged)), "bad_signature");
     // The ministry passes on more than it received.
     let over = c.sign_next(0, "BYT", allocate("BYT-BVBM", "YTE.TX", 1_000_001));

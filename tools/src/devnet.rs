@@ -33,7 +33,8 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use genesis::{story, Currency, Genesis};
 use ledger::crypto::read_key_file;
-use ledger::{State, Year};
+use ledger::state::ControlRule;
+use ledger::{Amount, EntityId, State, Year};
 use node::testnet::{self, Explorers, NetworkPlan, NodePlan, Ports, TestnetSpec};
 
 use crate::client::Client;
@@ -221,7 +222,20 @@ fn create(args: &DevnetArgs, plan_path: &Path) -> anyhow::Result<NetworkPlan> {
         ports: args.base_port.map_or(Ports::Free, Ports::Base),
         explorers: Explorers::FullNodes,
     };
-    let plan = testnet::generate(&spec, &args.dir)?;
+    let governance = testnet::Governance {
+        key_sets: vec![(
+            EntityId::new(story::TREASURY).expect("a story id"),
+            story::TREASURY_KEYS.0,
+            story::TREASURY_KEYS.1,
+        )],
+        rotation_delay: Some(story::ROTATION_DELAY_BLOCKS),
+        control: vec![ControlRule {
+            ministry: None,
+            amount: Amount(story::CONTROL_FROM_VND),
+            controller: EntityId::new(story::CONTROLLER).expect("a story id"),
+        }],
+    };
+    let plan = testnet::generate_governed(&spec, &governance, &args.dir, |_, _| {})?;
     plan.save(plan_path)?;
     Ok(plan)
 }
@@ -356,8 +370,11 @@ fn demo_runner(
 ) -> anyhow::Result<FeedRunner> {
     let mut keys = BTreeMap::new();
     for e in &plan.entities {
-        let key = read_key_file(&e.key_file)?;
-        keys.insert(e.id.clone(), key);
+        let held = e
+            .key_files()
+            .map(|f| read_key_file(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.insert(e.id.clone(), held);
     }
     let first_year = year_of(genesis.genesis_time_ms);
     let seed = args.seed.unwrap_or_else(now_ms);

@@ -29,7 +29,8 @@ fn register(chain: &TestChain, pending: u64, n: u32) -> SignedTx {
             kind: EntityKind::Ministry,
             name: format!("Ministry {n}"),
             parent: None,
-            public_key: key(&format!("M{n}")).public_key(),
+            keys: vec![key(&format!("M{n}")).public_key()],
+            threshold: 1,
         },
     )
 }

@@ -386,7 +386,8 @@ mod tests {
             kind: ledger::tx::EntityKind::Vendor,
             name: format!("Vendor {n}"),
             parent: None,
-            public_key: key(&format!("V-{n:04}")).public_key(),
+            keys: vec![key(&format!("V-{n:04}")).public_key()],
+            threshold: 1,
         };
         let txs: Vec<SignedTx> = (0..3).map(|i| chain.tx("MOF", i, op(i))).collect();
         let (block, ..) = chain.make_block(txs.clone()).unwrap();

@@ -1,6 +1,6 @@
-//! The subcommands of `minhbach tx`: one per operation of SPEC §2, with
-//! one flag per field of the operation, and how each becomes the signer's
-//! flags and the operation they sign.
+//! The subcommands of `minhbach tx` that make a transaction: one per
+//! operation of SPEC §2, with one flag per field of the operation, and how
+//! each becomes the signer's flags and the operation they sign.
 
 use clap::Subcommand;
 use ledger::tx::Op;
@@ -14,8 +14,9 @@ use super::{DocumentArgs, KindArg, SignArgs, StatusArg};
 
 /// One subcommand per operation of SPEC §2, one flag per field.
 #[derive(Subcommand, Clone, Debug)]
-pub enum TxCommand {
-    /// Treasury: add a ministry, department, vendor or observer.
+pub enum OpCommand {
+    /// Treasury: add a ministry, department, vendor, observer or expenditure
+    /// controller.
     RegisterEntity {
         /// Who signs, and how to submit.
         #[command(flatten)]
@@ -32,9 +33,13 @@ pub enum TxCommand {
         /// The ministry of a department.
         #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
         parent: Option<EntityId>,
-        /// Its ed25519 public key (64 hex digits).
-        #[arg(long, value_name = "HEX", value_parser = parse_public_key)]
-        public_key: PublicKey,
+        /// One of its ed25519 public keys (64 hex digits); repeat for an
+        /// entity of several keys (at most 16).
+        #[arg(long, value_name = "HEX", value_parser = parse_public_key, required = true)]
+        public_key: Vec<PublicKey>,
+        /// How many of its keys must sign its transactions.
+        #[arg(long, value_name = "K", default_value = "1")]
+        threshold: u8,
     },
     /// Treasury: suspend or reactivate an entity.
     SetStatus {
@@ -48,7 +53,7 @@ pub enum TxCommand {
         #[arg(long, value_enum)]
         status: StatusArg,
     },
-    /// Treasury or the entity itself: replace the entity's key.
+    /// Treasury or the entity itself: replace the entity's keys with one key.
     RotateKey {
         /// Who signs, and how to submit.
         #[command(flatten)]
@@ -59,6 +64,84 @@ pub enum TxCommand {
         /// Its new ed25519 public key (64 hex digits).
         #[arg(long, value_name = "HEX", value_parser = parse_public_key)]
         public_key: PublicKey,
+    },
+    /// Treasury or the entity itself: replace the entity's keys and how many
+    /// of them must sign. Signed by the entity it takes effect at once;
+    /// signed by the treasury for another entity it waits the chain's
+    /// rotation delay, and the entity may cancel it meanwhile.
+    SetKeys {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The entity.
+        #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
+        entity: EntityId,
+        /// One of its new ed25519 public keys (64 hex digits); repeat for
+        /// each key (at most 16).
+        #[arg(long, value_name = "HEX", value_parser = parse_public_key, required = true)]
+        public_key: Vec<PublicKey>,
+        /// How many of the new keys must sign its transactions.
+        #[arg(long, value_name = "K")]
+        threshold: u8,
+    },
+    /// The entity itself or the treasury: drop a pending change of the
+    /// entity's keys before it takes effect.
+    CancelKeys {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The entity.
+        #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
+        entity: EntityId,
+    },
+    /// Treasury: require an expenditure controller's signature on payments
+    /// and awards from an amount, for one ministry or for all.
+    SetControl {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The ministry (its departments' payments and awards); without it,
+        /// the rule of every ministry that has no rule of its own.
+        #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
+        ministry: Option<EntityId>,
+        /// Payments and awards of this amount or more need the controller,
+        /// in minor units (whole đồng).
+        #[arg(long, value_parser = parse_amount)]
+        amount: Amount,
+        /// The controller entity (kind controller) that must co-sign.
+        #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
+        controller: EntityId,
+    },
+    /// Treasury: remove the control rule of a ministry, or (without
+    /// --ministry) the rule of all ministries.
+    RemoveControl {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The ministry; without it, the rule of all ministries.
+        #[arg(long, value_name = "ID", value_parser = parse_entity_id)]
+        ministry: Option<EntityId>,
+    },
+    /// Treasury: close a fiscal year; its budget lines are final.
+    CloseYear {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The fiscal year.
+        #[arg(long, value_parser = parse_year)]
+        year: Year,
+    },
+    /// Vendor: acknowledge that it received one of a contract's payments.
+    AcknowledgePayment {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The contract.
+        #[arg(long, value_name = "ID", value_parser = parse_contract_id)]
+        contract: ContractId,
+        /// Which payment of the contract: 0 for its first.
+        #[arg(long, value_name = "N")]
+        payment: u32,
     },
     /// Treasury: give a ministry budget under a legal reference.
     Appropriate {
@@ -242,17 +325,18 @@ pub enum TxCommand {
     },
 }
 
-impl TxCommand {
+impl OpCommand {
     /// Splits the command into who signs and what they sign.
     pub fn into_parts(self) -> (SignArgs, Op) {
         match self {
-            TxCommand::RegisterEntity {
+            OpCommand::RegisterEntity {
                 sign,
                 id,
                 kind,
                 name,
                 parent,
                 public_key,
+                threshold,
             } => (
                 sign,
                 Op::RegisterEntity {
@@ -260,10 +344,11 @@ impl TxCommand {
                     kind: kind.into(),
                     name,
                     parent,
-                    public_key,
+                    keys: public_key,
+                    threshold,
                 },
             ),
-            TxCommand::SetStatus {
+            OpCommand::SetStatus {
                 sign,
                 entity,
                 status,
@@ -274,12 +359,46 @@ impl TxCommand {
                     status: status.into(),
                 },
             ),
-            TxCommand::RotateKey {
+            OpCommand::RotateKey {
                 sign,
                 entity,
                 public_key,
             } => (sign, Op::RotateKey { entity, public_key }),
-            TxCommand::Appropriate {
+            OpCommand::SetKeys {
+                sign,
+                entity,
+                public_key,
+                threshold,
+            } => (
+                sign,
+                Op::SetKeys {
+                    entity,
+                    keys: public_key,
+                    threshold,
+                },
+            ),
+            OpCommand::CancelKeys { sign, entity } => (sign, Op::CancelKeys { entity }),
+            OpCommand::SetControl {
+                sign,
+                ministry,
+                amount,
+                controller,
+            } => (
+                sign,
+                Op::SetControl {
+                    ministry,
+                    amount,
+                    controller,
+                },
+            ),
+            OpCommand::RemoveControl { sign, ministry } => (sign, Op::RemoveControl { ministry }),
+            OpCommand::CloseYear { sign, year } => (sign, Op::CloseYear { year }),
+            OpCommand::AcknowledgePayment {
+                sign,
+                contract,
+                payment,
+            } => (sign, Op::AcknowledgePayment { contract, payment }),
+            OpCommand::Appropriate {
                 sign,
                 year,
                 line,
@@ -296,7 +415,7 @@ impl TxCommand {
                     legal_ref,
                 },
             ),
-            TxCommand::Allocate {
+            OpCommand::Allocate {
                 sign,
                 year,
                 line,
@@ -311,13 +430,13 @@ impl TxCommand {
                     amount,
                 },
             ),
-            TxCommand::ReturnFunds {
+            OpCommand::ReturnFunds {
                 sign,
                 year,
                 line,
                 amount,
             } => (sign, Op::ReturnFunds { year, line, amount }),
-            TxCommand::Award {
+            OpCommand::Award {
                 sign,
                 contract,
                 year,
@@ -338,7 +457,7 @@ impl TxCommand {
                     document_hash: document.hash(),
                 },
             ),
-            TxCommand::AmendContract {
+            OpCommand::AmendContract {
                 sign,
                 contract,
                 amount,
@@ -353,7 +472,7 @@ impl TxCommand {
                     document_hash: document.hash(),
                 },
             ),
-            TxCommand::Pay {
+            OpCommand::Pay {
                 sign,
                 contract,
                 amount,
@@ -368,7 +487,7 @@ impl TxCommand {
                     document_hash: document.hash(),
                 },
             ),
-            TxCommand::ConfirmDelivery {
+            OpCommand::ConfirmDelivery {
                 sign,
                 contract,
                 milestone,
@@ -381,7 +500,7 @@ impl TxCommand {
                     note,
                 },
             ),
-            TxCommand::AddValidator {
+            OpCommand::AddValidator {
                 sign,
                 name,
                 consensus_key,
@@ -396,16 +515,16 @@ impl TxCommand {
                     power,
                 },
             ),
-            TxCommand::RemoveValidator {
+            OpCommand::RemoveValidator {
                 sign,
                 consensus_key,
             } => (sign, Op::RemoveValidator { consensus_key }),
-            TxCommand::RegisterNode {
+            OpCommand::RegisterNode {
                 sign,
                 peer_id,
                 operator,
             } => (sign, Op::RegisterNode { peer_id, operator }),
-            TxCommand::RemoveNode { sign, peer_id } => (sign, Op::RemoveNode { peer_id }),
+            OpCommand::RemoveNode { sign, peer_id } => (sign, Op::RemoveNode { peer_id }),
         }
     }
 }

@@ -180,12 +180,12 @@ pub enum Registration {
 pub fn registration(genesis: &Genesis, id: &EntityId, key: &PublicKey) -> Registration {
     match genesis.entities.iter().find(|e| &e.id == id) {
         None => Registration::Absent,
-        Some(e) if e.kind == EntityKind::Observer && e.public_key == *key => {
+        Some(e) if e.kind == EntityKind::Observer && e.keys.contains(key) => {
             Registration::Registered
         }
         Some(e) => Registration::Other {
             kind: e.kind,
-            same_key: e.public_key == *key,
+            same_key: e.keys.contains(key),
         },
     }
 }

@@ -250,3 +250,42 @@ pub fn key_file(dir: &Path, name: &str, seed: u8) -> (PathBuf, SigningKey) {
     write_key_file(&path, &SigningKey::from_seed([seed; 32])).unwrap();
     (path, SigningKey::from_seed([seed; 32]))
 }
+
+/// Tells `node start` to stop when this test process dies.
+pub const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
+
+/// Writes a one-validator network of the devnet story's entities, with fast
+/// consensus, under `dir/net`, and starts its node (stderr to
+/// `dir/node.log`, stopped if this process dies); the plan, the node and
+/// its log. The caller kills the node.
+pub fn start_story_node(
+    dir: &Path,
+    chain_id: &str,
+) -> (node::testnet::NetworkPlan, std::process::Child, PathBuf) {
+    use node::testnet::{self, Explorers, Ports, TestnetSpec};
+    let spec = TestnetSpec {
+        chain_id: chain_id.into(),
+        genesis_time_ms: testkit::GENESIS_TIME_MS,
+        currency: genesis::Currency::default(),
+        validators: 1,
+        full_nodes: 0,
+        entities: genesis::story::entities(),
+        ports: Ports::Free,
+        explorers: Explorers::FullNodes,
+    };
+    let plan = testnet::generate_with(&spec, &dir.join("net"), |_, c| testkit::fast_consensus(c))
+        .expect("write the network");
+    assert!(plan.nodes[0].api.ip().is_loopback());
+    let log = dir.join("node.log");
+    let node = Command::new(env!("CARGO_BIN_EXE_minhbach"))
+        .args(["node", "start", "--home"])
+        .arg(&plan.nodes[0].home)
+        .env("NO_COLOR", "1")
+        .env(SUPERVISOR_ENV, std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the node");
+    (plan, node, log)
+}

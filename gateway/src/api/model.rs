@@ -477,8 +477,14 @@ pub struct EntityView {
     /// A department's ministry; null otherwise.
     #[schema(required = true)]
     pub parent: Option<EntityId>,
-    /// Its current signing key.
-    pub public_key: PublicKey,
+    /// Its current signing keys, ordered.
+    pub keys: Vec<PublicKey>,
+    /// How many of `keys` must sign a transaction of this entity.
+    pub threshold: u8,
+    /// Keys the treasury set for it that are not yet in effect; null if
+    /// none are pending.
+    #[schema(required = true)]
+    pub pending_keys: Option<PendingKeysView>,
     /// Active or suspended.
     pub status: EntityStatus,
     /// The nonce its next transaction must carry, counting those pending
@@ -486,6 +492,32 @@ pub struct EntityView {
     pub next_nonce: u64,
     /// Its figures per (year, line).
     pub budgets: Vec<BudgetLineView>,
+}
+
+/// A change of an entity's keys by the treasury, waiting for its height. The
+/// entity can cancel it (`cancel-keys`) until then.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PendingKeysView {
+    /// The new keys.
+    pub keys: Vec<PublicKey>,
+    /// The new threshold.
+    pub threshold: u8,
+    /// The block that set them.
+    pub set_at: u64,
+    /// The first block in which they sign for the entity.
+    pub effective: u64,
+}
+
+impl From<&ledger::state::PendingKeys> for PendingKeysView {
+    fn from(p: &ledger::state::PendingKeys) -> PendingKeysView {
+        PendingKeysView {
+            keys: p.keys.clone(),
+            threshold: p.threshold,
+            set_at: p.set_at.0,
+            effective: p.effective.0,
+        }
+    }
 }
 
 /// A transaction in an entity's history.
@@ -656,8 +688,8 @@ pub struct WitnessView {
     pub id: EntityId,
     /// Display name, as registered.
     pub name: String,
-    /// The key its cosignatures must be signed with.
-    pub public_key: PublicKey,
+    /// The keys its cosignatures may be signed with.
+    pub keys: Vec<PublicKey>,
     /// Active or suspended; a suspended witness's cosignatures are refused.
     pub status: EntityStatus,
     /// Its latest cosignature held by this node; null if it has posted

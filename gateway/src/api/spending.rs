@@ -20,8 +20,10 @@ pub(super) async fn entities(State(s): State<AppState>) -> Json<EntityList> {
 
 /// One entity
 ///
-/// Its key and status, the nonce its next transaction needs, and its four
-/// figures on every budget line it has.
+/// Its signing keys and how many of them must sign, a change of its keys
+/// by the treasury that waits for its height (null if none), its status,
+/// the nonce its next transaction needs, and its four figures on every
+/// budget line it has.
 #[utoipa::path(get, path = "/v1/entities/{id}", tag = "spending",
     params(("id" = String, Path, description = "An entity id, `[A-Z0-9][A-Z0-9._-]{1,63}`.",
         example = "BYT-BVBM")),
@@ -55,7 +57,9 @@ pub(super) async fn entity(
         kind: e.kind,
         name: e.name.clone(),
         parent: e.parent.clone(),
-        public_key: e.public_key,
+        keys: e.keys.clone(),
+        threshold: e.threshold,
+        pending_keys: e.pending.as_ref().map(Into::into),
         status: e.status,
         next_nonce,
         budgets,

@@ -174,7 +174,7 @@ pub(super) async fn witnesses(State(s): State<AppState>) -> ApiResult<WitnessLis
         witnesses.push(WitnessView {
             id: e.id,
             name: e.name,
-            public_key: e.public_key,
+            keys: e.keys,
             status: e.status,
             latest_cosignature: held.map(|c| CosignedAt {
                 height: c.height.0,
@@ -234,7 +234,7 @@ fn refused(e: CosignatureRefused) -> ApiError {
         (status = 400, description = "`malformed`: not one cosignature as JSON (a field missing \
             or unknown, trailing bytes).", body = ErrorBody),
         (status = 403, description = "`unknown_witness`: no such entity; `not_a_witness`: not of \
-            kind observer; `witness_suspended`; `wrong_key`: not the witness's current key.",
+            kind observer; `witness_suspended`; `wrong_key`: not one of the witness's current keys.",
             body = ErrorBody),
         (status = 408, description = "`timeout`: the body did not arrive within 30 s.",
             body = ErrorBody),

@@ -54,7 +54,7 @@ fn render_block(x: &Explorer, ctx: &Ctx, height: &str) -> Result<Page, PageError
         c.height >= h
             && state
                 .entity(&c.witness)
-                .is_some_and(|e| e.status == ledger::tx::Status::Active && e.public_key == c.key)
+                .is_some_and(|e| e.status == ledger::tx::Status::Active && e.holds(&c.key))
     });
     let hdr = &block.header;
     let hex = |h: &Hash| html! { span.hash { (h.to_hex()) } };

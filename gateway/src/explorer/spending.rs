@@ -98,10 +98,23 @@ fn render_entity(
         fields.push((t.f_parent, views::entity(ctx, &state, p)));
     }
     fields.push((t.f_status, text(views::status(t, e.status))));
-    fields.push((
-        t.f_public_key,
-        html! { span.hash { (e.public_key.to_hex()) } },
-    ));
+    fields.push((t.f_keys, views::key_list(&e.keys)));
+    fields.push((t.f_threshold, text(&e.threshold.to_string())));
+    if let Some(p) = &e.pending {
+        fields.push((
+            t.f_pending_keys,
+            html! {
+                (fill(t.pending_keys_text, &[
+                    text(&ctx.number(p.keys.len() as u64)),
+                    text(&p.threshold.to_string()),
+                    ctx.block_link(p.set_at),
+                    text(&ctx.number(p.effective.0)),
+                ]))
+                br;
+                (views::key_list(&p.keys))
+            },
+        ));
+    }
     fields.push((t.f_nonce, text(&e.nonce.to_string())));
 
     let budgets: Vec<_> = state

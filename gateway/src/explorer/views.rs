@@ -30,6 +30,7 @@ pub fn kind(t: &Strings, k: EntityKind) -> &'static str {
         EntityKind::Department => t.kind_department,
         EntityKind::Vendor => t.kind_vendor,
         EntityKind::Observer => t.kind_observer,
+        EntityKind::Controller => t.kind_controller,
     }
 }
 
@@ -58,6 +59,12 @@ pub fn op_name(t: &Strings, op: &Op) -> &'static str {
         Op::RemoveValidator { .. } => t.op_remove_validator,
         Op::RegisterNode { .. } => t.op_register_node,
         Op::RemoveNode { .. } => t.op_remove_node,
+        Op::SetKeys { .. } => t.op_set_keys,
+        Op::CancelKeys { .. } => t.op_cancel_keys,
+        Op::SetControl { .. } => t.op_set_control,
+        Op::RemoveControl { .. } => t.op_remove_control,
+        Op::CloseYear { .. } => t.op_close_year,
+        Op::AcknowledgePayment { .. } => t.op_acknowledge_payment,
     }
 }
 
@@ -92,6 +99,51 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
             status: s,
         } => fill(t.say_set_status, &[who, e(id), text(status(t, *s))]),
         Op::RotateKey { entity: id, .. } => fill(t.say_rotate_key, &[who, e(id)]),
+        Op::SetKeys {
+            entity: id,
+            keys,
+            threshold,
+        } => fill(
+            if id == signer {
+                t.say_set_keys
+            } else {
+                t.say_set_keys_pending
+            },
+            &[
+                who,
+                e(id),
+                text(&keys.len().to_string()),
+                text(&threshold.to_string()),
+            ],
+        ),
+        Op::CancelKeys { entity: id } => fill(t.say_cancel_keys, &[who, e(id)]),
+        Op::SetControl {
+            ministry: Some(m),
+            amount,
+            controller,
+        } => fill(
+            t.say_set_control,
+            &[who, e(m), ctx.amount(*amount), e(controller)],
+        ),
+        Op::SetControl {
+            ministry: None,
+            amount,
+            controller,
+        } => fill(
+            t.say_set_control_all,
+            &[who, ctx.amount(*amount), e(controller)],
+        ),
+        Op::RemoveControl { ministry: Some(m) } => fill(t.say_remove_control, &[who, e(m)]),
+        Op::RemoveControl { ministry: None } => fill(t.say_remove_control_all, &[who]),
+        Op::CloseYear { year } => fill(t.say_close_year, &[who, text(&year.to_string())]),
+        Op::AcknowledgePayment { contract, payment } => fill(
+            t.say_acknowledge_payment,
+            &[
+                who,
+                text(&(u64::from(*payment) + 1).to_string()),
+                ctx.contract_link(contract),
+            ],
+        ),
         Op::Appropriate {
             year,
             line,
@@ -232,13 +284,15 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             kind: k,
             name,
             parent,
-            public_key,
+            keys,
+            threshold,
         } => vec![
             (t.f_id, html! { code { (id) } }),
             (t.f_kind, text(kind(t, *k))),
             (t.f_name, signed(name)),
             (t.f_parent, parent.as_ref().map_or_else(|| text("—"), e)),
-            (t.f_public_key, hex(public_key.to_hex())),
+            (t.f_keys, key_list(keys)),
+            (t.f_threshold, text(&threshold.to_string())),
         ],
         Op::SetStatus {
             entity: id,
@@ -253,6 +307,37 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             (t.f_entity, e(id)),
             (t.f_public_key, hex(public_key.to_hex())),
         ],
+        Op::SetKeys {
+            entity: id,
+            keys,
+            threshold,
+        } => vec![
+            (t.f_entity, e(id)),
+            (t.f_keys, key_list(keys)),
+            (t.f_threshold, text(&threshold.to_string())),
+        ],
+        Op::CancelKeys { entity: id } => vec![(t.f_entity, e(id))],
+        Op::SetControl {
+            ministry,
+            amount,
+            controller,
+        } => vec![
+            (
+                t.f_ministry,
+                ministry.as_ref().map_or_else(|| text(t.all_ministries), e),
+            ),
+            (t.f_amount, ctx.amount(*amount)),
+            (t.f_controller, e(controller)),
+        ],
+        Op::CloseYear { year: y } => vec![(t.f_year, year(y))],
+        Op::AcknowledgePayment { contract, payment } => vec![
+            (t.f_contract, ctx.contract_link(contract)),
+            (t.f_payment, text(&(u64::from(*payment) + 1).to_string())),
+        ],
+        Op::RemoveControl { ministry } => vec![(
+            t.f_ministry,
+            ministry.as_ref().map_or_else(|| text(t.all_ministries), e),
+        )],
         Op::Appropriate {
             year: y,
             line: l,
@@ -458,7 +543,18 @@ pub fn flag(ctx: &Ctx, state: &State, params: &FlagParams, f: &Flag) -> Markup {
                 t.flag_treasury_rotation_text,
                 &[e(who), e(signer), at_block(ctx, tx, *height)],
             ),
-            None,
+            // The change this flag names, while it waits: the entity can
+            // still cancel it.
+            state
+                .entity(who)
+                .and_then(|x| x.pending.as_ref())
+                .filter(|p| p.set_at == *height)
+                .map(|p| {
+                    fill(
+                        t.flag_rotation_pending,
+                        &[text(&ctx.number(p.effective.0)), e(who)],
+                    )
+                }),
         ),
         Flag::AmendedUpward {
             contract,
@@ -507,6 +603,15 @@ pub fn flag_list<'a>(
             p { (ctx.t.flags_none) }
         } @else {
             ul.flags { @for i in items { (i) } }
+        }
+    }
+}
+
+/// Keys as a list of hex strings, one per line.
+pub fn key_list(keys: &[ledger::PublicKey]) -> Markup {
+    html! {
+        @for k in keys {
+            span.hash { (k.to_hex()) } br;
         }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`reads`]: the read routes, their pages, health and metrics;
 //! - [`submissions`]: submitting transactions, one or a batch;
 //! - [`errors`]: the error answers of every route;
+//! - [`keys`]: an entity's keys, threshold and pending key change;
 //! - [`witnesses`]: checkpoints, consistency proofs and the witnesses, as
 //!   outside witnesses read them;
 //! - [`cosignatures`]: witnesses posting their cosignatures, refused or
@@ -25,6 +26,7 @@ mod cosignatures;
 mod documents;
 mod errors;
 mod fixture;
+mod keys;
 mod reads;
 mod submissions;
 mod witnesses;

@@ -77,7 +77,10 @@ async fn reads_answer_what_the_chain_holds() {
         assert_eq!(dept["kind"], "department");
         assert_eq!(dept["status"], "active");
         assert_eq!(dept["name"], "Bệnh viện Bạch Mai");
-        assert_eq!(dept["public_key"], key("MOH.BVBM").public_key().to_hex());
+        assert_eq!(dept["keys"], json!([key("MOH.BVBM").public_key().to_hex()]));
+        assert_eq!(dept["threshold"], 1);
+        assert_eq!(dept["pending_keys"], Value::Null);
+        assert!(dept.get("public_key").is_none());
         // The award is nonce 1, block 4 holds 2 and 3, then two payments.
         assert_eq!(dept["next_nonce"], 6);
         assert_eq!(

@@ -167,18 +167,50 @@ async fn submissions_raw_or_json_are_202_and_bad_ones_are_refused() {
         assert_eq!(a.status, status, "{shown}: {}", a.text());
         assert_eq!(a.error_code(), code, "{shown}");
     }
-    // Signed for another chain, or with another key.
+    // Signed for another chain, or with a signature that does not verify.
     let next = f.next_payment(3, 1_000, "NEXT-1");
     let mut body = next.body.clone();
     body.chain_id = "another-chain".into();
-    let foreign = body.sign(&key("MOH.BVBM"));
-    let a = f.post("application/octet-stream", foreign.encode()).await;
+    let other_chain = body.sign(&key("MOH.BVBM"));
+    let a = f
+        .post("application/octet-stream", other_chain.encode())
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.error_code(), "wrong_chain");
-    let forged = next.body.clone().sign(&key("V-0001"));
+    let mut forged = next.clone();
+    forged.signatures[0].signature.0[0] ^= 1;
     let a = f.post("application/octet-stream", forged.encode()).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.error_code(), "bad_signature");
+    // The same key twice: refused as it is read.
+    let mut twice = next.clone();
+    twice.signatures.push(twice.signatures[0]);
+    let a = f.post("application/octet-stream", twice.encode()).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+    assert_eq!(a.error_code(), "duplicate_signature");
+    // A good signature by a key that is not the signer's, alone or beside
+    // the signer's own: the ministry's next transaction, checked in full.
+    let allocate = f.node.tx("MOH", 0, allocate_one());
+    for signers in [vec![key("V-0001")], vec![key("MOH"), key("V-0001")]] {
+        let refs: Vec<_> = signers.iter().collect();
+        let foreign = allocate.body.clone().sign_all(&refs);
+        let a = f.post("application/octet-stream", foreign.encode()).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+        assert_eq!(a.error_code(), "foreign_signature");
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&key("V-0001").public_key().to_hex()),
+            "the message names the key: {}",
+            a.text()
+        );
+    }
+}
+
+/// The ministry passes 1 more to its hospital.
+fn allocate_one() -> Op {
+    testkit::ops::allocate(YEAR, LINE, "MOH.BVBM", 1)
 }
 
 #[tokio::test]
@@ -188,8 +220,11 @@ async fn a_batch_gets_one_answer_per_transaction_in_order() {
     let b64 = |tx: &SignedTx| base64::engine::general_purpose::STANDARD.encode(tx.encode());
     let first = f.next_payment(0, 1_000, "BATCH-1");
     let second = f.next_payment(1, 2_000, "BATCH-2");
-    let forged = f
-        .next_payment(2, 3_000, "BATCH-3")
+    let mut forged = f.next_payment(2, 3_000, "BATCH-3");
+    forged.signatures[0].signature.0[0] ^= 1;
+    let foreign = f
+        .node
+        .tx("MOH", 0, allocate_one())
         .body
         .sign(&key("V-0001"));
     let body = json!({ "txs": [
@@ -198,6 +233,7 @@ async fn a_batch_gets_one_answer_per_transaction_in_order() {
         b64(&second),
         b64(&first),
         b64(&forged),
+        b64(&foreign),
     ] });
     let a = f
         .post_to("/v1/txs/batch", "application/json", body.to_string())
@@ -206,12 +242,13 @@ async fn a_batch_gets_one_answer_per_transaction_in_order() {
     doc.check("post", "/v1/txs/batch", &a);
     let answer = a.json();
     let results = answer["results"].as_array().unwrap();
-    assert_eq!(results.len(), 5);
+    assert_eq!(results.len(), 6);
     assert_eq!(results[0], json!({"hash": first.hash().to_hex()}));
     assert_eq!(results[1]["error"]["code"], "malformed");
     assert_eq!(results[2], json!({"hash": second.hash().to_hex()}));
     assert_eq!(results[3]["error"]["code"], "duplicate");
     assert_eq!(results[4]["error"]["code"], "bad_signature");
+    assert_eq!(results[5]["error"]["code"], "foreign_signature");
     assert_eq!(answer["admitted"], 2);
     // Both admitted ones are pending, queued for gossip, and count in the
     // signer's next nonce.

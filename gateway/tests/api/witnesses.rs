@@ -45,7 +45,8 @@ fn register(who: &str, name: &str) -> Op {
         kind: EntityKind::Observer,
         name: name.into(),
         parent: None,
-        public_key: key(who).public_key(),
+        keys: vec![key(who).public_key()],
+        threshold: 1,
     }
 }
 
@@ -297,7 +298,7 @@ pub(crate) fn expected_witnesses(latest: &[(&str, u64, u64)]) -> Value {
         json!({
             "id": who,
             "name": name,
-            "public_key": key(who).public_key().to_hex(),
+            "keys": [key(who).public_key().to_hex()],
             "status": status,
             "latest_cosignature": held,
         })

@@ -257,7 +257,8 @@ impl Fixture {
                     kind: *kind,
                     name: (*name).into(),
                     parent: parent.map(id),
-                    public_key: key(i).public_key(),
+                    keys: vec![key(i).public_key()],
+                    threshold: 1,
                 };
                 signed("MOF", op)
             })

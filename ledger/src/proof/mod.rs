@@ -116,7 +116,7 @@ impl TrustAnchor {
             .filter(|e| {
                 e.kind == crate::tx::EntityKind::Observer && e.status == crate::tx::Status::Active
             })
-            .map(|e| (e.id.clone(), e.public_key))
+            .flat_map(|e| e.keys.iter().map(|k| (e.id.clone(), *k)))
             .collect();
         TrustAnchor::new(state.chain_id(), genesis_hash, state.validators().clone())
             .with_witnesses(witnesses)
@@ -277,7 +277,7 @@ pub fn tx_view(tx: &SignedTx) -> Value {
         "signer": tx.body.signer,
         "nonce": tx.body.nonce,
         "op": tx.body.op,
-        "signature": tx.signature,
+        "signatures": tx.signatures,
     })
 }
 

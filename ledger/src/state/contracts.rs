@@ -3,7 +3,7 @@
 use super::{
     budget_put, check_text, not_authorized, overflow, positive, required_text, unknown_entity,
     Amount, BlockExec, Changes, Contract, ContractId, Delivery, Entity, EntityId, EntityKind, Hash,
-    LineCode, StateKey, StateValue, Status, TxError, Year, REF_BYTES_MAX, TEXT_BYTES_MAX,
+    LineCode, Payment, StateKey, StateValue, Status, TxError, Year, REF_BYTES_MAX, TEXT_BYTES_MAX,
 };
 
 impl BlockExec<'_> {
@@ -67,6 +67,7 @@ impl BlockExec<'_> {
                 title: title.to_owned(),
                 document_hash: *document_hash,
                 deliveries: 0,
+                payments: 0,
                 awarded_at: self.height,
             })),
         ));
@@ -168,6 +169,16 @@ impl BlockExec<'_> {
         c.paid = c.paid.checked_add(*amount).ok_or_else(of)?;
         d.paid = d.paid.checked_add(*amount).ok_or_else(of)?;
         vb.received = vb.received.checked_add(*amount).ok_or_else(of)?;
+        let seq = c.payments;
+        c.payments = seq.checked_add(1).ok_or_else(|| overflow("payments"))?;
+        ch.push((
+            StateKey::Payment(contract.clone(), seq),
+            Some(StateValue::Payment(Payment {
+                amount: *amount,
+                height: self.height,
+                acknowledged: None,
+            })),
+        ));
         ch.push(budget_put(&s.id, c.year, &c.line, d));
         ch.push(budget_put(&c.vendor, c.year, &c.line, vb));
         ch.push((
@@ -204,6 +215,41 @@ impl BlockExec<'_> {
             Some(StateValue::Contract(c)),
         ));
         Ok(ch)
+    }
+
+    /// `acknowledge-payment`: the contract's vendor acknowledges that it
+    /// received one of its payments.
+    pub(super) fn acknowledge_payment(
+        &self,
+        s: &Entity,
+        contract: &ContractId,
+        payment: u32,
+    ) -> Result<Changes, TxError> {
+        let c = self.contract(contract)?;
+        if c.vendor != s.id {
+            return Err(not_authorized(
+                &s.id,
+                format!(
+                    "acknowledge payments of {contract}, whose vendor is {}",
+                    c.vendor
+                ),
+            ));
+        }
+        let key = StateKey::Payment(contract.clone(), payment);
+        let Some(StateValue::Payment(mut p)) = self.get(&key).cloned() else {
+            return Err(TxError::UnknownEntity {
+                what: "payment",
+                id: format!("{payment} of contract {contract} (it has {})", c.payments),
+            });
+        };
+        if let Some(at) = p.acknowledged {
+            return Err(TxError::NoOp {
+                op: "acknowledge-payment",
+                reason: format!("payment {payment} of {contract} was acknowledged at block {at}"),
+            });
+        }
+        p.acknowledged = Some(self.height);
+        Ok(vec![(key, Some(StateValue::Payment(p)))])
     }
 
     /// The contract, if `s` awarded it.

@@ -1,12 +1,16 @@
-//! Registering entities, their status and their keys.
+//! Registering entities and their status. Their keys are changed in
+//! `approvals`.
 
 use super::{
-    entity_put, not_authorized, required_text, treasury_only, unknown_entity, BlockExec, Changes,
+    check_key_set, entity_put, required_text, treasury_only, unknown_entity, BlockExec, Changes,
     Entity, EntityId, EntityKind, PublicKey, Status, TxError, NAME_BYTES_MAX,
 };
 
 impl BlockExec<'_> {
-    /// `register-entity`: the treasury registers a ministry, a department (under its ministry) or a vendor.
+    /// `register-entity`: the treasury registers a ministry, a department
+    /// (under its ministry), a vendor, an observer or a controller, with its
+    /// keys and threshold.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn register_entity(
         &self,
         s: &Entity,
@@ -14,7 +18,8 @@ impl BlockExec<'_> {
         kind: &EntityKind,
         name: &str,
         parent: &Option<EntityId>,
-        public_key: &PublicKey,
+        keys: &[PublicKey],
+        threshold: u8,
     ) -> Result<Changes, TxError> {
         let mut ch = Changes::new();
         treasury_only(s, "register-entity")?;
@@ -31,7 +36,7 @@ impl BlockExec<'_> {
             });
         }
         required_text("name", name, NAME_BYTES_MAX)?;
-        crate::crypto::check_key(public_key)?;
+        let keys = check_key_set(keys, threshold)?;
         match (kind, parent) {
             (EntityKind::Department, None) => {
                 return Err(TxError::InvalidArgument {
@@ -61,7 +66,9 @@ impl BlockExec<'_> {
             kind: *kind,
             name: name.to_owned(),
             parent: parent.clone(),
-            public_key: *public_key,
+            keys,
+            threshold,
+            pending: None,
             status: Status::Active,
             nonce: 0,
         }));
@@ -91,30 +98,6 @@ impl BlockExec<'_> {
             });
         }
         e.status = *status;
-        ch.push(entity_put(e));
-        Ok(ch)
-    }
-
-    /// `rotate-key`: an entity (or the treasury for it) replaces its key with a different one.
-    pub(super) fn rotate_key(
-        &self,
-        s: &Entity,
-        entity: &EntityId,
-        public_key: &PublicKey,
-    ) -> Result<Changes, TxError> {
-        let mut ch = Changes::new();
-        if s.kind != EntityKind::Treasury && *entity != s.id {
-            return Err(not_authorized(&s.id, format!("rotate the key of {entity}")));
-        }
-        let mut e = self.entity(entity).ok_or_else(|| unknown_entity(entity))?;
-        crate::crypto::check_key(public_key)?;
-        if e.public_key == *public_key {
-            return Err(TxError::NoOp {
-                op: "rotate-key",
-                reason: format!("{entity} already holds key {public_key}"),
-            });
-        }
-        e.public_key = *public_key;
         ch.push(entity_put(e));
         Ok(ch)
     }

@@ -12,17 +12,21 @@
 
 use std::collections::BTreeMap;
 
+mod approvals;
 mod budgets;
 mod contracts;
 mod entities;
 mod network;
 mod queries;
 mod records;
+mod years;
 
+pub use approvals::check_key_set;
 pub use records::{
-    BudgetFigures, Contract, Delivery, Entity, NodeRecord, StateKey, StateValue, ValidatorSlot,
-    Write,
+    BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord, Payment,
+    PendingKeys, StateKey, StateValue, ValidatorSlot, Write,
 };
+pub use years::YearFigures;
 
 use crate::checked::check_text;
 use crate::codec;
@@ -68,13 +72,13 @@ pub fn next_root(prev: &Hash, writes: &[Write]) -> Hash {
     Hash::digest_parts(&[&prev.0, &writes_hash(writes).0])
 }
 
-/// A signature verdict computed ahead of execution (for example by a batch),
-/// valid only while the signer's key is still `key`.
+/// Whether every signature of a transaction verifies under the key it names,
+/// computed ahead of execution (for example by a batch). It depends on the
+/// transaction alone, not on the state: whether those keys may act for the
+/// signer is decided in execution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    /// The key the signature was checked against.
-    pub key: PublicKey,
-    /// Whether it verified.
+    /// Whether they all verified.
     pub valid: bool,
 }
 
@@ -127,9 +131,9 @@ impl State {
     /// Executes `txs` as block L+1, all or nothing. On failure names the index
     /// of the first rejected transaction.
     ///
-    /// Signatures are checked in one batch against the keys at the start of
-    /// the block; a transaction whose signer's key changes earlier in the same
-    /// block is checked again alone.
+    /// Signatures are checked in one batch first; whether their keys may act
+    /// for the signer is decided transaction by transaction, against the keys
+    /// at that point of the block.
     pub fn execute_block(&self, txs: &[SignedTx]) -> Result<BlockOutcome, (usize, TxError)> {
         self.execute_block_with(txs, self.batch_verdicts(txs))
     }
@@ -149,18 +153,19 @@ impl State {
         Ok(exec.finish())
     }
 
-    /// Signature verdicts for `txs` under their signers' current keys, checked
-    /// as one batch; `None` for a signer this state does not know.
+    /// Signature verdicts for `txs`, checked as one batch; `None` for a
+    /// signer this state does not know, whose signatures are not worth
+    /// checking.
     pub fn batch_verdicts(&self, txs: &[SignedTx]) -> Vec<Option<Verdict>> {
-        let keyed: Vec<(usize, &SignedTx, PublicKey)> = txs
+        let known: Vec<(usize, &SignedTx)> = txs
             .iter()
             .enumerate()
-            .filter_map(|(i, tx)| self.entity(&tx.body.signer).map(|e| (i, tx, e.public_key)))
+            .filter(|(_, tx)| self.entity(&tx.body.signer).is_some())
             .collect();
-        let batch: Vec<(&SignedTx, PublicKey)> = keyed.iter().map(|(_, tx, k)| (*tx, *k)).collect();
+        let batch: Vec<&SignedTx> = known.iter().map(|(_, tx)| *tx).collect();
         let mut out = vec![None; txs.len()];
-        for ((i, _, key), valid) in keyed.iter().zip(crate::tx::verify_tx_batch(&batch)) {
-            out[*i] = Some(Verdict { key: *key, valid });
+        for ((i, _), valid) in known.iter().zip(crate::tx::verify_tx_batch(&batch)) {
+            out[*i] = Some(Verdict { valid });
         }
         out
     }
@@ -183,6 +188,38 @@ impl State {
     pub fn check_tx(&self, tx: &SignedTx) -> Result<(), TxError> {
         self.begin_block().apply_tx(tx, None)
     }
+
+    /// Checks that `tx`'s keys may act for its signer on this state: each
+    /// is the signer's or a controller's the operation needs, and they reach
+    /// the thresholds. What a mempool checks of a transaction it cannot yet
+    /// execute (a later nonce), so that no one but the signer can hold the
+    /// signer's future nonces.
+    pub fn check_authority(&self, tx: &SignedTx) -> Result<(), TxError> {
+        let signer = self
+            .entity(&tx.body.signer)
+            .ok_or_else(|| TxError::UnknownSigner {
+                signer: tx.body.signer.clone(),
+            })?;
+        self.begin_block().authorize(signer, tx, Approval::Required)
+    }
+
+    /// Checks a transaction as [`State::check_tx`] does, except whether its
+    /// signers reach their thresholds: what a transaction still gathering
+    /// signatures must pass to be worth signing. Every signature must still
+    /// verify, and none may come from a key that has no say in it.
+    pub fn check_tx_before_approval(&self, tx: &SignedTx) -> Result<(), TxError> {
+        self.begin_block()
+            .apply_checked(tx, None, Approval::KeysOnly)
+    }
+}
+
+/// How much of [`BlockExec::authorize`] a check applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Approval {
+    /// Every key must have a say, and the thresholds must be reached.
+    Required,
+    /// Every key must have a say; the thresholds are not yet checked.
+    KeysOnly,
 }
 
 /// Executes one block's transactions on top of a [`State`] without changing it.
@@ -271,6 +308,24 @@ impl BlockExec<'_> {
         }
     }
 
+    /// The keys in `from..to` as of this point of the block.
+    fn keys_in(&self, from: StateKey, to: StateKey) -> Vec<StateKey> {
+        let mut keys: std::collections::BTreeSet<StateKey> = self
+            .base
+            .map
+            .range(from.clone()..to.clone())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (k, v) in self.overlay.range(from..to) {
+            if v.is_some() {
+                keys.insert(k.clone());
+            } else {
+                keys.remove(k);
+            }
+        }
+        keys.into_iter().collect()
+    }
+
     fn entity(&self, id: &EntityId) -> Option<Entity> {
         match self.get(&StateKey::Entity(id.clone())) {
             Some(StateValue::Entity(e)) => Some(e.clone()),
@@ -347,8 +402,18 @@ impl BlockExec<'_> {
 
     /// Executes one transaction. On success its writes join the block; on
     /// failure nothing changes. `verdict` is a signature check made earlier
-    /// (by a batch); it is used only if made against the signer's current key.
+    /// (by a batch); without one the signatures are checked here.
     pub fn apply_tx(&mut self, tx: &SignedTx, verdict: Option<Verdict>) -> Result<(), TxError> {
+        self.apply_checked(tx, verdict, Approval::Required)
+    }
+
+    fn apply_checked(
+        &mut self,
+        tx: &SignedTx,
+        verdict: Option<Verdict>,
+        approval: Approval,
+    ) -> Result<(), TxError> {
+        tx.check_form()?;
         let body = &tx.body;
         if body.chain_id != self.base.chain_id {
             return Err(TxError::WrongChain {
@@ -362,14 +427,15 @@ impl BlockExec<'_> {
                 signer: body.signer.clone(),
             })?;
         let valid = match verdict {
-            Some(v) if v.key == signer.public_key => v.valid,
-            _ => tx.verify_signature(&signer.public_key),
+            Some(v) => v.valid,
+            None => tx.verify_signatures(),
         };
         if !valid {
             return Err(TxError::BadSignature {
                 signer: signer.id.clone(),
             });
         }
+        self.authorize(&signer, tx, approval)?;
         if signer.status != Status::Active {
             return Err(TxError::Inactive {
                 entity: signer.id.clone(),
@@ -387,6 +453,7 @@ impl BlockExec<'_> {
             });
         }
 
+        self.check_year_open(&body.op)?;
         let (changes, new_set) = self.execute_op(&signer, &body.op)?;
         for (k, v) in changes {
             self.put(k, v);
@@ -394,7 +461,7 @@ impl BlockExec<'_> {
         if let Some(set) = new_set {
             self.pending_set = Some(set);
         }
-        // Re-read: the operation may have changed the signer (rotate-key).
+        // Re-read: the operation may have changed the signer (set-keys).
         let mut signer = self.entity(&body.signer).expect("signer still exists");
         signer.nonce = expected;
         self.put(
@@ -409,8 +476,10 @@ impl BlockExec<'_> {
         self.overlay.insert(key, value);
     }
 
-    /// Ends the block: rotates the validator sets and computes the new root.
+    /// Ends the block: gives effect to the key changes due at the next
+    /// height, rotates the validator sets and computes the new root.
     pub fn finish(mut self) -> BlockOutcome {
+        self.apply_due_keys();
         let next = self.next_set().clone();
         let current = self.base.validators().clone();
         if let Some(after) = self.pending_set.take() {
@@ -446,10 +515,29 @@ impl BlockExec<'_> {
                 kind,
                 name,
                 parent,
-                public_key,
-            } => self.register_entity(s, id, kind, name, parent, public_key)?,
+                keys,
+                threshold,
+            } => self.register_entity(s, id, kind, name, parent, keys, *threshold)?,
             Op::SetStatus { entity, status } => self.set_status(s, entity, status)?,
-            Op::RotateKey { entity, public_key } => self.rotate_key(s, entity, public_key)?,
+            Op::RotateKey { entity, public_key } => {
+                self.set_keys("rotate-key", s, entity, &[*public_key], 1)?
+            }
+            Op::SetKeys {
+                entity,
+                keys,
+                threshold,
+            } => self.set_keys("set-keys", s, entity, keys, *threshold)?,
+            Op::CancelKeys { entity } => self.cancel_keys(s, entity)?,
+            Op::SetControl {
+                ministry,
+                amount,
+                controller,
+            } => self.set_control(s, ministry, *amount, controller)?,
+            Op::RemoveControl { ministry } => self.remove_control(s, ministry)?,
+            Op::CloseYear { year } => self.close_year(s, *year)?,
+            Op::AcknowledgePayment { contract, payment } => {
+                self.acknowledge_payment(s, contract, *payment)?
+            }
             Op::Appropriate {
                 year,
                 line,

@@ -21,12 +21,59 @@ pub struct Entity {
     pub name: String,
     /// A department's ministry.
     pub parent: Option<EntityId>,
-    /// Current signing key.
-    pub public_key: PublicKey,
+    /// Current signing keys, ordered and distinct (1 to [`crate::tx::KEYS_MAX`]).
+    pub keys: Vec<PublicKey>,
+    /// How many of `keys` must sign for the entity.
+    pub threshold: u8,
+    /// A change of keys by the treasury, waiting for its height.
+    pub pending: Option<PendingKeys>,
     /// Active or suspended.
     pub status: Status,
     /// Last committed nonce (0 before its first transaction).
     pub nonce: u64,
+}
+
+impl Entity {
+    /// True if `key` is one of the entity's current keys.
+    pub fn holds(&self, key: &PublicKey) -> bool {
+        self.keys.binary_search(key).is_ok()
+    }
+}
+
+/// Keys the treasury set for another entity, taking effect at `effective`
+/// unless the entity cancels them first.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct PendingKeys {
+    /// The new keys, ordered and distinct.
+    pub keys: Vec<PublicKey>,
+    /// The new threshold.
+    pub threshold: u8,
+    /// The height of the block that set them.
+    pub set_at: Height,
+    /// The first height at which they sign for the entity.
+    pub effective: Height,
+}
+
+/// The chain's parameters, fixed in genesis.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct ChainParams {
+    /// Blocks between the treasury setting another entity's keys and those
+    /// keys taking effect.
+    pub rotation_delay: u64,
+}
+
+/// An expenditure control rule: a `pay` or `award` of at least `amount` by a
+/// department of `ministry` (or of any ministry, for the rule without one)
+/// also needs `controller`'s signatures, to its threshold.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct ControlRule {
+    /// The ministry it covers; `None` for all ministries without a rule of
+    /// their own.
+    pub ministry: Option<EntityId>,
+    /// The smallest amount it covers.
+    pub amount: Amount,
+    /// The controller entity (kind `controller`).
+    pub controller: EntityId,
 }
 
 /// The four figures kept for each (entity, year, line). For a vendor only
@@ -79,6 +126,8 @@ pub struct Contract {
     pub document_hash: Option<Hash>,
     /// Number of recorded deliveries.
     pub deliveries: u32,
+    /// Number of payments made.
+    pub payments: u32,
     /// Height of the award.
     pub awarded_at: Height,
 }
@@ -92,6 +141,17 @@ pub struct Delivery {
     pub note: String,
     /// Height it was recorded at.
     pub height: Height,
+}
+
+/// A payment made on a contract, and whether its vendor acknowledged it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Payment {
+    /// Amount paid.
+    pub amount: Amount,
+    /// Height it was made at.
+    pub height: Height,
+    /// Height the vendor acknowledged it at; `None` until then.
+    pub acknowledged: Option<Height>,
 }
 
 /// A full node allowed to connect.
@@ -130,6 +190,17 @@ pub enum StateKey {
     Validators(ValidatorSlot),
     /// A registered full node.
     Node(PeerId),
+    /// The chain's parameters.
+    Params,
+    /// Index of pending key changes: the entity whose [`PendingKeys`] take
+    /// effect at this height.
+    KeysDue(Height, EntityId),
+    /// The control rule of a ministry, or (`None`) of all ministries.
+    Control(Option<EntityId>),
+    /// The n-th payment of a contract (0 for the first).
+    Payment(ContractId, u32),
+    /// A closed fiscal year.
+    YearClosed(Year),
 }
 
 impl StateKey {
@@ -144,6 +215,11 @@ impl StateKey {
                 | (StateKey::Delivery(..), StateValue::Delivery(_))
                 | (StateKey::Validators(_), StateValue::Validators(_))
                 | (StateKey::Node(_), StateValue::Node(_))
+                | (StateKey::Params, StateValue::Params(_))
+                | (StateKey::KeysDue(..), StateValue::KeysDue)
+                | (StateKey::Control(_), StateValue::Control(_))
+                | (StateKey::Payment(..), StateValue::Payment(_))
+                | (StateKey::YearClosed(_), StateValue::YearClosed(_))
         )
     }
 }
@@ -165,6 +241,16 @@ pub enum StateValue {
     Validators(ValidatorSet),
     /// For [`StateKey::Node`].
     Node(NodeRecord),
+    /// For [`StateKey::Params`].
+    Params(ChainParams),
+    /// For [`StateKey::KeysDue`]: the entry itself is the record.
+    KeysDue,
+    /// For [`StateKey::Control`].
+    Control(ControlRule),
+    /// For [`StateKey::Payment`].
+    Payment(Payment),
+    /// For [`StateKey::YearClosed`]: the height of the block that closed it.
+    YearClosed(Height),
 }
 
 /// One state write; `None` deletes.

@@ -759,7 +759,11 @@ pub(crate) fn involved(
     let mut out = vec![signer.clone()];
     let other = match op {
         Op::RegisterEntity { id, .. } => Some(id.clone()),
-        Op::SetStatus { entity, .. } | Op::RotateKey { entity, .. } => Some(entity.clone()),
+        Op::SetStatus { entity, .. }
+        | Op::RotateKey { entity, .. }
+        | Op::SetKeys { entity, .. }
+        | Op::CancelKeys { entity } => Some(entity.clone()),
+        Op::SetControl { controller, .. } => Some(controller.clone()),
         Op::Appropriate { to, .. } | Op::Allocate { to, .. } => Some(to.clone()),
         Op::ReturnFunds { .. } => before
             .entity(signer)
@@ -770,7 +774,14 @@ pub(crate) fn involved(
         | Op::Pay { contract, .. }
         | Op::ConfirmDelivery { contract, .. } => contract_vendor(contract),
         Op::RegisterNode { operator, .. } => Some(operator.clone()),
-        Op::AddValidator { .. } | Op::RemoveValidator { .. } | Op::RemoveNode { .. } => None,
+        Op::AcknowledgePayment { contract, .. } => {
+            before.contract(contract).map(|c| c.department.clone())
+        }
+        Op::AddValidator { .. }
+        | Op::RemoveValidator { .. }
+        | Op::RemoveNode { .. }
+        | Op::RemoveControl { .. }
+        | Op::CloseYear { .. } => None,
     };
     if let Some(o) = other {
         if o != *signer {

@@ -587,7 +587,7 @@ pub fn changes(
                     }
                 }
             }
-            Op::RotateKey { entity, .. } => {
+            Op::RotateKey { entity, .. } | Op::SetKeys { entity, .. } => {
                 if treasury.as_ref() == Some(signer) && entity != signer {
                     let fact = Fact::Rotation {
                         entity: entity.clone(),
@@ -602,7 +602,12 @@ pub fn changes(
             | Op::AddValidator { .. }
             | Op::RemoveValidator { .. }
             | Op::RegisterNode { .. }
-            | Op::RemoveNode { .. } => {}
+            | Op::RemoveNode { .. }
+            | Op::CancelKeys { .. }
+            | Op::SetControl { .. }
+            | Op::RemoveControl { .. }
+            | Op::CloseYear { .. }
+            | Op::AcknowledgePayment { .. } => {}
         }
     }
     merge(sums, read)

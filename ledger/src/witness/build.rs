@@ -181,7 +181,7 @@ impl Store {
         if entity.status != Status::Active {
             return Ok(Err(CosignatureRefused::Suspended(id.clone())));
         }
-        if entity.public_key != c.key {
+        if !entity.holds(&c.key) {
             return Ok(Err(CosignatureRefused::WrongKey(id.clone())));
         }
         if c.height.0 == 0 {

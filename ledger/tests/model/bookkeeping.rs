@@ -213,7 +213,7 @@ impl Model {
                 0,
                 0,
             ],
-            EntityKind::Observer => [0; 4],
+            EntityKind::Observer | EntityKind::Controller => [0; 4],
         }
     }
 

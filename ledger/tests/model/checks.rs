@@ -76,7 +76,9 @@ pub(crate) fn check_state(st: &State, model: &Model) {
                 };
                 assert_eq!(e.status, status, "{}", d.id);
                 assert_eq!(e.nonce, m.nonce, "{}", d.id);
-                assert_eq!(e.public_key, public_key(&m.key_label), "{}", d.id);
+                assert_eq!(e.keys, vec![public_key(&m.key_label)], "{}", d.id);
+                assert_eq!(e.threshold, 1, "{}", d.id);
+                assert_eq!(e.pending, None, "{}", d.id);
                 if let Some(p) = &e.parent {
                     parents.push((i, entity_index(p)));
                 }

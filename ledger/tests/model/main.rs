@@ -4,11 +4,12 @@
 //! treasury MOF, three ministries, four departments, three vendors, an
 //! observer and a signer that never exists; two years, two budget lines, six
 //! contract ids, six validator keys, three node peer ids), including many that
-//! must fail: wrong signers, wrong keys, bad nonces, another chain, suspended
-//! entities, amounts over what is available or unpaid, zero and huge amounts,
-//! bad keys, operations that would change nothing (a key or status set to
-//! what it is, an amendment to the same amount), validator changes that break
-//! the 2/3 carry-over rule.
+//! must fail: wrong signers, keys the signer does not hold, signatures that
+//! do not verify, bad nonces, another chain, suspended entities, amounts over
+//! what is available or unpaid, zero and huge amounts, bad keys, operations
+//! that would change nothing (a key or status set to what it is, an
+//! amendment to the same amount), validator changes that break the 2/3
+//! carry-over rule.
 //!
 //! The model is plain bookkeeping written from SPEC §2: which entities exist,
 //! the successful appropriations, allocations, returns, contracts and

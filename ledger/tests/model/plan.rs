@@ -75,7 +75,10 @@ impl Model {
         if !self.registered(s) {
             envelope.refuse_if(true, "unknown_signer");
         } else {
-            envelope.refuse_if(step.env == Env::WrongKey, "bad_signature");
+            // A key the signer does not hold is foreign to it, however well
+            // it signs; a signature that does not verify is bad.
+            envelope.refuse_if(step.env == Env::WrongKey, "foreign_signature");
+            envelope.refuse_if(step.env == Env::ForgedSignature, "bad_signature");
             envelope.refuse_if(!self.ents[s].active, "inactive");
             envelope.refuse_if(
                 matches!(step.env, Env::NonceAhead | Env::NonceBehind),
@@ -118,7 +121,8 @@ impl Model {
                     kind,
                     name: format!("Đơn vị {}", d.id),
                     parent: parent.map(eid),
-                    public_key,
+                    keys: vec![public_key],
+                    threshold: 1,
                 };
                 (op, Effect::Register { who, parent })
             }
@@ -419,12 +423,21 @@ impl Model {
             Env::WrongChain => "another-chain",
             _ => CHAIN_ID,
         };
-        TxBody {
+        let body = TxBody {
             chain_id: chain_id.into(),
             signer: eid(plan.signer),
             nonce,
             op: plan.op.clone(),
+        };
+        let mut tx = body.clone().sign(signing_key(key_label));
+        if env == Env::ForgedSignature {
+            // The same key's signature over another nonce.
+            let other = TxBody {
+                nonce: nonce.wrapping_add(1_000),
+                ..body
+            };
+            tx.signatures[0].signature = other.sign(signing_key(key_label)).signatures[0].signature;
         }
-        .sign(signing_key(key_label))
+        tx
     }
 }

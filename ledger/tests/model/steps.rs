@@ -122,7 +122,10 @@ pub(crate) enum CPick {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Env {
     Ok,
+    /// Signed by a key the signer does not hold.
     WrongKey,
+    /// Signed by the signer's key, but over other bytes.
+    ForgedSignature,
     NonceAhead,
     NonceBehind,
     WrongChain,
@@ -247,6 +250,7 @@ pub(crate) fn step_strategy(chain_ops: bool) -> impl Strategy<Value = Step> {
         prop_oneof![
             36 => Just(Env::Ok),
             1 => Just(Env::WrongKey),
+            1 => Just(Env::ForgedSignature),
             1 => Just(Env::NonceAhead),
             1 => Just(Env::NonceBehind),
             1 => Just(Env::WrongChain),

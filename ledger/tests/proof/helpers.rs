@@ -63,7 +63,8 @@ impl Fixture {
             kind,
             name: format!("Đơn vị {i}"),
             parent: parent.map(id),
-            public_key: key(i).public_key(),
+            keys: vec![key(i).public_key()],
+            threshold: 1,
         };
         let award = |c: &str, vendor: &str, amount: u64| Op::Award {
             contract: contract(c),

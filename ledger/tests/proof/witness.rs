@@ -221,7 +221,8 @@ fn a_node_keeps_a_cosignature_only_from_an_active_witness_for_its_own_history() 
                 kind: EntityKind::Observer,
                 name: "Kiểm toán Nhà nước".into(),
                 parent: None,
-                public_key: key("KTNN").public_key(),
+                keys: vec![key("KTNN").public_key()],
+                threshold: 1,
             },
         ),
         (
@@ -231,7 +232,8 @@ fn a_node_keeps_a_cosignature_only_from_an_active_witness_for_its_own_history() 
                 kind: EntityKind::Vendor,
                 name: "Công ty".into(),
                 parent: None,
-                public_key: key("V-0099").public_key(),
+                keys: vec![key("V-0099").public_key()],
+                threshold: 1,
             },
         ),
     ]);

@@ -31,7 +31,8 @@ fn register_observer(who: &str) -> (&'static str, Op) {
             kind: EntityKind::Observer,
             name: format!("Nhân chứng {who}"),
             parent: None,
-            public_key: key(who).public_key(),
+            keys: vec![key(who).public_key()],
+            threshold: 1,
         },
     )
 }

@@ -14,8 +14,8 @@ use crate::helpers::{
 pub(crate) fn bad_key() -> Vec<TxError> {
     let mut chain = world();
     let mut op = register("MOT", EntityKind::Ministry, None);
-    if let Op::RegisterEntity { public_key, .. } = &mut op {
-        *public_key = SMALL_ORDER_KEY;
+    if let Op::RegisterEntity { keys, .. } = &mut op {
+        *keys = vec![SMALL_ORDER_KEY];
     }
     let e1 = reject_op(&mut chain, "MOF", op);
     assert_eq!(

@@ -1,12 +1,13 @@
 //! Refusals of the transaction itself, whatever its operation: bytes that
 //! are not its canonical encoding, too many bytes, another chain, a
 //! signature that does not verify, a nonce that is not the signer's next.
+//! The refusals of who signed (keys, thresholds, approvals) are in `keys`.
 
 use ledger::codec::TX_BYTES_MAX;
 use ledger::testkit::{id, key, CHAIN_ID};
 use ledger::{Op, SignedTx, TxError};
 
-use crate::helpers::{accept_op, allocate, appropriate, award, reject, signed, valid_bytes, world};
+use crate::helpers::{allocate, appropriate, award, reject, signed, valid_bytes, world};
 
 pub(crate) fn malformed() -> Vec<TxError> {
     let bytes = valid_bytes();
@@ -120,8 +121,10 @@ pub(crate) fn wrong_chain() -> Vec<TxError> {
 
 pub(crate) fn bad_signature() -> Vec<TxError> {
     let mut chain = world();
-    // Signed with MOH's key, claiming to be MOF.
-    let tx = signed(CHAIN_ID, "MOF", 2, "MOH", appropriate("MOH", 1));
+    // MOF's key, but its signature is over another transaction.
+    let mut tx = chain.tx("MOF", 0, appropriate("MOH", 1));
+    tx.signatures[0].signature = chain.tx("MOF", 1, appropriate("MOH", 1)).signatures[0].signature;
+    assert_eq!(tx.signatures[0].key, key("MOF").public_key());
     let e1 = reject(&mut chain, tx);
     assert_eq!(e1, TxError::BadSignature { signer: id("MOF") });
 
@@ -131,18 +134,16 @@ pub(crate) fn bad_signature() -> Vec<TxError> {
     let e2 = reject(&mut chain, tx);
     assert_eq!(e2, TxError::BadSignature { signer: id("MOF") });
 
-    // After a key rotation the old key no longer signs for MOH.
-    let rotate = Op::RotateKey {
-        entity: id("MOH"),
-        public_key: key("MOH-2").public_key(),
-    };
-    accept_op(&mut chain, "MOH", rotate);
+    // A signature that names MOH's key but was made by MOF's: the named key
+    // is MOH's own, the signature is not.
     let next = chain.state.next_nonce(&id("MOH")).unwrap();
-    let old_key = signed(CHAIN_ID, "MOH", next, "MOH", allocate("MOH.BV", 1));
-    let e3 = reject(&mut chain, old_key);
+    let mut tx = signed(CHAIN_ID, "MOH", next, "MOF", allocate("MOH.BV", 1));
+    tx.signatures[0].key = key("MOH").public_key();
+    let e3 = reject(&mut chain, tx);
     assert_eq!(e3, TxError::BadSignature { signer: id("MOH") });
-    let new_key = signed(CHAIN_ID, "MOH", next, "MOH-2", allocate("MOH.BV", 1));
-    chain.commit(vec![new_key]).unwrap();
+    // Made and named by MOH's key, it is accepted.
+    let good = signed(CHAIN_ID, "MOH", next, "MOH", allocate("MOH.BV", 1));
+    chain.commit(vec![good]).unwrap();
 
     assert_eq!(
         e1.to_string(),

@@ -2,7 +2,7 @@
 //! small funded chain, builders for each operation, and `reject`, which
 //! checks that a refused transaction changes nothing.
 
-use ledger::testkit::{id, key, TestChain, CHAIN_ID};
+use ledger::testkit::{id, key, ops, TestChain, CHAIN_ID};
 use ledger::tx::{EntityKind, Status};
 use ledger::{
     Amount, ContractId, LineCode, Op, PeerId, PublicKey, SignedTx, TxBody, TxError, Validator, Year,
@@ -48,7 +48,7 @@ pub(crate) fn line() -> LineCode {
 }
 
 pub(crate) fn cid(s: &str) -> ContractId {
-    ContractId::new(s).unwrap()
+    ops::cid(s)
 }
 
 pub(crate) fn register(id_: &str, kind: EntityKind, parent: Option<&str>) -> Op {
@@ -57,48 +57,25 @@ pub(crate) fn register(id_: &str, kind: EntityKind, parent: Option<&str>) -> Op 
         kind,
         name: format!("Tên {id_}"),
         parent: parent.map(id),
-        public_key: key(id_).public_key(),
+        keys: vec![key(id_).public_key()],
+        threshold: 1,
     }
 }
 
 pub(crate) fn appropriate(to: &str, amount: u64) -> Op {
-    Op::Appropriate {
-        year: year(),
-        line: line(),
-        to: id(to),
-        amount: Amount(amount),
-        legal_ref: "QĐ-123/2026".into(),
-    }
+    ops::appropriate(YEAR, LINE, to, amount)
 }
 
 pub(crate) fn allocate(to: &str, amount: u64) -> Op {
-    Op::Allocate {
-        year: year(),
-        line: line(),
-        to: id(to),
-        amount: Amount(amount),
-    }
+    ops::allocate(YEAR, LINE, to, amount)
 }
 
 pub(crate) fn award(contract: &str, vendor: &str, amount: u64) -> Op {
-    Op::Award {
-        contract: cid(contract),
-        year: year(),
-        line: line(),
-        vendor: id(vendor),
-        amount: Amount(amount),
-        title: "Xây dựng bệnh viện".into(),
-        document_hash: None,
-    }
+    ops::award(contract, YEAR, LINE, vendor, amount, "Xây dựng bệnh viện")
 }
 
 pub(crate) fn pay(contract: &str, amount: u64) -> Op {
-    Op::Pay {
-        contract: cid(contract),
-        amount: Amount(amount),
-        reference: "UNC-1".into(),
-        document_hash: None,
-    }
+    ops::pay(contract, amount, "UNC-1")
 }
 
 pub(crate) fn amend(contract: &str, amount: u64) -> Op {

@@ -10,8 +10,8 @@
 //! also check the set(H+2) rotation at the heights SPEC §2 gives.
 //!
 //! Each case is a function named after the code it must reach, in the module
-//! of what it checks (`envelope`, `arguments`, `signers`, `references`,
-//! `money`, `changes`); `cases!` makes a test of each.
+//! of what it checks (`envelope`, `keys`, `arguments`, `signers`,
+//! `references`, `money`, `changes`); `cases!` makes a test of each.
 //!
 //! `mempool_full` belongs to the node's mempool and is not reachable from the
 //! ledger; here we only check that the code exists. The last test checks that
@@ -21,6 +21,7 @@ mod arguments;
 mod changes;
 mod envelope;
 mod helpers;
+mod keys;
 mod money;
 mod references;
 mod signers;
@@ -57,6 +58,12 @@ cases!(
     envelope::wrong_chain,
     envelope::bad_signature,
     envelope::bad_nonce,
+    keys::too_many_signatures,
+    keys::duplicate_signature,
+    keys::foreign_signature,
+    keys::threshold_not_met,
+    keys::bad_threshold,
+    keys::approval_required,
     arguments::bad_key,
     arguments::invalid_argument,
     arguments::overflow,
@@ -68,6 +75,7 @@ cases!(
     references::duplicate,
     money::over_budget,
     money::over_contract,
+    money::year_closed,
     changes::validator_set,
     changes::no_op,
 );

@@ -5,8 +5,8 @@ use ledger::testkit::id;
 use ledger::{Amount, LineCode, Op, TxError};
 
 use crate::helpers::{
-    accept_op, allocate, amend, award, cid, line, pay, reject_op, world, year, ALLOCATED, AWARDED,
-    PAID,
+    accept_op, allocate, amend, appropriate, award, cid, line, pay, reject_op, world, year,
+    ALLOCATED, AWARDED, PAID,
 };
 
 pub(crate) fn over_budget() -> Vec<TxError> {
@@ -109,4 +109,76 @@ pub(crate) fn over_contract() -> Vec<TxError> {
         "over_contract: pay 1 exceeds the 0 still unpaid on contract C-17"
     );
     vec![e1, e2, e3, e4, e5]
+}
+
+pub(crate) fn year_closed() -> Vec<TxError> {
+    let mut chain = world();
+    accept_op(&mut chain, "MOF", Op::CloseYear { year: year() });
+    let closed_at = chain.state.height();
+    let expect = TxError::YearClosed {
+        year: year(),
+        closed_at,
+    };
+    let refused = [
+        ("MOF", appropriate("MOH", 1)),
+        ("MOH", allocate("MOH.BV", 1)),
+        ("MOH.BV", award("C-18", "V-2", 1)),
+        ("MOH.BV", amend("C-17", AWARDED + 1)),
+        ("MOH.BV", pay("C-17", 1)),
+        (
+            "MOH.BV",
+            Op::ReturnFunds {
+                year: year(),
+                line: line(),
+                amount: Amount(1),
+            },
+        ),
+    ];
+    let mut out = Vec::new();
+    for (signer, op) in refused {
+        let e = reject_op(&mut chain, signer, op);
+        assert_eq!(e, expect);
+        out.push(e);
+    }
+    assert_eq!(
+        out[0].to_string(),
+        format!(
+            "year_closed: fiscal year 2026 was closed at block {closed_at}; its budget lines are \
+             final"
+        )
+    );
+    // Another year, and what moves no money, go on.
+    let next = ledger::Year(year().0 + 1);
+    accept_op(
+        &mut chain,
+        "MOF",
+        Op::Appropriate {
+            year: next,
+            line: line(),
+            to: id("MOH"),
+            amount: Amount(1),
+            legal_ref: "NQ-2027".into(),
+        },
+    );
+    accept_op(
+        &mut chain,
+        "MOH.BV",
+        Op::ConfirmDelivery {
+            contract: cid("C-17"),
+            milestone: "Bàn giao".into(),
+            note: String::new(),
+        },
+    );
+    accept_op(
+        &mut chain,
+        "V-1",
+        Op::AcknowledgePayment {
+            contract: cid("C-17"),
+            payment: 0,
+        },
+    );
+    // Closing it again changes nothing.
+    let again = reject_op(&mut chain, "MOF", Op::CloseYear { year: year() });
+    assert_eq!(again.code(), "no_op");
+    out
 }

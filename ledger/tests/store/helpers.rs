@@ -65,7 +65,8 @@ pub(crate) fn block_txs(chain: &TestChain) -> Vec<SignedTx> {
         kind,
         name: format!("Đơn vị {i}"),
         parent: parent.map(id),
-        public_key: key(i).public_key(),
+        keys: vec![key(i).public_key()],
+        threshold: 1,
     };
     match h {
         1 => {

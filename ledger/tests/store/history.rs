@@ -93,7 +93,8 @@ fn history_pages_are_capped() {
                 kind: EntityKind::Vendor,
                 name: format!("Nhà cung cấp {i}"),
                 parent: None,
-                public_key: key(&v).public_key(),
+                keys: vec![key(&v).public_key()],
+                threshold: 1,
             };
             f.chain.tx("MOF", i as u64, op)
         })

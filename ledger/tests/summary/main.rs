@@ -70,7 +70,8 @@ impl World {
                 kind,
                 name: format!("Tổ chức {e}"),
                 parent: parent.map(id),
-                public_key: key(e).public_key(),
+                keys: vec![key(e).public_key()],
+                threshold: 1,
             };
             register.push(w.chain.tx("MOF", i as u64, op));
         }

@@ -63,7 +63,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use ledger::codec::TX_BYTES_MAX;
 use ledger::state::Verdict;
 use ledger::tx::Status;
-use ledger::{EntityId, Hash, PublicKey, SignedTx, State, TxError};
+use ledger::{EntityId, Hash, SignedTx, State, TxError};
 
 mod queue;
 mod reap;
@@ -222,8 +222,9 @@ impl Mempool {
     }
 
     /// Checks `tx` against `state` and the mempool's rules and admits it,
-    /// returning its hash. The signature is verified unless a verdict for it
-    /// under the signer's current key is cached.
+    /// returning its hash. The signatures are verified unless a verdict for
+    /// the transaction is cached; whether their keys may act for the signer
+    /// is checked against `state` every time.
     pub fn insert(&mut self, tx: SignedTx, state: &State) -> Result<Hash, TxError> {
         let bytes = tx.encode();
         let hash = Hash::digest(&bytes);
@@ -260,15 +261,13 @@ impl Mempool {
                     && *bytes <= TX_BYTES_MAX
                     && tx.body.chain_id == state.chain_id()
             })
-            .filter_map(|(i, (tx, hash, _))| {
-                let key = state.entity(&tx.body.signer)?.public_key;
-                let cached = self.verdicts.get(hash).filter(|v| v.key == key);
-                Some(Check {
-                    index: i,
-                    key,
-                    verdict: cached,
-                    fresh: false,
-                })
+            .filter(|(_, (tx, ..))| {
+                tx.check_form().is_ok() && state.entity(&tx.body.signer).is_some()
+            })
+            .map(|(i, (_, hash, _))| Check {
+                index: i,
+                verdict: self.verdicts.get(hash),
+                fresh: false,
             })
             .take(room)
             .collect();
@@ -282,7 +281,8 @@ impl Mempool {
         for check in &staged.checks {
             if let Some(verdict) = check.verdict {
                 if check.fresh {
-                    self.verdicts.signatures_verified += 1;
+                    self.verdicts.signatures_verified +=
+                        staged.txs[check.index].0.signatures.len() as u64;
                     self.verdicts.insert(staged.txs[check.index].1, verdict);
                 }
                 by_index[check.index] = Some(verdict);
@@ -334,15 +334,19 @@ impl Mempool {
         // than after the work. Room is made only once the transaction has
         // passed every check.
         let eviction = self.room_for(&signer.id, bytes)?;
+        tx.check_form()?;
         let verdict = match verdict {
-            Some(v) if v.key == signer.public_key => v,
-            _ => self.verdicts.verify(&[(hash, &tx, signer.public_key)])[0],
+            Some(v) => v,
+            None => self.verdicts.verify(&[(hash, &tx)])[0],
         };
         if !verdict.valid {
             return Err(TxError::BadSignature {
                 signer: signer.id.clone(),
             });
         }
+        // The keys must act for the signer now, whatever the nonce: else
+        // anyone could take a signer's future nonces with a key of their own.
+        state.check_authority(&tx)?;
         if signer.status != Status::Active {
             return Err(TxError::Inactive {
                 entity: signer.id.clone(),
@@ -661,21 +665,18 @@ impl Mempool {
         self.verdicts.get(hash)
     }
 
-    /// Verdicts for `txs` (a proposal, a synced block) under their signers'
-    /// keys in `state`, verifying in batches only those the cache lacks, and
-    /// caching them. `None` for a transaction whose signer `state` does not
-    /// know. One entry per transaction, in order.
+    /// Signature verdicts for `txs` (a proposal, a synced block), verifying
+    /// in batches only those the cache lacks, and caching them. `None` for a
+    /// transaction whose signer `state` does not know. One entry per
+    /// transaction, in order.
     pub fn verdicts_for(&mut self, txs: &[SignedTx], state: &State) -> Vec<Option<Verdict>> {
-        let keyed: Vec<(usize, Hash, &SignedTx, PublicKey)> = txs
+        let keyed: Vec<(usize, Hash, &SignedTx)> = txs
             .iter()
             .enumerate()
-            .filter_map(|(i, tx)| {
-                let key = state.entity(&tx.body.signer)?.public_key;
-                Some((i, tx.hash(), tx, key))
-            })
+            .filter(|(_, tx)| state.entity(&tx.body.signer).is_some())
+            .map(|(i, tx)| (i, tx.hash(), tx))
             .collect();
-        let items: Vec<(Hash, &SignedTx, PublicKey)> =
-            keyed.iter().map(|(_, h, tx, k)| (*h, *tx, *k)).collect();
+        let items: Vec<(Hash, &SignedTx)> = keyed.iter().map(|(_, h, tx)| (*h, *tx)).collect();
         let mut out = vec![None; txs.len()];
         for ((i, ..), verdict) in keyed.iter().zip(self.verdicts.verify(&items)) {
             out[*i] = Some(verdict);

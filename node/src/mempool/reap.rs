@@ -151,7 +151,7 @@ impl Mempool {
         let head = head.and_then(|(nonce, hash)| Some((nonce, hash, self.txs.get(&hash)?)));
         if let Some((nonce, hash, pooled)) = head {
             let tx = &pooled.tx;
-            let verdict = self.verdicts.verify(&[(hash, tx, entity.public_key)])[0];
+            let verdict = self.verdicts.verify(&[(hash, tx)])[0];
             if let Err(e) = state.begin_block().apply_tx(tx, Some(verdict)) {
                 dropped.extend(self.drop_from(id, nonce, e));
             }

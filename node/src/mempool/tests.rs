@@ -115,7 +115,8 @@ fn random_steps_keep_the_invariants() {
                     kind: EntityKind::Ministry,
                     name: format!("Bộ {m}"),
                     parent: None,
-                    public_key: key(m.as_str()).public_key(),
+                    keys: vec![key(m.as_str()).public_key()],
+                    threshold: 1,
                 },
             }
             .sign(&key("MOF"))
@@ -181,10 +182,7 @@ fn random_steps_keep_the_invariants() {
 #[test]
 fn verdict_cache_evicts_oldest_first_and_stays_bounded() {
     let mut cache = VerdictCache::new(2);
-    let v = Verdict {
-        key: PublicKey([1; 32]),
-        valid: true,
-    };
+    let v = Verdict { valid: true };
     for i in 0..5u8 {
         cache.insert(Hash([i; 32]), v);
         cache.insert(Hash([i; 32]), v); // a repeat does not take a second slot

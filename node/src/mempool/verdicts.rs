@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use ledger::state::Verdict;
 use ledger::tx::verify_tx_batch;
-use ledger::{Hash, PublicKey, SignedTx};
+use ledger::{Hash, SignedTx};
 
 use super::VERIFY_BATCH_TXS_MAX;
 
 /// Signature verdicts by transaction hash, bounded, evicting the oldest entry
-/// first. A verdict holds the key it was checked against and is reused only
-/// while the signer still has that key.
+/// first. A verdict depends on the transaction alone (each signature against
+/// the key it names), so it holds whatever the signer's keys become.
 pub struct VerdictCache {
     entries_max: usize,
     map: HashMap<Hash, Verdict>,
@@ -55,46 +55,39 @@ impl VerdictCache {
         assert_eq!(self.map.len(), self.order.len());
     }
 
-    /// Verdicts for `items` (hash, transaction, the signer's current key):
-    /// cached ones are reused, the others are verified in batches of at most
-    /// [`VERIFY_BATCH_TXS_MAX`] and cached. One verdict per item, in order.
-    pub fn verify(&mut self, items: &[(Hash, &SignedTx, PublicKey)]) -> Vec<Verdict> {
-        let mut out: Vec<Option<Verdict>> = items
-            .iter()
-            .map(|(hash, _, key)| self.get(hash).filter(|v| v.key == *key))
-            .collect();
+    /// Verdicts for `items` (hash, transaction): cached ones are reused, the
+    /// others are verified in batches of at most [`VERIFY_BATCH_TXS_MAX`]
+    /// transactions and cached. One verdict per item, in order.
+    pub fn verify(&mut self, items: &[(Hash, &SignedTx)]) -> Vec<Verdict> {
+        let mut out: Vec<Option<Verdict>> = items.iter().map(|(hash, _)| self.get(hash)).collect();
         // Each missing hash is verified once, even if it appears twice.
         let mut queued = HashSet::new();
         let missing: Vec<usize> = (0..items.len())
-            .filter(|&i| out[i].is_none() && queued.insert((items[i].0, items[i].2)))
+            .filter(|&i| out[i].is_none() && queued.insert(items[i].0))
             .collect();
         for chunk in missing.chunks(VERIFY_BATCH_TXS_MAX) {
-            let batch: Vec<(&SignedTx, PublicKey)> =
-                chunk.iter().map(|&i| (items[i].1, items[i].2)).collect();
+            let batch: Vec<&SignedTx> = chunk.iter().map(|&i| items[i].1).collect();
             let valid = verify_tx_batch(&batch);
             assert_eq!(valid.len(), chunk.len());
-            self.signatures_verified += chunk.len() as u64;
+            self.signatures_verified += signature_count(&batch);
             for (&i, valid) in chunk.iter().zip(valid) {
-                let verdict = Verdict {
-                    key: items[i].2,
-                    valid,
-                };
+                let verdict = Verdict { valid };
                 self.insert(items[i].0, verdict);
                 out[i] = Some(verdict);
             }
         }
         // Repeats of a hash verified above take the first one's verdict.
-        let mut fresh: HashMap<(Hash, PublicKey), Verdict> = HashMap::new();
+        let mut fresh: HashMap<Hash, Verdict> = HashMap::new();
         for (i, verdict) in out.iter().enumerate() {
             if let Some(v) = verdict {
-                fresh.insert((items[i].0, items[i].2), *v);
+                fresh.insert(items[i].0, *v);
             }
         }
         items
             .iter()
             .zip(out)
-            .map(|((hash, _, key), v)| {
-                v.or_else(|| fresh.get(&(*hash, *key)).copied())
+            .map(|((hash, _), v)| {
+                v.or_else(|| fresh.get(hash).copied())
                     .expect("every item was verified or cached")
             })
             .collect()
@@ -132,7 +125,6 @@ pub struct Staged {
 
 pub(super) struct Check {
     pub(super) index: usize,
-    pub(super) key: PublicKey,
     pub(super) verdict: Option<Verdict>,
     /// Verified here rather than found in the cache.
     pub(super) fresh: bool,
@@ -151,40 +143,33 @@ impl Staged {
     }
 
     /// Checks the signatures that had no cached verdict, in batches of at
-    /// most [`VERIFY_BATCH_TXS_MAX`]; a transaction repeated in the batch is
-    /// checked once.
+    /// most [`VERIFY_BATCH_TXS_MAX`] transactions; a transaction repeated in
+    /// the batch is checked once.
     pub fn verify(&mut self) {
-        let mut first: HashMap<(Hash, PublicKey), usize> = HashMap::new();
+        let mut first: HashMap<Hash, usize> = HashMap::new();
         let mut missing = Vec::new();
         for (c, check) in self.checks.iter().enumerate() {
-            if check.verdict.is_none()
-                && first
-                    .insert((self.txs[check.index].1, check.key), c)
-                    .is_none()
-            {
+            if check.verdict.is_none() && first.insert(self.txs[check.index].1, c).is_none() {
                 missing.push(c);
             }
         }
         for chunk in missing.chunks(VERIFY_BATCH_TXS_MAX) {
-            let batch: Vec<(&SignedTx, PublicKey)> = chunk
+            let batch: Vec<&SignedTx> = chunk
                 .iter()
-                .map(|&c| (&self.txs[self.checks[c].index].0, self.checks[c].key))
+                .map(|&c| &self.txs[self.checks[c].index].0)
                 .collect();
             let valid = verify_tx_batch(&batch);
             assert_eq!(valid.len(), chunk.len());
             for (&c, valid) in chunk.iter().zip(valid) {
                 let check = &mut self.checks[c];
-                check.verdict = Some(Verdict {
-                    key: check.key,
-                    valid,
-                });
+                check.verdict = Some(Verdict { valid });
                 check.fresh = true;
             }
         }
         // Repeats take the verdict of the first occurrence.
         for c in 0..self.checks.len() {
             if self.checks[c].verdict.is_none() {
-                let at = first[&(self.txs[self.checks[c].index].1, self.checks[c].key)];
+                let at = first[&self.txs[self.checks[c].index].1];
                 self.checks[c].verdict = self.checks[at].verdict;
             }
         }
@@ -199,4 +184,9 @@ impl Staged {
     pub fn is_empty(&self) -> bool {
         self.txs.is_empty()
     }
+}
+
+/// How many signatures `txs` carry between them.
+pub(super) fn signature_count(txs: &[&SignedTx]) -> u64 {
+    txs.iter().map(|tx| tx.signatures.len() as u64).sum()
 }

@@ -179,21 +179,21 @@ fn a_full_mempool_refuses_before_checking_signatures() {
 
     // Full: a forged transaction is refused as such, unchecked.
     let mut forged = appropriate(n + 20, "QĐ-9");
-    forged.signature.0[0] ^= 1;
+    forged.signatures[0].signature.0[0] ^= 1;
     let err = pool.insert(forged, &chain.state).unwrap_err();
     assert_eq!(err.code(), "mempool_full");
     assert_eq!(pool.signatures_verified(), verified + 1);
 }
 
 #[test]
-fn bad_signature_wrong_chain_and_unknown_signer_are_named_in_a_batch() {
+fn bad_and_foreign_signatures_wrong_chain_and_unknown_signer_are_named_in_a_batch() {
     let chain = chain();
     let mut pool = Mempool::new(small_limits());
     let m = base(&chain.state, MOF);
     let a = base(&chain.state, DEPT_A);
     let good = appropriate(m, "ok");
     let mut forged = award(DEPT_A, a, 5);
-    forged.signature.0[0] ^= 1;
+    forged.signatures[0].signature.0[0] ^= 1;
     let wrong_key = TxBody {
         chain_id: CHAIN_ID.into(),
         signer: id(DEPT_B),
@@ -238,7 +238,7 @@ fn bad_signature_wrong_chain_and_unknown_signer_are_named_in_a_batch() {
         vec![
             Ok(good.hash()),
             Err("bad_signature"),
-            Err("bad_signature"),
+            Err("foreign_signature"),
             Err("wrong_chain"),
             Err("unknown_signer"),
         ]
@@ -246,6 +246,15 @@ fn bad_signature_wrong_chain_and_unknown_signer_are_named_in_a_batch() {
     assert_eq!(
         results[1],
         Err(TxError::BadSignature { signer: id(DEPT_A) })
+    );
+    // A good signature by a key that is not the signer's.
+    assert_eq!(
+        results[2],
+        Err(TxError::ForeignSignature {
+            key: key(DEPT_A).public_key(),
+            signer: id(DEPT_B),
+            controller: None,
+        })
     );
     // Only the three with a known signer on this chain were verified.
     assert_eq!(pool.signatures_verified(), 3);
@@ -257,4 +266,29 @@ fn bad_signature_wrong_chain_and_unknown_signer_are_named_in_a_batch() {
     );
     assert_eq!(pool.signatures_verified(), 3);
     assert_eq!(pool.len(), 1);
+}
+
+#[test]
+fn no_one_but_the_signer_takes_its_future_nonces() {
+    let chain = chain();
+    let mut pool = Mempool::new(small_limits());
+    let n = base(&chain.state, MOF);
+    // Two nonces ahead, signed by a key MOF does not hold: a valid
+    // signature, refused before it can take the slot.
+    let real = appropriate(n + 2, "QĐ-9");
+    let squatter = TxBody {
+        chain_id: CHAIN_ID.into(),
+        signer: id(MOF),
+        nonce: n + 2,
+        op: real.body.op.clone(),
+    }
+    .sign(&key("not MOF"));
+    assert!(squatter.verify_signatures());
+    let err = pool.insert(squatter.clone(), &chain.state).unwrap_err();
+    assert_eq!(err.code(), "foreign_signature", "{err}");
+    let batch = pool.insert_batch(vec![squatter], &chain.state);
+    assert_eq!(batch[0].as_ref().unwrap_err().code(), "foreign_signature");
+    assert!(pool.is_empty());
+    // MOF's own transaction at that nonce is admitted.
+    assert_eq!(pool.insert(real.clone(), &chain.state), Ok(real.hash()));
 }

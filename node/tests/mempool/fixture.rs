@@ -84,7 +84,8 @@ pub(crate) fn chain() -> TestChain {
                 kind,
                 name: format!("Đơn vị {who}"),
                 parent: parent.map(id),
-                public_key: key(who).public_key(),
+                keys: vec![key(who).public_key()],
+                threshold: 1,
             },
         )
     };

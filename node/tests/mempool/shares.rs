@@ -31,7 +31,8 @@ fn register_ministries(chain: &mut TestChain, n: usize) -> Vec<String> {
         kind: EntityKind::Ministry,
         name: format!("Bộ {name}"),
         parent: None,
-        public_key: key(name).public_key(),
+        keys: vec![key(name).public_key()],
+        threshold: 1,
     });
     names
 }
@@ -174,7 +175,7 @@ fn a_full_pool_evicts_future_nonces_of_the_largest_holder_only() {
     // evicts nothing.
     let n2 = base(&chain.state, m2);
     let mut forged = give_back(m2, n2);
-    forged.signature.0[0] ^= 1;
+    forged.signatures[0].signature.0[0] ^= 1;
     assert_eq!(
         pool.insert(forged, &chain.state).unwrap_err().code(),
         "bad_signature"

@@ -367,18 +367,22 @@ impl Sim {
                     kind: EntityKind::Treasury,
                     name: "Bộ Tài chính".into(),
                     parent: None,
-                    public_key: treasury.public_key(),
+                    keys: vec![treasury.public_key()],
+                    threshold: 1,
                 },
                 GenesisEntity {
                     id: ledger::EntityId::new("BYT").expect("an id"),
                     kind: EntityKind::Ministry,
                     name: "Bộ Y tế".into(),
                     parent: None,
-                    public_key: ledger::testkit::key("sim/BYT").public_key(),
+                    keys: vec![ledger::testkit::key("sim/BYT").public_key()],
+                    threshold: 1,
                 },
             ],
             validators,
             nodes: registered,
+            rotation_delay: genesis::ROTATION_DELAY_DEFAULT,
+            control: Vec::new(),
         };
         genesis.check().expect("the simulated genesis is valid");
         let genesis_state = genesis.state();

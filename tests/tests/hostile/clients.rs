@@ -139,7 +139,7 @@ fn hostile_clients_are_bounded() {
             btc_next + k % 64,
             ops::appropriate("BYT", "YTE.TX", 1 + k),
         );
-        tx.signature.0[3] ^= 0x08;
+        tx.signatures[0].signature.0[3] ^= 0x08;
         tx
     };
     let singles = 1_000 * n;

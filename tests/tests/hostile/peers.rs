@@ -223,7 +223,7 @@ fn hostile_peers_are_refused_and_cut_off() {
                     btc_next + j,
                     ops::appropriate("BYT", "YTE.TX", 1 + k as u64),
                 );
-                tx.signature.0[7] ^= 0x20;
+                tx.signatures[0].signature.0[7] ^= 0x20;
                 tx
             })
             .collect();

@@ -80,7 +80,14 @@ pub fn measure(txs: &[(SignedTx, PublicKey)], per: Duration) -> Calibration {
     assert!(txs.len() >= BATCH_LARGE, "at least {BATCH_LARGE} samples");
     let items: Vec<Item> = txs
         .iter()
-        .map(|(tx, key)| (*key, tx.body.signing_bytes(), tx.signature))
+        .map(|(tx, key)| {
+            let s = tx
+                .signatures
+                .iter()
+                .find(|s| s.key == *key)
+                .expect("a bench transaction is signed by its key");
+            (*key, tx.body.signing_bytes(), s.signature)
+        })
         .collect();
     let refs: Vec<(PublicKey, &[u8], Signature)> = items
         .iter()

@@ -669,8 +669,7 @@ mod tests {
         assert!(e.contains("refund") && e.contains("pay, award"), "{e}");
     }
 
-    /// The bench's genesis with keys derived from the ids, as the tests of
-    /// the demo feed do.
+    /// The bench's genesis, keys derived from the ids as the feed's tests do.
     fn genesis(world: &World) -> Genesis {
         let v = key("validator-0").public_key();
         let g = Genesis {
@@ -689,6 +688,8 @@ mod tests {
                 power: 10,
             }],
             nodes: Vec::new(),
+            rotation_delay: genesis::ROTATION_DELAY_DEFAULT,
+            control: Vec::new(),
         };
         g.check().unwrap();
         g

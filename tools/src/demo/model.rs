@@ -3,8 +3,8 @@
 //! the expected code), and the bookkeeping of what was planned.
 
 use ledger::state::Verdict;
-use ledger::tx::{EntityKind, Op, SignedTx, TxBody};
-use ledger::{EntityId, Signature, TxError};
+use ledger::tx::{EntityKind, Op, SignedTx, TxBody, TxSignature};
+use ledger::{EntityId, PublicKey, Signature, TxError};
 
 use super::{Bookkeeping, Draft, Expect, Feed, Needs, Planned};
 
@@ -98,8 +98,9 @@ impl Feed {
     }
 
     /// The transaction the model executes for `op`: the signer's next nonce
-    /// and a signature the model takes as valid. The model checks the
-    /// ledger's rules, not signatures; the runner signs for real.
+    /// and, under each key of the signer (and of the controller a control
+    /// rule asks for), a signature the model takes as valid. The model
+    /// checks the ledger's rules, not signatures; the runner signs for real.
     fn model_tx(&self, signer: &EntityId, op: &Op) -> Result<(SignedTx, Verdict), TxError> {
         let e = self
             .model
@@ -107,6 +108,18 @@ impl Feed {
             .ok_or_else(|| TxError::UnknownSigner {
                 signer: signer.clone(),
             })?;
+        let controller = self
+            .model
+            .control_rule_for(signer, op)
+            .and_then(|rule| self.model.entity(&rule.controller));
+        let mut keys: Vec<PublicKey> = e
+            .keys
+            .iter()
+            .chain(controller.iter().flat_map(|c| &c.keys))
+            .copied()
+            .collect();
+        keys.sort();
+        keys.dedup();
         let tx = SignedTx {
             body: TxBody {
                 chain_id: self.model.chain_id().to_owned(),
@@ -114,12 +127,15 @@ impl Feed {
                 nonce: e.nonce + 1,
                 op: op.clone(),
             },
-            signature: Signature([0; 64]),
+            signatures: keys
+                .into_iter()
+                .map(|key| TxSignature {
+                    key,
+                    signature: Signature([0; 64]),
+                })
+                .collect(),
         };
-        let verdict = Verdict {
-            key: e.public_key,
-            valid: true,
-        };
+        let verdict = Verdict { valid: true };
         Ok((tx, verdict))
     }
 

@@ -56,7 +56,7 @@ pub struct FeedRunner {
     client: Client,
     feed: Feed,
     chain_id: String,
-    keys: BTreeMap<EntityId, SigningKey>,
+    keys: BTreeMap<EntityId, Vec<SigningKey>>,
     nonces: BTreeMap<EntityId, u64>,
     in_flight: VecDeque<InFlight>,
     held: Option<Planned>,
@@ -92,11 +92,11 @@ fn rejection(v: &Value) -> (String, String) {
 
 impl FeedRunner {
     /// A runner that submits `feed`'s actions to `client` at `rate_per_s`,
-    /// signing with `keys`.
+    /// signing with `keys` (each entity's key files, first key first).
     pub fn new(
         client: Client,
         feed: Feed,
-        keys: BTreeMap<EntityId, SigningKey>,
+        keys: BTreeMap<EntityId, Vec<SigningKey>>,
         rate_per_s: f64,
         now: Instant,
     ) -> FeedRunner {
@@ -180,9 +180,9 @@ impl FeedRunner {
     }
 
     fn submit(&mut self, planned: Planned, now: Instant) {
-        let Some(key) = self.keys.get(&planned.signer) else {
+        let Some(signing) = self.signing_keys(&planned) else {
             eprintln!(
-                "demo: ! no key file for {}; leaving out: {}",
+                "demo: ! not enough key files to sign for {}; leaving out: {}",
                 planned.signer, planned.summary
             );
             self.stats.unexpected += 1;
@@ -200,7 +200,7 @@ impl FeedRunner {
                 nonce,
                 op: planned.op.clone(),
             }
-            .sign(key);
+            .sign_all(&signing);
             self.client.submit(&tx).map(|hash| (hash, nonce))
         });
         match result {
@@ -248,6 +248,26 @@ impl FeedRunner {
                 self.retry(planned, now);
             }
         }
+    }
+
+    /// The keys that sign `planned`: as many of the signer's as its
+    /// threshold asks, and of the controller's where a control rule covers
+    /// the operation. `None` if the key files are too few.
+    fn signing_keys(&self, planned: &Planned) -> Option<Vec<&SigningKey>> {
+        let state = self.feed.model();
+        let mut out = Vec::new();
+        let controller = state
+            .control_rule_for(&planned.signer, &planned.op)
+            .map(|rule| rule.controller);
+        for id in std::iter::once(&planned.signer).chain(controller.as_ref()) {
+            let needed = state.entity(id).map_or(1, |e| usize::from(e.threshold));
+            let held = self.keys.get(id)?;
+            if held.len() < needed {
+                return None;
+            }
+            out.extend(held.iter().take(needed));
+        }
+        Some(out)
     }
 
     fn retry(&mut self, planned: Planned, now: Instant) {

@@ -103,7 +103,8 @@ fn register(entity: &str, kind: EntityKind, name: &str, parent: Option<&str>) ->
         kind,
         name: name.into(),
         parent: parent.map(id),
-        public_key: key(entity).public_key(),
+        keys: vec![key(entity).public_key()],
+        threshold: 1,
     }
 }
 
@@ -598,7 +599,8 @@ fn small_genesis() -> Genesis {
         kind,
         name: name.into(),
         parent: parent.map(id),
-        public_key: key(id_).public_key(),
+        keys: vec![key(id_).public_key()],
+        threshold: 1,
     };
     Genesis {
         chain_id: CHAIN_ID.into(),
@@ -623,11 +625,23 @@ fn small_genesis() -> Genesis {
                 None,
             ),
             entity("TTXVN", EntityKind::Observer, "Tòa soạn Minh Bạch", None),
+            entity(
+                "KBNN.KSC",
+                EntityKind::Controller,
+                "Phòng Kiểm soát chi, Kho bạc Nhà nước",
+                None,
+            ),
         ],
         validators: (0..4).map(validator).collect(),
         nodes: vec![ledger::state::NodeRecord {
             peer_id: peer("node-0"),
             operator: id("MOH"),
+        }],
+        rotation_delay: 100,
+        control: vec![ledger::state::ControlRule {
+            ministry: Some(id("MOH")),
+            amount: ledger::Amount(1_000_000_000),
+            controller: id("KBNN.KSC"),
         }],
     }
 }

@@ -21,6 +21,7 @@ use crate::api::explorer_router;
 
 mod feeds;
 mod flags;
+mod keys;
 mod pictures;
 
 const GENEROUS: RateLimits = RateLimits {

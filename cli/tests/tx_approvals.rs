@@ -1,0 +1,378 @@
+//! Approvals end to end, against a one-validator network of a real node
+//! process on loopback: an entity of several keys acts only when enough of
+//! them sign, a payment over a control rule's amount needs the controller's
+//! signature too, and both are gathered with transaction files (`--unsigned
+//! --out`, `tx sign`, `tx submit`) or with `--key` repeated.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use ledger::crypto::SigningKey;
+use node::testnet::NetworkPlan;
+use support::{key_file, minhbach, Run};
+use tools::client::Client;
+
+/// Bound on the wait for the network's first block.
+const WAIT: Duration = Duration::from_secs(60);
+/// `--timeout` of every `--wait`: under the helper's deadline for a run.
+const TX_WAIT: &str = "15";
+
+/// A one-validator network of the devnet story's entities in a temporary
+/// folder, its API on loopback; the node is killed when this is dropped.
+struct Net {
+    plan: NetworkPlan,
+    node: Child,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Net {
+    fn start(chain_id: &str) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let (plan, node, log) = support::start_story_node(dir.path(), chain_id);
+        let mut net = Net {
+            plan,
+            node,
+            log,
+            dir,
+        };
+        let client = Client::new(&net.url(), None).unwrap();
+        let deadline = Instant::now() + WAIT;
+        while !client
+            .get("/v1/status")
+            .is_ok_and(|s| s["height"].as_u64() >= Some(1))
+        {
+            if let Some(status) = net.node.try_wait().unwrap() {
+                panic!("the node exited ({status}):\n{}", net.said());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no first block within {WAIT:?}:\n{}",
+                net.said()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        net
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.plan.nodes[0].api)
+    }
+
+    fn said(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The key file of a genesis entity.
+    fn key(&self, entity: &str) -> String {
+        let plan = self
+            .plan
+            .entities
+            .iter()
+            .find(|e| e.id.as_str() == entity)
+            .unwrap_or_else(|| panic!("no entity {entity}"));
+        plan.key_file.to_str().unwrap().to_owned()
+    }
+
+    /// `minhbach --node URL --chain-id CHAIN tx args...`.
+    fn tx(&self, args: &[&str]) -> Run {
+        let url = self.url();
+        let mut all = vec![
+            "--node",
+            url.as_str(),
+            "--chain-id",
+            self.plan.chain_id.as_str(),
+            "tx",
+        ];
+        all.extend(args);
+        minhbach(&all)
+    }
+
+    /// [`Net::tx`], which must exit 0.
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.tx(args);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{args:?}: {run:?}\nthe node said:\n{}",
+            self.said()
+        );
+        run
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = self.node.kill();
+        let _ = self.node.wait();
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A rejection: exit 1 naming `code`.
+fn assert_rejected(run: &Run, code: &str) {
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains(code), "{code} not in: {run:?}");
+}
+
+#[test]
+fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
+    let net = Net::start("minhbach-kofn");
+    let dir = net.dir.path();
+    let (a_path, a) = key_file(dir, "a.key", 31);
+    let (b_path, b) = key_file(dir, "b.key", 32);
+    let (c_path, c) = key_file(dir, "c.key", 33);
+    let hex = |k: &SigningKey| k.public_key().to_hex();
+    let (d_path, d) = key_file(dir, "d.key", 34);
+    let (e_path, e) = key_file(dir, "e.key", 35);
+    let btc = net.key("BTC");
+    net.ok(&[
+        "register-entity",
+        "--key",
+        &btc,
+        "--signer",
+        "BTC",
+        "--id",
+        "V-0100",
+        "--kind",
+        "vendor",
+        "--name",
+        "Công ty TNHH Ba Chữ Ký",
+        "--public-key",
+        &hex(&a),
+        "--public-key",
+        &hex(&b),
+        "--public-key",
+        &hex(&c),
+        "--threshold",
+        "2",
+        "--wait",
+        "--timeout",
+        TX_WAIT,
+    ]);
+
+    // The vendor replaces its keys with two new ones, both to sign: the file
+    // goes from one official to the next, each checking it against the node.
+    let file = net.path("set-keys.json");
+    net.ok(&[
+        "set-keys",
+        "--signer",
+        "V-0100",
+        "--entity",
+        "V-0100",
+        "--public-key",
+        &hex(&d),
+        "--public-key",
+        &hex(&e),
+        "--threshold",
+        "2",
+        "--unsigned",
+        "--out",
+        s(&file),
+    ]);
+    net.ok(&["sign", s(&file), "--key", s(&a_path)]);
+    // One of three keys is not enough; the node says so.
+    let once = net.path("set-keys-once.json");
+    std::fs::copy(&file, &once).unwrap();
+    net.ok(&["sign", s(&file), "--key", s(&c_path)]);
+    let shown = net.ok(&["show", s(&file)]);
+    assert!(
+        shown.stdout.contains("signatures    2 (in key order)"),
+        "{shown:?}"
+    );
+    assert_rejected(
+        &net.tx(&["submit", s(&once), "--wait", "--timeout", TX_WAIT]),
+        "threshold_not_met",
+    );
+    let run = net.ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
+    assert!(run.stdout.contains("committed at height"), "{run:?}");
+
+    // The new keys are the vendor's now: the old ones are foreign, one new
+    // one is short of the threshold, both new ones act.
+    let foreign = net.tx(&[
+        "cancel-keys",
+        "--key",
+        s(&a_path),
+        "--key",
+        s(&b_path),
+        "--signer",
+        "V-0100",
+        "--entity",
+        "V-0100",
+        "--wait",
+        "--timeout",
+        TX_WAIT,
+    ]);
+    assert_rejected(&foreign, "foreign_signature");
+    let short = net.tx(&[
+        "cancel-keys",
+        "--key",
+        s(&d_path),
+        "--signer",
+        "V-0100",
+        "--entity",
+        "V-0100",
+        "--wait",
+        "--timeout",
+        TX_WAIT,
+    ]);
+    assert_rejected(&short, "threshold_not_met");
+    // Nothing is pending, so the cancel itself is refused as changing
+    // nothing, once its signatures are enough.
+    let enough = net.tx(&[
+        "cancel-keys",
+        "--key",
+        s(&d_path),
+        "--key",
+        s(&e_path),
+        "--signer",
+        "V-0100",
+        "--entity",
+        "V-0100",
+        "--wait",
+        "--timeout",
+        TX_WAIT,
+    ]);
+    assert_rejected(&enough, "no_op");
+}
+
+#[test]
+fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
+    let net = Net::start("minhbach-control");
+    let (btc, byt, bvbm, kbnn) = (
+        net.key("BTC"),
+        net.key("BYT"),
+        net.key("BYT-BVBM"),
+        net.key("KBNN"),
+    );
+    let wait = ["--wait", "--timeout", TX_WAIT];
+    let signed = |key: &str, signer: &str, op: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = vec![op[0].into(), "--key".into(), key.into()];
+        args.extend(["--signer".into(), signer.into()]);
+        args.extend(op[1..].iter().map(|a| a.to_string()));
+        args.extend(wait.map(str::to_owned));
+        args
+    };
+    let run = |args: Vec<String>| net.tx(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let ok = |args: Vec<String>| {
+        let r = run(args);
+        assert_eq!(r.code, Some(0), "{r:?}\nthe node said:\n{}", net.said());
+    };
+    ok(signed(
+        &btc,
+        "BTC",
+        &[
+            "appropriate",
+            "--year",
+            "2026",
+            "--line",
+            "YTE.DTPT",
+            "--to",
+            "BYT",
+            "--amount",
+            "100.000.000.000",
+            "--legal-ref",
+            "Nghị quyết 1/2026",
+        ],
+    ));
+    ok(signed(
+        &byt,
+        "BYT",
+        &[
+            "allocate",
+            "--year",
+            "2026",
+            "--line",
+            "YTE.DTPT",
+            "--to",
+            "BYT-BVBM",
+            "--amount",
+            "80.000.000.000",
+        ],
+    ));
+    ok(signed(
+        &btc,
+        "BTC",
+        &[
+            "set-control",
+            "--ministry",
+            "BYT",
+            "--amount",
+            "50.000.000.000",
+            "--controller",
+            "KBNN",
+        ],
+    ));
+    let award = [
+        "award",
+        "--contract",
+        "C-1",
+        "--year",
+        "2026",
+        "--line",
+        "YTE.DTPT",
+        "--vendor",
+        "V-0001",
+        "--amount",
+        "60.000.000.000",
+        "--title",
+        "Máy chụp cộng hưởng từ",
+    ];
+    assert_rejected(&run(signed(&bvbm, "BYT-BVBM", &award)), "approval_required");
+
+    // The hospital prepares the award; the hospital and the controller sign.
+    let file = net.path("award.json");
+    let mut unsigned: Vec<String> = award.map(str::to_owned).to_vec();
+    unsigned.extend(["--signer", "BYT-BVBM", "--unsigned", "--out", s(&file)].map(str::to_owned));
+    ok(unsigned);
+    let shown = net.ok(&["show", s(&file)]);
+    assert!(
+        shown.stdout.contains("amount        60,000,000,000 đồng"),
+        "{shown:?}"
+    );
+    net.ok(&["sign", s(&file), "--key", &bvbm]);
+    net.ok(&["sign", s(&file), "--key", &kbnn]);
+    let run_submit = net.ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
+    assert!(
+        run_submit.stdout.contains("committed at height"),
+        "{run_submit:?}"
+    );
+
+    // A payment over the amount, both keys at once on the command line.
+    let pay = [
+        "pay",
+        "--contract",
+        "C-1",
+        "--amount",
+        "55.000.000.000",
+        "--reference",
+        "HĐ-01",
+        "--key",
+        &kbnn,
+    ];
+    ok(signed(&bvbm, "BYT-BVBM", &pay));
+    // Under the amount, the hospital alone.
+    ok(signed(
+        &bvbm,
+        "BYT-BVBM",
+        &[
+            "pay",
+            "--contract",
+            "C-1",
+            "--amount",
+            "1.000.000",
+            "--reference",
+            "HĐ-02",
+        ],
+    ));
+}
