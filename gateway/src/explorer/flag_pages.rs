@@ -254,6 +254,24 @@ pub fn row(f: &Flag) -> Vec<String> {
             amount(from),
             tx.to_hex(),
         ),
+        Flag::UnacknowledgedPayment {
+            contract,
+            payment,
+            department,
+            vendor,
+            amount: paid,
+            tx,
+            ..
+        } => (
+            none(),
+            s(department),
+            s(vendor),
+            none(),
+            s(contract),
+            amount(paid),
+            s(payment),
+            tx.to_hex(),
+        ),
     };
     vec![
         f.id(),

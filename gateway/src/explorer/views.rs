@@ -579,6 +579,30 @@ pub fn flag(ctx: &Ctx, state: &State, params: &FlagParams, f: &Flag) -> Markup {
             ),
             None,
         ),
+        Flag::UnacknowledgedPayment {
+            contract,
+            department,
+            vendor,
+            amount,
+            tx,
+            paid_at,
+            blocks_since,
+            ..
+        } => (
+            t.flag_unacknowledged,
+            fill(
+                t.flag_unacknowledged_text,
+                &[
+                    e(department),
+                    ctx.amount(*amount),
+                    e(vendor),
+                    ctx.contract_link(contract),
+                    at_block(ctx, tx, *paid_at),
+                    text(&ctx.number(*blocks_since)),
+                ],
+            ),
+            None,
+        ),
     };
     let href = ctx.href(&format!("/flags/{}", f.id()));
     html! {

@@ -13,6 +13,10 @@ use crate::types::{Amount, ContractId, EntityId, Hash, Height, Year};
 /// devnet's pace. A chain that makes a block a second would count in days
 /// (86,400 blocks a day).
 pub const PAID_WITHOUT_DELIVERY_BLOCKS: u64 = 1_000;
+/// A payment its vendor has not acknowledged is flagged once this many
+/// blocks have passed since it was made (the pace of
+/// [`PAID_WITHOUT_DELIVERY_BLOCKS`]).
+pub const ACKNOWLEDGE_WAIT_BLOCKS: u64 = 1_000;
 /// The procurement threshold awards are compared with: 2 tỷ đồng.
 pub const AWARD_THRESHOLD: Amount = Amount(2_000_000_000);
 /// How far under the threshold, in percent, an award counts as "just under".
@@ -32,6 +36,8 @@ pub const VENDOR_SHARE_MIN_CONTRACTS: usize = 3;
 pub struct FlagParams {
     /// See [`PAID_WITHOUT_DELIVERY_BLOCKS`].
     pub delivery_wait_blocks: u64,
+    /// See [`ACKNOWLEDGE_WAIT_BLOCKS`].
+    pub acknowledge_wait_blocks: u64,
     /// See [`AWARD_THRESHOLD`].
     pub award_threshold: Amount,
     /// See [`UNDER_THRESHOLD_PCT`].
@@ -48,6 +54,7 @@ impl Default for FlagParams {
     fn default() -> Self {
         FlagParams {
             delivery_wait_blocks: PAID_WITHOUT_DELIVERY_BLOCKS,
+            acknowledge_wait_blocks: ACKNOWLEDGE_WAIT_BLOCKS,
             award_threshold: AWARD_THRESHOLD,
             under_threshold_pct: UNDER_THRESHOLD_PCT,
             under_threshold_repeat_min: UNDER_THRESHOLD_REPEAT_MIN,
@@ -158,6 +165,27 @@ pub enum Flag {
         /// Its height.
         height: Height,
     },
+    /// A payment its vendor has not acknowledged receiving, `blocks_since`
+    /// blocks after it was made: "paid" rests on the department's word
+    /// alone.
+    UnacknowledgedPayment {
+        /// The contract.
+        contract: ContractId,
+        /// Which payment (0 for the first).
+        payment: u32,
+        /// Who paid.
+        department: EntityId,
+        /// Who was to receive it.
+        vendor: EntityId,
+        /// The amount.
+        amount: Amount,
+        /// The payment.
+        tx: Hash,
+        /// Its height.
+        paid_at: Height,
+        /// Blocks since.
+        blocks_since: u64,
+    },
 }
 
 impl Flag {
@@ -169,6 +197,7 @@ impl Flag {
             Flag::VendorShare { .. } => "vendor-share",
             Flag::TreasuryRotatedKey { .. } => "treasury-rotated-key",
             Flag::AmendedUpward { .. } => "amended-upward",
+            Flag::UnacknowledgedPayment { .. } => "unacknowledged-payment",
         }
     }
 
@@ -190,6 +219,9 @@ impl Flag {
             Flag::TreasuryRotatedKey { tx, .. } | Flag::AmendedUpward { tx, .. } => {
                 format!("{kind}:{}", tx.to_hex())
             }
+            Flag::UnacknowledgedPayment {
+                contract, payment, ..
+            } => format!("{kind}:{contract}:{payment}"),
         }
     }
 
@@ -197,7 +229,8 @@ impl Flag {
     pub fn concerns_contract(&self, contract: &ContractId) -> bool {
         match self {
             Flag::PaidWithoutDelivery { contract: c, .. }
-            | Flag::AmendedUpward { contract: c, .. } => c == contract,
+            | Flag::AmendedUpward { contract: c, .. }
+            | Flag::UnacknowledgedPayment { contract: c, .. } => c == contract,
             Flag::UnderThreshold { awards, .. } => awards.iter().any(|a| a.contract == *contract),
             Flag::VendorShare { .. } | Flag::TreasuryRotatedKey { .. } => false,
         }
@@ -210,6 +243,9 @@ impl Flag {
                 department, vendor, ..
             }
             | Flag::UnderThreshold {
+                department, vendor, ..
+            }
+            | Flag::UnacknowledgedPayment {
                 department, vendor, ..
             } => department == entity || vendor == entity,
             Flag::VendorShare {
@@ -229,7 +265,8 @@ impl Flag {
     /// a standing sum).
     pub fn height(&self) -> Option<Height> {
         match self {
-            Flag::PaidWithoutDelivery { paid_at, .. } => Some(*paid_at),
+            Flag::PaidWithoutDelivery { paid_at, .. }
+            | Flag::UnacknowledgedPayment { paid_at, .. } => Some(*paid_at),
             Flag::UnderThreshold { awards, .. } => awards.last().map(|a| a.height),
             Flag::VendorShare { .. } => None,
             Flag::TreasuryRotatedKey { height, .. } | Flag::AmendedUpward { height, .. } => {

@@ -106,6 +106,9 @@ pub(crate) mod tag {
     pub const ROTATION: u8 = b'R';
     /// A contract amended upwards: height, index.
     pub const AMENDED_UP: u8 = b'A';
+    /// A payment its vendor has not acknowledged: height, contract, payment
+    /// number → hash.
+    pub const UNACKED: u8 = b'K';
 }
 
 /// Builds keys: a tag, then parts, ids each ended by a zero byte.
@@ -135,6 +138,10 @@ impl Key {
     }
     pub(crate) fn height(mut self, h: Height) -> Key {
         self.0.extend_from_slice(&h.0.to_be_bytes());
+        self
+    }
+    pub(crate) fn payment(mut self, n: u32) -> Key {
+        self.0.extend_from_slice(&n.to_be_bytes());
         self
     }
     pub(crate) fn done(self) -> Vec<u8> {
@@ -309,6 +316,8 @@ struct ContractNow {
     year: Year,
     amount: Amount,
     paid: bool,
+    /// Payments made so far.
+    payments: u32,
 }
 
 /// The summaries' view of the state while a block is applied: the state
@@ -337,6 +346,7 @@ impl Scratch<'_> {
                 year: c.year,
                 amount: c.amount,
                 paid: c.paid > Amount::ZERO,
+                payments: c.payments,
             })
         })
     }
@@ -486,6 +496,7 @@ pub fn changes(
                         year: *year,
                         amount: *amount,
                         paid: false,
+                        payments: 0,
                     },
                 );
             }
@@ -549,6 +560,12 @@ pub fn changes(
                 sums.vendor(&c.vendor, c.year, month, &c.department, a);
                 sums.put
                     .insert(contract_key(contract), Some(hash.0.to_vec()));
+                let unacked = Key::new(tag::UNACKED)
+                    .height(h)
+                    .id(contract.as_str())
+                    .payment(c.payments);
+                sums.put.insert(unacked.done(), Some(hash.0.to_vec()));
+                c.payments = c.payments.saturating_add(1);
                 if !c.paid {
                     c.paid = true;
                     let open =
@@ -606,8 +623,18 @@ pub fn changes(
             | Op::CancelKeys { .. }
             | Op::SetControl { .. }
             | Op::RemoveControl { .. }
-            | Op::CloseYear { .. }
-            | Op::AcknowledgePayment { .. } => {}
+            | Op::CloseYear { .. } => {}
+            Op::AcknowledgePayment { contract, payment } => {
+                sums.put
+                    .insert(contract_key(contract), Some(hash.0.to_vec()));
+                // Paid in an earlier block, or else in this one.
+                let paid_at = before.payment(contract, *payment).map_or(h, |p| p.height);
+                let k = Key::new(tag::UNACKED)
+                    .height(paid_at)
+                    .id(contract.as_str())
+                    .payment(*payment);
+                sums.put.insert(k.done(), None);
+            }
         }
     }
     merge(sums, read)

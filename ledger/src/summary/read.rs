@@ -183,6 +183,7 @@ pub fn flags(
     out.extend(under_threshold(read, p)?);
     out.extend(vendor_share(read, p)?);
     out.extend(events(read, state)?);
+    out.extend(unacknowledged(read, state, now, p)?);
     Ok(out)
 }
 
@@ -217,6 +218,58 @@ fn paid_without_delivery(
                 paid: c.paid,
                 contract,
                 first_payment,
+                paid_at: Height(paid_at),
+                blocks_since: now.0 - paid_at,
+            });
+        }
+        true
+    })?;
+    err.map_or(Ok(out), Err)
+}
+
+/// Payments their vendors have not acknowledged, made at least
+/// `acknowledge_wait_blocks` before `now`, oldest first.
+fn unacknowledged(
+    read: &dyn SummaryRead,
+    state: &State,
+    now: Height,
+    p: &FlagParams,
+) -> Result<Vec<Flag>, SummaryError> {
+    let Some(last) = now.0.checked_sub(p.acknowledge_wait_blocks) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut err = None;
+    read.scan(&[tag::UNACKED], &mut |k, v| {
+        let parsed = (|| {
+            let paid_at = u64::from_be_bytes(k.get(1..9)?.try_into().ok()?);
+            let rest = k.get(9..)?;
+            let end = rest.iter().position(|b| *b == 0)?;
+            let id = std::str::from_utf8(&rest[..end]).ok()?;
+            let n = u32::from_be_bytes(rest.get(end + 1..)?.try_into().ok()?);
+            Some((
+                paid_at,
+                ContractId::new(id).ok()?,
+                n,
+                Hash(v.try_into().ok()?),
+            ))
+        })();
+        let Some((paid_at, contract, payment, tx)) = parsed else {
+            err = Some(bad("payment", k));
+            return false;
+        };
+        if paid_at > last {
+            return false;
+        }
+        if let (Some(c), Some(pay)) = (state.contract(&contract), state.payment(&contract, payment))
+        {
+            out.push(Flag::UnacknowledgedPayment {
+                department: c.department.clone(),
+                vendor: c.vendor.clone(),
+                amount: pay.amount,
+                contract,
+                payment,
+                tx,
                 paid_at: Height(paid_at),
                 blocks_since: now.0 - paid_at,
             });

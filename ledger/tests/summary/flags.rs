@@ -259,6 +259,7 @@ fn a_delivery_before_any_payment_leaves_nothing_to_flag() {
     w.award("MOH.A", "C-1", "V-1", 10_000_000);
     w.deliver("MOH.A", "C-1");
     let paid_at = w.pay("MOH.A", "C-1", 1_000_000);
+    w.one("V-1", acknowledge("C-1", 0));
     let now = Height(paid_at.0 + PAID_WITHOUT_DELIVERY_BLOCKS + 5);
     assert!(w.flags(now).is_empty());
 }
@@ -267,9 +268,11 @@ fn a_delivery_before_any_payment_leaves_nothing_to_flag() {
 fn payment_and_delivery_in_one_block_leave_nothing_to_flag() {
     let mut w = World::new();
     w.award("MOH.A", "C-1", "V-1", 10_000_000);
+    // The vendor acknowledges the payment in the same block.
     let txs = vec![
         w.chain.tx("MOH.A", 0, super::pay("C-1", 5)),
         w.chain.tx("MOH.A", 1, super::deliver("C-1")),
+        w.chain.tx("V-1", 0, acknowledge("C-1", 0)),
     ];
     let h = w.block(txs);
     assert!(w
@@ -277,6 +280,7 @@ fn payment_and_delivery_in_one_block_leave_nothing_to_flag() {
         .is_empty());
     // Paid again, still delivered: nothing either.
     w.pay("MOH.A", "C-1", 5);
+    w.one("V-1", acknowledge("C-1", 1));
     assert!(w
         .flags(Height(h.0 + PAID_WITHOUT_DELIVERY_BLOCKS + 9))
         .is_empty());
@@ -300,4 +304,56 @@ fn flag_ids_name_what_they_are_about() {
         "C-1 and C-2 make V-1 hold nearly all of MOH's 3 contracts"
     );
     let _ = cid("C-1");
+}
+
+#[test]
+fn a_payment_its_vendor_has_not_acknowledged_is_flagged_until_it_does() {
+    let unacked = |flags: Vec<Flag>| -> Vec<Flag> {
+        flags
+            .into_iter()
+            .filter(|f| matches!(f, Flag::UnacknowledgedPayment { .. }))
+            .collect()
+    };
+    let wait = FlagParams::default().acknowledge_wait_blocks;
+    let mut w = World::new();
+    w.award("MOH.A", "C-1", "V-1", 10_000_000);
+    let first = w.pay("MOH.A", "C-1", 4_000_000);
+    let second = w.pay("MOH.A", "C-1", 1_000_000);
+    // The vendor acknowledges the second payment at once.
+    let ack = |payment| Op::AcknowledgePayment {
+        contract: cid("C-1"),
+        payment,
+    };
+    w.one("V-1", ack(1));
+    assert!(unacked(w.flags(Height(first.0 + wait - 1))).is_empty());
+    let now = Height(second.0 + wait);
+    let raised = unacked(w.flags(now));
+    assert_eq!(
+        raised,
+        vec![Flag::UnacknowledgedPayment {
+            contract: cid("C-1"),
+            payment: 0,
+            department: id("MOH.A"),
+            vendor: id("V-1"),
+            amount: Amount(4_000_000),
+            tx: w.hashes[&(first, 0)],
+            paid_at: first,
+            blocks_since: now.0 - first.0,
+        }]
+    );
+    assert_eq!(raised[0].id(), "unacknowledged-payment:C-1:0");
+    // Acknowledged late, it clears; the state records when.
+    let at = w.one("V-1", ack(0));
+    assert!(unacked(w.flags(now)).is_empty());
+    assert_eq!(
+        w.chain.state.payment(&cid("C-1"), 0).unwrap().acknowledged,
+        Some(at)
+    );
+}
+
+fn acknowledge(contract: &str, payment: u32) -> Op {
+    Op::AcknowledgePayment {
+        contract: cid(contract),
+        payment,
+    }
 }
