@@ -99,6 +99,10 @@ pub struct Planned {
     pub needs: Needs,
     /// One line for people: who does what, for how much.
     pub summary: String,
+    /// The controller whose signatures a control rule asks for, as the
+    /// state stood before the action (an amendment is judged by the amount
+    /// it raises the contract from).
+    pub controller: Option<EntityId>,
 }
 
 /// Where a contract is in its life.

@@ -27,6 +27,10 @@ impl Feed {
         } else {
             base
         };
+        let controller = self
+            .model
+            .control_rule_for(&draft.signer, &draft.op)
+            .map(|rule| rule.controller);
         match draft.expect {
             Expect::Accepted => {
                 if self.apply(&draft.signer, &draft.op).is_err() {
@@ -57,6 +61,7 @@ impl Feed {
             expect: draft.expect,
             needs,
             summary: draft.summary,
+            controller,
         })
     }
 

@@ -256,10 +256,7 @@ impl FeedRunner {
     fn signing_keys(&self, planned: &Planned) -> Option<Vec<&SigningKey>> {
         let state = self.feed.model();
         let mut out = Vec::new();
-        let controller = state
-            .control_rule_for(&planned.signer, &planned.op)
-            .map(|rule| rule.controller);
-        for id in std::iter::once(&planned.signer).chain(controller.as_ref()) {
+        for id in std::iter::once(&planned.signer).chain(planned.controller.as_ref()) {
             let needed = state.entity(id).map_or(1, |e| usize::from(e.threshold));
             let held = self.keys.get(id)?;
             if held.len() < needed {
