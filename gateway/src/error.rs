@@ -149,6 +149,16 @@ impl From<TxError> for ApiError {
     }
 }
 
+impl From<&TxError> for ErrorDetail {
+    /// What a rejection says, as the error shape carries it.
+    fn from(e: &TxError) -> ErrorDetail {
+        ErrorDetail {
+            code: ErrorCode(e.code()),
+            message: tx_message(e),
+        }
+    }
+}
+
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> ApiError {
         ApiError::bad_request(e.body_text())

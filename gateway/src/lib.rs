@@ -7,6 +7,8 @@
 //! From the bottom up:
 //! - [`error`] and [`time`]: the one error shape and the one time format of
 //!   every answer;
+//! - [`approvals`]: a fiscal year's rows and the transactions awaiting
+//!   signatures, as both the API and the explorer show them;
 //! - [`export`]: contracts and payments as CSV or an OCDS release package;
 //! - [`explorer`]: the explorer's HTML pages, red flags and hardening;
 //! - [`api`]: the JSON API, its OpenAPI document, and the two routers (the
@@ -19,6 +21,7 @@
 //! - [`listeners::Listeners`]: both listeners on a runtime of their own.
 
 pub mod api;
+pub mod approvals;
 pub mod error;
 pub mod explorer;
 pub mod export;

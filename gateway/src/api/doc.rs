@@ -22,13 +22,14 @@ const DESCRIPTION: &str = "\
 The HTTP API of a Minh Bạch node: a permissioned ledger of Vietnamese public \
 spending. Each node serves two listeners. The **API** (operators and \
 submitters) has the read routes and the writes: `POST /v1/txs`, \
-`POST /v1/txs/batch` and `POST /v1/cosignatures`. The **explorer** \
-(journalists, the public) has the same read routes, `/genesis.json` and \
-server-rendered HTML pages (`/`, `/blocks/{h}`, `/txs/{hash}`, \
-`/entities/{id}`, `/contracts/{id}`, `/search?q=`, not described here); it \
-answers GET and HEAD only (anything else is 405 with `Allow: GET, HEAD`) and \
-limits each client's request rate (429 with `Retry-After`). Each listener \
-serves the document of its own routes.
+`POST /v1/txs/batch`, `POST /v1/awaiting` (a transaction gathering \
+signatures) and `POST /v1/cosignatures`. The **explorer** (journalists, the \
+public) has the same read routes, `/genesis.json` and server-rendered HTML \
+pages (`/`, `/blocks/{h}`, `/txs/{hash}`, `/entities/{id}`, \
+`/contracts/{id}`, `/years/{year}`, `/awaiting`, `/search?q=`, not \
+described here); it answers GET and HEAD only (anything else is 405 with \
+`Allow: GET, HEAD`) and limits each client's request rate (429 with \
+`Retry-After`). Each listener serves the document of its own routes.
 
 Conventions:
 - Amounts are strings of whole minor units (đồng), e.g. `\"300000000\"`, so \
@@ -73,11 +74,13 @@ pub fn base() -> OpenApi {
         ),
         tag(
             "transactions",
-            "Signed transactions, their status and audit bundles.",
+            "Signed transactions, their status and audit bundles, and \
+             transactions awaiting signatures.",
         ),
         tag(
             "spending",
-            "Entities, their budget lines and history, and contracts.",
+            "Entities, their budget lines and history, contracts, red flags \
+             and fiscal years.",
         ),
         tag(
             "witnesses",

@@ -26,7 +26,7 @@ use ledger::store::{HistoryEntry, TxLocation};
 use ledger::{ContractId, EntityId, Hash, Height, SignedTx, TxError, ValidatorSet, Year};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use node::shared::Shared;
@@ -37,6 +37,7 @@ use crate::error::{tx_message, ApiError};
 use crate::export::{self, Export, ExportError, Format, OcdsOptions};
 use crate::time::rfc3339;
 
+mod awaiting;
 mod chain;
 pub mod doc;
 mod exports;
@@ -44,6 +45,7 @@ pub mod model;
 mod spending;
 mod submit;
 mod witness;
+mod years;
 
 pub use self::exports::ExportLinks;
 use self::model::{
@@ -63,8 +65,9 @@ pub const BLOCKS_PAGE_DEFAULT: u64 = 20;
 pub const HISTORY_PAGE: usize = 100;
 /// Most exports a node makes at once; each reads every block.
 pub const EXPORTS_RUNNING_MAX: usize = 2;
-/// Largest body `POST /v1/txs` reads: a largest transaction in base64 JSON
-/// fits; anything longer is 413 `too_large` before it is decoded.
+/// Largest body `POST /v1/txs` and `POST /v1/awaiting` read: a largest
+/// transaction in base64 JSON fits; anything longer is 413 `too_large`
+/// before it is decoded.
 pub const SUBMIT_BODY_BYTES_MAX: usize = ledger::codec::TX_BYTES_MAX * 2;
 /// Most transactions in one `POST /v1/txs/batch`.
 pub const SUBMIT_BATCH_TXS_MAX: usize = 4096;
@@ -104,20 +107,17 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 /// The operators' API: every read route plus `POST /v1/txs`,
-/// `POST /v1/txs/batch` and `POST /v1/cosignatures`, and the document of
-/// exactly those at [`OPENAPI_PATH`]; exports with the default `[exports]`
-/// settings.
+/// `POST /v1/txs/batch`, `POST /v1/awaiting` and `POST /v1/cosignatures`,
+/// and the document of exactly those at [`OPENAPI_PATH`]; exports with the
+/// default `[exports]` settings.
 pub fn api_router(shared: Arc<Shared>) -> Router {
     api_router_with(shared, ExportLinks::default())
 }
 
 /// [`api_router`], its exports published as `links` say.
 pub fn api_router_with(shared: Arc<Shared>, links: ExportLinks) -> Router {
-    let mut submit = routes!(submit::post_tx);
-    submit.2 = submit
-        .2
-        .layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX))
-        .layer(middleware::from_fn(within_submit_timeout));
+    let submit = takes_one_tx(routes!(submit::post_tx));
+    let offer = takes_one_tx(routes!(awaiting::post_awaiting));
     let mut submit_batch = routes!(submit::post_tx_batch);
     submit_batch.2 = submit_batch
         .2
@@ -139,6 +139,7 @@ pub fn api_router_with(shared: Arc<Shared>, links: ExportLinks) -> Router {
     let (router, openapi) = read_routes()
         .routes(submit)
         .routes(submit_batch)
+        .routes(offer)
         .routes(cosign)
         .split_for_parts();
     // The handlers' own description is the whole of the API's document.
@@ -192,6 +193,9 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(spending::entity_txs))
         .routes(routes!(spending::contract))
         .routes(routes!(spending::flags))
+        .routes(routes!(years::year))
+        .routes(routes!(awaiting::awaiting))
+        .routes(routes!(awaiting::awaiting_one))
         .routes(routes!(chain::validators))
         .routes(routes!(chain::evidence))
         .routes(routes!(witness::latest_checkpoint))
@@ -203,6 +207,17 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::export_ocds))
         .routes(routes!(exports::ocds_extension))
         .routes(routes!(exports::ocds_extension_schema))
+}
+
+/// A route that takes one transaction as `POST /v1/txs` does: bodies over
+/// [`SUBMIT_BODY_BYTES_MAX`] are 413, and the whole exchange is bounded by
+/// [`SUBMIT_TIMEOUT`].
+fn takes_one_tx(mut route: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    route.2 = route
+        .2
+        .layer(DefaultBodyLimit::max(SUBMIT_BODY_BYTES_MAX))
+        .layer(middleware::from_fn(within_submit_timeout));
+    route
 }
 
 /// Answers 408 `timeout` when a submission takes over [`SUBMIT_TIMEOUT`]:
@@ -285,8 +300,8 @@ async fn read_only(request: Request, next: Next) -> Response {
 }
 
 /// The API's answer to a method its route does not take. Every route but
-/// `/v1/txs`, `/v1/txs/batch` and `/v1/cosignatures` is read-only; axum
-/// then sets `Allow` to the route's methods.
+/// `/v1/txs`, `/v1/txs/batch`, `/v1/awaiting` and `/v1/cosignatures` is
+/// read-only; axum then sets `Allow` to the route's methods.
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -27,6 +27,15 @@ use crate::time::rfc3339;
 
 pub use crate::error::{error_codes, ErrorBody, ErrorCode, ErrorDetail, API_ERROR_CODES};
 
+mod awaiting;
+mod years;
+
+pub use self::awaiting::{
+    AwaitingDetail, AwaitingKept, AwaitingList, AwaitingOffered, AwaitingSubmitted, AwaitingView,
+    KeptStatus, SubmittedStatus, WaitsForView,
+};
+pub use self::years::{YearEntityView, YearView};
+
 /// A validator: who it is and how much it weighs.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,4 +1,5 @@
-//! Submissions: `POST /v1/txs` and `POST /v1/txs/batch`.
+//! Submissions: `POST /v1/txs` and `POST /v1/txs/batch`, and the decoding
+//! of one transaction that `POST /v1/awaiting` shares.
 
 use super::*;
 
@@ -38,13 +39,27 @@ pub(super) async fn post_tx(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let tx = one_tx(&headers, body)?;
+    let hash = s.admit(tx)?;
+    Ok((StatusCode::ACCEPTED, Json(Submitted { hash })))
+}
+
+/// The one transaction a submission's body carries, raw or as
+/// `{"tx": "<base64>"}` as its `Content-Type` says: 413 `too_large` over
+/// [`SUBMIT_BODY_BYTES_MAX`], 400 `malformed` if it is not one, and the
+/// ledger's code for a signature list out of form.
+pub(super) fn one_tx(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<SignedTx, ApiError> {
     let body = read_body(body, SUBMIT_BODY_BYTES_MAX)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let tx = submission::parse(BodyFormat::of_content_type(content_type), &body)?;
-    let hash = s.admit(tx)?;
-    Ok((StatusCode::ACCEPTED, Json(Submitted { hash })))
+    Ok(submission::parse(
+        BodyFormat::of_content_type(content_type),
+        &body,
+    )?)
 }
 
 /// The body of a submission, or 413 `too_large` over `bytes_max`.

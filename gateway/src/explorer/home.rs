@@ -1,7 +1,9 @@
 //! The home page: a journalist's first questions. How much each ministry
 //! received, passed on, committed and paid this fiscal year and the share
-//! executed; the latest payments; the top vendors; the red flags; one search
-//! box; when the data was last updated; and how to verify it offline.
+//! executed, whether the year is closed (its figures final), and the closed
+//! years; the latest payments; the top vendors; the red flags; one search
+//! box; when the data was last updated, and what awaits signatures; and how
+//! to verify it offline.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +16,8 @@ use maud::{html, Markup};
 
 use super::flags::Flag;
 use super::index::{self, CommittedTx};
-use super::layout::{fill, search_form, text, Ctx, Page, PageError};
+use super::layout::{fill, fill_text, search_form, text, Ctx, Page, PageError};
+use super::years::{final_notice, year_link};
 use super::{pictures, views, Explorer, Reader};
 
 /// Payments listed on the home page.
@@ -153,6 +156,7 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
         _ => s.store.block(tip)?.map(|b| b.header.time_ms),
     };
     let state = s.state.read().expect("state lock");
+    let awaiting = s.awaiting.lock().expect("awaiting lock").list(&state).len();
     let year = pictures::latest_year(&s.store)?;
     let flow = match year {
         Some(y) => pictures::budget_flow(ctx, &s.store, &state, y)?,
@@ -169,6 +173,9 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
                     Some(ms) => (fill(t.updated_at, &[ctx.block_link(tip), ctx.time(ms)])),
                     None => (t.no_blocks_yet),
                 }
+            }
+            @if awaiting > 0 {
+                p { a href=(ctx.href("/awaiting")) { (fill_text(t.awaiting_home, &[&ctx.number(awaiting as u64)])) } }
             }
         }
         (budget_section(ctx, &state))
@@ -197,6 +204,7 @@ fn budget_section(ctx: &Ctx, state: &LedgerState) -> Markup {
             section {
                 h2 { (fill(t.budget_heading, &[text("—")])) }
                 p { (t.no_appropriations) }
+                (closed_years(ctx, state))
             }
         };
     };
@@ -217,6 +225,9 @@ fn budget_section(ctx: &Ctx, state: &LedgerState) -> Markup {
     html! {
         section {
             h2 { (fill(t.budget_heading, &[text(&year.to_string())])) }
+            @if let Some(at) = state.year_closed(year) {
+                (final_notice(ctx, at))
+            }
             div.scroll { table {
                 thead { tr {
                     th { (t.col_ministry) } th.num { (t.col_received) } th.num { (t.col_passed_on) }
@@ -233,8 +244,26 @@ fn budget_section(ctx: &Ctx, state: &LedgerState) -> Markup {
                 tfoot { tr { td { (t.total) } (figures(&total)) } }
             } }
             p.note { (t.budget_note) }
+            p { a href=(ctx.href(&format!("/years/{year}"))) { (fill_text(t.year_link, &[&year.to_string()])) } }
+            (closed_years(ctx, state))
         }
     }
+}
+
+/// The years the treasury has closed, each linking its page; nothing if
+/// none is.
+fn closed_years(ctx: &Ctx, state: &LedgerState) -> Markup {
+    let closed = state.closed_years();
+    if closed.is_empty() {
+        return html! {};
+    }
+    let links = html! {
+        @for (i, (year, _)) in closed.iter().enumerate() {
+            @if i > 0 { ", " }
+            (year_link(ctx, *year))
+        }
+    };
+    html! { p.note { (fill(ctx.t.closed_years, &[links])) } }
 }
 
 fn flags_section(ctx: &Ctx, x: &Explorer, state: &LedgerState, flags: &Arc<Vec<Flag>>) -> Markup {

@@ -55,6 +55,8 @@ header.site form.search button{padding:.3rem .7rem;font-size:.9rem}
 .status-pending{color:#b54708;font-weight:600}
 .status-rejected{color:var(--flag);font-weight:600}
 .pager{display:flex;justify-content:space-between;gap:1rem;margin-top:.6rem}
+.final{border-left:4px solid var(--ok);padding:.3rem .7rem;font-weight:600}
+tr.sub td:first-child{padding-left:1.6rem}
 footer{max-width:72rem;margin:0 auto;padding:1rem;color:var(--muted);font-size:.85rem}
 @media (max-width:40rem){dl.fields{grid-template-columns:1fr}dl.fields dd{margin-bottom:.4rem}.lang{margin-left:0}}
 "#;

@@ -35,6 +35,7 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::error::ApiError;
 use node::shared::Shared;
 
+mod awaiting;
 mod chain;
 pub mod charts;
 pub mod feed;
@@ -52,6 +53,7 @@ pub mod ratelimit;
 pub mod search;
 mod spending;
 mod views;
+mod years;
 
 #[cfg(test)]
 mod tests;
@@ -154,6 +156,8 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         .route("/flags.csv", get(flag_pages::csv))
         .route("/flags/feed.atom", get(feeds::flags))
         .route("/flags/{id}", get(flag_pages::one))
+        .route("/years/{year}", get(years::year))
+        .route("/awaiting", get(awaiting::list))
         .route("/entities/{id}/feed.atom", get(feeds::entity))
         .route("/contracts/{id}/feed.atom", get(feeds::contract))
         .route("/search", get(search))

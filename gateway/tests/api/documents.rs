@@ -25,6 +25,9 @@ fn read_paths() -> Vec<(String, String)> {
         "/v1/entities/{id}/txs",
         "/v1/contracts/{id}",
         "/v1/flags",
+        "/v1/years/{year}",
+        "/v1/awaiting",
+        "/v1/awaiting/{id}",
         "/v1/validators",
         "/v1/evidence",
         "/v1/checkpoint",
@@ -53,6 +56,7 @@ async fn each_listener_documents_exactly_its_routes() {
     let mut expected = read_paths();
     expected.push(("post".into(), "/v1/txs".into()));
     expected.push(("post".into(), "/v1/txs/batch".into()));
+    expected.push(("post".into(), "/v1/awaiting".into()));
     expected.push(("post".into(), "/v1/cosignatures".into()));
     expected.sort();
     assert_eq!(api.paths(), expected);
@@ -71,7 +75,8 @@ async fn each_listener_documents_exactly_its_routes() {
             let uri = template
                 .replace("{height}", "1")
                 .replace("{hash}", &f.award_hash.to_hex())
-                .replace("{id}", "MOH");
+                .replace("{id}", "MOH")
+                .replace("{year}", "2026");
             let a = f.get(on, &uri).await;
             assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{on:?} {uri}");
             if a.status == StatusCode::NOT_FOUND {

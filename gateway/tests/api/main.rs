@@ -20,8 +20,12 @@
 //!   outside witnesses read them;
 //! - [`cosignatures`]: witnesses posting their cosignatures, refused or
 //!   kept, and where the explorer and the metrics show them;
+//! - [`years`]: a fiscal year's figures, open and closed;
+//! - [`awaiting`]: transactions gathering signatures, offered, listed,
+//!   fetched by a co-signer and submitted once complete;
 //! - [`fixture`]: the chain they read, and the helpers they share.
 
+mod awaiting;
 mod cosignatures;
 mod documents;
 mod errors;
@@ -30,3 +34,4 @@ mod keys;
 mod reads;
 mod submissions;
 mod witnesses;
+mod years;

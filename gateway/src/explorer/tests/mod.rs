@@ -19,6 +19,7 @@ use tower::ServiceExt;
 use super::RateLimits;
 use crate::api::explorer_router;
 
+mod approvals;
 mod feeds;
 mod flags;
 mod keys;
