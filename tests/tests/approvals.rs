@@ -6,10 +6,13 @@
 //! - The treasury registers a department with two signatures gathered in a
 //!   transaction file, one official after the other; one alone is refused.
 //! - A payment above the control amount is refused without the controller,
-//!   and committed once the controller signs the file too.
+//!   and committed once the controller signs the file too; another waits on
+//!   the node for the controller's signature, posted separately, and is
+//!   committed once it arrives.
 //! - The treasury's change of a department's key is pending, the department
 //!   cancels it, and it never takes effect.
-//! - The treasury closes the fiscal year; a payment on it is then refused.
+//! - The treasury closes the fiscal year; a payment on it is then refused,
+//!   and the year's figures are final.
 
 use std::path::Path;
 use std::process::Command;
@@ -183,7 +186,7 @@ fn approvals_hold_on_a_network_of_four_validators() {
             allocate("BYT-BVBM", "YTE.DTPT", 500 * B),
         ),
     );
-    let award = testkit::ops::award("C-KSC-1", YEAR, "YTE.DTPT", "V-0001", 60 * B, "Máy MRI");
+    let award = testkit::ops::award("C-KSC-1", YEAR, "YTE.DTPT", "V-0001", 120 * B, "Máy MRI");
     let unapproved = signed(&c, "BYT-BVBM", &[&dept], award.clone());
     let err = c.submit(0, &unapproved).unwrap_err().to_string();
     assert!(err.contains("approval_required"), "{err}");
@@ -226,6 +229,29 @@ fn approvals_hold_on_a_network_of_four_validators() {
     let contract = c.client(0).get("/v1/contracts/C-KSC-1").unwrap();
     assert_eq!(contract["paid"], "55000000000");
 
+    // Another 52 tỷ: the hospital's signature waits on the node until the
+    // controller posts its own, for the same bytes.
+    let body = TxBody {
+        chain_id: c.plan.chain_id.clone(),
+        signer: id("BYT-BVBM"),
+        nonce: c.client(0).next_nonce(&id("BYT-BVBM")).unwrap(),
+        op: testkit::ops::pay("C-KSC-1", 52 * B, "INV-KSC-4"),
+    };
+    let kept = post_awaiting(&c, &body.clone().sign(&dept));
+    assert_eq!(kept["status"], "awaiting", "{kept}");
+    assert_eq!(kept["needs"]["code"], "approval_required");
+    let list = c.client(0).get("/v1/awaiting").unwrap();
+    let waiting = &list["awaiting"][0];
+    assert_eq!(waiting["id"], kept["id"]);
+    assert_eq!(waiting["waits_for"]["entity"], "KBNN", "{list}");
+    let done = post_awaiting(&c, &body.sign(&kbnn));
+    assert_eq!(done["status"], "submitted", "{done}");
+    c.wait_committed(0, done["hash"].as_str().unwrap(), BLOCKS);
+    let contract = c.client(0).get("/v1/contracts/C-KSC-1").unwrap();
+    assert_eq!(contract["paid"], "107000000000");
+    let list = c.client(0).get("/v1/awaiting").unwrap();
+    assert_eq!(list["awaiting"].as_array().map(Vec::len), Some(0), "{list}");
+
     // 3. The treasury sets a new key for Bạch Mai: pending for DELAY
     //    blocks; the hospital cancels it; it never takes effect.
     let stranger = SigningKey::generate();
@@ -267,7 +293,7 @@ fn approvals_hold_on_a_network_of_four_validators() {
 
     // 4. The treasury closes 2026; a payment on a 2026 contract is refused.
     let close = Op::CloseYear { year: Year(YEAR) };
-    commit(&c, &signed(&c, "BTC", &[&btc1, &btc2], close));
+    let closed_at = commit(&c, &signed(&c, "BTC", &[&btc1, &btc2], close));
     let mut late = pay.to_vec();
     late[9] = "INV-KSC-3";
     late[7] = "1000000";
@@ -275,6 +301,34 @@ fn approvals_hold_on_a_network_of_four_validators() {
     refused(&c, &late, "year_closed");
     wait_for("the refusal to leave nothing behind", BLOCKS, || {
         let contract = c.client(0).get("/v1/contracts/C-KSC-1").ok()?;
-        (contract["paid"] == "56000000000").then_some(())
+        (contract["paid"] == "108000000000").then_some(())
     });
+    // The year's figures are final: Bạch Mai received 500 tỷ, committed
+    // 120 and paid 108; the other 392 lapsed.
+    let year = c.client(0).get(&format!("/v1/years/{YEAR}")).unwrap();
+    assert_eq!(year["closed"], true);
+    assert_eq!(year["closed_at"].as_u64(), Some(closed_at));
+    let bvbm = year["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "BYT-BVBM")
+        .expect("Bạch Mai's figures")
+        .clone();
+    assert_eq!(bvbm["received"], "500000000000");
+    assert_eq!(bvbm["committed"], "120000000000");
+    assert_eq!(bvbm["paid"], "108000000000");
+    assert_eq!(bvbm["lapsed"], "392000000000", "{bvbm}");
+}
+
+/// Posts `tx` to node 0's `POST /v1/awaiting`; the answer (202).
+fn post_awaiting(c: &Cluster, tx: &SignedTx) -> Value {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/awaiting", c.node(0).api_url()))
+        .header("content-type", "application/octet-stream")
+        .body(tx.encode())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202, "{:?}", r.text());
+    r.json().unwrap()
 }
