@@ -344,9 +344,6 @@ impl Mempool {
                 signer: signer.id.clone(),
             });
         }
-        // The keys must act for the signer now, whatever the nonce: else
-        // anyone could take a signer's future nonces with a key of their own.
-        state.check_authority(&tx)?;
         if signer.status != Status::Active {
             return Err(TxError::Inactive {
                 entity: signer.id.clone(),
@@ -357,8 +354,13 @@ impl Mempool {
         // The signer's next transaction can be checked in full against the
         // state; later ones depend on it and are checked when they become
         // next (on commit) or when a block is built.
+        // Later ones must still be signed by keys that act for the signer
+        // now: else anyone could take a signer's future nonces with a key of
+        // their own.
         if Some(nonce) == signer.nonce.checked_add(1) {
             state.begin_block().apply_tx(&tx, Some(verdict))?;
+        } else {
+            state.check_authority(&tx)?;
         }
         if let Some(eviction) = eviction {
             self.evict(eviction, &signer.id);
