@@ -7,11 +7,14 @@
 //! is exit code 3. Nothing here interprets the chain: that is the node's job,
 //! and `verify` is the command that trusts nothing.
 
-use clap::Subcommand;
-use ledger::{ContractId, EntityId, Hash};
+use std::fmt::Write as _;
 
-use crate::render::{render, CsvRows};
-use crate::tx::{parse_contract_id, parse_entity_id};
+use clap::Subcommand;
+use ledger::{ContractId, EntityId, Hash, Year};
+use serde_json::{json, Value};
+
+use crate::render::{column_widths, group_amount, render, CsvRows};
+use crate::tx::{parse_contract_id, parse_entity_id, parse_year};
 use crate::Output;
 use tools::client::{Client, ClientError};
 
@@ -72,6 +75,17 @@ pub enum QueryCommand {
     },
     /// Committed evidence of equivocation.
     Evidence,
+    /// Transactions the node holds while they gather signatures: each
+    /// with its signer, operation, whose signatures it waits for, and since
+    /// which height (`tx fetch ID` writes one to a file).
+    Awaiting,
+    /// A fiscal year's figures per ministry and department (received,
+    /// passed on, committed, paid, unspent) and whether it is closed.
+    Year {
+        /// The year, e.g. 2026.
+        #[arg(value_name = "YEAR", value_parser = parse_year)]
+        year: Year,
+    },
     /// Follow an entity's new awards, amendments and payments, one line
     /// each (time, height, kind, amount, contract, counterparty, hash,
     /// title or reference), until Ctrl-C.
@@ -105,6 +119,8 @@ impl QueryCommand {
             QueryCommand::Validators { height: None } => "/v1/validators".into(),
             QueryCommand::Validators { height: Some(h) } => format!("/v1/validators?height={h}"),
             QueryCommand::Evidence => "/v1/evidence".into(),
+            QueryCommand::Awaiting => "/v1/awaiting".into(),
+            QueryCommand::Year { year } => format!("/v1/years/{year}"),
             QueryCommand::Watch(args) => format!("/v1/entities/{}/txs", args.entity),
             QueryCommand::Ready => "/readyz".into(),
         }
@@ -153,6 +169,12 @@ impl QueryCommand {
                 &["height", "round", "vote_type", "validator"],
                 &[],
             ),
+            QueryCommand::Awaiting => rows("awaiting", AWAITING_COLUMNS, &[("height", "height")]),
+            QueryCommand::Year { .. } => rows(
+                "entities",
+                YEAR_COLUMNS,
+                &[("year", "year"), ("closed", "closed")],
+            ),
         }
     }
 }
@@ -165,7 +187,14 @@ pub fn run(client: &Client, output: Output, command: QueryCommand) -> anyhow::Re
         _ => {}
     }
     let answer = client.get(&command.path())?;
-    print!("{}", render(&answer, output, command.csv_rows()));
+    let text = match (&command, output) {
+        (_, Output::Json) => render(&answer, output, None),
+        (QueryCommand::Awaiting, Output::Table) => awaiting_table(&answer),
+        (QueryCommand::Awaiting, _) => render(&awaiting_rows(&answer), output, command.csv_rows()),
+        (QueryCommand::Year { .. }, Output::Table) => year_table(&answer),
+        _ => render(&answer, output, command.csv_rows()),
+    };
+    print!("{text}");
     if let (QueryCommand::History { id, .. }, Some(next)) = (&command, answer["next"].as_str()) {
         if output != Output::Json {
             eprintln!("more: minhbach query history {id} --cursor {next}");
@@ -192,6 +221,199 @@ fn ready(client: &Client, output: Output) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The columns of `query awaiting` as CSV, one row per transaction
+/// (`--output json` prints the node's answer whole).
+const AWAITING_COLUMNS: &[&str] = &[
+    "id",
+    "signer",
+    "nonce",
+    "op",
+    "contract",
+    "amount",
+    "needs",
+    "waits_for",
+    "signed",
+    "threshold",
+    "signatures",
+    "since",
+];
+
+/// The columns of `query year` as CSV.
+const YEAR_COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "name",
+    "parent",
+    "received",
+    "passed_on",
+    "committed",
+    "paid",
+    "unspent",
+    "lapsed",
+];
+
+/// The amount columns of `query year`.
+const YEAR_AMOUNTS: &[&str] = &[
+    "received",
+    "passed_on",
+    "committed",
+    "paid",
+    "unspent",
+    "lapsed",
+];
+
+/// `GET /v1/awaiting` as flat rows for CSV: the operation by name with its
+/// contract and amount if it has them, what it needs by code, whose keys
+/// and how many have signed, and the keys that signed.
+fn awaiting_rows(answer: &Value) -> Value {
+    let rows: Vec<Value> = list(answer, "awaiting")
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a["id"],
+                "signer": a["signer"],
+                "nonce": a["nonce"],
+                "op": a["op"]["type"],
+                "contract": a["op"]["contract"],
+                "amount": a["op"]["amount"],
+                "needs": a["needs"]["code"],
+                "waits_for": a["waits_for"]["entity"],
+                "signed": a["waits_for"]["signed"],
+                "threshold": a["waits_for"]["threshold"],
+                "signatures": a["signatures"],
+                "since": a["since"],
+            })
+        })
+        .collect();
+    json!({"height": answer["height"], "awaiting": rows})
+}
+
+fn list<'a>(answer: &'a Value, field: &str) -> &'a [Value] {
+    answer[field].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// A value as a table cell: `-` for null, signers' text sanitised.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => crate::watch::event::sanitize(s),
+        other => other.to_string(),
+    }
+}
+
+/// `query awaiting` as a table: one line each, what it waits for as
+/// `KBNN 0 of 1` (whose keys, how many signed of how many needed).
+fn awaiting_table(answer: &Value) -> String {
+    let columns = [
+        "id",
+        "signer",
+        "nonce",
+        "op",
+        "contract",
+        "amount",
+        "needs",
+        "waits_for",
+        "signatures",
+        "since",
+    ];
+    let rows: Vec<Vec<String>> = list(answer, "awaiting")
+        .iter()
+        .map(|a| {
+            let w = &a["waits_for"];
+            let waits_for = match w["entity"].as_str() {
+                Some(_) => format!(
+                    "{} {} of {}",
+                    cell(&w["entity"]),
+                    w["signed"],
+                    w["threshold"]
+                ),
+                None => "-".to_owned(),
+            };
+            let amount = match a["op"]["amount"].as_str() {
+                Some(s) => group_amount(s),
+                None => "-".to_owned(),
+            };
+            vec![
+                cell(&a["id"]),
+                cell(&a["signer"]),
+                cell(&a["nonce"]),
+                cell(&a["op"]["type"]),
+                cell(&a["op"]["contract"]),
+                amount,
+                cell(&a["needs"]["code"]),
+                waits_for,
+                list(a, "signatures").len().to_string(),
+                cell(&a["since"]),
+            ]
+        })
+        .collect();
+    let mut out = format!("height  {}\n", answer["height"]);
+    out.push_str(&table("awaiting", &columns, &["amount"], &rows));
+    out
+}
+
+/// `query year` as a table: the year's state, then one row per ministry
+/// and department, amounts grouped and right-aligned (`-` for a lapsed
+/// amount while the year is open).
+fn year_table(answer: &Value) -> String {
+    let closed = match (answer["closed"].as_bool(), &answer["closed_at"]) {
+        (Some(true), Value::Number(h)) => format!("closed at height {h}"),
+        (Some(true), _) => "closed".to_owned(),
+        _ => "open".to_owned(),
+    };
+    let mut out = format!(
+        "year    {}\nheight  {}\nstatus  {closed}\n",
+        answer["year"], answer["height"]
+    );
+    let columns: Vec<&str> = YEAR_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != "kind")
+        .collect();
+    let rows: Vec<Vec<String>> = list(answer, "entities")
+        .iter()
+        .map(|e| {
+            columns
+                .iter()
+                .map(|c| match &e[*c] {
+                    Value::String(s) if YEAR_AMOUNTS.contains(c) => group_amount(s),
+                    v => cell(v),
+                })
+                .collect()
+        })
+        .collect();
+    out.push_str(&table("entities", &columns, YEAR_AMOUNTS, &rows));
+    out
+}
+
+/// A titled table after a blank line: `title (n)`, a header and aligned
+/// rows, the `right` columns right-aligned; `title: none` for no rows.
+fn table(title: &str, columns: &[&str], right: &[&str], rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        return format!("\n{title}: none\n");
+    }
+    let widths = column_widths(columns, rows);
+    let mut out = format!("\n{title} ({})\n", rows.len());
+    let header: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, text) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(widths[i].saturating_sub(text.chars().count()));
+            if right.contains(&columns[i]) {
+                let _ = write!(line, "{pad}{text}");
+            } else {
+                let _ = write!(line, "{text}{pad}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a
@@ -254,10 +476,140 @@ mod tests {
                 "/v1/validators?height=7",
             ),
             (QueryCommand::Ready, "/readyz"),
+            (QueryCommand::Awaiting, "/v1/awaiting"),
+            (QueryCommand::Year { year: Year(2026) }, "/v1/years/2026"),
         ];
         for (command, path) in cases {
             assert_eq!(command.path(), path);
         }
+    }
+
+    fn awaiting_answer() -> Value {
+        json!({"height": 12, "awaiting": [{
+            "id": "ab12", "signer": "BYT-BVBM", "nonce": 4,
+            "op": {"type": "pay", "contract": "C-1", "amount": "55000000000",
+                   "reference": "HĐ-01", "document_hash": null},
+            "needs": {"code": "approval_required", "message": "needs KBNN"},
+            "waits_for": {"entity": "KBNN", "threshold": 1, "signed": 0},
+            "signatures": ["k1"], "since": 9,
+        }, {
+            "id": "cd34", "signer": "BTC", "nonce": 7,
+            "op": {"type": "close-year", "year": 2026},
+            "needs": {"code": "threshold_not_met", "message": "1 of 2"},
+            "waits_for": {"entity": "BTC", "threshold": 2, "signed": 1},
+            "signatures": ["k2"], "since": 11,
+        }]})
+    }
+
+    #[test]
+    fn what_awaits_signatures_is_one_row_each() {
+        let table = awaiting_table(&awaiting_answer());
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "height  12");
+        assert_eq!(lines[2], "awaiting (2)");
+        assert_eq!(
+            lines[3].split_whitespace().collect::<Vec<_>>(),
+            [
+                "id",
+                "signer",
+                "nonce",
+                "op",
+                "contract",
+                "amount",
+                "needs",
+                "waits_for",
+                "signatures",
+                "since"
+            ]
+        );
+        assert_eq!(
+            lines[4].split_whitespace().collect::<Vec<_>>(),
+            [
+                "ab12",
+                "BYT-BVBM",
+                "4",
+                "pay",
+                "C-1",
+                "55,000,000,000",
+                "approval_required",
+                "KBNN",
+                "0",
+                "of",
+                "1",
+                "1",
+                "9"
+            ]
+        );
+        assert!(lines[5].contains("close-year  -"), "{table}");
+        assert!(lines[5].contains("BTC 1 of 2"), "{table}");
+        // The amount column is right-aligned.
+        let at = lines[3].find("amount").unwrap() + "amount".len();
+        assert_eq!(&lines[4][..at].chars().last(), &Some('0'), "{table}");
+
+        let command = QueryCommand::Awaiting;
+        let csv = render(
+            &awaiting_rows(&awaiting_answer()),
+            Output::Csv,
+            command.csv_rows(),
+        );
+        let mut rows = csv.lines();
+        assert_eq!(
+            rows.next(),
+            Some(
+                "height,id,signer,nonce,op,contract,amount,needs,waits_for,signed,threshold,\
+                 signatures,since"
+            )
+        );
+        assert_eq!(
+            rows.next(),
+            Some("12,ab12,BYT-BVBM,4,pay,C-1,55000000000,approval_required,KBNN,0,1,k1,9")
+        );
+        assert_eq!(
+            rows.next(),
+            Some("12,cd34,BTC,7,close-year,,,threshold_not_met,BTC,1,2,k2,11")
+        );
+        let none = json!({"height": 3, "awaiting": []});
+        assert_eq!(awaiting_table(&none), "height  3\n\nawaiting: none\n");
+    }
+
+    #[test]
+    fn a_years_figures_are_a_table_of_grouped_amounts() {
+        let answer = json!({"year": 2026, "height": 9, "closed": true, "closed_at": 9,
+            "entities": [
+                {"id": "BYT", "kind": "ministry", "name": "Bộ Y tế", "parent": null,
+                 "received": "5000000000", "passed_on": "4000000000", "committed": "0",
+                 "paid": "0", "unspent": "1000000000", "lapsed": "1000000000"},
+                {"id": "BYT-BVBM", "kind": "department", "name": "Bệnh viện Bạch Mai",
+                 "parent": "BYT", "received": "4000000000", "passed_on": "0",
+                 "committed": "3000000000", "paid": "500002000",
+                 "unspent": "3499998000", "lapsed": "3499998000"}]});
+        let table = year_table(&answer);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            &lines[..3],
+            ["year    2026", "height  9", "status  closed at height 9"]
+        );
+        assert_eq!(lines[4], "entities (2)");
+        assert!(lines[5].starts_with("id        name"), "{table}");
+        assert!(lines[6].starts_with("BYT       Bộ Y tế"), "{table}");
+        assert!(
+            lines[7].ends_with("3,499,998,000  3,499,998,000"),
+            "{table}"
+        );
+        // Amounts are right-aligned: every row ends at the same column.
+        let width = lines[5].chars().count();
+        assert!(
+            lines[5..].iter().all(|l| l.chars().count() == width),
+            "{table}"
+        );
+
+        let mut open = answer.clone();
+        open["closed"] = json!(false);
+        open["closed_at"] = Value::Null;
+        open["entities"][0]["lapsed"] = Value::Null;
+        let table = year_table(&open);
+        assert!(table.contains("status  open"), "{table}");
+        assert!(table.lines().nth(6).unwrap().ends_with(" -"), "{table}");
     }
 
     #[test]

@@ -276,17 +276,7 @@ fn rows_table(items: &[Value]) -> String {
                 .collect()
         })
         .collect();
-    let widths: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([c.chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(&columns, &rows);
     let line = |cells: &[String]| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {
@@ -385,6 +375,21 @@ fn csv_line(out: &mut String, cells: impl Iterator<Item = String>) {
         }
     }
     out.push('\n');
+}
+
+/// The width of each column: its widest cell or its header.
+pub(crate) fn column_widths<C: AsRef<str>>(columns: &[C], rows: &[Vec<String>]) -> Vec<usize> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.as_ref().chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@
 //! write the file (`--out`) or submit and print the hash; with `--wait`,
 //! poll until the transaction is committed (print its height) or rejected
 //! (exit 1). The transaction file and the commands that pass it around are
-//! in [`file`] and [`offline`].
+//! in [`file`] and [`offline`]; signatures gathered on a node instead, in
+//! [`awaiting`].
 
+pub mod awaiting;
 pub mod chain;
 mod command;
 pub mod file;
@@ -169,8 +171,12 @@ pub enum TxCommand {
     /// Print what a transaction file asks to sign, in words, and who has
     /// signed it.
     Show(offline::ShowArgs),
-    /// Submit a signed transaction file to the node.
+    /// Submit a signed transaction file to the node (with --awaiting, to
+    /// gather the signatures it still needs there).
     Submit(offline::SubmitArgs),
+    /// Write a transaction awaiting signatures on the node to a file, for
+    /// a co-signer to show, sign and submit.
+    Fetch(awaiting::FetchArgs),
 }
 
 /// `minhbach tx` alone, for parsing its arguments without the rest of the
@@ -217,6 +223,7 @@ pub fn run(
         TxCommand::Sign(args) => offline::sign(client, output, chain, args),
         TxCommand::Show(args) => offline::show(output, args),
         TxCommand::Submit(args) => offline::submit_file(client, output, chain, args),
+        TxCommand::Fetch(args) => awaiting::fetch(client, output, chain, args),
     }
 }
 

@@ -344,3 +344,80 @@ fn ready_exits_0_when_the_node_is_ready_and_1_when_not() {
     let run = minhbach(&["--node", &closed_url(), "query", "ready"]);
     assert_eq!(run.code, Some(3), "{run:?}");
 }
+
+#[test]
+fn what_awaits_signatures_and_a_years_figures_are_read_from_their_routes() {
+    let awaiting = json!({"height": 40, "awaiting": [{
+        "id": "ef".repeat(32), "signer": "BYT-BVBM", "nonce": 4,
+        "op": {"type": "pay", "contract": "C-1", "amount": "55000000000",
+               "reference": "HĐ-01", "document_hash": null},
+        "needs": {"code": "approval_required", "message": "needs KBNN"},
+        "waits_for": {"entity": "KBNN", "threshold": 2, "signed": 1},
+        "signatures": ["11".repeat(32), "22".repeat(32)], "since": 38,
+    }]});
+    let year = json!({"year": 2027, "height": 40, "closed": true, "closed_at": 39,
+        "entities": [{"id": "BYT", "kind": "ministry", "name": "Bộ Y tế", "parent": null,
+            "received": "5000000000", "passed_on": "4000000000", "committed": "0",
+            "paid": "0", "unspent": "1000000000", "lapsed": "1000000000"}]});
+    let stub = node(vec![
+        ("/v1/awaiting".into(), awaiting.clone()),
+        ("/v1/years/2027".into(), year.clone()),
+    ]);
+
+    let run = query(&stub, &["awaiting", "--output", "json"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&run.stdout).unwrap(),
+        awaiting
+    );
+    let run = query(&stub, &["awaiting"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let row = run.stdout.lines().find(|l| l.starts_with("efef")).unwrap();
+    assert!(
+        row.contains("55,000,000,000") && row.contains("KBNN 1 of 2"),
+        "{run:?}"
+    );
+    let run = query(&stub, &["awaiting", "--output", "csv"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let keys = format!("{} {}", "11".repeat(32), "22".repeat(32));
+    assert_eq!(
+        run.stdout.lines().nth(1),
+        Some(
+            format!(
+                "40,{},BYT-BVBM,4,pay,C-1,55000000000,approval_required,KBNN,1,2,{keys},38",
+                "ef".repeat(32)
+            )
+            .as_str()
+        )
+    );
+
+    let run = query(&stub, &["year", "2027", "--output", "json"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(serde_json::from_str::<Value>(&run.stdout).unwrap(), year);
+    let run = query(&stub, &["year", "2027"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(table_value(&run.stdout, "status"), "closed at height 39");
+    let row = run.stdout.lines().find(|l| l.starts_with("BYT ")).unwrap();
+    assert!(row.ends_with("1,000,000,000  1,000,000,000"), "{run:?}");
+    let run = query(&stub, &["year", "2027", "--output", "csv"]);
+    assert_eq!(
+        run.stdout,
+        "year,closed,id,kind,name,parent,received,passed_on,committed,paid,unspent,lapsed\n\
+         2027,true,BYT,ministry,Bộ Y tế,,5000000000,4000000000,0,0,1000000000,1000000000\n"
+    );
+    // A year the node has no answer for is not found: exit 1.
+    let run = query(&stub, &["year", "2028"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        stub.targets(),
+        [
+            "GET /v1/awaiting",
+            "GET /v1/awaiting",
+            "GET /v1/awaiting",
+            "GET /v1/years/2027",
+            "GET /v1/years/2027",
+            "GET /v1/years/2027",
+            "GET /v1/years/2028",
+        ]
+    );
+}

@@ -6,113 +6,18 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Child;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use ledger::crypto::SigningKey;
-use node::testnet::NetworkPlan;
-use support::{key_file, minhbach, Run};
-use tools::client::Client;
-
-/// Bound on the wait for the network's first block.
-const WAIT: Duration = Duration::from_secs(60);
+use node::testnet::Governance;
+use support::net::Net;
+use support::{key_file, Run};
 /// `--timeout` of every `--wait`: under the helper's deadline for a run.
 const TX_WAIT: &str = "15";
 
-/// A one-validator network of the devnet story's entities in a temporary
-/// folder, its API on loopback; the node is killed when this is dropped.
-struct Net {
-    plan: NetworkPlan,
-    node: Child,
-    log: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Net {
-    fn start(chain_id: &str) -> Net {
-        let dir = tempfile::tempdir().unwrap();
-        let (plan, node, log) = support::start_story_node(dir.path(), chain_id);
-        let mut net = Net {
-            plan,
-            node,
-            log,
-            dir,
-        };
-        let client = Client::new(&net.url(), None).unwrap();
-        let deadline = Instant::now() + WAIT;
-        while !client
-            .get("/v1/status")
-            .is_ok_and(|s| s["height"].as_u64() >= Some(1))
-        {
-            if let Some(status) = net.node.try_wait().unwrap() {
-                panic!("the node exited ({status}):\n{}", net.said());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no first block within {WAIT:?}:\n{}",
-                net.said()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        net
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.plan.nodes[0].api)
-    }
-
-    fn said(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The key file of a genesis entity.
-    fn key(&self, entity: &str) -> String {
-        let plan = self
-            .plan
-            .entities
-            .iter()
-            .find(|e| e.id.as_str() == entity)
-            .unwrap_or_else(|| panic!("no entity {entity}"));
-        plan.key_file.to_str().unwrap().to_owned()
-    }
-
-    /// `minhbach --node URL --chain-id CHAIN tx args...`.
-    fn tx(&self, args: &[&str]) -> Run {
-        let url = self.url();
-        let mut all = vec![
-            "--node",
-            url.as_str(),
-            "--chain-id",
-            self.plan.chain_id.as_str(),
-            "tx",
-        ];
-        all.extend(args);
-        minhbach(&all)
-    }
-
-    /// [`Net::tx`], which must exit 0.
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.tx(args);
-        assert_eq!(
-            run.code,
-            Some(0),
-            "{args:?}: {run:?}\nthe node said:\n{}",
-            self.said()
-        );
-        run
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = self.node.kill();
-        let _ = self.node.wait();
-    }
+/// A one-validator network of the devnet story's entities.
+fn start(chain_id: &str) -> Net {
+    Net::start(chain_id, &Governance::default())
 }
 
 fn s(p: &Path) -> &str {
@@ -127,7 +32,7 @@ fn assert_rejected(run: &Run, code: &str) {
 
 #[test]
 fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
-    let net = Net::start("minhbach-kofn");
+    let net = start("minhbach-kofn");
     let dir = net.dir.path();
     let (a_path, a) = key_file(dir, "a.key", 31);
     let (b_path, b) = key_file(dir, "b.key", 32);
@@ -136,7 +41,7 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
     let (d_path, d) = key_file(dir, "d.key", 34);
     let (e_path, e) = key_file(dir, "e.key", 35);
     let btc = net.key("BTC");
-    net.ok(&[
+    net.tx_ok(&[
         "register-entity",
         "--key",
         &btc,
@@ -164,7 +69,7 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
     // The vendor replaces its keys with two new ones, both to sign: the file
     // goes from one official to the next, each checking it against the node.
     let file = net.path("set-keys.json");
-    net.ok(&[
+    net.tx_ok(&[
         "set-keys",
         "--signer",
         "V-0100",
@@ -180,12 +85,12 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
         "--out",
         s(&file),
     ]);
-    net.ok(&["sign", s(&file), "--key", s(&a_path)]);
+    net.tx_ok(&["sign", s(&file), "--key", s(&a_path)]);
     // One of three keys is not enough; the node says so.
     let once = net.path("set-keys-once.json");
     std::fs::copy(&file, &once).unwrap();
-    net.ok(&["sign", s(&file), "--key", s(&c_path)]);
-    let shown = net.ok(&["show", s(&file)]);
+    net.tx_ok(&["sign", s(&file), "--key", s(&c_path)]);
+    let shown = net.tx_ok(&["show", s(&file)]);
     assert!(
         shown.stdout.contains("signatures    2 (in key order)"),
         "{shown:?}"
@@ -194,7 +99,7 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
         &net.tx(&["submit", s(&once), "--wait", "--timeout", TX_WAIT]),
         "threshold_not_met",
     );
-    let run = net.ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
+    let run = net.tx_ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
     assert!(run.stdout.contains("committed at height"), "{run:?}");
 
     // The new keys are the vendor's now: the old ones are foreign, one new
@@ -248,7 +153,7 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
 
 #[test]
 fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
-    let net = Net::start("minhbach-control");
+    let net = start("minhbach-control");
     let (btc, byt, bvbm, kbnn) = (
         net.key("BTC"),
         net.key("BYT"),
@@ -335,14 +240,14 @@ fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
     let mut unsigned: Vec<String> = award.map(str::to_owned).to_vec();
     unsigned.extend(["--signer", "BYT-BVBM", "--unsigned", "--out", s(&file)].map(str::to_owned));
     ok(unsigned);
-    let shown = net.ok(&["show", s(&file)]);
+    let shown = net.tx_ok(&["show", s(&file)]);
     assert!(
         shown.stdout.contains("amount        60,000,000,000 đồng"),
         "{shown:?}"
     );
-    net.ok(&["sign", s(&file), "--key", &bvbm]);
-    net.ok(&["sign", s(&file), "--key", &kbnn]);
-    let run_submit = net.ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
+    net.tx_ok(&["sign", s(&file), "--key", &bvbm]);
+    net.tx_ok(&["sign", s(&file), "--key", &kbnn]);
+    let run_submit = net.tx_ok(&["submit", s(&file), "--wait", "--timeout", TX_WAIT]);
     assert!(
         run_submit.stdout.contains("committed at height"),
         "{run_submit:?}"

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ledger::tx::SignedTx;
-use ledger::EntityId;
+use ledger::{EntityId, Hash};
 use serde_json::Value;
 
 use crate::output::UsageError;
@@ -69,6 +69,58 @@ impl ClientError {
             ClientError::Unreachable { .. } | ClientError::Tls { .. } => None,
         }
     }
+}
+
+/// What became of a transaction offered to gather signatures
+/// ([`Client::offer`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offered {
+    /// The node keeps it while it waits for more signatures.
+    Awaiting {
+        /// Its id (hex): SHA-256 of the bytes its signers sign.
+        id: String,
+        /// What it still needs: `approval_required` or `threshold_not_met`.
+        code: String,
+        /// The same in words: whose keys, how many.
+        message: String,
+        /// The keys that have signed so far (hex), in key order.
+        signatures: Vec<String>,
+    },
+    /// Its signatures sufficed: it is in the mempool under this hash.
+    Submitted {
+        /// The transaction's hash (hex).
+        hash: String,
+    },
+}
+
+impl Offered {
+    /// Reads `POST /v1/awaiting`'s answer.
+    pub fn from_answer(v: &Value) -> Option<Offered> {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        match v["status"].as_str()? {
+            "awaiting" => Some(Offered::Awaiting {
+                id: text(&v["id"])?,
+                code: text(&v["needs"]["code"])?,
+                message: text(&v["needs"]["message"]).unwrap_or_default(),
+                signatures: v["signatures"]
+                    .as_array()?
+                    .iter()
+                    .map(text)
+                    .collect::<Option<Vec<String>>>()?,
+            }),
+            "submitted" => Some(Offered::Submitted {
+                hash: text(&v["hash"])?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A transaction as the node's `POST` routes take it in JSON.
+fn tx_json(tx: &SignedTx) -> Value {
+    serde_json::json!({
+        "tx": base64::engine::general_purpose::STANDARD.encode(tx.encode())
+    })
 }
 
 /// A body fetched as it is, with the answer's headers.
@@ -220,17 +272,42 @@ impl Client {
 
     /// Submits a signed transaction; returns its hash (hex).
     pub fn submit(&self, tx: &SignedTx) -> Result<String, ClientError> {
-        let body = serde_json::json!({
-            "tx": base64::engine::general_purpose::STANDARD.encode(tx.encode())
-        });
         let response = self
             .http
             .post(format!("{}/v1/txs", self.base))
-            .json(&body)
+            .json(&tx_json(tx))
             .send()
             .map_err(|e| self.unreachable(e))?;
         let v = self.json(response)?;
         Ok(v["hash"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Offers a transaction that may need more signatures than it carries
+    /// (`POST /v1/awaiting`): the node merges its signatures with those it
+    /// holds for the same signed bytes, and keeps it while they do not
+    /// suffice or submits it once they do. Refusals are those of
+    /// [`Client::submit`].
+    pub fn offer(&self, tx: &SignedTx) -> Result<Offered, ClientError> {
+        let v = self.post("/v1/awaiting", &tx_json(tx))?;
+        Offered::from_answer(&v).ok_or_else(|| ClientError::Rejected {
+            status: 202,
+            code: "bad_response".into(),
+            message: format!(
+                "{}/v1/awaiting answered neither awaiting nor submitted: {v}",
+                self.base
+            ),
+        })
+    }
+
+    /// What awaits signatures on the node (`GET /v1/awaiting`).
+    pub fn awaiting(&self) -> Result<Value, ClientError> {
+        self.get("/v1/awaiting")
+    }
+
+    /// One transaction awaiting signatures, with the transaction gathered so
+    /// far and the bytes its signers sign (`GET /v1/awaiting/{id}`).
+    pub fn awaiting_entry(&self, id: &Hash) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/awaiting/{id}"))
     }
 
     /// The nonce `signer` should use next, counting its pending transactions.
@@ -474,6 +551,37 @@ mod tests {
         );
         for bad in ["ftp://x", "http://", "http://x/?a=1", "http://x:99999"] {
             assert!(parse_node_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn answers_to_an_offer_are_read_by_status() {
+        let kept = serde_json::json!({
+            "status": "awaiting", "id": "ab",
+            "needs": {"code": "approval_required", "message": "KBNN"},
+            "signatures": ["k1", "k2"],
+        });
+        assert_eq!(
+            Offered::from_answer(&kept),
+            Some(Offered::Awaiting {
+                id: "ab".into(),
+                code: "approval_required".into(),
+                message: "KBNN".into(),
+                signatures: vec!["k1".into(), "k2".into()],
+            })
+        );
+        let sent = serde_json::json!({"status": "submitted", "hash": "cd"});
+        assert_eq!(
+            Offered::from_answer(&sent),
+            Some(Offered::Submitted { hash: "cd".into() })
+        );
+        for bad in [
+            serde_json::json!({"status": "pending", "hash": "cd"}),
+            serde_json::json!({"status": "awaiting", "id": "ab"}),
+            serde_json::json!({"status": "submitted"}),
+            serde_json::json!([]),
+        ] {
+            assert_eq!(Offered::from_answer(&bad), None, "{bad}");
         }
     }
 

@@ -7,8 +7,20 @@
 //! installments against invoices, record deliveries and acceptance, now and
 //! then amend a contract, and at the end of the year return what is unspent.
 //! About one action in [`BAD_EVERY_ACTIONS`] is a deliberate mistake (a
-//! payment beyond what a contract still owes, or an award or allocation
-//! beyond a budget) that the ledger must refuse.
+//! payment beyond what a contract still owes, an award or allocation beyond
+//! a budget, or a payment a control rule covers made without the
+//! controller) that the ledger must refuse.
+//!
+//! Where a control rule asks for the controller's signature (KBNN's, on
+//! payments and awards of 50 tỷ or more), the controller signs with the
+//! department, except for about one controlled payment in
+//! [`AWAIT_ONE_IN`]: the department's signature is left with the node to
+//! gather signatures, and the controller's follows a few seconds later
+//! ([`Planned::cosign_after`]), so the explorer's `/awaiting` page has
+//! something to show. Vendors acknowledge each payment a few seconds after
+//! it is committed, except about one in [`UNACKNOWLEDGED_ONE_IN`], which its
+//! vendor never acknowledges ([`acks::never_acknowledged`]) and the explorer
+//! flags once it is 1,000 blocks old.
 //!
 //! [`Feed`] decides what happens next and nothing else: it does no I/O,
 //! reads no clock, and its randomness is seeded. It keeps its own copy of the
@@ -20,6 +32,7 @@
 //! against the committed state only. [`runner::FeedRunner`] signs, paces and
 //! submits the actions to a node.
 
+pub mod acks;
 mod budget;
 mod contract;
 mod mistake;
@@ -27,6 +40,7 @@ mod model;
 pub mod runner;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
 
 use genesis::story::{self, StoryLine, StoryPurchase};
 use ledger::tx::{EntityKind, Op, Status};
@@ -54,12 +68,35 @@ const SECOND_PAYMENT_PERCENT: u64 = 40;
 const AMEND_ONE_IN: u32 = 5;
 /// Amounts are rounded down to a million đồng, as budgets are quoted.
 const ROUND_VND: u64 = 1_000_000;
+/// About one controlled payment in this many gathers its signatures on the
+/// node: the controller signs a few seconds after the department.
+pub const AWAIT_ONE_IN: u32 = 2;
+/// Shortest wait before the controller co-signs a payment left with the
+/// node, in milliseconds.
+pub const COSIGN_AFTER_MS_MIN: u64 = 3_000;
+/// Longest such wait.
+pub const COSIGN_AFTER_MS_MAX: u64 = 8_000;
+/// Time for a co-signed payment to be committed, in milliseconds: the
+/// department acts again only after the wait and this.
+const COMMIT_MARGIN_MS: u64 = 2_000;
+/// About one payment in this many is never acknowledged by its vendor.
+pub const UNACKNOWLEDGED_ONE_IN: u64 = 10;
+/// A vendor acknowledges a payment this many milliseconds after it is
+/// planned, at the pace, at the soonest (time for it to be committed)...
+const ACK_AFTER_MS_MIN: u64 = 2_000;
+/// ...and at the latest (plus the wait of a payment gathering signatures).
+const ACK_AFTER_MS_MAX: u64 = 6_000;
+/// The pace the feed plans for unless told another
+/// ([`Feed::set_pace`]): the devnet's default, in actions per second.
+pub const PACE_PER_S_DEFAULT: f64 = 5.0;
 
 // A deliberate mistake is the exception, and the three payments of a
 // contract add up to at most the whole.
 const _: () = assert!(BAD_EVERY_ACTIONS >= 4);
 const _: () = assert!(ADVANCE_PERCENT + SECOND_PAYMENT_PERCENT < 100);
 const _: () = assert!(FIRST_ALLOCATION_PERCENT <= 100);
+const _: () = assert!(COSIGN_AFTER_MS_MIN <= COSIGN_AFTER_MS_MAX && AWAIT_ONE_IN > 0);
+const _: () = assert!(UNACKNOWLEDGED_ONE_IN > 1 && ACK_AFTER_MS_MIN <= ACK_AFTER_MS_MAX);
 
 /// What the ledger must answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +126,9 @@ pub enum Needs {
 /// One action of the story.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Planned {
+    /// The action's number in the feed, from 0: how a later action names it
+    /// in [`Planned::after`].
+    pub seq: u64,
     /// Who signs.
     pub signer: EntityId,
     /// What it does.
@@ -99,10 +139,22 @@ pub struct Planned {
     pub needs: Needs,
     /// One line for people: who does what, for how much.
     pub summary: String,
-    /// The controller whose signatures a control rule asks for, as the
-    /// state stood before the action (an amendment is judged by the amount
-    /// it raises the contract from).
+    /// The controller that co-signs: the one a control rule asks for, as
+    /// the state stood before the action (an amendment is judged by the
+    /// amount it raises the contract from). `None` where no rule covers the
+    /// action, and for the deliberate mistake of paying without it.
     pub controller: Option<EntityId>,
+    /// For a controlled payment whose signatures the node gathers: how long
+    /// after the signer's signature is left with the node
+    /// (`POST /v1/awaiting`) the controller adds its own. The transaction
+    /// holds the signer's next nonce meanwhile, so the signer must be idle
+    /// first ([`Needs::SignerIdle`]) and does nothing else until it is
+    /// committed. `None`: the controller, if any, signs with the signer.
+    pub cosign_after: Option<Duration>,
+    /// An earlier action (its [`Planned::seq`]), of another signer, that
+    /// must be committed first: the payment a vendor acknowledges. If that
+    /// action failed, this one is left out.
+    pub after: Option<u64>,
 }
 
 /// Where a contract is in its life.
@@ -162,12 +214,30 @@ enum Bookkeeping {
     Amended(ContractId),
 }
 
+/// An acknowledgement a vendor will make ([`acks`]).
+#[derive(Clone, Debug)]
+struct PendingAck {
+    /// When: once the feed has planned this many actions.
+    due: u64,
+    contract: ContractId,
+    /// Which of the contract's payments, from 0.
+    payment: u32,
+    /// The payment's own action, if the feed planned it: it must be
+    /// committed first.
+    after: Option<u64>,
+}
+
 struct Draft {
     signer: EntityId,
     op: Op,
     expect: Expect,
     summary: String,
     then: Bookkeeping,
+    /// See [`Planned::after`].
+    after: Option<u64>,
+    /// Signed without the controller a control rule asks for: a
+    /// deliberate mistake.
+    unapproved: bool,
 }
 
 /// The planner of the demo feed. See the module documentation.
@@ -191,6 +261,13 @@ pub struct Feed {
     raised: BTreeSet<EntityId>,
     invoice_no: u64,
     skipped: u64,
+    /// Acknowledgements the vendors will make.
+    acks: Vec<PendingAck>,
+    /// Departments with a payment gathering signatures, left alone until
+    /// this many actions have been planned.
+    quiet: BTreeMap<EntityId, u64>,
+    /// Actions per second the runner submits at.
+    pace_per_s: f64,
 }
 
 fn id(s: &str) -> EntityId {
@@ -327,11 +404,39 @@ impl Feed {
             raised: BTreeSet::new(),
             invoice_no: 0,
             skipped: 0,
+            acks: Vec::new(),
+            quiet: BTreeMap::new(),
+            pace_per_s: PACE_PER_S_DEFAULT,
         };
         feed.next_bad_at = feed.bad_gap();
         feed.invoice_no = feed.rng.gen_range(1_000..9_000) * 100;
+        feed.resume_acks();
         feed.open_year();
         feed
+    }
+
+    /// Tells the feed how many actions per second are submitted, so that a
+    /// department whose payment gathers signatures is left alone for about
+    /// as long as that takes, rather than holding up the actions after its
+    /// own. Any pace above zero is safe; a pace far from the real one only
+    /// makes the runner wait more.
+    pub fn set_pace(&mut self, actions_per_s: f64) {
+        if actions_per_s > 0.0 && actions_per_s.is_finite() {
+            self.pace_per_s = actions_per_s;
+        }
+    }
+
+    /// Actions planned while `ms` milliseconds pass, at the pace.
+    fn actions_in(&self, ms: u64) -> u64 {
+        (ms as f64 / 1000.0 * self.pace_per_s).ceil() as u64
+    }
+
+    /// Whether `department` has a payment gathering signatures and should
+    /// be left alone for now.
+    fn is_quiet(&self, department: &EntityId) -> bool {
+        self.quiet
+            .get(department)
+            .is_some_and(|until| self.actions < *until)
     }
 
     /// The fiscal year being booked.
@@ -370,9 +475,11 @@ impl Feed {
                 };
                 let _ = self.apply(&planned.signer, &undo);
             }
-            Op::Pay { contract, .. }
-            | Op::ConfirmDelivery { contract, .. }
-            | Op::AmendContract { contract, .. } => {
+            Op::Pay { contract, .. } => {
+                self.active.remove(contract);
+                self.acks.retain(|a| a.after != Some(planned.seq));
+            }
+            Op::ConfirmDelivery { contract, .. } | Op::AmendContract { contract, .. } => {
                 self.active.remove(contract);
             }
             Op::Allocate {
@@ -454,6 +561,9 @@ impl Feed {
     fn draft(&mut self) -> Option<Draft> {
         if let Some(intent) = self.agenda.pop_front() {
             return self.draft_intent(intent);
+        }
+        if let Some(ack) = self.draft_ack() {
+            return Some(ack);
         }
         if self.actions >= self.next_bad_at {
             self.next_bad_at = self.actions + self.bad_gap();

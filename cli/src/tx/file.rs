@@ -322,7 +322,8 @@ fn signatures(value: &Value) -> Result<Vec<TxSignature>, FileError> {
     Ok(out)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+/// Lowercase hex.
+pub(super) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -332,7 +333,8 @@ fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
-fn from_hex(s: &str) -> Result<Vec<u8>, String> {
+/// Bytes from hex digits, either case.
+pub(super) fn from_hex(s: &str) -> Result<Vec<u8>, String> {
     if !s.len().is_multiple_of(2) {
         return Err("an odd number of hex digits".into());
     }

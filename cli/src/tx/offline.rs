@@ -5,7 +5,9 @@
 //! --unsigned --out pay.json`; each official reads it with `minhbach tx show
 //! pay.json`, signs it with `minhbach tx sign pay.json --key mine.key` (in
 //! turn, or on a machine with no network with `--offline`), and whoever
-//! holds the file last sends it with `minhbach tx submit pay.json --wait`.
+//! holds the file last sends it with `minhbach tx submit pay.json --wait`;
+//! or, with `--awaiting`, leaves it with the node for the other signers to
+//! add theirs ([`super::awaiting`]).
 //!
 //! `sign` refuses a file for another chain than the one the user names or
 //! the node reports, a file whose nonce the signer has already used, a file
@@ -23,6 +25,7 @@ use ledger::{codec, Hash, PublicKey};
 use serde_json::{json, Value};
 use tools::client::Client;
 
+use super::awaiting::offer;
 use super::chain::ChainFlags;
 use super::file::{TxFile, FORMAT};
 use super::parse::parse_duration;
@@ -67,6 +70,13 @@ pub struct SubmitArgs {
     /// How long --wait waits: seconds, or a duration such as 90s or 2m.
     #[arg(long, value_name = "DURATION", default_value = "60", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Leave it with the node to gather the signatures it still needs
+    /// (`POST /v1/awaiting`): its signatures are merged with those the node
+    /// holds for the same transaction, and once they suffice it is
+    /// submitted. Prints its id and what it still needs, or its hash once
+    /// submitted (--wait then waits for it).
+    #[arg(long)]
+    pub awaiting: bool,
 }
 
 /// A refusal of the file itself (exit 2).
@@ -377,7 +387,11 @@ pub fn submit_file(
             client.base()
         )));
     }
-    submit(client, output, &file.tx, args.wait.then_some(args.timeout))
+    let wait = args.wait.then_some(args.timeout);
+    if args.awaiting {
+        return offer(client, output, &file.tx, wait);
+    }
+    submit(client, output, &file.tx, wait)
 }
 
 /// A CSV field, quoted when it must be.

@@ -1,6 +1,7 @@
 //! Submitting a signed transaction to the node, and with `--wait` following
 //! it until it is committed (print its height) or rejected (exit 1): the
-//! last step of `minhbach tx <operation>` and of `minhbach tx submit`.
+//! last step of `minhbach tx <operation>` and of `minhbach tx submit` (and
+//! of `tx submit --awaiting` once the signatures suffice).
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -59,6 +60,18 @@ pub(super) fn submit(
         }
         hash
     };
+    follow(client, output, hash, wait)
+}
+
+/// Prints the hash of a transaction the node admitted; with `wait`, waits
+/// up to `timeout` for it to be committed (exit 0) or rejected (an error,
+/// exit 1).
+pub(super) fn follow(
+    client: &Client,
+    output: Output,
+    hash: String,
+    wait: Option<Duration>,
+) -> anyhow::Result<u8> {
     let Some(timeout) = wait else {
         print!("{}", outcome(output, &hash, None));
         return Ok(0);

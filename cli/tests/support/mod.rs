@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use ledger::crypto::{write_key_file, SigningKey};
 
+pub mod net;
+
 /// Longest a stub serves, so that a test that forgets it cannot hang.
 const STUB_LIFETIME: Duration = Duration::from_secs(30);
 /// Longest a run of the binary may take.
@@ -262,6 +264,16 @@ pub fn start_story_node(
     dir: &Path,
     chain_id: &str,
 ) -> (node::testnet::NetworkPlan, std::process::Child, PathBuf) {
+    start_governed_story_node(dir, chain_id, &node::testnet::Governance::default())
+}
+
+/// [`start_story_node`], with `governance` deciding the entities' key sets,
+/// the rotation delay and the control rules in force from genesis.
+pub fn start_governed_story_node(
+    dir: &Path,
+    chain_id: &str,
+    governance: &node::testnet::Governance,
+) -> (node::testnet::NetworkPlan, std::process::Child, PathBuf) {
     use node::testnet::{self, Explorers, Ports, TestnetSpec};
     let spec = TestnetSpec {
         chain_id: chain_id.into(),
@@ -273,8 +285,10 @@ pub fn start_story_node(
         ports: Ports::Free,
         explorers: Explorers::FullNodes,
     };
-    let plan = testnet::generate_with(&spec, &dir.join("net"), |_, c| testkit::fast_consensus(c))
-        .expect("write the network");
+    let plan = testnet::generate_governed(&spec, governance, &dir.join("net"), |_, c| {
+        testkit::fast_consensus(c)
+    })
+    .expect("write the network");
     assert!(plan.nodes[0].api.ip().is_loopback());
     let log = dir.join("node.log");
     let node = Command::new(env!("CARGO_BIN_EXE_minhbach"))

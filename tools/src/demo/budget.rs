@@ -42,6 +42,8 @@ impl Feed {
                     },
                     expect: Expect::Accepted,
                     then: Bookkeeping::Nothing,
+                    after: None,
+                    unapproved: false,
                 })
             }
             Intent::Allocate { line, department } => {
@@ -84,6 +86,8 @@ impl Feed {
                     signer: entity,
                     expect: Expect::Accepted,
                     then: Bookkeeping::Nothing,
+                    after: None,
+                    unapproved: false,
                 })
             }
             Intent::NextYear => {
@@ -122,6 +126,8 @@ impl Feed {
             },
             expect: Expect::Accepted,
             then: Bookkeeping::Nothing,
+            after: None,
+            unapproved: false,
         }
     }
 

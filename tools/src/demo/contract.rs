@@ -14,14 +14,21 @@ use super::{
 };
 
 impl Feed {
-    /// The next department (round robin) with something to do.
+    /// The next department (round robin) with something to do: first
+    /// among those with no payment gathering signatures (whose next action
+    /// would wait for it), then among those.
     pub(super) fn draft_spending(&mut self) -> Option<Draft> {
         let n = self.departments.len();
-        for k in 0..n {
-            let i = (self.cursor + k) % n;
-            if let Some(d) = self.department_draft(i) {
-                self.cursor = (i + 1) % n;
-                return Some(d);
+        for quiet in [false, true] {
+            for k in 0..n {
+                let i = (self.cursor + k) % n;
+                if self.is_quiet(&self.departments[i].id) != quiet {
+                    continue;
+                }
+                if let Some(d) = self.department_draft(i) {
+                    self.cursor = (i + 1) % n;
+                    return Some(d);
+                }
             }
         }
         None
@@ -118,6 +125,8 @@ impl Feed {
             },
             expect: Expect::Accepted,
             then: Bookkeeping::Awarded(contract, plan, seq),
+            after: None,
+            unapproved: false,
         })
     }
 
@@ -156,6 +165,8 @@ impl Feed {
             },
             expect: Expect::Accepted,
             then: Bookkeeping::Stage(contract.clone(), next),
+            after: None,
+            unapproved: false,
         }
     }
 
@@ -174,6 +185,8 @@ impl Feed {
             },
             expect: Expect::Accepted,
             then: Bookkeeping::Stage(contract.clone(), Some(next)),
+            after: None,
+            unapproved: false,
         }
     }
 
@@ -240,6 +253,8 @@ impl Feed {
                     },
                     expect: Expect::Accepted,
                     then: Bookkeeping::Amended(contract),
+                    after: None,
+                    unapproved: false,
                 })
             }
             Stage::Acceptance => Some(self.delivery(

@@ -1,12 +1,20 @@
 //! The feed's own copy of the ledger: each draft executed on it before it
 //! is handed out (or, for a deliberate mistake, checked to be refused with
-//! the expected code), and the bookkeeping of what was planned.
+//! the expected code), and the bookkeeping of what was planned: which
+//! controlled payments gather their signatures on the node, and the
+//! vendors' acknowledgements that follow payments.
+
+use std::time::Duration;
 
 use ledger::state::Verdict;
 use ledger::tx::{EntityKind, Op, SignedTx, TxBody, TxSignature};
 use ledger::{EntityId, PublicKey, Signature, TxError};
+use rand::Rng;
 
-use super::{Bookkeeping, Draft, Expect, Feed, Needs, Planned};
+use super::{
+    Bookkeeping, Draft, Expect, Feed, Needs, Planned, AWAIT_ONE_IN, COMMIT_MARGIN_MS,
+    COSIGN_AFTER_MS_MAX, COSIGN_AFTER_MS_MIN,
+};
 
 impl Feed {
     /// Executes a draft on the model and records it, or leaves it out.
@@ -22,7 +30,7 @@ impl Feed {
             Expect::Accepted => Needs::Nothing,
             Expect::Refused(_) => Needs::SignerIdle,
         };
-        let needs = if spends && self.raised.contains(&draft.signer) {
+        let mut needs = if spends && self.raised.contains(&draft.signer) {
             Needs::AllCommitted
         } else {
             base
@@ -30,7 +38,8 @@ impl Feed {
         let controller = self
             .model
             .control_rule_for(&draft.signer, &draft.op)
-            .map(|rule| rule.controller);
+            .map(|rule| rule.controller)
+            .filter(|_| !draft.unapproved);
         match draft.expect {
             Expect::Accepted => {
                 if self.apply(&draft.signer, &draft.op).is_err() {
@@ -41,27 +50,53 @@ impl Feed {
                     return None;
                 }
             }
-            Expect::Refused(code) => match self.probe(&draft.signer, &draft.op) {
-                Err(e) if e.code() == code => {}
-                _ => {
-                    self.skipped += 1;
-                    return None;
+            Expect::Refused(code) => {
+                match self.probe(&draft.signer, &draft.op, !draft.unapproved) {
+                    Err(e) if e.code() == code => {}
+                    _ => {
+                        self.skipped += 1;
+                        return None;
+                    }
                 }
-            },
+            }
         }
         if needs == Needs::AllCommitted {
             self.raised.clear();
         }
+        let seq = self.actions;
+        let mut cosign_after = None;
         if draft.expect == Expect::Accepted {
             self.record(&draft);
+            if let Op::Pay { contract, .. } = &draft.op {
+                if controller.is_some() && self.rng.gen_ratio(1, AWAIT_ONE_IN) {
+                    let ms = self
+                        .rng
+                        .gen_range(COSIGN_AFTER_MS_MIN..=COSIGN_AFTER_MS_MAX);
+                    cosign_after = Some(Duration::from_millis(ms));
+                    // Left with the node, it must be the signer's next
+                    // transaction on the committed state.
+                    needs = needs.max(Needs::SignerIdle);
+                }
+                let waits = cosign_after.map_or(0, |d| {
+                    self.actions_in(d.as_millis() as u64 + COMMIT_MARGIN_MS)
+                });
+                if waits > 0 {
+                    self.quiet.retain(|_, until| *until > seq);
+                    self.quiet.insert(draft.signer.clone(), seq + 1 + waits);
+                }
+                self.schedule_ack(contract, seq, waits);
+            }
         }
         Some(Planned {
+            seq,
             signer: draft.signer,
             op: draft.op,
             expect: draft.expect,
             needs,
             summary: draft.summary,
             controller,
+            cosign_after,
+            after: draft.after,
         })
     }
 
@@ -103,10 +138,16 @@ impl Feed {
     }
 
     /// The transaction the model executes for `op`: the signer's next nonce
-    /// and, under each key of the signer (and of the controller a control
-    /// rule asks for), a signature the model takes as valid. The model
-    /// checks the ledger's rules, not signatures; the runner signs for real.
-    fn model_tx(&self, signer: &EntityId, op: &Op) -> Result<(SignedTx, Verdict), TxError> {
+    /// and, under each key of the signer (and, `with_controller`, of the
+    /// controller a control rule asks for), a signature the model takes as
+    /// valid. The model checks the ledger's rules, not signatures; the
+    /// runner signs for real.
+    fn model_tx(
+        &self,
+        signer: &EntityId,
+        op: &Op,
+        with_controller: bool,
+    ) -> Result<(SignedTx, Verdict), TxError> {
         let e = self
             .model
             .entity(signer)
@@ -116,6 +157,7 @@ impl Feed {
         let controller = self
             .model
             .control_rule_for(signer, op)
+            .filter(|_| with_controller)
             .and_then(|rule| self.model.entity(&rule.controller));
         let mut keys: Vec<PublicKey> = e
             .keys
@@ -144,13 +186,13 @@ impl Feed {
         Ok((tx, verdict))
     }
 
-    fn probe(&self, signer: &EntityId, op: &Op) -> Result<(), TxError> {
-        let (tx, verdict) = self.model_tx(signer, op)?;
+    fn probe(&self, signer: &EntityId, op: &Op, with_controller: bool) -> Result<(), TxError> {
+        let (tx, verdict) = self.model_tx(signer, op, with_controller)?;
         self.model.begin_block().apply_tx(&tx, Some(verdict))
     }
 
     pub(super) fn apply(&mut self, signer: &EntityId, op: &Op) -> Result<(), TxError> {
-        let (tx, verdict) = self.model_tx(signer, op)?;
+        let (tx, verdict) = self.model_tx(signer, op, true)?;
         let mut exec = self.model.begin_block();
         exec.apply_tx(&tx, Some(verdict))?;
         let outcome = exec.finish();

@@ -2,9 +2,18 @@
 //! nonces tracked locally, pacing, holding an action until what it
 //! [`Needs`] is committed, and reporting every action and refusal on stderr.
 //!
+//! A controlled payment the feed plans to gather its signatures on the node
+//! ([`Planned::cosign_after`]) goes to `POST /v1/awaiting` signed by its
+//! department alone; the controller's signature follows when its time comes
+//! ([`cosign`]), and the node, having merged the two, submits it. Until it
+//! is committed it holds its signer's next nonce: nothing else of that
+//! signer is submitted meanwhile.
+//!
 //! The runner is driven by its caller's loop through [`FeedRunner::step`],
 //! which does a bounded amount of work and never sleeps, so the caller stays
 //! free to watch its child processes and Ctrl-C.
+
+mod cosign;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -15,7 +24,7 @@ use ledger::EntityId;
 use serde_json::Value;
 
 use super::{Expect, Feed, Needs, Planned};
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, Offered};
 
 /// How often the oldest transactions in flight are looked up.
 const POLL_INTERVAL_MS: u64 = 250;
@@ -31,6 +40,9 @@ const IN_FLIGHT_MAX: usize = 512;
 const RETRY_MS: u64 = 1_000;
 /// How often the totals are printed.
 const REPORT_INTERVAL_MS: u64 = 10_000;
+/// Actions that failed, remembered so that those depending on them are
+/// left out; the oldest are forgotten beyond this.
+const FAILED_REMEMBERED_MAX: usize = 1_024;
 
 /// Totals since the runner started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,12 +55,28 @@ pub struct FeedStats {
     pub refused_as_expected: u64,
     /// Anything else: valid actions refused or dropped, or a mistake accepted.
     pub unexpected: u64,
+    /// Controlled payments left with the node to gather signatures.
+    pub awaited: u64,
+    /// Of those, submitted once the controller added its signature.
+    pub cosigned: u64,
 }
 
 struct InFlight {
     hash: String,
     planned: Planned,
     submitted_at: Instant,
+}
+
+/// A payment gathering signatures on the node ([`cosign`]).
+struct Gathering {
+    /// The action.
+    planned: Planned,
+    /// The nonce it holds.
+    nonce: u64,
+    /// Its id on the node.
+    id: String,
+    /// When the controller signs.
+    due: Instant,
 }
 
 /// Signs, paces and submits a [`Feed`]'s actions to one node.
@@ -59,6 +87,10 @@ pub struct FeedRunner {
     keys: BTreeMap<EntityId, Vec<SigningKey>>,
     nonces: BTreeMap<EntityId, u64>,
     in_flight: VecDeque<InFlight>,
+    /// Payments gathering signatures on the node, in the order offered.
+    gathering: Vec<Gathering>,
+    /// The latest actions that failed (their `seq`), oldest first.
+    failed: VecDeque<u64>,
     held: Option<Planned>,
     held_since: Option<Instant>,
     interval: Duration,
@@ -95,7 +127,7 @@ impl FeedRunner {
     /// signing with `keys` (each entity's key files, first key first).
     pub fn new(
         client: Client,
-        feed: Feed,
+        mut feed: Feed,
         keys: BTreeMap<EntityId, Vec<SigningKey>>,
         rate_per_s: f64,
         now: Instant,
@@ -104,6 +136,7 @@ impl FeedRunner {
             rate_per_s > 0.0 && rate_per_s.is_finite(),
             "the caller checks the rate"
         );
+        feed.set_pace(rate_per_s);
         FeedRunner {
             client,
             chain_id: feed.model().chain_id().to_owned(),
@@ -111,6 +144,8 @@ impl FeedRunner {
             keys,
             nonces: BTreeMap::new(),
             in_flight: VecDeque::new(),
+            gathering: Vec::new(),
+            failed: VecDeque::new(),
             held: None,
             held_since: None,
             interval: Duration::from_secs_f64(1.0 / rate_per_s),
@@ -129,7 +164,9 @@ impl FeedRunner {
 
     /// When [`FeedRunner::step`] next has something to do.
     pub fn next_wake(&self) -> Instant {
-        self.next_due.min(self.next_poll).min(self.next_report)
+        let cosign = self.gathering.iter().map(|g| g.due).min();
+        let wake = self.next_due.min(self.next_poll).min(self.next_report);
+        cosign.map_or(wake, |c| wake.min(c))
     }
 
     /// Does what is due at `now`: looks up transactions in flight, prints the
@@ -140,6 +177,7 @@ impl FeedRunner {
             self.poll(now);
             self.next_poll = now + Duration::from_millis(POLL_INTERVAL_MS);
         }
+        self.cosign_due(now);
         if now >= self.next_report {
             self.report();
             self.next_report = now + Duration::from_millis(REPORT_INTERVAL_MS);
@@ -152,6 +190,16 @@ impl FeedRunner {
             self.next_due = now + Duration::from_secs(3600);
             return;
         };
+        if planned.after.is_some_and(|seq| self.failed.contains(&seq)) {
+            // What it depends on never made it to the chain.
+            eprintln!(
+                "demo: leaving out, as what it follows failed: {}",
+                planned.summary
+            );
+            self.feed.refused_unexpectedly(&planned);
+            self.forget(&planned);
+            return;
+        }
         if !self.needs_met(&planned) {
             self.held_since.get_or_insert(now);
             self.held = Some(planned);
@@ -168,25 +216,45 @@ impl FeedRunner {
         };
     }
 
+    /// Whether `planned` may be submitted now. A payment gathering
+    /// signatures holds its signer's next nonce, so nothing else of that
+    /// signer goes until it is in the mempool; an action that follows
+    /// another ([`Planned::after`]) waits until that one is committed.
+    /// [`Needs::AllCommitted`] does not wait for payments still gathering
+    /// signatures: what a payment changes is read only by its own signer
+    /// and by its vendor's acknowledgement, which wait for it themselves.
     fn needs_met(&self, planned: &Planned) -> bool {
+        let gathering = |f: &dyn Fn(&Planned) -> bool| self.gathering.iter().any(|g| f(&g.planned));
+        let in_flight = |f: &dyn Fn(&Planned) -> bool| self.in_flight.iter().any(|i| f(&i.planned));
+        if gathering(&|p| p.signer == planned.signer) {
+            return false;
+        }
+        if let Some(seq) = planned.after {
+            if gathering(&|p| p.seq == seq) || in_flight(&|p| p.seq == seq) {
+                return false;
+            }
+        }
         match planned.needs {
             Needs::Nothing => true,
-            Needs::SignerIdle => !self
-                .in_flight
-                .iter()
-                .any(|f| f.planned.signer == planned.signer),
+            Needs::SignerIdle => !in_flight(&|p| p.signer == planned.signer),
             Needs::AllCommitted => self.in_flight.is_empty(),
         }
     }
 
     fn submit(&mut self, planned: Planned, now: Instant) {
-        let Some(signing) = self.signing_keys(&planned) else {
+        // Left with the node, the payment carries the signer's signatures
+        // only; the controller's follow.
+        let gather = planned
+            .cosign_after
+            .filter(|_| planned.controller.is_some());
+        let Some(signing) = self.signing_keys(&planned, gather.is_none()) else {
             eprintln!(
                 "demo: ! not enough key files to sign for {}; leaving out: {}",
                 planned.signer, planned.summary
             );
             self.stats.unexpected += 1;
             self.feed.refused_unexpectedly(&planned);
+            self.forget(&planned);
             return;
         };
         let nonce = match self.nonces.get(&planned.signer) {
@@ -194,31 +262,41 @@ impl FeedRunner {
             None => self.client.next_nonce(&planned.signer),
         };
         let result = nonce.and_then(|nonce| {
-            let tx = TxBody {
-                chain_id: self.chain_id.clone(),
-                signer: planned.signer.clone(),
-                nonce,
-                op: planned.op.clone(),
-            }
-            .sign_all(&signing);
-            self.client.submit(&tx).map(|hash| (hash, nonce))
+            let tx = self.body(&planned, nonce).sign_all(&signing);
+            let offered = match gather {
+                Some(_) => self.client.offer(&tx),
+                None => self
+                    .client
+                    .submit(&tx)
+                    .map(|hash| Offered::Submitted { hash }),
+            };
+            offered.map(|o| (o, nonce))
         });
         match result {
-            Ok((hash, nonce)) => {
+            Ok((offered, nonce)) => {
                 self.unreachable = false;
                 self.nonces.insert(planned.signer.clone(), nonce + 1);
                 self.stats.submitted += 1;
-                let short = hash.get(..10).unwrap_or(&hash);
-                eprintln!("demo: {} [{short}]", planned.summary);
-                if let Expect::Refused(code) = planned.expect {
+                let expect = planned.expect;
+                match offered {
+                    Offered::Submitted { hash } => {
+                        let short = hash.get(..10).unwrap_or(&hash);
+                        eprintln!("demo: {} [{short}]", planned.summary);
+                        self.in_flight.push_back(InFlight {
+                            hash,
+                            planned,
+                            submitted_at: now,
+                        });
+                    }
+                    Offered::Awaiting { id, .. } => {
+                        let wait = gather.unwrap_or_default();
+                        self.gathering_started(planned, nonce, id, now + wait);
+                    }
+                }
+                if let Expect::Refused(code) = expect {
                     self.stats.unexpected += 1;
                     eprintln!("demo: ! expected {code}, but the node accepted it");
                 }
-                self.in_flight.push_back(InFlight {
-                    hash,
-                    planned,
-                    submitted_at: now,
-                });
             }
             Err(ClientError::Rejected { code, message, .. }) => {
                 self.unreachable = false;
@@ -250,21 +328,47 @@ impl FeedRunner {
         }
     }
 
+    /// The body `planned` is signed over, with `nonce`.
+    fn body(&self, planned: &Planned, nonce: u64) -> TxBody {
+        TxBody {
+            chain_id: self.chain_id.clone(),
+            signer: planned.signer.clone(),
+            nonce,
+            op: planned.op.clone(),
+        }
+    }
+
     /// The keys that sign `planned`: as many of the signer's as its
-    /// threshold asks, and of the controller's where a control rule covers
-    /// the operation. `None` if the key files are too few.
-    fn signing_keys(&self, planned: &Planned) -> Option<Vec<&SigningKey>> {
-        let state = self.feed.model();
+    /// threshold asks, and (`with_controller`) of the controller's where a
+    /// control rule covers the operation. `None` if the key files are too
+    /// few.
+    fn signing_keys(&self, planned: &Planned, with_controller: bool) -> Option<Vec<&SigningKey>> {
+        let controller = planned.controller.as_ref().filter(|_| with_controller);
         let mut out = Vec::new();
-        for id in std::iter::once(&planned.signer).chain(planned.controller.as_ref()) {
-            let needed = state.entity(id).map_or(1, |e| usize::from(e.threshold));
-            let held = self.keys.get(id)?;
-            if held.len() < needed {
-                return None;
-            }
-            out.extend(held.iter().take(needed));
+        for id in std::iter::once(&planned.signer).chain(controller) {
+            out.extend(self.keys_of(id)?);
         }
         Some(out)
+    }
+
+    /// As many of `id`'s keys as its threshold asks; `None` if the key files
+    /// are too few.
+    fn keys_of(&self, id: &EntityId) -> Option<Vec<&SigningKey>> {
+        let needed = self
+            .feed
+            .model()
+            .entity(id)
+            .map_or(1, |e| usize::from(e.threshold));
+        let held = self.keys.get(id)?;
+        (held.len() >= needed).then(|| held.iter().take(needed).collect())
+    }
+
+    /// Remembers that `planned` failed, for the actions that follow it.
+    fn forget(&mut self, planned: &Planned) {
+        self.failed.push_back(planned.seq);
+        while self.failed.len() > FAILED_REMEMBERED_MAX {
+            self.failed.pop_front();
+        }
     }
 
     fn retry(&mut self, planned: Planned, now: Instant) {
@@ -277,6 +381,7 @@ impl FeedRunner {
         eprintln!("demo: ! {}\n      unexpected: {why}", planned.summary);
         self.nonces.remove(&planned.signer);
         self.feed.refused_unexpectedly(planned);
+        self.forget(planned);
     }
 
     /// Looks up the oldest transactions in flight, oldest first, and stops at
@@ -323,11 +428,14 @@ impl FeedRunner {
             .and_then(|v| v["height"].as_u64())
             .map_or(String::new(), |h| format!(", chain at height {h}"));
         eprintln!(
-            "demo: {} submitted, {} committed, {} refused as they must be, {} unexpected; fiscal year {}{height}",
+            "demo: {} submitted, {} committed, {} refused as they must be, {} unexpected; \
+             {} co-signed after waiting, {} waiting now; fiscal year {}{height}",
             s.submitted,
             s.committed,
             s.refused_as_expected,
             s.unexpected,
+            s.cosigned,
+            self.gathering.len(),
             self.feed.year()
         );
     }
@@ -336,6 +444,86 @@ impl FeedRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ledger::tx::Op;
+    use ledger::{Amount, ContractId, Year};
+
+    fn planned(seq: u64, signer: &str, needs: Needs, after: Option<u64>) -> Planned {
+        Planned {
+            seq,
+            signer: EntityId::new(signer).unwrap(),
+            op: Op::Pay {
+                contract: ContractId::new("HD-1").unwrap(),
+                amount: Amount(1),
+                reference: "R".into(),
+                document_hash: None,
+            },
+            expect: Expect::Accepted,
+            needs,
+            summary: format!("action {seq}"),
+            controller: None,
+            cosign_after: None,
+            after,
+        }
+    }
+
+    fn runner() -> FeedRunner {
+        let state = genesis::story::test_genesis().state();
+        let feed = Feed::new(state, Year(2026), 1);
+        // Never contacted: the tests only ask what may go.
+        let client = Client::new("http://127.0.0.1:9", None).unwrap();
+        FeedRunner::new(client, feed, BTreeMap::new(), 5.0, Instant::now())
+    }
+
+    #[test]
+    fn a_payment_gathering_signatures_holds_its_signer_and_what_follows_it() {
+        let mut r = runner();
+        let now = Instant::now();
+        r.gathering.push(Gathering {
+            planned: planned(5, "BYT-BVBM", Needs::SignerIdle, None),
+            nonce: 3,
+            id: "ab".into(),
+            due: now,
+        });
+        // Its signer's next nonce is taken: nothing of it goes, whatever it needs.
+        for needs in [Needs::Nothing, Needs::SignerIdle, Needs::AllCommitted] {
+            assert!(!r.needs_met(&planned(6, "BYT-BVBM", needs, None)));
+        }
+        // The vendor's acknowledgement waits for it.
+        assert!(!r.needs_met(&planned(7, "V-0001", Needs::Nothing, Some(5))));
+        // Others go on, even those that need everything submitted committed.
+        for needs in [Needs::Nothing, Needs::SignerIdle, Needs::AllCommitted] {
+            assert!(r.needs_met(&planned(8, "BYT-BVCR", needs, None)));
+        }
+
+        // Co-signed, it is in flight: the signer's next goes behind it by
+        // nonce, what needs it committed still waits.
+        let g = r.gathering.pop().unwrap();
+        r.in_flight.push_back(InFlight {
+            hash: "cd".into(),
+            planned: g.planned,
+            submitted_at: now,
+        });
+        assert!(r.needs_met(&planned(9, "BYT-BVBM", Needs::Nothing, None)));
+        assert!(!r.needs_met(&planned(9, "BYT-BVBM", Needs::SignerIdle, None)));
+        assert!(!r.needs_met(&planned(10, "V-0001", Needs::Nothing, Some(5))));
+        assert!(!r.needs_met(&planned(11, "BYT-BVCR", Needs::AllCommitted, None)));
+        // Committed: nothing holds anyone.
+        r.in_flight.clear();
+        assert!(r.needs_met(&planned(12, "V-0001", Needs::Nothing, Some(5))));
+        assert!(r.needs_met(&planned(13, "BYT-BVBM", Needs::SignerIdle, None)));
+    }
+
+    #[test]
+    fn an_action_following_one_that_failed_is_left_out() {
+        let mut r = runner();
+        r.forget(&planned(4, "BYT-BVBM", Needs::Nothing, None));
+        r.held = Some(planned(9, "V-0001", Needs::Nothing, Some(4)));
+        let before = r.stats();
+        r.step(Instant::now());
+        assert!(r.held.is_none(), "left out, not held");
+        assert_eq!(r.stats(), before, "nothing submitted, nothing more counted");
+        assert!(r.failed.contains(&9), "and what follows it is left out too");
+    }
 
     #[test]
     fn a_repeated_code_is_said_once() {
