@@ -10,7 +10,7 @@ use super::{
 };
 use crate::state::records::{ChainParams, ControlRule, PendingKeys};
 use crate::tx::{Op, SignedTx, KEYS_MAX};
-use crate::types::{Amount, Height, PublicKey};
+use crate::types::{Amount, ContractId, Height, PublicKey};
 
 /// Checks a key set: 1 to [`KEYS_MAX`] distinct good keys and a threshold
 /// from 1 to their number. Returns the keys in order, as the state keeps
@@ -73,6 +73,14 @@ impl BlockExec<'_> {
         }
     }
 
+    /// Whether any control rule is in force, as of this point of the block:
+    /// one ordered lookup, so that a chain without rules pays nothing more.
+    fn any_control_rule(&self) -> bool {
+        let range = StateKey::Control(None)..StateKey::Payment(ContractId::from_checked(""), 0);
+        self.base.map.range(range.clone()).next().is_some()
+            || self.overlay.range(range).any(|(_, v)| v.is_some())
+    }
+
     /// The control rule that covers `ministry`: its own, else the rule of all
     /// ministries.
     fn control_rule(&self, ministry: &EntityId) -> Option<ControlRule> {
@@ -88,7 +96,7 @@ impl BlockExec<'_> {
     /// controller, if any.
     fn control_for(&self, signer: &Entity, op: &Op) -> Option<(ControlRule, &'static str, Amount)> {
         // Only departments spend; anyone else is refused by the operation.
-        if signer.kind != EntityKind::Department {
+        if signer.kind != EntityKind::Department || !self.any_control_rule() {
             return None;
         }
         let (name, amount) = self.controlled_amount(op)?;

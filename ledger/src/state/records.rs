@@ -196,6 +196,8 @@ pub enum StateKey {
     /// effect at this height.
     KeysDue(Height, EntityId),
     /// The control rule of a ministry, or (`None`) of all ministries.
+    /// (Execution finds whether any rule exists by the range from
+    /// `Control(None)` to the first `Payment` key: keep them adjacent.)
     Control(Option<EntityId>),
     /// The n-th payment of a contract (0 for the first).
     Payment(ContractId, u32),
