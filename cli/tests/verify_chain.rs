@@ -27,7 +27,7 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
         "genesis_time": "2026-01-01T00:00:00Z",
         "entities": entities.iter().map(|(i, k, p)| json!({
             "id": i, "kind": k, "name": format!("Đơn vị {i}"), "parent": p,
-            "public_key": key(i).public_key().to_hex()
+            "keys": [key(i).public_key().to_hex()]
         })).collect::<Vec<_>>(),
         "validators": validators.iter().enumerate().map(|(i, k)| json!({
             "name": format!("val-{i}"), "consensus_key": k.public_key().to_hex(),

@@ -36,7 +36,7 @@ fn genesis_json(chain_id: &str, validator_label: &str) -> Value {
         "genesis_time": "2026-01-01T00:00:00Z",
         "entities": entities.iter().map(|(i, k, p)| json!({
             "id": i, "kind": k, "name": format!("Đơn vị {i}"), "parent": p,
-            "public_key": key(i).public_key().to_hex()
+            "keys": [key(i).public_key().to_hex()]
         })).collect::<Vec<_>>(),
         "validators": (0..4).map(|i| {
             let k = key(&format!("{validator_label}-{i}")).public_key();

@@ -33,7 +33,7 @@ pub const VALIDATORS: usize = 4;
 pub fn genesis_json() -> Value {
     let entity = |id: &str, kind: &str| {
         json!({"id": id, "kind": kind, "name": format!("Đơn vị {id}"),
-               "public_key": key(id).public_key().to_hex()})
+               "keys": [key(id).public_key().to_hex()]})
     };
     json!({
         "chain_id": "minhbach-witness",
