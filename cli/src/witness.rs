@@ -202,24 +202,30 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<u8> {
 }
 
 fn follow(args: RunArgs, output: Output, clients: Vec<Client>) -> anyhow::Result<u8> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Listened for before anything else, so that a signal while the home is
+    // opened (and its log repaired) stops the run cleanly, not by default.
+    let (mut term, mut int) = runtime.block_on(async {
+        let listen =
+            |kind, name| signal(kind).map_err(|e| anyhow::anyhow!("cannot listen for {name}: {e}"));
+        anyhow::Ok((
+            listen(SignalKind::terminate(), "SIGTERM")?,
+            listen(SignalKind::interrupt(), "Ctrl-C")?,
+        ))
+    })?;
     let home = WitnessHome::new(&args.home);
     let opened = home.open()?;
     let follower = Follower::new(home, opened, output)?;
     let interval = Duration::from_millis(args.interval_ms);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let result = runtime.block_on(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| anyhow::anyhow!("cannot listen for SIGTERM: {e}"))?;
         tokio::select! {
             // Polled first: a signal ends the run at the next pause, never
             // in the middle of writing the state and signing.
             biased;
-            signal = tokio::signal::ctrl_c() => match signal {
-                Ok(()) => Ok(0),
-                Err(e) => Err(anyhow::anyhow!("cannot listen for Ctrl-C: {e}")),
-            },
+            _ = int.recv() => Ok(0),
             _ = term.recv() => Ok(0),
             result = follower.run(clients, interval) => result,
         }
