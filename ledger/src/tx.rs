@@ -392,6 +392,12 @@ impl SignedTx {
             key: key.public_key(),
             signature: key.sign(&self.body.signing_bytes()),
         };
+        self.put_signature(signed);
+    }
+
+    /// Puts `signed` in its place by key, replacing the one its key made
+    /// before. The caller vouches that it is over this transaction's bytes.
+    pub fn put_signature(&mut self, signed: TxSignature) {
         match self.signatures.binary_search_by(|s| s.key.cmp(&signed.key)) {
             Ok(at) => self.signatures[at] = signed,
             Err(at) => self.signatures.insert(at, signed),

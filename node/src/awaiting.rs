@@ -190,10 +190,7 @@ impl AwaitingPool {
 fn merge(held: &SignedTx, more: &SignedTx) -> Result<SignedTx, TxError> {
     let mut out = held.clone();
     for s in &more.signatures {
-        match out.signatures.binary_search_by(|x| x.key.cmp(&s.key)) {
-            Ok(at) => out.signatures[at] = *s,
-            Err(at) => out.signatures.insert(at, *s),
-        }
+        out.put_signature(*s);
     }
     if out.signatures.len() > SIGNATURES_MAX {
         return Err(TxError::TooManySignatures {

@@ -261,12 +261,21 @@ impl BlockExec<'_> {
             let StateKey::KeysDue(_, id) = &key else {
                 unreachable!("the range holds KeysDue keys only")
             };
-            let mut e = self.entity(id).expect("a key change is due for an entity");
-            let p = e.pending.take().expect("a due key change is pending");
-            e.keys = p.keys;
-            e.threshold = p.threshold;
-            let (k, v) = entity_put(e);
-            self.put(k, v);
+            // The index entry goes whatever it names: a state read back
+            // with an entry its entity does not match changes nothing else.
+            let due_change = self.entity(id).and_then(|e| {
+                e.pending
+                    .clone()
+                    .filter(|p| p.effective == due)
+                    .map(|p| (e, p))
+            });
+            if let Some((mut e, p)) = due_change {
+                e.pending = None;
+                e.keys = p.keys;
+                e.threshold = p.threshold;
+                let (k, v) = entity_put(e);
+                self.put(k, v);
+            }
             self.put(key, None);
         }
     }
