@@ -52,6 +52,39 @@ pub fn encoded_len<T: Encode>(value: &T) -> usize {
     encoder.into_writer().bytes_written
 }
 
+/// SHA-256 of `value`'s canonical encoding: the same as
+/// `Hash::digest(&encode(value))`, encoded into a buffer the thread keeps,
+/// so that hashing a transaction allocates nothing.
+pub fn digest<T: Encode>(value: &T) -> crate::types::Hash {
+    use sha2::Digest;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    struct Into<'a>(&'a mut Vec<u8>);
+    impl bincode::enc::write::Writer for Into<'_> {
+        fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+            self.0.extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+    BUFFER.with(|b| {
+        let Ok(mut buf) = b.try_borrow_mut() else {
+            // Only a value whose encoding hashes another could get here.
+            return crate::types::Hash::digest(&encode(value));
+        };
+        buf.clear();
+        let mut encoder =
+            bincode::enc::EncoderImpl::new(Into(&mut buf), config::<BLOCK_BYTES_MAX>());
+        value.encode(&mut encoder).expect("encoding into a Vec");
+        let hash = crate::types::Hash(sha2::Sha256::digest(buf.as_slice()).into());
+        // Keep a transaction's worth, not the largest value ever hashed.
+        if buf.capacity() > TX_BYTES_MAX {
+            *buf = Vec::new();
+        }
+        hash
+    })
+}
+
 /// Decodes a canonical encoding of at most `LIMIT` bytes.
 ///
 /// Refuses input over the limit, trailing bytes, and anything that does not
@@ -150,5 +183,19 @@ mod tests {
                 bytes_max: 4
             })
         ));
+    }
+
+    #[test]
+    fn digest_is_the_hash_of_the_encoding() {
+        use sha2::Digest;
+        let values: Vec<(u64, String, Vec<[u8; 32]>)> = vec![
+            (0, String::new(), vec![]),
+            (300, "Bệnh viện".into(), vec![[7; 32]; 3]),
+            (u64::MAX, "x".repeat(200), vec![[1; 32]; 40]),
+        ];
+        for v in &values {
+            let expected: [u8; 32] = sha2::Sha256::digest(encode(v)).into();
+            assert_eq!(digest(v).0, expected);
+        }
     }
 }

@@ -382,7 +382,7 @@ impl SignedTx {
 
     /// SHA-256 of the encoding.
     pub fn hash(&self) -> Hash {
-        Hash::digest(&self.encode())
+        codec::digest(self)
     }
 
     /// Adds `key`'s signature in its place by key, replacing one that key

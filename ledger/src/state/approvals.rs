@@ -10,7 +10,7 @@ use super::{
 };
 use crate::state::records::{ChainParams, ControlRule, PendingKeys};
 use crate::tx::{Op, SignedTx, KEYS_MAX};
-use crate::types::{Amount, ContractId, Height, PublicKey};
+use crate::types::{Amount, Height, PublicKey};
 
 /// Checks a key set: 1 to [`KEYS_MAX`] distinct good keys and a threshold
 /// from 1 to their number. Returns the keys in order, as the state keeps
@@ -73,12 +73,10 @@ impl BlockExec<'_> {
         }
     }
 
-    /// Whether any control rule is in force, as of this point of the block:
-    /// one ordered lookup, so that a chain without rules pays nothing more.
+    /// Whether a control rule may be in force (false: surely none), so that
+    /// a chain without rules pays nothing more.
     fn any_control_rule(&self) -> bool {
-        let range = StateKey::Control(None)..StateKey::Payment(ContractId::from_checked(""), 0);
-        self.base.map.range(range.clone()).next().is_some()
-            || self.overlay.range(range).any(|(_, v)| v.is_some())
+        self.controls_maybe
     }
 
     /// The control rule that covers `ministry`: its own, else the rule of all
@@ -292,7 +290,7 @@ impl BlockExec<'_> {
         treasury_only(s, "set-control")?;
         positive(amount)?;
         if let Some(m) = ministry {
-            let e = self.entity(m).ok_or_else(|| unknown_entity(m))?;
+            let e = self.entity_ref(m).ok_or_else(|| unknown_entity(m))?;
             if e.kind != EntityKind::Ministry {
                 return Err(TxError::InvalidArgument {
                     field: "ministry",

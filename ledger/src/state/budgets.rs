@@ -20,7 +20,7 @@ impl BlockExec<'_> {
         let mut ch = Changes::new();
         treasury_only(s, "appropriate")?;
         year.check()?;
-        let m = self.entity(to).ok_or_else(|| unknown_entity(to))?;
+        let m = self.entity_ref(to).ok_or_else(|| unknown_entity(to))?;
         if m.kind != EntityKind::Ministry {
             return Err(TxError::InvalidArgument {
                 field: "to",
@@ -57,7 +57,7 @@ impl BlockExec<'_> {
             return Err(not_authorized(&s.id, "allocate (only ministries allocate)"));
         }
         year.check()?;
-        let d = self.entity(to).ok_or_else(|| unknown_entity(to))?;
+        let d = self.entity_ref(to).ok_or_else(|| unknown_entity(to))?;
         if d.kind != EntityKind::Department || d.parent.as_ref() != Some(&s.id) {
             return Err(not_authorized(
                 &s.id,

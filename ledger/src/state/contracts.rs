@@ -2,8 +2,9 @@
 
 use super::{
     budget_put, check_text, not_authorized, overflow, positive, required_text, unknown_entity,
-    Amount, BlockExec, Changes, Contract, ContractId, Delivery, Entity, EntityId, EntityKind, Hash,
-    LineCode, Payment, StateKey, StateValue, Status, TxError, Year, REF_BYTES_MAX, TEXT_BYTES_MAX,
+    AckChunk, Amount, BlockExec, Changes, Contract, ContractId, Delivery, Entity, EntityId,
+    EntityKind, Hash, LineCode, StateKey, StateValue, Status, TxError, Year, REF_BYTES_MAX,
+    TEXT_BYTES_MAX,
 };
 
 impl BlockExec<'_> {
@@ -34,7 +35,9 @@ impl BlockExec<'_> {
                 id: contract.to_string(),
             });
         }
-        let v = self.entity(vendor).ok_or_else(|| unknown_entity(vendor))?;
+        let v = self
+            .entity_ref(vendor)
+            .ok_or_else(|| unknown_entity(vendor))?;
         if v.kind != EntityKind::Vendor {
             return Err(TxError::InvalidArgument {
                 field: "vendor",
@@ -156,7 +159,7 @@ impl BlockExec<'_> {
             });
         }
         let v = self
-            .entity(&c.vendor)
+            .entity_ref(&c.vendor)
             .ok_or_else(|| unknown_entity(&c.vendor))?;
         if v.status != Status::Active {
             return Err(TxError::Inactive {
@@ -169,16 +172,10 @@ impl BlockExec<'_> {
         c.paid = c.paid.checked_add(*amount).ok_or_else(of)?;
         d.paid = d.paid.checked_add(*amount).ok_or_else(of)?;
         vb.received = vb.received.checked_add(*amount).ok_or_else(of)?;
-        let seq = c.payments;
-        c.payments = seq.checked_add(1).ok_or_else(|| overflow("payments"))?;
-        ch.push((
-            StateKey::Payment(contract.clone(), seq),
-            Some(StateValue::Payment(Payment {
-                amount: *amount,
-                height: self.height,
-                acknowledged: None,
-            })),
-        ));
+        c.payments = c
+            .payments
+            .checked_add(1)
+            .ok_or_else(|| overflow("payments"))?;
         ch.push(budget_put(&s.id, c.year, &c.line, d));
         ch.push(budget_put(&c.vendor, c.year, &c.line, vb));
         ch.push((
@@ -235,21 +232,26 @@ impl BlockExec<'_> {
                 ),
             ));
         }
-        let key = StateKey::Payment(contract.clone(), payment);
-        let Some(StateValue::Payment(mut p)) = self.get(&key).cloned() else {
+        if payment >= c.payments {
             return Err(TxError::UnknownEntity {
                 what: "payment",
                 id: format!("{payment} of contract {contract} (it has {})", c.payments),
             });
+        }
+        let (chunk, bit) = AckChunk::locate(payment);
+        let key = StateKey::Acks(contract.clone(), chunk);
+        let mut acks = match self.get(&key) {
+            Some(StateValue::Acks(a)) => a.clone(),
+            _ => AckChunk::empty(),
         };
-        if let Some(at) = p.acknowledged {
+        if acks.get(bit) {
             return Err(TxError::NoOp {
                 op: "acknowledge-payment",
-                reason: format!("payment {payment} of {contract} was acknowledged at block {at}"),
+                reason: format!("payment {payment} of {contract} is already acknowledged"),
             });
         }
-        p.acknowledged = Some(self.height);
-        Ok(vec![(key, Some(StateValue::Payment(p)))])
+        acks.set(bit);
+        Ok(vec![(key, Some(StateValue::Acks(acks)))])
     }
 
     /// The contract, if `s` awarded it.

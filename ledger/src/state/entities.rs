@@ -29,7 +29,7 @@ impl BlockExec<'_> {
                 reason: "there is exactly one treasury, created in genesis".into(),
             });
         }
-        if self.entity(id).is_some() {
+        if self.entity_ref(id).is_some() {
             return Err(TxError::Duplicate {
                 what: "entity",
                 id: id.to_string(),
@@ -45,7 +45,7 @@ impl BlockExec<'_> {
                 })
             }
             (EntityKind::Department, Some(p)) => {
-                let parent = self.entity(p).ok_or_else(|| unknown_entity(p))?;
+                let parent = self.entity_ref(p).ok_or_else(|| unknown_entity(p))?;
                 if parent.kind != EntityKind::Ministry {
                     return Err(TxError::InvalidArgument {
                         field: "parent",

@@ -23,8 +23,8 @@ mod years;
 
 pub use approvals::check_key_set;
 pub use records::{
-    BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord, Payment,
-    PendingKeys, StateKey, StateValue, ValidatorSlot, Write,
+    AckChunk, BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord,
+    PendingKeys, StateKey, StateValue, ValidatorSlot, Write, ACKS_PER_CHUNK,
 };
 pub use years::YearFigures;
 
@@ -119,12 +119,19 @@ impl State {
 
     /// Starts executing block `height` (which must be the next one).
     pub fn begin_block(&self) -> BlockExec<'_> {
+        let controls = StateKey::Control(None)..StateKey::Acks(ContractId::from_checked(""), 0);
         BlockExec {
             base: self,
             height: self.height.next(),
             overlay: BTreeMap::new(),
             writes: Vec::new(),
             pending_set: None,
+            controls_maybe: self.map.range(controls).next().is_some(),
+            years_closed_maybe: self
+                .map
+                .range(StateKey::YearClosed(Year(0))..)
+                .next()
+                .is_some(),
         }
     }
 
@@ -230,6 +237,11 @@ pub struct BlockExec<'a> {
     writes: Vec<Write>,
     /// set(L+3) while this block changes it.
     pending_set: Option<ValidatorSet>,
+    /// Whether a control rule may exist: one did before the block, or the
+    /// block set one. Spares each payment a search when none does.
+    controls_maybe: bool,
+    /// Whether a fiscal year may be closed, likewise.
+    years_closed_maybe: bool,
 }
 
 fn overflow(what: impl Into<String>) -> TxError {
@@ -327,8 +339,13 @@ impl BlockExec<'_> {
     }
 
     fn entity(&self, id: &EntityId) -> Option<Entity> {
+        self.entity_ref(id).cloned()
+    }
+
+    /// The entity as of this point of the block, borrowed.
+    fn entity_ref(&self, id: &EntityId) -> Option<&Entity> {
         match self.get(&StateKey::Entity(id.clone())) {
-            Some(StateValue::Entity(e)) => Some(e.clone()),
+            Some(StateValue::Entity(e)) => Some(e),
             _ => None,
         }
     }
@@ -422,7 +439,7 @@ impl BlockExec<'_> {
             });
         }
         let signer = self
-            .entity(&body.signer)
+            .entity_ref(&body.signer)
             .ok_or_else(|| TxError::UnknownSigner {
                 signer: body.signer.clone(),
             })?;
@@ -435,7 +452,7 @@ impl BlockExec<'_> {
                 signer: signer.id.clone(),
             });
         }
-        self.authorize(&signer, tx, approval)?;
+        self.authorize(signer, tx, approval)?;
         if signer.status != Status::Active {
             return Err(TxError::Inactive {
                 entity: signer.id.clone(),
@@ -454,7 +471,7 @@ impl BlockExec<'_> {
         }
 
         self.check_year_open(&body.op)?;
-        let (changes, new_set) = self.execute_op(&signer, &body.op)?;
+        let (changes, new_set) = self.execute_op(signer, &body.op)?;
         for (k, v) in changes {
             self.put(k, v);
         }
@@ -472,6 +489,11 @@ impl BlockExec<'_> {
     }
 
     fn put(&mut self, key: StateKey, value: Option<StateValue>) {
+        match (&key, &value) {
+            (StateKey::Control(_), Some(_)) => self.controls_maybe = true,
+            (StateKey::YearClosed(_), Some(_)) => self.years_closed_maybe = true,
+            _ => {}
+        }
         self.writes.push((key.clone(), value.clone()));
         self.overlay.insert(key, value);
     }

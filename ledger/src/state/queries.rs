@@ -11,18 +11,19 @@ use crate::types::{ContractId, EntityId, Hash, Height, LineCode, Year};
 use crate::validators::ValidatorSet;
 
 impl State {
-    /// The `n`-th payment of a contract (0 for the first).
-    pub fn payment(&self, contract: &ContractId, n: u32) -> Option<&super::Payment> {
-        match self.map.get(&StateKey::Payment(contract.clone(), n)) {
-            Some(StateValue::Payment(p)) => Some(p),
-            _ => None,
+    /// Whether the vendor acknowledged the `n`-th payment of a contract (0
+    /// for the first); `None` if the contract has no such payment.
+    pub fn acknowledged(&self, contract: &ContractId, n: u32) -> Option<bool> {
+        if n >= self.contract(contract)?.payments {
+            return None;
         }
-    }
-
-    /// A contract's payments, in order.
-    pub fn payments(&self, contract: &ContractId) -> Vec<&super::Payment> {
-        let n = self.contract(contract).map_or(0, |c| c.payments);
-        (0..n).filter_map(|i| self.payment(contract, i)).collect()
+        let (chunk, bit) = super::AckChunk::locate(n);
+        Some(
+            match self.map.get(&StateKey::Acks(contract.clone(), chunk)) {
+                Some(StateValue::Acks(a)) => a.get(bit),
+                _ => false,
+            },
+        )
     }
 
     /// Chain id.

@@ -143,15 +143,38 @@ pub struct Delivery {
     pub height: Height,
 }
 
-/// A payment made on a contract, and whether its vendor acknowledged it.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
-pub struct Payment {
-    /// Amount paid.
-    pub amount: Amount,
-    /// Height it was made at.
-    pub height: Height,
-    /// Height the vendor acknowledged it at; `None` until then.
-    pub acknowledged: Option<Height>,
+/// Payments a contract's vendor acknowledged, [`ACKS_PER_CHUNK`] to a
+/// record: bit `n % ACKS_PER_CHUNK` (least significant first in each byte)
+/// of chunk `n / ACKS_PER_CHUNK` is set once payment `n` is acknowledged.
+/// The record exists only once one of its payments is, so a payment itself
+/// adds nothing to the state: its amount and height are in its block, and
+/// the summaries index the unacknowledged ones.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct AckChunk(pub Box<[u8; ACKS_PER_CHUNK as usize / 8]>);
+
+/// Payments one [`AckChunk`] covers.
+pub const ACKS_PER_CHUNK: u32 = 1024;
+
+impl AckChunk {
+    /// No payment acknowledged.
+    pub fn empty() -> AckChunk {
+        AckChunk(Box::new([0; ACKS_PER_CHUNK as usize / 8]))
+    }
+
+    /// The chunk holding payment `n`, and its bit there.
+    pub fn locate(n: u32) -> (u32, usize) {
+        (n / ACKS_PER_CHUNK, (n % ACKS_PER_CHUNK) as usize)
+    }
+
+    /// Whether the payment at `bit` is acknowledged.
+    pub fn get(&self, bit: usize) -> bool {
+        self.0[bit / 8] & (1 << (bit % 8)) != 0
+    }
+
+    /// Marks the payment at `bit` acknowledged.
+    pub fn set(&mut self, bit: usize) {
+        self.0[bit / 8] |= 1 << (bit % 8);
+    }
 }
 
 /// A full node allowed to connect.
@@ -197,10 +220,11 @@ pub enum StateKey {
     KeysDue(Height, EntityId),
     /// The control rule of a ministry, or (`None`) of all ministries.
     /// (Execution finds whether any rule exists by the range from
-    /// `Control(None)` to the first `Payment` key: keep them adjacent.)
+    /// `Control(None)` to the first `Acks` key: keep them adjacent.)
     Control(Option<EntityId>),
-    /// The n-th payment of a contract (0 for the first).
-    Payment(ContractId, u32),
+    /// Which of a contract's payments its vendor acknowledged, by chunk of
+    /// [`ACKS_PER_CHUNK`] payments (0 for the first).
+    Acks(ContractId, u32),
     /// A closed fiscal year.
     YearClosed(Year),
 }
@@ -220,7 +244,7 @@ impl StateKey {
                 | (StateKey::Params, StateValue::Params(_))
                 | (StateKey::KeysDue(..), StateValue::KeysDue)
                 | (StateKey::Control(_), StateValue::Control(_))
-                | (StateKey::Payment(..), StateValue::Payment(_))
+                | (StateKey::Acks(..), StateValue::Acks(_))
                 | (StateKey::YearClosed(_), StateValue::YearClosed(_))
         )
     }
@@ -249,8 +273,8 @@ pub enum StateValue {
     KeysDue,
     /// For [`StateKey::Control`].
     Control(ControlRule),
-    /// For [`StateKey::Payment`].
-    Payment(Payment),
+    /// For [`StateKey::Acks`].
+    Acks(AckChunk),
     /// For [`StateKey::YearClosed`]: the height of the block that closed it.
     YearClosed(Height),
 }

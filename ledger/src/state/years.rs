@@ -19,12 +19,10 @@ impl BlockExec<'_> {
         }
     }
 
-    /// Whether any fiscal year is closed, as of this point of the block: one
-    /// ordered lookup, so that the common case costs nothing more.
+    /// Whether a fiscal year may be closed (false: surely none), so that the
+    /// common case costs nothing more.
     fn any_year_closed(&self) -> bool {
-        let first = StateKey::YearClosed(Year(0));
-        self.base.map.range(first.clone()..).next().is_some()
-            || self.overlay.range(first..).any(|(_, v)| v.is_some())
+        self.years_closed_maybe
     }
 
     /// Refuses an operation that moves money on a closed year: on its own

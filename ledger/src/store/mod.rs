@@ -27,7 +27,7 @@ use thiserror::Error;
 use crate::block::{Block, CommitCertificate, Evidence};
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::state::{BlockOutcome, State, StateKey, StateValue};
-use crate::tx::Op;
+use crate::tx::{Op, SignedTx};
 use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
@@ -491,12 +491,12 @@ impl Store {
         batch.put_cf(cf(&db, CF_BLOCKS), height_key(h), block.encode());
         batch.put_cf(cf(&db, CF_CERTS), height_key(h), cert.encode());
         let vendors = written_vendors(outcome);
-        for (i, tx) in block.txs.iter().enumerate() {
+        let hashes: Vec<Hash> = block.txs.iter().map(SignedTx::hash).collect();
+        for (i, (tx, &hash)) in block.txs.iter().zip(&hashes).enumerate() {
             let loc = TxLocation {
                 height: h,
                 index: i as u32,
             };
-            let hash = tx.hash();
             batch.put_cf(cf(&db, CF_TXINDEX), hash.0, location_bytes(loc));
             for entity in involved(&tx.body.signer, &tx.body.op, &vendors, before) {
                 batch.put_cf(
@@ -509,7 +509,7 @@ impl Store {
         for ev in &block.evidence {
             batch.put_cf(cf(&db, CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
-        self.summarise(&mut batch, block, before)?;
+        self.summarise(&mut batch, block, &hashes, before)?;
         self.grow_history(&mut batch, before.height().0, &block.hash())?;
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.

@@ -46,10 +46,11 @@ impl Store {
         &self,
         batch: &mut WriteBatch,
         block: &Block,
+        hashes: &[Hash],
         before: &State,
     ) -> Result<(), StoreError> {
         let h = block.header.height;
-        let changes = summary::changes(block, before, self, &FlagParams::default())
+        let changes = summary::changes_hashed(block, hashes, before, self, &FlagParams::default())
             .map_err(|e| corrupt(h, e.0))?;
         let db = self.db();
         for (k, v) in changes {
@@ -80,7 +81,8 @@ impl Store {
                 .block(h)?
                 .ok_or_else(|| corrupt(h, "a block to summarise is missing"))?;
             let mut batch = WriteBatch::default();
-            self.summarise(&mut batch, &block, &walk.state)?;
+            let hashes: Vec<Hash> = block.txs.iter().map(crate::tx::SignedTx::hash).collect();
+            self.summarise(&mut batch, &block, &hashes, &walk.state)?;
             db.write(batch)?;
             let verdicts = walk.state.batch_verdicts(&block.txs);
             let outcome = check_block(&walk, &block, verdicts)

@@ -26,7 +26,7 @@ use bincode::{Decode, Encode};
 use crate::block::Block;
 use crate::codec;
 use crate::state::State;
-use crate::tx::Op;
+use crate::tx::{Op, SignedTx};
 use crate::types::{Amount, ContractId, EntityId, Hash, Height, Year};
 
 pub use flags::{AwardSeen, Flag, FlagParams};
@@ -107,8 +107,11 @@ pub(crate) mod tag {
     /// A contract amended upwards: height, index.
     pub const AMENDED_UP: u8 = b'A';
     /// A payment its vendor has not acknowledged: height, contract, payment
-    /// number → hash.
+    /// number → hash, amount.
     pub const UNACKED: u8 = b'K';
+    /// The height of a payment not yet acknowledged: contract, payment
+    /// number → height (to find its [`UNACKED`] entry).
+    pub const PAID_AT: u8 = b'k';
 }
 
 /// Builds keys: a tag, then parts, ids each ended by a zero byte.
@@ -404,6 +407,19 @@ pub fn changes(
     read: &dyn SummaryRead,
     p: &FlagParams,
 ) -> Result<Changes, SummaryError> {
+    let hashes: Vec<Hash> = block.txs.iter().map(SignedTx::hash).collect();
+    changes_hashed(block, &hashes, before, read, p)
+}
+
+/// [`changes`], given the hashes of the block's transactions, in order.
+pub(crate) fn changes_hashed(
+    block: &Block,
+    hashes: &[Hash],
+    before: &State,
+    read: &dyn SummaryRead,
+    p: &FlagParams,
+) -> Result<Changes, SummaryError> {
+    assert_eq!(hashes.len(), block.txs.len(), "one hash per transaction");
     let h = block.header.height;
     let time = block.header.time_ms;
     let treasury = before.treasury().cloned();
@@ -414,10 +430,9 @@ pub fn changes(
         delivered: HashSet::new(),
     };
     let mut sums = Sums::default();
-    for (i, tx) in block.txs.iter().enumerate() {
+    for (i, (tx, &hash)) in block.txs.iter().zip(hashes).enumerate() {
         let index = u32::try_from(i).expect("a block holds fewer than 2^32 transactions");
         let signer = &tx.body.signer;
-        let hash = tx.hash();
         let contract_key =
             |c: &ContractId| Key::new(tag::CONTRACT).id(c.as_str()).at(h, index).done();
         match &tx.body.op {
@@ -564,7 +579,14 @@ pub fn changes(
                     .height(h)
                     .id(contract.as_str())
                     .payment(c.payments);
-                sums.put.insert(unacked.done(), Some(hash.0.to_vec()));
+                let mut v = hash.0.to_vec();
+                v.extend_from_slice(&amount.0.to_be_bytes());
+                sums.put.insert(unacked.done(), Some(v));
+                let paid_at = Key::new(tag::PAID_AT)
+                    .id(contract.as_str())
+                    .payment(c.payments);
+                sums.put
+                    .insert(paid_at.done(), Some(h.0.to_be_bytes().to_vec()));
                 c.payments = c.payments.saturating_add(1);
                 if !c.paid {
                     c.paid = true;
@@ -628,12 +650,29 @@ pub fn changes(
                 sums.put
                     .insert(contract_key(contract), Some(hash.0.to_vec()));
                 // Paid in an earlier block, or else in this one.
-                let paid_at = before.payment(contract, *payment).map_or(h, |p| p.height);
+                let at_key = Key::new(tag::PAID_AT)
+                    .id(contract.as_str())
+                    .payment(*payment)
+                    .done();
+                let paid_at = match sums.put.get(&at_key) {
+                    Some(_) => h,
+                    None => {
+                        let b = read
+                            .get(&at_key)?
+                            .ok_or_else(|| read::bad("payment", &at_key))?;
+                        Height(u64::from_be_bytes(
+                            b.as_slice()
+                                .try_into()
+                                .map_err(|_| read::bad("payment", &at_key))?,
+                        ))
+                    }
+                };
                 let k = Key::new(tag::UNACKED)
                     .height(paid_at)
                     .id(contract.as_str())
                     .payment(*payment);
                 sums.put.insert(k.done(), None);
+                sums.put.insert(at_key, None);
             }
         }
     }

@@ -23,7 +23,7 @@ pub struct FlowSum {
     pub amount: i128,
 }
 
-fn bad(what: &str, key: &[u8]) -> SummaryError {
+pub(super) fn bad(what: &str, key: &[u8]) -> SummaryError {
     SummaryError(format!("a bad {what} entry under {key:?}"))
 }
 
@@ -247,26 +247,27 @@ fn unacknowledged(
             let end = rest.iter().position(|b| *b == 0)?;
             let id = std::str::from_utf8(&rest[..end]).ok()?;
             let n = u32::from_be_bytes(rest.get(end + 1..)?.try_into().ok()?);
+            let (tx, amount) = v.split_at_checked(32)?;
             Some((
                 paid_at,
                 ContractId::new(id).ok()?,
                 n,
-                Hash(v.try_into().ok()?),
+                Hash(tx.try_into().ok()?),
+                Amount(u64::from_be_bytes(amount.try_into().ok()?)),
             ))
         })();
-        let Some((paid_at, contract, payment, tx)) = parsed else {
+        let Some((paid_at, contract, payment, tx, amount)) = parsed else {
             err = Some(bad("payment", k));
             return false;
         };
         if paid_at > last {
             return false;
         }
-        if let (Some(c), Some(pay)) = (state.contract(&contract), state.payment(&contract, payment))
-        {
+        if let Some(c) = state.contract(&contract) {
             out.push(Flag::UnacknowledgedPayment {
                 department: c.department.clone(),
                 vendor: c.vendor.clone(),
-                amount: pay.amount,
+                amount,
                 contract,
                 payment,
                 tx,

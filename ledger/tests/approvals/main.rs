@@ -12,12 +12,14 @@
 //!
 //! `kofn`: thresholds and the form of signatures. `keysets`: the key sets
 //! `register-entity` and `set-keys` take. `rotation`: the rotation delay,
-//! pending changes and `cancel-keys`. `control`: control rules.
+//! pending changes and `cancel-keys`. `control`: control rules. `acks`: the
+//! vendor's acknowledgements of payments.
 //! `properties` and `sequences`: the invariants over generated cases — no
 //! operation takes effect without its signer's threshold, no controlled
 //! payment or award without its controller's, no pending key signs before
 //! its delay.
 
+mod acks;
 mod control;
 mod helpers;
 mod keysets;

@@ -92,8 +92,16 @@ impl Mempool {
         let mut seen: HashSet<&EntityId> = HashSet::new();
         for tx in committed {
             // Out of the hash index now, so that the resync below takes it
-            // out of its queue without reporting it.
-            self.forget(&tx.hash());
+            // out of its queue without reporting it. Pooled, it is in its
+            // signer's queue at its nonce (found so without hashing it).
+            let slot = self
+                .signers
+                .get(&tx.body.signer)
+                .and_then(|q| q.nonces.get(&tx.body.nonce))
+                .map(|slot| slot.hash);
+            if let Some(hash) = slot.filter(|h| self.txs.get(h).is_some_and(|p| p.tx == *tx)) {
+                self.forget(&hash);
+            }
             if seen.insert(&tx.body.signer) {
                 served.push(&tx.body.signer);
             }

@@ -10,7 +10,7 @@ use ledger::{ContractId, Hash};
 use rand::Rng;
 
 use super::{
-    name, vnd, Bookkeeping, Draft, Expect, Feed, PendingAck, ACK_AFTER_MS_MAX, ACK_AFTER_MS_MIN,
+    name, Bookkeeping, Draft, Expect, Feed, PendingAck, ACK_AFTER_MS_MAX, ACK_AFTER_MS_MIN,
     UNACKNOWLEDGED_ONE_IN,
 };
 
@@ -42,10 +42,7 @@ impl Feed {
                 continue;
             }
             for n in 0..c.payments {
-                let open = self
-                    .model
-                    .payment(&c.id, n)
-                    .is_some_and(|p| p.acknowledged.is_none());
+                let open = self.model.acknowledged(&c.id, n) == Some(false);
                 if open && !never_acknowledged(&chain, &c.id, n) {
                     found.push((c.id.clone(), n));
                 }
@@ -102,13 +99,11 @@ impl Feed {
             .map(|(i, _)| i)?;
         let ack = self.acks.remove(at);
         let c = self.model.contract(&ack.contract)?;
-        let amount = self.model.payment(&ack.contract, ack.payment)?.amount;
         Some(Draft {
             summary: format!(
-                "{} acknowledges payment {} of {} on {}",
+                "{} acknowledges payment {} on {}",
                 name(&c.vendor),
                 ack.payment + 1,
-                vnd(amount),
                 ack.contract
             ),
             signer: c.vendor.clone(),
