@@ -23,6 +23,7 @@ pub mod proof;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod state;
+pub mod statemap;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod summary;

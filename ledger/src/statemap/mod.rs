@@ -1,0 +1,150 @@
+//! The authenticated state map: a sparse Merkle tree over every state entry,
+//! whose root commits to each one, so that one entry (a budget line's
+//! figures, an entity's keys) can be proved present with its value, or
+//! proved absent, against a root alone.
+//!
+//! The tree is binary over the 256 bits of a key's hash, most significant
+//! bit first, with one shortcut: a subtree holding a single entry is that
+//! entry's leaf, placed where the subtree starts, so a path is as deep as the
+//! keys around it make it (about log2 of the entries), not 256. The same
+//! shape as the sparse Merkle trees of Diem and Aptos:
+//!
+//! - leaf: `SHA-256(0x00 ‖ key hash ‖ value hash)`;
+//! - internal node: `SHA-256(0x01 ‖ left ‖ right)`;
+//! - empty subtree: 32 zero bytes, so the root of an empty map is zero.
+//!
+//! A [`Proof`] names the leaf found on the key's path (if any) and the
+//! siblings from the top down; [`Proof::verify`] is a pure function of the
+//! root, the key and the claimed value. [`naive`] computes roots and proofs
+//! from a whole map, the model the incremental [`tree::Tree`] is tested
+//! against.
+
+use bincode::{Decode, Encode};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::types::Hash;
+
+pub mod naive;
+pub mod tree;
+
+/// The root of an empty map, and the hash of any empty subtree.
+pub const EMPTY: Hash = Hash([0; 32]);
+
+/// Bits in a key hash: the deepest a path can go.
+pub const DEPTH_MAX: usize = 256;
+
+/// A leaf's hash.
+pub fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x00]);
+    h.update(key.0);
+    h.update(value.0);
+    Hash(h.finalize().into())
+}
+
+/// An internal node's hash.
+pub fn internal_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x01]);
+    h.update(left.0);
+    h.update(right.0);
+    Hash(h.finalize().into())
+}
+
+/// Bit `i` of `key` (0: the most significant bit of the first byte).
+pub fn bit(key: &Hash, i: usize) -> bool {
+    key.0[i / 8] & (0x80 >> (i % 8)) != 0
+}
+
+/// How many leading bits `a` and `b` share.
+pub fn common_prefix(a: &Hash, b: &Hash) -> usize {
+    for (i, (x, y)) in a.0.iter().zip(b.0.iter()).enumerate() {
+        let d = x ^ y;
+        if d != 0 {
+            return i * 8 + d.leading_zeros() as usize;
+        }
+    }
+    DEPTH_MAX
+}
+
+/// The proof of one key: the leaf its path ends at, if any, and the hashes
+/// of the siblings along the path, from just under the root down.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct Proof {
+    /// The leaf where the key's path ends: the key's own (presence), another
+    /// key's sharing the path so far (absence), or none (an empty subtree:
+    /// absence).
+    pub leaf: Option<(Hash, Hash)>,
+    /// Sibling `i` is the other child at depth `i + 1`.
+    pub siblings: Vec<Hash>,
+}
+
+/// Why a proof does not hold.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ProofError {
+    /// More siblings than a key has bits.
+    #[error("the proof is {0} levels deep; a path has at most 256")]
+    TooDeep(usize),
+    /// The proof shows another value, or none, where the claim has one.
+    #[error("the proof does not show the claimed value for this key")]
+    WrongValue,
+    /// An absence proof whose leaf is the key's own, or off its path.
+    #[error("the proof's leaf is not on the key's path")]
+    OffPath,
+    /// The path does not hash to the root.
+    #[error("the proof does not lead to the root {expected}: it leads to {got}")]
+    WrongRoot {
+        /// The trusted root.
+        expected: Hash,
+        /// What the proof hashes to.
+        got: Hash,
+    },
+}
+
+impl Proof {
+    /// Checks that under `root`, `key` holds `value` (a value hash), or with
+    /// `None` that it holds nothing.
+    pub fn verify(&self, root: &Hash, key: &Hash, value: Option<&Hash>) -> Result<(), ProofError> {
+        let depth = self.siblings.len();
+        if depth > DEPTH_MAX {
+            return Err(ProofError::TooDeep(depth));
+        }
+        match (value, &self.leaf) {
+            (Some(v), Some((k, lv))) if k == key && lv == v => {}
+            (Some(_), _) => return Err(ProofError::WrongValue),
+            (None, Some((k, _))) if k == key => return Err(ProofError::WrongValue),
+            (None, Some((k, _))) if common_prefix(k, key) < depth => {
+                return Err(ProofError::OffPath)
+            }
+            (None, _) => {}
+        }
+        let got = self.root_for(key);
+        if got != *root {
+            return Err(ProofError::WrongRoot {
+                expected: *root,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// The root this proof hashes to along `key`'s path.
+    fn root_for(&self, key: &Hash) -> Hash {
+        let mut h = match &self.leaf {
+            Some((k, v)) => leaf_hash(k, v),
+            None => EMPTY,
+        };
+        for (i, sibling) in self.siblings.iter().enumerate().rev() {
+            h = if bit(key, i) {
+                internal_hash(sibling, &h)
+            } else {
+                internal_hash(&h, sibling)
+            };
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests;
