@@ -87,6 +87,12 @@ impl NodeRead for BTreeMap<NodePos, Node> {
     }
 }
 
+impl<S: std::hash::BuildHasher> NodeRead for std::collections::HashMap<NodePos, Node, S> {
+    fn node(&self, at: &NodePos) -> Option<Node> {
+        self.get(at).copied()
+    }
+}
+
 /// A node the tree's hashes say exists is not stored.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("the state tree lacks its node at depth {} on path {}", .0.depth, .0.path)]
