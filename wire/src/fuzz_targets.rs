@@ -21,8 +21,9 @@ pub mod fixture;
 use ::genesis::Genesis;
 use ledger::proof::{tx_view, AuditBundle};
 use ledger::state::Verdict;
+use ledger::statemap::{self, Proof};
 use ledger::witness::{extends, CheckpointProof, Cosignature, ForkProof};
-use ledger::{Block, SignedTx};
+use ledger::{Block, Hash, SignedTx};
 
 use self::fixture::fixture;
 use crate::config::Config;
@@ -52,6 +53,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("checkpoint", checkpoint),
     ("cosignature", cosignature),
     ("fork_proof", fork_proof),
+    ("state_proof", state_proof),
 ];
 
 /// The target named `name`.
@@ -371,4 +373,41 @@ pub fn fork_proof(bytes: &[u8]) {
         again, proof,
         "a fork proof changed when written and read back"
     );
+}
+
+/// A proof of the state map ([`Proof::decode`]), checked against the root of
+/// the fixture's state for every key it could be about: whatever it shows
+/// must be true of the state (a forged proof never passes).
+pub fn state_proof(bytes: &[u8]) {
+    let Ok(proof) = Proof::decode(bytes) else {
+        return;
+    };
+    assert_eq!(proof.encode(), bytes, "accepted a non-canonical proof");
+    let map = state_map();
+    let root = statemap::naive::root(map);
+    let mut keys: Vec<Hash> = map.keys().copied().collect();
+    keys.extend(proof.leaf.map(|(k, _)| k));
+    keys.push(Hash::digest(b"no such state key"));
+    for key in keys {
+        let held = map.get(&key);
+        if let Some((k, v)) = &proof.leaf {
+            if *k == key && proof.verify(&root, &key, Some(v)).is_ok() {
+                assert_eq!(
+                    held,
+                    Some(v),
+                    "a proof showed a value the state does not hold"
+                );
+            }
+        }
+        if proof.verify(&root, &key, None).is_ok() {
+            assert_eq!(held, None, "a proof showed absent a key the state holds");
+        }
+    }
+}
+
+/// The fixture's state as the state map holds it.
+fn state_map() -> &'static std::collections::BTreeMap<Hash, Hash> {
+    static MAP: std::sync::OnceLock<std::collections::BTreeMap<Hash, Hash>> =
+        std::sync::OnceLock::new();
+    MAP.get_or_init(|| statemap::entries(&fixture().chain.state))
 }

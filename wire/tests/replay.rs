@@ -185,6 +185,16 @@ fn every_seed_gets_past_its_decoder() {
                 let proof = ledger::witness::ForkProof::decode(b).expect(&what);
                 proof.verify(&f.anchor).expect(&what);
             }
+            "state_proof" => {
+                let proof = ledger::statemap::Proof::decode(b).expect(&what);
+                let map = ledger::statemap::entries(&f.chain.state);
+                let root = ledger::statemap::naive::root(&map);
+                let (key, value) = match proof.leaf {
+                    Some((k, v)) if map.get(&k) == Some(&v) => (k, Some(v)),
+                    _ => (ledger::Hash::digest(b"no such state key"), None),
+                };
+                proof.verify(&root, &key, value.as_ref()).expect(&what);
+            }
             other => panic!("a seed for {other}, which is no target"),
         }
     }

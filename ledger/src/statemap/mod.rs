@@ -23,10 +23,36 @@ use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use std::collections::BTreeMap;
+
+use crate::codec;
+use crate::error::TxError;
+use crate::state::{State, StateKey, StateValue};
 use crate::types::Hash;
 
 pub mod naive;
 pub mod tree;
+
+/// The most bytes a [`Proof`] takes: a full path of 256 siblings and a leaf.
+pub const PROOF_BYTES_MAX: usize = 16 * 1024;
+
+/// Where a state entry's key sits in the tree: the hash of its encoding.
+pub fn key_hash(key: &StateKey) -> Hash {
+    Hash::digest_parts(&[b"minhbach/state-key/v1\0", &codec::encode(key)])
+}
+
+/// What the tree holds for a state entry's value: the hash of its encoding.
+pub fn value_hash(value: &StateValue) -> Hash {
+    Hash::digest_parts(&[b"minhbach/state-value/v1\0", &codec::encode(value)])
+}
+
+/// Every entry of `state` as the tree holds it: key hash → value hash.
+pub fn entries(state: &State) -> BTreeMap<Hash, Hash> {
+    state
+        .entries()
+        .map(|(k, v)| (key_hash(k), value_hash(v)))
+        .collect()
+}
 
 /// The root of an empty map, and the hash of any empty subtree.
 pub const EMPTY: Hash = Hash([0; 32]);
@@ -103,6 +129,26 @@ pub enum ProofError {
 }
 
 impl Proof {
+    /// Reads a proof: canonical, at most [`PROOF_BYTES_MAX`] bytes, nothing
+    /// after it, at most 256 siblings.
+    pub fn decode(bytes: &[u8]) -> Result<Proof, TxError> {
+        let p: Proof = codec::decode::<Proof, PROOF_BYTES_MAX>(bytes)?;
+        if p.siblings.len() > DEPTH_MAX {
+            return Err(TxError::Malformed {
+                reason: format!(
+                    "a state proof of {} levels; a path has at most {DEPTH_MAX}",
+                    p.siblings.len()
+                ),
+            });
+        }
+        Ok(p)
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
     /// Checks that under `root`, `key` holds `value` (a value hash), or with
     /// `None` that it holds nothing.
     pub fn verify(&self, root: &Hash, key: &Hash, value: Option<&Hash>) -> Result<(), ProofError> {

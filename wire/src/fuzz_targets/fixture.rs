@@ -377,6 +377,17 @@ pub fn seeds() -> Vec<Seed> {
         explorer_config().to_toml().into_bytes(),
     );
     checkpoints::seeds(f, &mut add);
+    // Proofs in the fixture's state map: of an entry, and of a key absent.
+    let map = ledger::statemap::entries(&f.chain.state);
+    let present = *map.keys().next().expect("the fixture's state has entries");
+    let absent = ledger::Hash::digest(b"no such state key");
+    for (name, key) in [("present", present), ("absent", absent)] {
+        add(
+            "state_proof",
+            name,
+            ledger::statemap::naive::prove(&map, &key).encode(),
+        );
+    }
     out
 }
 
