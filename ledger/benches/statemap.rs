@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ledger::statemap::grouped::GroupedNodes;
 use ledger::statemap::tree::{self, Node, NodePos};
 use ledger::Hash;
 
@@ -21,17 +22,28 @@ fn value(i: u64, round: u64) -> Hash {
     Hash::digest(&[i.to_le_bytes(), round.to_le_bytes()].concat())
 }
 
-/// A tree of `n` entries, its nodes in a hash map.
+/// A tree of `n` entries, its nodes in a hash map, one entry per node.
 fn tree_of(n: u64) -> HashMap<NodePos, Node> {
-    let changes = (0..n).map(|i| (key(i), Some(value(i, 0)))).collect();
     let mut store = HashMap::new();
-    let u = tree::update(&store, &changes).expect("an empty tree has every node");
+    let u = tree::update(&store, &entries(n)).expect("an empty tree has every node");
     for (at, node) in u.writes {
         if let Some(node) = node {
             store.insert(at, node);
         }
     }
     store
+}
+
+/// The same tree, its nodes in groups of four levels.
+fn grouped_tree_of(n: u64) -> GroupedNodes {
+    let mut store = GroupedNodes::new();
+    let u = tree::update(&store, &entries(n)).expect("an empty tree has every node");
+    store.apply(u.writes);
+    store
+}
+
+fn entries(n: u64) -> BTreeMap<Hash, Option<Hash>> {
+    (0..n).map(|i| (key(i), Some(value(i, 0)))).collect()
 }
 
 /// A block's changes: `k` keys, half already present (changed), half new.
@@ -55,19 +67,25 @@ fn update(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     for n in [100_000u64, 1_000_000] {
         let store = tree_of(n);
+        let grouped = grouped_tree_of(n);
         for k in [3_000u64, 30_000] {
             g.throughput(Throughput::Elements(k));
-            let mut round = 0;
-            g.bench_function(format!("{n} entries, {k} changes"), |b| {
-                b.iter_batched(
-                    || {
-                        round += 1;
-                        block(n, k, round)
-                    },
-                    |changes| tree::update(&store, &changes).expect("every node is there"),
-                    BatchSize::LargeInput,
-                )
-            });
+            for (layout, nodes) in [
+                ("", &store as &dyn tree::NodeRead),
+                (", grouped", &grouped as &dyn tree::NodeRead),
+            ] {
+                let mut round = 0;
+                g.bench_function(format!("{n} entries, {k} changes{layout}"), |b| {
+                    b.iter_batched(
+                        || {
+                            round += 1;
+                            block(n, k, round)
+                        },
+                        |changes| tree::update(nodes, &changes).expect("every node is there"),
+                        BatchSize::LargeInput,
+                    )
+                });
+            }
         }
         g.throughput(Throughput::Elements(1));
         g.bench_function(format!("{n} entries, prove one key"), |b| {

@@ -30,6 +30,7 @@ use crate::error::TxError;
 use crate::state::{State, StateKey, StateValue};
 use crate::types::Hash;
 
+pub mod grouped;
 pub mod naive;
 pub mod tree;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
+use super::grouped::GroupedNodes;
 use super::tree::{self, Node, NodePos};
 use super::*;
 
@@ -60,6 +61,7 @@ proptest! {
     fn updates_agree_with_the_definition(batches in batches()) {
         let mut model: BTreeMap<Hash, Hash> = BTreeMap::new();
         let mut store: BTreeMap<NodePos, Node> = BTreeMap::new();
+        let mut grouped = GroupedNodes::new();
         for batch in batches {
             let mut changes = BTreeMap::new();
             for (k, v) in batch {
@@ -71,8 +73,17 @@ proptest! {
                 };
             }
             let u = tree::update(&store, &changes).unwrap();
+            // The same update, reading the nodes from their groups.
+            let g = tree::update(&grouped, &changes).unwrap();
+            prop_assert_eq!(g.root, u.root);
+            prop_assert_eq!(&g.writes, &u.writes);
+            grouped.apply(g.writes);
             apply_all(&mut store, u.writes);
             prop_assert_eq!(u.root, naive::root(&model));
+            prop_assert_eq!(grouped.len(), store.len());
+            for (at, node) in &store {
+                prop_assert_eq!(tree::NodeRead::node(&grouped, at), Some(*node));
+            }
             // The same nodes as a tree built from the entries at once.
             let (root, fresh) = built(&model);
             prop_assert_eq!(root, u.root);
