@@ -10,10 +10,8 @@ use std::path::Path;
 
 use ledger::crypto::SigningKey;
 use node::testnet::Governance;
-use support::net::Net;
+use support::net::{mri_award, Net, TX_WAIT};
 use support::{key_file, Run};
-/// `--timeout` of every `--wait`: under the helper's deadline for a run.
-const TX_WAIT: &str = "15";
 
 /// A one-validator network of the devnet story's entities.
 fn start(chain_id: &str) -> Net {
@@ -154,12 +152,7 @@ fn an_entity_of_three_keys_acts_when_two_sign_a_file_in_turn() {
 #[test]
 fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
     let net = start("minhbach-control");
-    let (btc, byt, bvbm, kbnn) = (
-        net.key("BTC"),
-        net.key("BYT"),
-        net.key("BYT-BVBM"),
-        net.key("KBNN"),
-    );
+    let (btc, bvbm, kbnn) = (net.key("BTC"), net.key("BYT-BVBM"), net.key("KBNN"));
     let wait = ["--wait", "--timeout", TX_WAIT];
     let signed = |key: &str, signer: &str, op: &[&str]| -> Vec<String> {
         let mut args: Vec<String> = vec![op[0].into(), "--key".into(), key.into()];
@@ -173,38 +166,7 @@ fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
         let r = run(args);
         assert_eq!(r.code, Some(0), "{r:?}\nthe node said:\n{}", net.said());
     };
-    ok(signed(
-        &btc,
-        "BTC",
-        &[
-            "appropriate",
-            "--year",
-            "2026",
-            "--line",
-            "YTE.DTPT",
-            "--to",
-            "BYT",
-            "--amount",
-            "100.000.000.000",
-            "--legal-ref",
-            "Nghị quyết 1/2026",
-        ],
-    ));
-    ok(signed(
-        &byt,
-        "BYT",
-        &[
-            "allocate",
-            "--year",
-            "2026",
-            "--line",
-            "YTE.DTPT",
-            "--to",
-            "BYT-BVBM",
-            "--amount",
-            "80.000.000.000",
-        ],
-    ));
+    net.fund_hospital("100.000.000.000", "80.000.000.000");
     ok(signed(
         &btc,
         "BTC",
@@ -218,21 +180,7 @@ fn a_payment_over_the_control_amount_needs_the_controllers_signature() {
             "KBNN",
         ],
     ));
-    let award = [
-        "award",
-        "--contract",
-        "C-1",
-        "--year",
-        "2026",
-        "--line",
-        "YTE.DTPT",
-        "--vendor",
-        "V-0001",
-        "--amount",
-        "60.000.000.000",
-        "--title",
-        "Máy chụp cộng hưởng từ",
-    ];
+    let award = mri_award("60.000.000.000");
     assert_rejected(&run(signed(&bvbm, "BYT-BVBM", &award)), "approval_required");
 
     // The hospital prepares the award; the hospital and the controller sign.

@@ -19,10 +19,8 @@ use ledger::{Amount, EntityId, Hash};
 use node::testnet::Governance;
 use serde_json::Value;
 use support::minhbach;
-use support::net::Net;
+use support::net::{mri_award, Net, TX_WAIT};
 use tools::client::Client;
-/// `--timeout` of every `--wait`: under the helper's deadline for a run.
-const TX_WAIT: &str = "15";
 
 #[test]
 fn submit_awaiting_and_fetch_parse() {
@@ -114,74 +112,11 @@ fn table_value<'a>(table: &'a str, key: &str) -> &'a str {
 #[test]
 fn a_payment_gathers_the_controllers_signature_on_the_node() {
     let net = start("minhbach-awaiting");
-    let (btc, byt, bvbm, kbnn) = (
-        net.key("BTC"),
-        net.key("BYT"),
-        net.key("BYT-BVBM"),
-        net.key("KBNN"),
-    );
+    let (bvbm, kbnn) = (net.key("BYT-BVBM"), net.key("KBNN"));
+    net.fund_hospital("200.000.000.000", "150.000.000.000");
+    let signers = ["--key", &bvbm, "--key", &kbnn, "--signer", "BYT-BVBM"];
     let wait = ["--wait", "--timeout", TX_WAIT];
-    let setup: [(&str, &str, &[&str]); 3] = [
-        (
-            &btc,
-            "BTC",
-            &[
-                "appropriate",
-                "--year",
-                "2026",
-                "--line",
-                "YTE.DTPT",
-                "--to",
-                "BYT",
-                "--amount",
-                "200.000.000.000",
-                "--legal-ref",
-                "Nghị quyết 1/2026",
-            ],
-        ),
-        (
-            &byt,
-            "BYT",
-            &[
-                "allocate",
-                "--year",
-                "2026",
-                "--line",
-                "YTE.DTPT",
-                "--to",
-                "BYT-BVBM",
-                "--amount",
-                "150.000.000.000",
-            ],
-        ),
-        (
-            &bvbm,
-            "BYT-BVBM",
-            &[
-                "award",
-                "--contract",
-                "C-1",
-                "--year",
-                "2026",
-                "--line",
-                "YTE.DTPT",
-                "--vendor",
-                "V-0001",
-                "--amount",
-                "120.000.000.000",
-                "--title",
-                "Máy chụp cộng hưởng từ",
-                "--key",
-                &kbnn,
-            ],
-        ),
-    ];
-    for (key, signer, op) in setup {
-        let mut args = vec!["tx", op[0], "--key", key, "--signer", signer];
-        args.extend(&op[1..]);
-        args.extend(wait);
-        net.ok(&args);
-    }
+    net.tx_ok(&[&mri_award("120.000.000.000")[..], &signers, &wait].concat());
     let pay = |reference: &str, key: &str, out: &Path| {
         net.ok(&[
             "tx",

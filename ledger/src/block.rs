@@ -115,6 +115,11 @@ impl Block {
         self.header.hash()
     }
 
+    /// The transactions' hashes (their ids), in block order.
+    pub fn tx_hashes(&self) -> Vec<Hash> {
+        self.txs.iter().map(SignedTx::hash).collect()
+    }
+
     /// The leaf hashes of the transactions tree.
     pub fn tx_leaf_hashes(&self) -> Vec<Hash> {
         self.txs

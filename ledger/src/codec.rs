@@ -60,22 +60,10 @@ pub fn digest<T: Encode>(value: &T) -> crate::types::Hash {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    struct Into<'a>(&'a mut Vec<u8>);
-    impl bincode::enc::write::Writer for Into<'_> {
-        fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
-            self.0.extend_from_slice(bytes);
-            Ok(())
-        }
-    }
-    BUFFER.with(|b| {
-        let Ok(mut buf) = b.try_borrow_mut() else {
-            // Only a value whose encoding hashes another could get here.
-            return crate::types::Hash::digest(&encode(value));
-        };
+    BUFFER.with_borrow_mut(|buf| {
         buf.clear();
-        let mut encoder =
-            bincode::enc::EncoderImpl::new(Into(&mut buf), config::<BLOCK_BYTES_MAX>());
-        value.encode(&mut encoder).expect("encoding into a Vec");
+        bincode::encode_into_std_write(value, buf, config::<BLOCK_BYTES_MAX>())
+            .expect("encoding into a Vec cannot fail");
         let hash = crate::types::Hash(sha2::Sha256::digest(buf.as_slice()).into());
         // Keep a transaction's worth, not the largest value ever hashed.
         if buf.capacity() > TX_BYTES_MAX {

@@ -172,7 +172,7 @@ impl CompactBlock {
     pub fn of(block: &Block) -> CompactBlock {
         CompactBlock {
             header: block.header.clone(),
-            tx_hashes: block.txs.iter().map(SignedTx::hash).collect(),
+            tx_hashes: block.tx_hashes(),
             evidence: block.evidence.clone(),
             last_commit: block.last_commit.clone(),
         }

@@ -14,6 +14,29 @@ use super::{minhbach, Run};
 /// Bound on the wait for the network's first block.
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Seconds `tx ... --wait` waits for a commit.
+pub const TX_WAIT: &str = "15";
+
+/// `award` of contract C-1 by BYT-BVBM to V-0001 for `amount`, on 2026 /
+/// YTE.DTPT, without keys or signer.
+pub fn mri_award(amount: &str) -> [&str; 13] {
+    [
+        "award",
+        "--contract",
+        "C-1",
+        "--year",
+        "2026",
+        "--line",
+        "YTE.DTPT",
+        "--vendor",
+        "V-0001",
+        "--amount",
+        amount,
+        "--title",
+        "Máy chụp cộng hưởng từ",
+    ]
+}
+
 /// The network, its node and the temporary folder that holds both.
 pub struct Net {
     pub plan: NetworkPlan,
@@ -118,6 +141,31 @@ impl Net {
     /// [`Net::tx`], which must exit 0.
     pub fn tx_ok(&self, args: &[&str]) -> Run {
         self.ok_as("table", &[&["tx"], args].concat())
+    }
+
+    /// The treasury (BTC) appropriates `appropriated` on 2026 / YTE.DTPT to
+    /// the ministry BYT, which allocates `allocated` of it to its hospital
+    /// BYT-BVBM; each committed before this returns.
+    pub fn fund_hospital(&self, appropriated: &str, allocated: &str) {
+        let (btc, byt) = (self.key("BTC"), self.key("BYT"));
+        let budget = ["--year", "2026", "--line", "YTE.DTPT"];
+        let wait = ["--wait", "--timeout", TX_WAIT];
+        let appropriate = [
+            "appropriate",
+            "--key",
+            &btc,
+            "--signer",
+            "BTC",
+            "--to",
+            "BYT",
+        ];
+        let amount = ["--amount", appropriated, "--legal-ref", "Nghị quyết 1/2026"];
+        self.tx_ok(&[&appropriate[..], &budget, &amount, &wait].concat());
+        let allocate = [
+            "allocate", "--key", &byt, "--signer", "BYT", "--to", "BYT-BVBM",
+        ];
+        let amount = ["--amount", allocated];
+        self.tx_ok(&[&allocate[..], &budget, &amount, &wait].concat());
     }
 }
 

@@ -251,7 +251,7 @@ impl BlockView {
                 next_validators_hash: h.next_validators_hash,
                 proposer: h.proposer,
             },
-            txs: block.txs.iter().map(|t| t.hash()).collect(),
+            txs: block.tx_hashes(),
             evidence: block
                 .evidence
                 .iter()

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use super::bit;
 use super::tree::{Node, NodePos, NodeRead};
 
 /// Levels per group.
@@ -30,8 +31,7 @@ fn locate(at: &NodePos) -> (NodePos, usize) {
     // The `below` bits of the path after the group's top.
     let mut index = 0usize;
     for i in top..depth {
-        let bit = at.path.0[i / 8] & (0x80 >> (i % 8)) != 0;
-        index = index << 1 | usize::from(bit);
+        index = index << 1 | usize::from(bit(&at.path, i));
     }
     (NodePos::on_path(top, &at.path), (1 << below) - 1 + index)
 }

@@ -63,19 +63,19 @@ pub const DEPTH_MAX: usize = 256;
 
 /// A leaf's hash.
 pub fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x00]);
-    h.update(key.0);
-    h.update(value.0);
-    Hash(h.finalize().into())
+    node_hash(0x00, key, value)
 }
 
 /// An internal node's hash.
 pub fn internal_hash(left: &Hash, right: &Hash) -> Hash {
+    node_hash(0x01, left, right)
+}
+
+fn node_hash(tag: u8, a: &Hash, b: &Hash) -> Hash {
     let mut h = Sha256::new();
-    h.update([0x01]);
-    h.update(left.0);
-    h.update(right.0);
+    h.update([tag]);
+    h.update(a.0);
+    h.update(b.0);
     Hash(h.finalize().into())
 }
 

@@ -27,7 +27,7 @@ use thiserror::Error;
 use crate::block::{Block, CommitCertificate, Evidence};
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::state::{BlockOutcome, State, StateKey, StateValue};
-use crate::tx::{Op, SignedTx};
+use crate::tx::Op;
 use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
@@ -491,7 +491,7 @@ impl Store {
         batch.put_cf(cf(&db, CF_BLOCKS), height_key(h), block.encode());
         batch.put_cf(cf(&db, CF_CERTS), height_key(h), cert.encode());
         let vendors = written_vendors(outcome);
-        let hashes: Vec<Hash> = block.txs.iter().map(SignedTx::hash).collect();
+        let hashes = block.tx_hashes();
         for (i, (tx, &hash)) in block.txs.iter().zip(&hashes).enumerate() {
             let loc = TxLocation {
                 height: h,

@@ -81,8 +81,7 @@ impl Store {
                 .block(h)?
                 .ok_or_else(|| corrupt(h, "a block to summarise is missing"))?;
             let mut batch = WriteBatch::default();
-            let hashes: Vec<Hash> = block.txs.iter().map(crate::tx::SignedTx::hash).collect();
-            self.summarise(&mut batch, &block, &hashes, &walk.state)?;
+            self.summarise(&mut batch, &block, &block.tx_hashes(), &walk.state)?;
             db.write(batch)?;
             let verdicts = walk.state.batch_verdicts(&block.txs);
             let outcome = check_block(&walk, &block, verdicts)

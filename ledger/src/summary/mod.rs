@@ -26,7 +26,7 @@ use bincode::{Decode, Encode};
 use crate::block::Block;
 use crate::codec;
 use crate::state::State;
-use crate::tx::{Op, SignedTx};
+use crate::tx::Op;
 use crate::types::{Amount, ContractId, EntityId, Hash, Height, Year};
 
 pub use flags::{AwardSeen, Flag, FlagParams};
@@ -407,8 +407,7 @@ pub fn changes(
     read: &dyn SummaryRead,
     p: &FlagParams,
 ) -> Result<Changes, SummaryError> {
-    let hashes: Vec<Hash> = block.txs.iter().map(SignedTx::hash).collect();
-    changes_hashed(block, &hashes, before, read, p)
+    changes_hashed(block, &block.tx_hashes(), before, read, p)
 }
 
 /// [`changes`], given the hashes of the block's transactions, in order.
@@ -656,16 +655,10 @@ pub(crate) fn changes_hashed(
                     .done();
                 let paid_at = match sums.put.get(&at_key) {
                     Some(_) => h,
-                    None => {
-                        let b = read
-                            .get(&at_key)?
-                            .ok_or_else(|| read::bad("payment", &at_key))?;
-                        Height(u64::from_be_bytes(
-                            b.as_slice()
-                                .try_into()
-                                .map_err(|_| read::bad("payment", &at_key))?,
-                        ))
-                    }
+                    None => read
+                        .get(&at_key)?
+                        .and_then(|b| Some(Height(u64::from_be_bytes(b.try_into().ok()?))))
+                        .ok_or_else(|| read::bad("payment", &at_key))?,
                 };
                 let k = Key::new(tag::UNACKED)
                     .height(paid_at)
