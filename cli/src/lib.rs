@@ -9,7 +9,9 @@ pub mod export;
 pub mod proof;
 pub mod query;
 pub mod render;
+pub mod state_proof;
 pub mod tx;
+pub mod verdict;
 pub mod watch;
 pub mod witness;
 
@@ -103,7 +105,7 @@ enum Command {
     /// committed tx/s, submit-to-commit latency, CPU and memory per node,
     /// against the ceiling this machine's signature checks set.
     Bench(Box<bench::BenchArgs>),
-    /// Fetch audit bundles through a node's API (`--node`).
+    /// Fetch audit bundles and state proofs through a node's API (`--node`).
     #[command(subcommand)]
     Proof(proof::ProofCommand),
     /// Download contracts and payments from a node (`--node`) as CSV or an
@@ -151,10 +153,11 @@ enum VerifyCommand {
         #[arg(long)]
         home: PathBuf,
     },
-    /// Check an audit bundle with no network, trusting only the genesis
-    /// file: exit 0 if it proves its transaction, 1 saying what failed.
+    /// Check an audit bundle or a state proof with no network, trusting
+    /// only the genesis file: exit 0 if it proves its transaction or
+    /// entry, 1 saying what failed.
     Proof {
-        /// The bundle, as written by `minhbach proof tx`.
+        /// The bundle or proof, as written by `minhbach proof tx|state`.
         file: PathBuf,
         /// The chain's genesis file.
         #[arg(long, value_name = "FILE")]

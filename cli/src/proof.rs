@@ -1,25 +1,27 @@
-//! `minhbach proof tx` and `minhbach verify proof`: fetch a transaction's
-//! audit bundle from a node, and check a bundle with no network against a
-//! genesis file, counting the genesis file's witnesses who stand behind
-//! the transaction's block.
+//! `minhbach proof tx|state` and `minhbach verify proof`: fetch a
+//! transaction's audit bundle or a state entry's proof from a node, and
+//! check either with no network against a genesis file, counting the
+//! genesis file's witnesses who stand behind the block.
 //!
 //! Fetching trusts nothing and checks nothing: it writes what the node
 //! sent. Verifying is [`ledger::proof::AuditBundle::verify`], which trusts
 //! only the genesis file; see that module for what a bundle proves and what
 //! it does not.
 
-use std::fs;
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use genesis::Genesis;
-use ledger::proof::{AuditBundle, ProofError, VerifiedTx, BUNDLE_BYTES_MAX};
+use ledger::proof::{AuditBundle, VerifiedTx};
 use ledger::Hash;
 use serde_json::{json, Value};
 
 use crate::render::render;
-use crate::{Output, UsageError, EXIT_FAILED};
+use crate::verdict::{
+    invalid, read_bounded, save_fetched, time_words, too_few_witnesses, witness_list,
+    witnesses_words, Backing,
+};
+use crate::{Output, UsageError};
 use tools::client::Client;
 
 /// Audit bundles.
@@ -38,54 +40,79 @@ pub enum ProofCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Write the proof of one state entry after a block (an entity's keys
+    /// and status, a budget line's figures, a contract), fetched through
+    /// `--node`, to a file; check it with `minhbach verify proof`.
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["entity", "line", "contract"])))]
+    State {
+        /// An entity, by id.
+        #[arg(long, value_name = "ID")]
+        entity: Option<String>,
+        /// A budget line's figures: year, line code and entity.
+        #[arg(long, value_name = "YEAR/LINE/ENTITY")]
+        line: Option<String>,
+        /// A contract, by id.
+        #[arg(long, value_name = "ID")]
+        contract: Option<String>,
+        /// After which block (1 or more); the last committed one if absent.
+        #[arg(long, value_name = "H")]
+        height: Option<u64>,
+        /// Where to write the proof (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn parse_hash(s: &str) -> Result<Hash, String> {
     Hash::from_hex(s).map_err(|_| "expected 64 hex digits (a transaction hash)".to_owned())
 }
 
-/// Runs `minhbach proof ...`.
-pub fn run(client: &Client, output: Output, command: ProofCommand) -> anyhow::Result<u8> {
-    let ProofCommand::Tx { hash, out, force } = command;
+/// Refuses to write over `out` unless `force`.
+fn check_out(out: &Path, force: bool) -> Result<(), UsageError> {
     if !force && out.exists() {
         return Err(UsageError {
             flag: "--out",
             message: format!("{} exists; pass --force to overwrite it", out.display()),
-        }
-        .into());
+        });
     }
+    Ok(())
+}
+
+/// Runs `minhbach proof ...`.
+pub fn run(client: &Client, output: Output, command: ProofCommand) -> anyhow::Result<u8> {
+    let (hash, out, force) = match command {
+        ProofCommand::Tx { hash, out, force } => (hash, out, force),
+        ProofCommand::State {
+            entity,
+            line,
+            contract,
+            height,
+            out,
+            force,
+        } => {
+            let key = match (entity, line, contract) {
+                (Some(id), _, _) => format!("entity:{id}"),
+                (_, Some(line), _) => format!("line:{line}"),
+                (_, _, Some(id)) => format!("contract:{id}"),
+                _ => unreachable!("clap requires one of the three"),
+            };
+            check_out(&out, force)?;
+            return crate::state_proof::fetch(client, output, &key, height, &out, force);
+        }
+    };
+    check_out(&out, force)?;
     let bundle = client.get(&format!("/v1/txs/{hash}/proof"))?;
-    let mut text = serde_json::to_string_pretty(&bundle).expect("a JSON value prints");
-    text.push('\n');
-    write_file(&out, text.as_bytes(), force)?;
     let height = &bundle["block"]["header"]["view"]["height"];
+    let summary = json!({"hash": hash, "height": height, "out": out.display().to_string()});
+    save_fetched(&bundle, &out, force, output, summary)?;
     eprintln!(
         "wrote the audit bundle of {hash} (block {height}) to {}",
         out.display()
     );
-    if output != Output::Table {
-        let summary = json!({"hash": hash, "height": height, "out": out.display().to_string()});
-        print!("{}", render(&summary, output, None));
-    }
     Ok(0)
-}
-
-/// Writes `bytes` to a new file, or over an old one only when `overwrite`.
-fn write_file(path: &Path, bytes: &[u8], overwrite: bool) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true);
-    if overwrite {
-        options.create(true).truncate(true);
-    } else {
-        // Checked again here: the file may have appeared since.
-        options.create_new(true);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
 }
 
 /// Runs `minhbach verify proof FILE --genesis GENESIS [--witnesses K]`: 0
@@ -103,6 +130,11 @@ pub fn verify(
         message: e.to_string(),
     })?;
     let bytes = read_bounded(file)?;
+    if let Ok(b) = &bytes {
+        if crate::state_proof::is_state_proof(b) {
+            return crate::state_proof::verify(output, b, &genesis, required);
+        }
+    }
     let verdict = bytes
         .and_then(|b| AuditBundle::decode(&b))
         .and_then(|bundle| bundle.verify(&genesis.trust_anchor()));
@@ -114,7 +146,7 @@ pub fn verify(
     if let Some(k) = required {
         summary["witnesses_required"] = k.into();
         if verified.witnesses.len() < k {
-            let why = too_few_witnesses(&verified, k);
+            let why = too_few_witnesses(&(&verified).into(), k);
             return Ok(invalid(output, &why, summary));
         }
     }
@@ -127,109 +159,55 @@ pub fn verify(
         eprintln!(
             "valid: the transaction is in block {}, signed off by validators holding {} \
              of {} voting power, whose authority was traced from the genesis file \
-             through {changes}. {} The bundle does not prove which key the signer held \
-             then; the validators checked the signature when they executed the block.",
+             through {changes}. {} {}",
             verified.height,
             verified.signed_power,
             verified.total_power,
-            witnesses_words(&verified),
+            witnesses_words(&(&verified).into()),
+            signer_words(&verified),
         );
     }
     Ok(0)
 }
 
-/// Prints why the bundle does not prove enough (`details` are added to the
-/// JSON answer) and returns the exit code.
-fn invalid(output: Output, why: &str, mut details: Value) -> u8 {
-    eprintln!("invalid: {why}");
-    if output != Output::Table {
-        details["valid"] = false.into();
-        details["error"] = why.into();
-        print!("{}", render(&details, output, None));
-    }
-    EXIT_FAILED
-}
-
-/// The witnesses' ids, comma-separated.
-fn id_list(ids: &[ledger::EntityId]) -> String {
-    ids.iter()
-        .map(|i| i.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// What the witnesses say of the block, as a sentence.
-fn witnesses_words(v: &VerifiedTx) -> String {
-    let stood = match v.witnesses.len() {
-        0 => {
-            "No witness of the genesis file has cosigned a checkpoint holding the block.".to_owned()
+/// What the bundle proves of the signer's keys, as a sentence.
+fn signer_words(v: &VerifiedTx) -> String {
+    let signer = &v.tx.body.signer;
+    match &v.signer_keys {
+        None => "The bundle does not prove which keys the signer held then; the validators \
+                 checked the signatures when they executed the block."
+            .to_owned(),
+        Some(k) => {
+            let held = if k.signed_by_held >= usize::from(k.threshold) {
+                "enough to act alone"
+            } else {
+                "fewer than its threshold: its keys changed earlier in the block"
+            };
+            format!(
+                "When the block began, {signer} held {} key(s) with threshold {} (its entry \
+                 after block {}, proved against that block's state root); {} of the \
+                 transaction's signatures are by them, {held}.",
+                k.keys.len(),
+                k.threshold,
+                k.after,
+                k.signed_by_held,
+            )
         }
-        1 => format!(
-            "1 witness of the genesis file ({}) cosigned a checkpoint holding the block.",
-            id_list(&v.witnesses)
-        ),
-        n => format!(
-            "{n} witnesses of the genesis file ({}) cosigned a checkpoint holding the block.",
-            id_list(&v.witnesses)
-        ),
-    };
-    match v.uncounted_witnesses.as_slice() {
-        [] => stood,
-        others => format!(
-            "{stood} Cosignatures from {}, not witnesses of the genesis file, were not counted.",
-            id_list(others)
-        ),
     }
 }
 
-/// Why the block has fewer than `required` witnesses behind it.
-fn too_few_witnesses(v: &VerifiedTx, required: usize) -> String {
-    let names = if v.witnesses.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", id_list(&v.witnesses))
-    };
-    let uncounted = if v.uncounted_witnesses.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; cosignatures from {}, not witnesses of the genesis file, are not counted",
-            id_list(&v.uncounted_witnesses)
-        )
-    };
-    format!(
-        "{} of the genesis file's witnesses stood behind block {}{names}, \
-         but at least {required} are required{uncounted}",
-        v.witnesses.len(),
-        v.height,
-    )
-}
-
-/// The file's bytes, or the bundle error for a file over the size limit;
-/// an unreadable file is a usage error.
-fn read_bounded(path: &Path) -> anyhow::Result<Result<Vec<u8>, ProofError>> {
-    let unreadable = |e: std::io::Error| UsageError {
-        flag: "FILE",
-        message: format!("{}: {e}", path.display()),
-    };
-    let file = fs::File::open(path).map_err(unreadable)?;
-    let len = file.metadata().map_err(unreadable)?.len();
-    if len > BUNDLE_BYTES_MAX as u64 {
-        return Ok(Err(ProofError::TooLarge {
-            bytes: usize::try_from(len).unwrap_or(usize::MAX),
-        }));
+impl<'a> From<&'a VerifiedTx> for Backing<'a> {
+    fn from(v: &'a VerifiedTx) -> Backing<'a> {
+        Backing {
+            height: v.height,
+            witnesses: &v.witnesses,
+            uncounted: &v.uncounted_witnesses,
+        }
     }
-    let mut bytes = Vec::new();
-    // One byte past the limit, so a file that grew since is still refused.
-    file.take(BUNDLE_BYTES_MAX as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    Ok(Ok(bytes))
 }
 
 /// What a valid bundle established, for `--output`.
 fn summary(genesis: &Genesis, v: &VerifiedTx) -> Value {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(v.time_ms);
     json!({
         "valid": true,
         "hash": v.hash,
@@ -241,15 +219,18 @@ fn summary(genesis: &Genesis, v: &VerifiedTx) -> Value {
         "index": v.index,
         "tx_count": v.tx_count,
         "block_hash": v.block_hash,
-        "time": humantime::format_rfc3339_millis(time).to_string(),
+        "time": time_words(v.time_ms),
         "signed_power": v.signed_power,
         "total_power": v.total_power,
         "validator_set_changes": v.set_changes,
         "currency": genesis.currency.code,
         "witness_count": v.witnesses.len(),
-        "witnesses": v.witnesses.iter().map(|w| json!({
-            "id": w,
-            "name": genesis.entities.iter().find(|e| e.id == *w).map(|e| e.name.as_str()),
-        })).collect::<Vec<_>>(),
+        "witnesses": witness_list(genesis, &v.witnesses),
+        "signer_keys": v.signer_keys.as_ref().map(|k| json!({
+            "after_height": k.after.0,
+            "keys": k.keys,
+            "threshold": k.threshold,
+            "signatures_by_them": k.signed_by_held,
+        })),
     })
 }

@@ -449,3 +449,91 @@ fn witnesses_required_must_stand_behind_the_block() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_state_proof_verifies_offline_and_proof_state_writes_what_the_node_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (genesis, _) = make_home(dir.path());
+    let genesis_path = dir.path().join("genesis.json");
+    let key = ledger::state::StateKey::Budget(
+        id("MOH.BVBM"),
+        Year::new(2026).unwrap(),
+        LineCode::new("0402-HEALTH").unwrap(),
+    );
+    let bundle = {
+        let store = Home::new(dir.path()).open_existing_store().unwrap();
+        ledger::proof::StateBundle::build(&store, genesis.hash(), &key, Some(Height(5)))
+            .unwrap()
+            .unwrap()
+    };
+    let body = bundle.to_json();
+    let route = "/v1/state-proof?key=line:2026/0402-HEALTH/MOH.BVBM&height=5";
+    let node = Stub::start(move |r| {
+        if r.target == route {
+            (200, body.clone())
+        } else {
+            (
+                404,
+                json!({"error": {"code": "not_found", "message": "no"}}).to_string(),
+            )
+        }
+    });
+    let out = dir.path().join("state.json");
+    let out_s = out.to_str().unwrap();
+    let run = minhbach(&[
+        "--node",
+        &node.url,
+        "proof",
+        "state",
+        "--line",
+        "2026/0402-HEALTH/MOH.BVBM",
+        "--height",
+        "5",
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(node.targets(), vec![format!("GET {route}")]);
+
+    // Allocated 5,000,000, awarded 3,000,000, paid 1,000 in blocks 4 and 5.
+    let run = verify(&out, &genesis_path, true);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["height"], 5);
+    assert_eq!(v["key"]["kind"], "budget");
+    assert_eq!(v["value"]["received"], "5000000");
+    assert_eq!(v["value"]["committed"], "3000000");
+    assert_eq!(v["value"]["paid"], "2000");
+    assert_eq!(v["value"]["available"], "2000000");
+    assert_eq!(v["validator_set_changes"], 1);
+    let run = verify(&out, &genesis_path, false);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("valid: after block 5"), "{run:?}");
+
+    // A figure changed in the file: exit 1 naming it.
+    let mut edited: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    edited["entry"]["view"]["value"]["paid"] = "0".into();
+    std::fs::write(&out, edited.to_string()).unwrap();
+    let run = verify(&out, &genesis_path, false);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("value.paid"), "{run:?}");
+
+    // One key kind exactly.
+    let run = minhbach(&["--node", &node.url, "proof", "state", "--out", out_s]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let run = minhbach(&[
+        "--node",
+        &node.url,
+        "proof",
+        "state",
+        "--entity",
+        "MOH",
+        "--contract",
+        "C-17",
+        "--out",
+        out_s,
+        "--force",
+    ]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+}

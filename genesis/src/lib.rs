@@ -512,6 +512,6 @@ impl Genesis {
                 Some(StateValue::Node(n.clone())),
             ));
         }
-        State::genesis(&self.chain_id, self.hash(), writes)
+        State::genesis(&self.chain_id, writes)
     }
 }

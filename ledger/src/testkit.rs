@@ -104,7 +104,7 @@ impl TestChain {
             ),
         ];
         let genesis_hash = Hash::digest(b"test genesis");
-        let state = State::genesis(CHAIN_ID, genesis_hash, writes);
+        let state = State::genesis(CHAIN_ID, writes);
         TestChain::from_genesis(state, genesis_hash, GENESIS_TIME_MS, validator_keys)
     }
 

@@ -283,12 +283,12 @@ fn committed_state(plan: &NetworkPlan, genesis: &Genesis) -> anyhow::Result<Stat
         let (_store, state) = match home.open_store(genesis) {
             Ok(opened) => opened,
             Err(node::home::HomeError::Store { source, .. })
-                if matches!(*source, ledger::store::StoreError::NoHistoryTree { .. }) =>
+                if matches!(*source, ledger::store::StoreError::OlderFormat { .. }) =>
             {
                 bail!(
-                    "{} holds a devnet chain from an earlier version, whose blocks carry no \
-                     history root, so it cannot be resumed; remove the devnet folder (the \
-                     one holding devnet.json) for a new devnet",
+                    "{} holds a devnet chain from an earlier version, made under other \
+                     rules, so it cannot be resumed; remove the devnet folder (the one \
+                     holding devnet.json) for a new devnet ({source})",
                     n.name
                 );
             }

@@ -19,7 +19,7 @@
 pub mod fixture;
 
 use ::genesis::Genesis;
-use ledger::proof::{tx_view, AuditBundle};
+use ledger::proof::{tx_view, AuditBundle, StateBundle};
 use ledger::state::Verdict;
 use ledger::statemap::{self, Proof};
 use ledger::witness::{extends, CheckpointProof, Cosignature, ForkProof};
@@ -54,6 +54,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cosignature", cosignature),
     ("fork_proof", fork_proof),
     ("state_proof", state_proof),
+    ("state_bundle", state_bundle),
 ];
 
 /// The target named `name`.
@@ -405,9 +406,36 @@ pub fn state_proof(bytes: &[u8]) {
     }
 }
 
+/// A state proof file ([`StateBundle::decode`]), then its verification
+/// against the fixture's genesis: whatever it proves of the fixture's last
+/// block must be what the fixture's state held then, and what it accepts
+/// reads back the same once written.
+pub fn state_bundle(bytes: &[u8]) {
+    let Ok(bundle) = StateBundle::decode(bytes) else {
+        return;
+    };
+    let f = fixture();
+    if let Ok(v) = bundle.verify(&f.anchor) {
+        if v.height == f.chain.state.height() {
+            let held = f.chain.state.entries().find(|(k, _)| **k == v.key);
+            assert_eq!(
+                v.value.as_ref(),
+                held.map(|(_, value)| value),
+                "a state proof proved what the state did not hold"
+            );
+        }
+    }
+    let again = StateBundle::decode(bundle.to_json().as_bytes())
+        .expect("a state proof reads back what it writes");
+    assert_eq!(
+        again, bundle,
+        "a state proof changed when written and read back"
+    );
+}
+
 /// The fixture's state as the state map holds it.
 fn state_map() -> &'static std::collections::BTreeMap<Hash, Hash> {
     static MAP: std::sync::OnceLock<std::collections::BTreeMap<Hash, Hash>> =
         std::sync::OnceLock::new();
-    MAP.get_or_init(|| statemap::entries(&fixture().chain.state))
+    MAP.get_or_init(|| ledger::state::hashed_entries(&fixture().chain.state))
 }

@@ -187,13 +187,21 @@ fn every_seed_gets_past_its_decoder() {
             }
             "state_proof" => {
                 let proof = ledger::statemap::Proof::decode(b).expect(&what);
-                let map = ledger::statemap::entries(&f.chain.state);
+                let map = ledger::state::hashed_entries(&f.chain.state);
                 let root = ledger::statemap::naive::root(&map);
                 let (key, value) = match proof.leaf {
                     Some((k, v)) if map.get(&k) == Some(&v) => (k, Some(v)),
                     _ => (ledger::Hash::digest(b"no such state key"), None),
                 };
                 proof.verify(&root, &key, value.as_ref()).expect(&what);
+            }
+            "state_bundle" => {
+                let v = ledger::proof::StateBundle::decode(b)
+                    .expect(&what)
+                    .verify(&f.anchor)
+                    .expect(&what);
+                let held = f.chain.state.entries().find(|(k, _)| **k == v.key);
+                assert_eq!(v.value.as_ref(), held.map(|(_, value)| value), "{what}");
             }
             other => panic!("a seed for {other}, which is no target"),
         }

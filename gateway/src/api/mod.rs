@@ -43,6 +43,7 @@ pub mod doc;
 mod exports;
 pub mod model;
 mod spending;
+mod state_proof;
 mod submit;
 mod witness;
 mod years;
@@ -188,6 +189,7 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(chain::block))
         .routes(routes!(chain::tx))
         .routes(routes!(chain::tx_proof))
+        .routes(routes!(state_proof::state_proof))
         .routes(routes!(spending::entities))
         .routes(routes!(spending::entity))
         .routes(routes!(spending::entity_txs))

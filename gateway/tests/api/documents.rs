@@ -20,6 +20,7 @@ fn read_paths() -> Vec<(String, String)> {
         "/v1/blocks/{height}",
         "/v1/txs/{hash}",
         "/v1/txs/{hash}/proof",
+        "/v1/state-proof",
         "/v1/entities",
         "/v1/entities/{id}",
         "/v1/entities/{id}/txs",

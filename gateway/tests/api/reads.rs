@@ -372,3 +372,75 @@ async fn the_ocds_extension_is_served_and_listed_with_the_configured_prefix() {
         json!(["https://e.example.vn/v1/export/ocds/extension.json"])
     );
 }
+
+#[tokio::test]
+async fn a_state_proof_proves_a_budget_line_at_a_height() {
+    let f = Fixture::new(2);
+    let anchor = f.shared.genesis.trust_anchor();
+    for on in BOTH {
+        // Block 4 paid 500,000,000; blocks 5 and 6 paid 1,000 each.
+        let path = format!("/v1/state-proof?key=line:{YEAR}/{LINE}/MOH.BVBM&height=4");
+        let r = f.get(on, &path).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.header(header::CONTENT_DISPOSITION),
+            format!("attachment; filename=\"state-line_{YEAR}_{LINE}_MOH.BVBM-4.json\"")
+        );
+        let v = ledger::proof::StateBundle::decode(&r.body)
+            .unwrap()
+            .verify(&anchor)
+            .unwrap();
+        let paid = |v: &ledger::proof::VerifiedEntry| match &v.value {
+            Some(ledger::state::StateValue::Budget(b)) => b.paid.0,
+            other => panic!("not figures: {other:?}"),
+        };
+        assert_eq!(v.height.0, 4);
+        assert_eq!(paid(&v), 500_000_000);
+        let latest = f
+            .get(
+                on,
+                &format!("/v1/state-proof?key=line:{YEAR}/{LINE}/MOH.BVBM"),
+            )
+            .await;
+        let v = ledger::proof::StateBundle::decode(&latest.body)
+            .unwrap()
+            .verify(&anchor)
+            .unwrap();
+        assert_eq!(v.height.0, f.height());
+        assert_eq!(paid(&v), 500_002_000);
+
+        // An entity, and a contract that was never awarded (absent).
+        let r = f.get(on, "/v1/state-proof?key=entity:MOH.BVBM").await;
+        let v = ledger::proof::StateBundle::decode(&r.body)
+            .unwrap()
+            .verify(&anchor)
+            .unwrap();
+        assert!(
+            matches!(v.value, Some(ledger::state::StateValue::Entity(e)) if e.id.as_str() == "MOH.BVBM")
+        );
+        let r = f.get(on, "/v1/state-proof?key=contract:C-404").await;
+        let v = ledger::proof::StateBundle::decode(&r.body)
+            .unwrap()
+            .verify(&anchor)
+            .unwrap();
+        assert_eq!(v.value, None);
+
+        for (bad, status) in [
+            ("/v1/state-proof?key=budget:MOH", StatusCode::BAD_REQUEST),
+            ("/v1/state-proof?key=entity:moh", StatusCode::BAD_REQUEST),
+            ("/v1/state-proof", StatusCode::BAD_REQUEST),
+            (
+                "/v1/state-proof?key=entity:MOH&height=0",
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "/v1/state-proof?key=entity:MOH&height=99",
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            let r = f.get(on, bad).await;
+            assert_eq!(r.status, status, "{bad}");
+            assert!(r.json()["error"]["message"].is_string(), "{bad}");
+        }
+    }
+}

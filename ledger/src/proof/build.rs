@@ -5,12 +5,74 @@
 
 use super::witnessed::witnessed_checkpoints;
 use super::{
-    set_changes, tx_view, AuditBundle, BundleBlock, BundleHeader, BundleTx, BUNDLE_FORMAT,
-    BUNDLE_VERSION,
+    set_changes, tx_view, AuditBundle, BundleBlock, BundleEntry, BundleHeader, BundleTx,
+    SignerState, StateBlock, StateBundle, BUNDLE_FORMAT, BUNDLE_VERSION, STATE_BUNDLE_FORMAT,
+    STATE_BUNDLE_VERSION,
 };
 use crate::merkle::InclusionProof;
-use crate::store::{Store, StoreError};
-use crate::types::{Hash, Height};
+use crate::state::StateKey;
+use crate::store::{ChainMeta, Store, StoreError};
+use crate::types::{EntityId, Hash, Height};
+
+/// The store's chain facts, if it is of `genesis_hash`'s chain.
+fn chain_of(store: &Store, genesis_hash: Hash) -> Result<Option<ChainMeta>, StoreError> {
+    let Some(meta) = store.meta()? else {
+        return Ok(None);
+    };
+    if meta.genesis_hash != genesis_hash {
+        return Err(StoreError::OtherChain {
+            expected: meta.chain_id.clone(),
+            expected_genesis: genesis_hash,
+            found: meta.chain_id,
+            found_genesis: meta.genesis_hash,
+        });
+    }
+    Ok(Some(meta))
+}
+
+impl StateBundle {
+    /// The state proof of `key` after block `height` (the last committed
+    /// block for `None`), or `None` if the store has not committed that
+    /// height or it is 0 (genesis has no certificate: prove at 1 or later).
+    pub fn build(
+        store: &Store,
+        genesis_hash: Hash,
+        key: &StateKey,
+        height: Option<Height>,
+    ) -> Result<Option<StateBundle>, StoreError> {
+        let Some(meta) = chain_of(store, genesis_hash)? else {
+            return Ok(None);
+        };
+        let h = height.unwrap_or(meta.height);
+        if h == Height(0) || h > meta.height {
+            return Ok(None);
+        }
+        let corrupt = |what: &str| StoreError::Corrupt {
+            height: h,
+            what: what.into(),
+        };
+        let entry = store
+            .entry_proof(key, h)?
+            .ok_or_else(|| corrupt("no state proof at a committed height"))?;
+        let block = store.block(h)?.ok_or_else(|| corrupt("block missing"))?;
+        let certificate = store
+            .cert(h)?
+            .ok_or_else(|| corrupt("certificate missing"))?;
+        Ok(Some(StateBundle {
+            format: STATE_BUNDLE_FORMAT.into(),
+            version: STATE_BUNDLE_VERSION,
+            chain_id: meta.chain_id.clone(),
+            genesis_hash,
+            entry: BundleEntry::new(key, entry.value.as_ref(), entry.proof),
+            block: StateBlock {
+                header: BundleHeader::new(&block.header),
+                certificate,
+            },
+            validator_set_changes: set_changes(store, h)?,
+            witnesses: witnessed_checkpoints(store, &meta.chain_id, meta.height, h)?,
+        }))
+    }
+}
 
 impl AuditBundle {
     /// The bundle of the committed transaction `tx_hash`, or `None` if the
@@ -26,17 +88,9 @@ impl AuditBundle {
         tx_hash: &Hash,
     ) -> Result<Option<AuditBundle>, StoreError> {
         let corrupt = |height: Height, what: String| StoreError::Corrupt { height, what };
-        let Some(meta) = store.meta()? else {
+        let Some(meta) = chain_of(store, genesis_hash)? else {
             return Ok(None);
         };
-        if meta.genesis_hash != genesis_hash {
-            return Err(StoreError::OtherChain {
-                expected: meta.chain_id.clone(),
-                expected_genesis: genesis_hash,
-                found: meta.chain_id,
-                found_genesis: meta.genesis_hash,
-            });
-        }
         let Some(loc) = store.tx_location(tx_hash)? else {
             return Ok(None);
         };
@@ -59,6 +113,7 @@ impl AuditBundle {
             .expect("the index is inside the block");
         let changes = set_changes(store, h)?;
         let witnesses = witnessed_checkpoints(store, &meta.chain_id, meta.height, h)?;
+        let signer = signer_state(store, &tx.body.signer, h)?;
         Ok(Some(AuditBundle {
             format: BUNDLE_FORMAT.into(),
             version: BUNDLE_VERSION,
@@ -77,6 +132,35 @@ impl AuditBundle {
             },
             validator_set_changes: changes,
             witnesses,
+            signer,
         }))
     }
+}
+
+/// `signer`'s entity after block `h` − 1 with its proof and that block's
+/// header; `None` for block 1, whose previous state is the genesis's.
+fn signer_state(
+    store: &Store,
+    signer: &EntityId,
+    h: Height,
+) -> Result<Option<SignerState>, StoreError> {
+    if h <= Height(1) {
+        return Ok(None);
+    }
+    let before = Height(h.0 - 1);
+    let corrupt = |what: &str| StoreError::Corrupt {
+        height: before,
+        what: what.into(),
+    };
+    let key = StateKey::Entity(signer.clone());
+    let entry = store
+        .entry_proof(&key, before)?
+        .ok_or_else(|| corrupt("no state proof at a committed height"))?;
+    let block = store
+        .block(before)?
+        .ok_or_else(|| corrupt("block missing"))?;
+    Ok(Some(SignerState {
+        entry: BundleEntry::new(&key, entry.value.as_ref(), entry.proof),
+        header: BundleHeader::new(&block.header),
+    }))
 }

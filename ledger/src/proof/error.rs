@@ -4,7 +4,9 @@
 
 use thiserror::Error;
 
-use super::{BUNDLE_BYTES_MAX, BUNDLE_FORMAT, BUNDLE_VERSION};
+use super::{
+    BUNDLE_BYTES_MAX, BUNDLE_FORMAT, BUNDLE_VERSION, STATE_BUNDLE_FORMAT, STATE_BUNDLE_VERSION,
+};
 use crate::block::CertError;
 use crate::error::TxError;
 use crate::types::{EntityId, Hash, Height};
@@ -41,6 +43,74 @@ pub enum ProofError {
     UnknownField {
         /// Where, e.g. `block.header.view.extra`.
         path: String,
+    },
+    /// A state proof's `format` field is missing or different.
+    #[error("not a state proof: format is {found}, expected \"{STATE_BUNDLE_FORMAT}\"")]
+    StateFormat {
+        /// The value found (JSON).
+        found: String,
+    },
+    /// A state proof version this code does not read.
+    #[error("state proof format version {found} is not supported; this program reads version {STATE_BUNDLE_VERSION}")]
+    StateVersion {
+        /// The value found (JSON).
+        found: String,
+    },
+    /// A state entry's key or value bytes do not decode.
+    #[error("the entry's {what} bytes cannot be read: {reason}")]
+    EntryUnreadable {
+        /// `key` or `value`.
+        what: &'static str,
+        /// Why.
+        reason: TxError,
+    },
+    /// A state entry's value is not of the kind its key holds.
+    #[error("the entry's value is not the kind of value its key holds")]
+    EntryKindMismatch,
+    /// A state entry's readable view says something its bytes do not.
+    #[error("the entry's {field} shows {shown}, but its proved bytes hold {proved}")]
+    EntryViewMismatch {
+        /// Where, dotted (`value.spent`).
+        field: String,
+        /// What the view shows.
+        shown: String,
+        /// What the bytes hold.
+        proved: String,
+    },
+    /// A state entry's path does not lead to the certified state root.
+    #[error("the entry's path in the state map does not hold against the state root of block {height}: {reason}")]
+    StatePath {
+        /// H.
+        height: Height,
+        /// Why.
+        reason: crate::statemap::ProofError,
+    },
+    /// The signer's state is proved under a header that is not the one
+    /// the transaction's block names as its previous one.
+    #[error("the signer's keys are proved after block {given} ({given_hash}), but block {height} follows {prev_hash}")]
+    SignerHeader {
+        /// H.
+        height: Height,
+        /// What block H names as its previous block.
+        prev_hash: Hash,
+        /// The height of the header given.
+        given: Height,
+        /// Its hash.
+        given_hash: Hash,
+    },
+    /// The signer's state is another key's entry.
+    #[error("the bundle proves another entry than the signer {signer}'s")]
+    SignerOther {
+        /// The transaction's signer.
+        signer: EntityId,
+    },
+    /// The signer's entry is proved absent.
+    #[error("the signer {signer} did not exist after block {after}")]
+    SignerAbsent {
+        /// The transaction's signer.
+        signer: EntityId,
+        /// H−1.
+        after: Height,
     },
     /// The bundle is for another chain than the genesis file's.
     #[error("the bundle is for chain {bundle:?}, but the genesis file is for chain {genesis:?}")]

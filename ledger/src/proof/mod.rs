@@ -15,10 +15,11 @@
 //! What a valid bundle proves: validators holding more than 2/3 of the power
 //! of set(H), itself reached from genesis through certified changes, signed
 //! a block at height H whose transactions include exactly these bytes, at
-//! this position. What it does not prove: which key the signer held at that
-//! height (that needs the state, which the bundle does not carry; the
-//! validators checked the signature when they executed the block), that the
-//! transaction was valid under the ledger's rules (the same), or that no
+//! this position; and, for a block after the first, which keys the signer
+//! held when block H began (its entity after block H−1, proved against the
+//! state root of the header that block H names as its previous one). What
+//! it does not prove: that the transaction was valid under the ledger's
+//! rules (the validators checked that when they executed it), or that no
 //! fork exists: a bundle cannot show that no set change was left out after
 //! the last one it lists, so validators removed since, if they held more
 //! than 2/3 of an earlier set, could sign a block for a height they no
@@ -53,6 +54,7 @@ mod build;
 mod error;
 mod json;
 mod sets;
+mod state;
 mod verify;
 mod views;
 mod witnessed;
@@ -61,12 +63,19 @@ pub use error::ProofError;
 pub(crate) use json::{decode_strict, Strict};
 #[cfg(feature = "store")]
 pub(crate) use sets::set_changes;
-pub(crate) use sets::{check_certified, trace_sets};
+pub(crate) use sets::{check_certified, signed_power, trace_sets};
+pub use state::{
+    entry_view, key_view, value_view, BundleEntry, StateBlock, StateBundle, VerifiedEntry,
+};
 
 /// The value of a bundle's `format` field.
 pub const BUNDLE_FORMAT: &str = "minhbach-audit-bundle";
 /// The bundle format version this code writes and reads.
 pub const BUNDLE_VERSION: u32 = 1;
+/// The value of a state proof's `format` field.
+pub const STATE_BUNDLE_FORMAT: &str = "minhbach-state-proof";
+/// The state proof format version this code writes and reads.
+pub const STATE_BUNDLE_VERSION: u32 = 1;
 /// Largest bundle [`AuditBundle::decode`] reads, in bytes of JSON.
 pub const BUNDLE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
@@ -166,6 +175,37 @@ pub struct AuditBundle {
     /// Left out when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witnesses: Vec<WitnessedCheckpoint>,
+    /// The signer's entity (its keys and threshold) after block H−1,
+    /// proved against that block's state root. Left out for a transaction
+    /// of block 1, and in bundles from before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerState>,
+}
+
+/// The signer's entity after the block before the transaction's: its entry
+/// in the state map and block H−1's header, which block H's header names by
+/// hash, so block H's certificate covers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerState {
+    /// The entity's entry, with its path to header H−1's state root.
+    pub entry: BundleEntry,
+    /// Block H−1's header.
+    pub header: BundleHeader,
+}
+
+/// The keys the signer held when its transaction's block began, as a
+/// bundle proves them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerKeys {
+    /// H−1: the keys are the state's after this block.
+    pub after: Height,
+    /// The entity's keys then.
+    pub keys: Vec<PublicKey>,
+    /// How many of them must sign.
+    pub threshold: u8,
+    /// How many of the transaction's signatures are by one of them.
+    pub signed_by_held: usize,
 }
 
 /// A history that witnesses cosigned and that holds the bundle's block:
@@ -268,6 +308,8 @@ pub struct VerifiedTx {
     /// Who else validly cosigned a checkpoint holding the block, with a
     /// key the anchor does not trust as theirs: not counted. By id.
     pub uncounted_witnesses: Vec<EntityId>,
+    /// The signer's keys when the block began, if the bundle proves them.
+    pub signer_keys: Option<SignerKeys>,
 }
 
 /// The readable view of a signed transaction, as it appears in a bundle.

@@ -149,3 +149,11 @@ pub(crate) fn check_certified(
     cert.verify(&anchor.chain_id, height, &header_hash, set)
         .map_err(|reason| ProofError::Certificate { height, reason })
 }
+
+/// The power of `set` that signed `cert`'s precommits.
+pub(crate) fn signed_power(cert: &CommitCertificate, set: &ValidatorSet) -> u64 {
+    cert.precommits
+        .iter()
+        .map(|v| set.power_of(&v.validator))
+        .sum()
+}

@@ -4,13 +4,39 @@
 //! block's path into each history that witnesses cosigned.
 
 use super::views::view_mismatch;
+use super::witnessed::check_witnesses;
 use super::{
-    check_certified, trace_sets, tx_view, AuditBundle, ProofError, TrustAnchor, VerifiedTx,
-    BUNDLE_FORMAT, BUNDLE_VERSION,
+    check_certified, signed_power, trace_sets, tx_view, AuditBundle, ProofError, SignerKeys,
+    TrustAnchor, VerifiedTx, BUNDLE_FORMAT, BUNDLE_VERSION,
 };
 use crate::block::Header;
 use crate::merkle;
+use crate::state::{StateKey, StateValue};
 use crate::tx::SignedTx;
+use crate::types::Hash;
+
+impl TrustAnchor {
+    /// Refuses a bundle made for another chain or genesis than this one.
+    pub(super) fn check_bundle_chain(
+        &self,
+        chain_id: &str,
+        genesis_hash: Hash,
+    ) -> Result<(), ProofError> {
+        if chain_id != self.chain_id {
+            return Err(ProofError::WrongChain {
+                bundle: chain_id.to_owned(),
+                genesis: self.chain_id.clone(),
+            });
+        }
+        if genesis_hash != self.genesis_hash {
+            return Err(ProofError::WrongGenesis {
+                bundle: genesis_hash,
+                genesis: self.genesis_hash,
+            });
+        }
+        Ok(())
+    }
+}
 
 impl AuditBundle {
     /// Checks the bundle against the genesis facts, with no network: see the
@@ -28,15 +54,10 @@ impl AuditBundle {
         let trusted = trace_sets(anchor, &self.validator_set_changes, target.height)?;
         check_certified(anchor, &target, &self.block.certificate, &trusted)?;
         self.check_inclusion(&target)?;
+        let signer_keys = self.check_signer(&tx, &target)?;
         let block_hash = target.hash();
-        let witnessed = self.check_witnesses(anchor, target.height, &block_hash)?;
-        let signed_power = self
-            .block
-            .certificate
-            .precommits
-            .iter()
-            .map(|v| trusted.power_of(&v.validator))
-            .sum();
+        let witnessed = check_witnesses(&self.witnesses, anchor, target.height, &block_hash)?;
+        let signed_power = signed_power(&self.block.certificate, &trusted);
         Ok(VerifiedTx {
             hash: self.tx.hash,
             tx,
@@ -50,7 +71,54 @@ impl AuditBundle {
             set_changes: self.validator_set_changes.len(),
             witnesses: witnessed.counted,
             uncounted_witnesses: witnessed.uncounted,
+            signer_keys,
         })
+    }
+
+    /// The signer's keys when block `target` began, if the bundle carries
+    /// them: its entity after the block whose header `target` names as the
+    /// previous one, proved against that header's state root.
+    fn check_signer(
+        &self,
+        tx: &SignedTx,
+        target: &Header,
+    ) -> Result<Option<SignerKeys>, ProofError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let header = signer.header.decode()?;
+        let hash = header.hash();
+        if header.height.next() != target.height || hash != target.prev_hash {
+            return Err(ProofError::SignerHeader {
+                height: target.height,
+                prev_hash: target.prev_hash,
+                given: header.height,
+                given_hash: hash,
+            });
+        }
+        let (key, value) = signer.entry.check_under(&header)?;
+        if key != StateKey::Entity(tx.body.signer.clone()) {
+            return Err(ProofError::SignerOther {
+                signer: tx.body.signer.clone(),
+            });
+        }
+        let Some(StateValue::Entity(entity)) = value else {
+            return Err(ProofError::SignerAbsent {
+                signer: tx.body.signer.clone(),
+                after: header.height,
+            });
+        };
+        let signed_by_held = tx
+            .signatures
+            .iter()
+            .filter(|s| entity.holds(&s.key))
+            .count();
+        Ok(Some(SignerKeys {
+            after: header.height,
+            keys: entity.keys,
+            threshold: entity.threshold,
+            signed_by_held,
+        }))
     }
 
     fn check_chain(&self, anchor: &TrustAnchor) -> Result<(), ProofError> {
@@ -64,19 +132,7 @@ impl AuditBundle {
                 found: self.version.to_string(),
             });
         }
-        if self.chain_id != anchor.chain_id {
-            return Err(ProofError::WrongChain {
-                bundle: self.chain_id.clone(),
-                genesis: anchor.chain_id.clone(),
-            });
-        }
-        if self.genesis_hash != anchor.genesis_hash {
-            return Err(ProofError::WrongGenesis {
-                bundle: self.genesis_hash,
-                genesis: anchor.genesis_hash,
-            });
-        }
-        Ok(())
+        anchor.check_bundle_chain(&self.chain_id, self.genesis_hash)
     }
 
     /// The transaction from its bytes, after checking that the view says

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{AuditBundle, ProofError, TrustAnchor, WitnessedCheckpoint};
+use super::{ProofError, TrustAnchor, WitnessedCheckpoint};
 use crate::history;
 use crate::types::{EntityId, Hash, Height};
 use crate::witness::cosignature::Cosignature;
@@ -23,44 +23,42 @@ pub(super) struct Witnessed {
     pub(super) uncounted: Vec<EntityId>,
 }
 
-impl AuditBundle {
-    /// Checks every witnessed checkpoint against block `block` (hashing to
-    /// `block_hash`): in increasing height, none below the block, the
-    /// block's history path bound to the checkpoint's root and size, and
-    /// every cosignature for this chain and checkpoint, signed by its key.
-    /// Counts the cosigners that `anchor` trusts by id and key.
-    pub(super) fn check_witnesses(
-        &self,
-        anchor: &TrustAnchor,
-        block: Height,
-        block_hash: &Hash,
-    ) -> Result<Witnessed, ProofError> {
-        let leaf = history::leaf(block_hash);
-        let mut counted = BTreeSet::new();
-        let mut uncounted = BTreeSet::new();
-        let mut after = Height(0);
-        for cp in &self.witnesses {
-            check_checkpoint(cp, block, &leaf, after)?;
-            after = cp.height;
-            for c in &cp.cosignatures {
-                check_cosignature(anchor, cp, c)?;
-                let trusted = anchor
-                    .witnesses()
-                    .iter()
-                    .any(|(id, key)| *id == c.witness && *key == c.key);
-                if trusted {
-                    counted.insert(c.witness.clone());
-                } else {
-                    uncounted.insert(c.witness.clone());
-                }
+/// Checks every witnessed checkpoint of a bundle against block `block`
+/// (hashing to `block_hash`): in increasing height, none below the block,
+/// the block's history path bound to the checkpoint's root and size, and
+/// every cosignature for this chain and checkpoint, signed by its key.
+/// Counts the cosigners that `anchor` trusts by id and key.
+pub(super) fn check_witnesses(
+    checkpoints: &[WitnessedCheckpoint],
+    anchor: &TrustAnchor,
+    block: Height,
+    block_hash: &Hash,
+) -> Result<Witnessed, ProofError> {
+    let leaf = history::leaf(block_hash);
+    let mut counted = BTreeSet::new();
+    let mut uncounted = BTreeSet::new();
+    let mut after = Height(0);
+    for cp in checkpoints {
+        check_checkpoint(cp, block, &leaf, after)?;
+        after = cp.height;
+        for c in &cp.cosignatures {
+            check_cosignature(anchor, cp, c)?;
+            let trusted = anchor
+                .witnesses()
+                .iter()
+                .any(|(id, key)| *id == c.witness && *key == c.key);
+            if trusted {
+                counted.insert(c.witness.clone());
+            } else {
+                uncounted.insert(c.witness.clone());
             }
         }
-        let uncounted = uncounted.difference(&counted).cloned().collect();
-        Ok(Witnessed {
-            counted: counted.into_iter().collect(),
-            uncounted,
-        })
     }
+    let uncounted = uncounted.difference(&counted).cloned().collect();
+    Ok(Witnessed {
+        counted: counted.into_iter().collect(),
+        uncounted,
+    })
 }
 
 /// The checkpoint's place after `after`, and block `block`'s path (of

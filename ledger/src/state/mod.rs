@@ -5,7 +5,9 @@
 //! A block is executed in a [`BlockExec`] overlay, so that a rejected
 //! transaction changes nothing and an invalid block can be thrown away whole.
 //! The overlay records every write in order; those writes are what the store
-//! persists and what the state root hashes, so the root costs O(changes).
+//! persists. The state root is the root of the authenticated map over every
+//! entry ([`crate::statemap`]): the block's changed keys update it along
+//! their paths only, so the root costs O(changes × log(entries)).
 //!
 //! Execution is deterministic: it reads no clock, no randomness and iterates
 //! only ordered maps.
@@ -16,12 +18,14 @@ mod approvals;
 mod budgets;
 mod contracts;
 mod entities;
+mod map;
 mod network;
 mod queries;
 mod records;
 mod years;
 
 pub use approvals::check_key_set;
+pub use map::{hashed_entries, key_hash, value_hash};
 pub use records::{
     AckChunk, BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord,
     PendingKeys, StateKey, StateValue, ValidatorSlot, Write, ACKS_PER_CHUNK,
@@ -29,8 +33,8 @@ pub use records::{
 pub use years::YearFigures;
 
 use crate::checked::check_text;
-use crate::codec;
 use crate::error::TxError;
+use crate::statemap::{NodeWrite, Nodes};
 use crate::tx::{EntityKind, Op, SignedTx, Status};
 use crate::types::{Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Year};
 use crate::validators::{check_carry_over, Validator, ValidatorSet};
@@ -49,9 +53,12 @@ pub struct State {
     height: Height,
     root: Hash,
     map: BTreeMap<StateKey, StateValue>,
+    /// The authenticated map over `map`, whose root is `root`.
+    tree: Nodes,
 }
 
-/// The outcome of executing a block: its writes in order and the new root.
+/// The outcome of executing a block: its writes in order, the new root and
+/// the tree nodes that give it.
 #[derive(Clone, Debug)]
 pub struct BlockOutcome {
     /// Height executed.
@@ -60,16 +67,19 @@ pub struct BlockOutcome {
     pub writes: Vec<Write>,
     /// The state root after the block.
     pub state_root: Hash,
+    /// The authenticated map's node writes, by position.
+    pub tree_writes: Vec<NodeWrite>,
 }
 
-/// The hash of an ordered list of writes, as folded into the state root.
-pub fn writes_hash(writes: &[Write]) -> Hash {
-    Hash::digest(&codec::encode(&writes))
-}
-
-/// The state root after a block: SHA-256(previous root ‖ hash of its writes).
-pub fn next_root(prev: &Hash, writes: &[Write]) -> Hash {
-    Hash::digest_parts(&[&prev.0, &writes_hash(writes).0])
+/// The authenticated map's changes for final values by key: key hash →
+/// value hash, `None` for a removed entry.
+fn tree_changes<'a>(
+    finals: impl IntoIterator<Item = (&'a StateKey, Option<&'a StateValue>)>,
+) -> BTreeMap<Hash, Option<Hash>> {
+    finals
+        .into_iter()
+        .map(|(k, v)| (key_hash(k), v.map(value_hash)))
+        .collect()
 }
 
 /// Whether every signature of a transaction verifies under the key it names,
@@ -84,9 +94,7 @@ pub struct Verdict {
 
 impl State {
     /// The state at genesis, built by the `genesis` crate from its writes.
-    /// The root is SHA-256(genesis hash ‖ hash of the writes).
-    pub fn genesis(chain_id: &str, genesis_hash: Hash, writes: Vec<Write>) -> State {
-        let root = next_root(&genesis_hash, &writes);
+    pub fn genesis(chain_id: &str, writes: Vec<Write>) -> State {
         let mut map = BTreeMap::new();
         for (k, v) in writes {
             match v {
@@ -94,27 +102,43 @@ impl State {
                 None => map.remove(&k),
             };
         }
+        let mut tree = Nodes::new();
+        let (root, nodes) = tree.update(&tree_changes(map.iter().map(|(k, v)| (k, Some(v)))));
+        tree.apply(&nodes);
         State {
             chain_id: chain_id.to_owned(),
             height: Height(0),
             root,
             map,
+            tree,
         }
     }
 
-    /// Rebuilds a state read back from the store.
+    /// Puts together a state read back from the store: its entries and the
+    /// nodes of its authenticated map. `None` if the nodes do not give the
+    /// entries' root, which is the one given.
     pub fn from_parts(
         chain_id: &str,
         height: Height,
         root: Hash,
         entries: impl IntoIterator<Item = (StateKey, StateValue)>,
-    ) -> State {
-        State {
+        tree: Nodes,
+    ) -> Option<State> {
+        if tree.root() != root {
+            return None;
+        }
+        Some(State {
             chain_id: chain_id.to_owned(),
             height,
             root,
             map: entries.into_iter().collect(),
-        }
+            tree,
+        })
+    }
+
+    /// The authenticated map's nodes.
+    pub fn tree(&self) -> &Nodes {
+        &self.tree
     }
 
     /// Starts executing block `height` (which must be the next one).
@@ -186,6 +210,7 @@ impl State {
                 None => self.map.remove(&k),
             };
         }
+        self.tree.apply(&outcome.tree_writes);
         self.height = outcome.height;
         self.root = outcome.state_root;
     }
@@ -518,11 +543,13 @@ impl BlockExec<'_> {
                 Some(StateValue::Validators(next)),
             );
         }
-        let state_root = next_root(&self.base.root, &self.writes);
+        let changes = tree_changes(self.overlay.iter().map(|(k, v)| (k, v.as_ref())));
+        let (state_root, tree_writes) = self.base.tree.update(&changes);
         BlockOutcome {
             height: self.height,
             writes: self.writes,
             state_root,
+            tree_writes,
         }
     }
 

@@ -6,6 +6,7 @@
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
+use crate::error::TxError;
 use crate::tx::{EntityKind, Status};
 use crate::types::{Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Year};
 use crate::validators::ValidatorSet;
@@ -230,6 +231,52 @@ pub enum StateKey {
 }
 
 impl StateKey {
+    /// The key an auditor names in text: `entity:ID`, `line:YEAR/LINE/ENTITY`
+    /// (a budget line's figures) or `contract:ID`, as `GET /v1/state-proof`
+    /// and `minhbach proof state` take them.
+    pub fn parse_ref(s: &str) -> Result<StateKey, TxError> {
+        let bad = |reason: String| TxError::InvalidArgument {
+            field: "key",
+            reason,
+        };
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            bad(format!(
+                "{s:?} is not entity:ID, line:YEAR/LINE/ENTITY or contract:ID"
+            ))
+        })?;
+        match kind {
+            "entity" => Ok(StateKey::Entity(EntityId::new(rest)?)),
+            "contract" => Ok(StateKey::Contract(ContractId::new(rest)?)),
+            "line" => {
+                let parts: Vec<&str> = rest.split('/').collect();
+                let [year, line, entity] = parts[..] else {
+                    return Err(bad(format!("{rest:?} is not YEAR/LINE/ENTITY")));
+                };
+                let year: u16 = year
+                    .parse()
+                    .map_err(|_| bad(format!("{year:?} is not a year")))?;
+                Ok(StateKey::Budget(
+                    EntityId::new(entity)?,
+                    Year::new(year)?,
+                    LineCode::new(line)?,
+                ))
+            }
+            other => Err(bad(format!(
+                "{other:?} is not a kind of key: entity, line or contract"
+            ))),
+        }
+    }
+
+    /// The text [`StateKey::parse_ref`] reads, for the keys it reads.
+    pub fn to_ref(&self) -> Option<String> {
+        match self {
+            StateKey::Entity(id) => Some(format!("entity:{id}")),
+            StateKey::Contract(id) => Some(format!("contract:{id}")),
+            StateKey::Budget(entity, year, line) => Some(format!("line:{year}/{line}/{entity}")),
+            _ => None,
+        }
+    }
+
     /// True if `value` is the kind of value this key holds.
     pub fn accepts(&self, value: &StateValue) -> bool {
         matches!(

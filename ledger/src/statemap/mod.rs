@@ -16,44 +16,29 @@
 //! A [`Proof`] names the leaf found on the key's path (if any) and the
 //! siblings from the top down; [`Proof::verify`] is a pure function of the
 //! root, the key and the claimed value. [`naive`] computes roots and proofs
-//! from a whole map, the model the incremental [`tree::Tree`] is tested
-//! against.
+//! from a whole map, the model the incremental [`tree::update`] is tested
+//! against; [`Nodes`] holds a state's latest tree. Where a state entry sits
+//! in the map is the state's to say (`state::key_hash`, `state::value_hash`):
+//! this module knows hashes only.
 
 use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use std::collections::BTreeMap;
-
 use crate::codec;
 use crate::error::TxError;
-use crate::state::{State, StateKey, StateValue};
 use crate::types::Hash;
 
 pub mod grouped;
 pub mod naive;
+mod nodes;
 pub mod tree;
+
+pub use nodes::{NodeWrite, Nodes};
 
 /// The most bytes a [`Proof`] takes: a full path of 256 siblings and a leaf.
 pub const PROOF_BYTES_MAX: usize = 16 * 1024;
-
-/// Where a state entry's key sits in the tree: the hash of its encoding.
-pub fn key_hash(key: &StateKey) -> Hash {
-    Hash::digest_parts(&[b"minhbach/state-key/v1\0", &codec::encode(key)])
-}
-
-/// What the tree holds for a state entry's value: the hash of its encoding.
-pub fn value_hash(value: &StateValue) -> Hash {
-    Hash::digest_parts(&[b"minhbach/state-value/v1\0", &codec::encode(value)])
-}
-
-/// Every entry of `state` as the tree holds it: key hash → value hash.
-pub fn entries(state: &State) -> BTreeMap<Hash, Hash> {
-    state
-        .entries()
-        .map(|(k, v)| (key_hash(k), value_hash(v)))
-        .collect()
-}
 
 /// The root of an empty map, and the hash of any empty subtree.
 pub const EMPTY: Hash = Hash([0; 32]);
@@ -96,8 +81,11 @@ pub fn common_prefix(a: &Hash, b: &Hash) -> usize {
 }
 
 /// The proof of one key: the leaf its path ends at, if any, and the hashes
-/// of the siblings along the path, from just under the root down.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+/// of the siblings along the path, from just under the root down. In JSON
+/// (state proofs' files): `{"leaf": [key hash, value hash] | null,
+/// "siblings": [hash, ...]}`, hashes in hex.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Proof {
     /// The leaf where the key's path ends: the key's own (presence), another
     /// key's sharing the path so far (absence), or none (an empty subtree:
@@ -108,7 +96,7 @@ pub struct Proof {
 }
 
 /// Why a proof does not hold.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum ProofError {
     /// More siblings than a key has bits.
     #[error("the proof is {0} levels deep; a path has at most 256")]

@@ -33,8 +33,11 @@ use crate::validators::ValidatorSet;
 
 mod cosign;
 mod safety;
+mod statemap;
 mod summary;
 mod tree;
+
+pub use statemap::EntryProof;
 
 const CF_BLOCKS: &str = "blocks";
 const CF_CERTS: &str = "certs";
@@ -51,7 +54,13 @@ const CF_SUMMARY: &str = "summary";
 const CF_TREE: &str = "history_tree";
 /// Witnesses' latest cosignatures, outside consensus.
 const CF_COSIGN: &str = "cosignatures";
-const COLUMN_FAMILIES: [&str; 12] = [
+/// The state map's latest nodes (see [`crate::statemap`]).
+const CF_TREE_NODES: &str = "statemap";
+/// Every version of the state map's nodes, by the height that wrote it.
+const CF_TREE_AT: &str = "statemap_at";
+/// Every version of the state entries, by key hash and height.
+const CF_STATE_AT: &str = "state_at";
+const COLUMN_FAMILIES: [&str; 15] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXINDEX,
@@ -64,6 +73,9 @@ const COLUMN_FAMILIES: [&str; 12] = [
     CF_SUMMARY,
     CF_TREE,
     CF_COSIGN,
+    CF_TREE_NODES,
+    CF_TREE_AT,
+    CF_STATE_AT,
 ];
 
 const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -73,8 +85,23 @@ const META_LAST_HASH: &[u8] = b"last_block_hash";
 const META_STATE_ROOT: &[u8] = b"state_root";
 /// Present once the summaries cover every committed block.
 const META_SUMMARY: &[u8] = b"summary";
-/// Present in a store whose blocks carry a history root.
+/// Present in a store whose blocks carry a history root (format 1 and on).
 const META_TREE: &[u8] = b"history_tree";
+/// The store's format, 4 bytes big-endian; absent before format 2.
+const META_FORMAT: &[u8] = b"format";
+
+/// The store format this version writes and reads: 2 since the state root
+/// is the authenticated map's (1: blocks carry a history root; 0: before).
+pub const STORE_FORMAT: u32 = 2;
+
+/// What each store format brought, for messages.
+fn format_name(format: u32) -> &'static str {
+    match format {
+        0 => "blocks without a history root",
+        1 => "state roots chaining each block's writes",
+        _ => "the authenticated state map",
+    }
+}
 /// Prefix of the meta keys that index the blocks after which the validator
 /// set changes (`next_validators_hash` differs from `validators_hash`).
 const META_SET_CHANGE: &[u8] = b"set_change/";
@@ -112,12 +139,22 @@ pub enum StoreError {
         /// Found genesis hash.
         found_genesis: Hash,
     },
-    /// The store was written by an earlier version whose blocks carry no
-    /// history root; its chain cannot be read by this one.
-    #[error("the store at {path} holds a chain from before blocks carried a history root; such a chain cannot be continued: start a new chain from a new genesis in an empty data folder")]
-    NoHistoryTree {
+    /// The store was written by an earlier version, whose chain this one
+    /// cannot continue: its blocks were made under other rules.
+    #[error("the store at {path} holds a chain of store format {found} ({}), which this version (format {STORE_FORMAT}) cannot continue: its blocks were made under other rules; start a new chain from a new genesis in an empty data folder", format_name(*found))]
+    OlderFormat {
         /// The store's folder.
         path: String,
+        /// Its format.
+        found: u32,
+    },
+    /// The store was written by a newer version.
+    #[error("the store at {path} has format {found}, newer than this version reads (format {STORE_FORMAT}): run the version of minhbach that wrote it, or a later one")]
+    NewerFormat {
+        /// The store's folder.
+        path: String,
+        /// Its format.
+        found: u32,
     },
 }
 
@@ -365,11 +402,7 @@ impl Store {
                     found_genesis: meta.genesis_hash,
                 });
             }
-            if self.get(CF_META, META_TREE)?.is_none() {
-                return Err(StoreError::NoHistoryTree {
-                    path: self.path.display().to_string(),
-                });
-            }
+            self.check_format()?;
             let state = self.load_state(&meta)?;
             if meta.height > Height(0) && self.get(CF_META, META_SUMMARY)?.is_none() {
                 self.rebuild_summary(genesis, genesis_hash, meta.height)?;
@@ -380,6 +413,13 @@ impl Store {
         for (k, v) in genesis.entries() {
             batch.put_cf(cf(&db, CF_STATE), codec::encode(k), codec::encode(v));
         }
+        let nodes: Vec<_> = genesis
+            .tree()
+            .iter()
+            .map(|(at, n)| (*at, Some(*n)))
+            .collect();
+        let entries: Vec<_> = genesis.entries().map(|(k, v)| (k, Some(v))).collect();
+        statemap::put_writes(&db, &mut batch, Height(0), &nodes, &entries);
         for set in [genesis.validators(), genesis.next_validators()] {
             batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
         }
@@ -391,6 +431,7 @@ impl Store {
         batch.put_cf(meta, META_STATE_ROOT, genesis.root().0);
         batch.put_cf(meta, META_SUMMARY, []);
         batch.put_cf(meta, META_TREE, []);
+        batch.put_cf(meta, META_FORMAT, STORE_FORMAT.to_be_bytes());
         db.write_opt(batch, &Self::synced())?;
         Ok(genesis.clone())
     }
@@ -423,50 +464,6 @@ impl Store {
             last_block_hash: hash(META_LAST_HASH)?,
             state_root: hash(META_STATE_ROOT)?,
         }))
-    }
-
-    /// Reads the whole state back.
-    fn load_state(&self, meta: &ChainMeta) -> Result<State, StoreError> {
-        let db = self.db();
-        let mut entries = Vec::new();
-        for item in db.iterator_cf(cf(&db, CF_STATE), IteratorMode::Start) {
-            let (k, v) = item?;
-            let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
-                .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
-            let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
-                .map_err(|e| corrupt(meta.height, format!("state value for {key:?}: {e}")))?;
-            if !key.accepts(&value) {
-                return Err(corrupt(
-                    meta.height,
-                    format!("state entry {key:?} holds the wrong kind of value"),
-                ));
-            }
-            entries.push((key, value));
-        }
-        let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries);
-        // A state without both validator sets or a treasury cannot execute.
-        for key in [
-            StateKey::Treasury,
-            StateKey::Validators(crate::state::ValidatorSlot::Current),
-            StateKey::Validators(crate::state::ValidatorSlot::Next),
-        ] {
-            if !state.entries().any(|(k, _)| *k == key) {
-                return Err(corrupt(meta.height, format!("state has no {key:?}")));
-            }
-        }
-        Ok(state)
-    }
-
-    /// The stored state entries, decoded, for verification.
-    pub fn state_entries(&self) -> Result<Vec<(StateKey, StateValue)>, StoreError> {
-        let meta = self
-            .meta()?
-            .ok_or_else(|| corrupt(Height(0), "store is empty"))?;
-        Ok(self
-            .load_state(&meta)?
-            .entries()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
     }
 
     /// Commits block H with its certificate and execution outcome, in one
@@ -513,14 +510,8 @@ impl Store {
         self.grow_history(&mut batch, before.height().0, &block.hash())?;
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.
-        let mut last: std::collections::BTreeMap<&StateKey, usize> = Default::default();
-        for (i, (k, _)) in outcome.writes.iter().enumerate() {
-            last.insert(k, i);
-        }
-        for (i, (k, v)) in outcome.writes.iter().enumerate() {
-            if last[k] != i {
-                continue;
-            }
+        let finals = statemap::finals(outcome);
+        for (k, v) in &finals {
             match v {
                 Some(v) => {
                     if let StateValue::Validators(set) = v {
@@ -531,6 +522,7 @@ impl Store {
                 None => batch.delete_cf(cf(&db, CF_STATE), codec::encode(k)),
             }
         }
+        statemap::put_writes(&db, &mut batch, h, &outcome.tree_writes, &finals);
         let meta = cf(&db, CF_META);
         batch.put_cf(meta, META_HEIGHT, height_key(h));
         if block.header.validators_hash != block.header.next_validators_hash {

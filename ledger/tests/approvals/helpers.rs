@@ -89,7 +89,7 @@ pub(crate) fn genesis_chain(delay: Option<u64>) -> TestChain {
         ));
     }
     let genesis_hash = Hash::digest(b"approvals genesis");
-    let state = State::genesis(CHAIN_ID, genesis_hash, writes);
+    let state = State::genesis(CHAIN_ID, writes);
     TestChain::from_genesis(state, genesis_hash, GENESIS_TIME_MS, base.validator_keys)
 }
 

@@ -13,6 +13,8 @@ mod certificates;
 mod headers;
 mod helpers;
 mod input;
+mod signer;
+mod state;
 mod transaction;
 mod trust;
 mod witness;

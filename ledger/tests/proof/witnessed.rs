@@ -435,6 +435,7 @@ fn bundles_without_witnesses_read_and_verify_as_before() {
             "chain_id",
             "format",
             "genesis_hash",
+            "signer",
             "tx",
             "validator_set_changes",
             "version"
@@ -444,6 +445,13 @@ fn bundles_without_witnesses_read_and_verify_as_before() {
     assert_eq!(back, bundle);
     let v = f.verify(&back).unwrap();
     assert!(v.witnesses.is_empty() && v.uncounted_witnesses.is_empty());
+
+    // A bundle from before the signer's keys were proved reads and
+    // verifies, proving no keys.
+    let mut before = json.clone();
+    before.as_object_mut().unwrap().remove("signer");
+    let read = AuditBundle::decode(before.to_string().as_bytes()).unwrap();
+    assert_eq!(f.verify(&read).unwrap().signer_keys, None);
 
     // An empty list written out reads the same.
     let mut with_empty = json.clone();

@@ -179,7 +179,7 @@ fn init_refuses_another_genesis() {
         .genesis
         .entries()
         .map(|(k, v)| (k.clone(), Some(v.clone())));
-    let other_chain = State::genesis("minhbach-other", f.chain.genesis_hash, entries.collect());
+    let other_chain = State::genesis("minhbach-other", entries.collect());
     assert!(matches!(
         f.store().init(&other_chain, f.chain.genesis_hash),
         Err(StoreError::OtherChain { found, .. }) if found == CHAIN_ID

@@ -12,11 +12,17 @@
 //!   messages for one step, across restarts (the equivocator's heights
 //!   are recorded instead, for the evidence its offences must bring);
 //! - **persist before sign**: every message a node signs is in the safety
-//!   record on its store at the moment it goes out.
+//!   record on its store at the moment it goes out;
+//! - **state roots**: every committed header's state root is the root of
+//!   the checker's replayed state computed from the whole map by the
+//!   definition (`statemap::naive`), not by the nodes' incremental tree,
+//!   and each node's store proves the treasury's entry at each height it
+//!   committed against that root.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use consensus::{SafetyRecord, Signable};
+use ledger::statemap::naive;
 use ledger::validity::{self, ChainView, Walk};
 use ledger::{Block, CommitCertificate, EntityId, Hash, PublicKey, Signature, VoteType};
 use node::driver::Topic;
@@ -132,7 +138,37 @@ impl Checker {
                 Some(_) => {}
                 None => self.first_commit(h, &block, &cert),
             }
+            self.check_state_proof(i, shared, h, &block.header.state_root);
             self.heights.insert(i, h);
+        }
+    }
+
+    /// Node `i`'s store proves the treasury's entry after block `h`
+    /// against the block's state root.
+    fn check_state_proof(&mut self, i: usize, shared: &Shared, h: u64, root: &Hash) {
+        let key = ledger::state::StateKey::Entity(EntityId::new("MOF").expect("an id"));
+        let proved = match shared.store.entry_proof(&key, ledger::Height(h)) {
+            Ok(Some(p)) => p,
+            other => {
+                self.violation(format!(
+                    "state proof: node {i} gives no proof of MOF at height {h}: {other:?}"
+                ));
+                return;
+            }
+        };
+        let value = proved.value.as_ref().map(ledger::state::value_hash);
+        if let Err(e) = proved
+            .proof
+            .verify(root, &ledger::state::key_hash(&key), value.as_ref())
+        {
+            self.violation(format!(
+                "state proof: node {i}'s proof of MOF at height {h} fails: {e}"
+            ));
+        }
+        if proved.value.is_none() {
+            self.violation(format!(
+                "state proof: node {i} says MOF is absent at height {h}"
+            ));
         }
     }
 
@@ -176,6 +212,14 @@ impl Checker {
                     self.set_changes += 1;
                 }
                 self.walk.advance(block, outcome);
+                let model = naive::root(&ledger::state::hashed_entries(&self.walk.state));
+                if block.header.state_root != model {
+                    self.violation(format!(
+                        "validity: block {h} names state root {}, but the map of the state \
+                         after it has root {model}",
+                        block.header.state_root
+                    ));
+                }
             }
             Err(e) => {
                 self.violation(format!(

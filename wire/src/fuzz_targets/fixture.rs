@@ -18,9 +18,11 @@ use ::genesis::{story, Currency, Genesis, GenesisEntity};
 use ledger::builder::{build_block, sign_commit, BlockTemplate};
 use ledger::merkle::InclusionProof;
 use ledger::proof::{
-    tx_view, AuditBundle, BundleBlock, BundleHeader, BundleTx, SetChange, TrustAnchor,
-    BUNDLE_FORMAT, BUNDLE_VERSION,
+    tx_view, AuditBundle, BundleBlock, BundleEntry, BundleHeader, BundleTx, SetChange, StateBlock,
+    StateBundle, TrustAnchor, BUNDLE_FORMAT, BUNDLE_VERSION, STATE_BUNDLE_FORMAT,
+    STATE_BUNDLE_VERSION,
 };
+use ledger::state::StateKey;
 use ledger::testkit::{key, TestChain, CHAIN_ID};
 use ledger::tx::{EntityKind, Status};
 use ledger::{
@@ -352,6 +354,19 @@ pub fn seeds() -> Vec<Seed> {
             audit_bundle(f, index).to_json().into_bytes(),
         );
     }
+    for (name, key) in [
+        ("entity", StateKey::Entity(id("MOH.BVBM"))),
+        (
+            "absent",
+            StateKey::Contract(ContractId::new("C-NONE").expect("an id")),
+        ),
+    ] {
+        add(
+            "state_bundle",
+            name,
+            state_bundle(f, &key).to_json().into_bytes(),
+        );
+    }
 
     add(
         "genesis",
@@ -378,7 +393,7 @@ pub fn seeds() -> Vec<Seed> {
     );
     checkpoints::seeds(f, &mut add);
     // Proofs in the fixture's state map: of an entry, and of a key absent.
-    let map = ledger::statemap::entries(&f.chain.state);
+    let map = ledger::state::hashed_entries(&f.chain.state);
     let present = *map.keys().next().expect("the fixture's state has entries");
     let absent = ledger::Hash::digest(b"no such state key");
     for (name, key) in [("present", present), ("absent", absent)] {
@@ -599,6 +614,33 @@ fn audit_bundle(f: &Fixture, index: usize) -> AuditBundle {
             certificate: change_cert.clone(),
             next_validators: f.set_at(Height(SET_CHANGE_AT.0 + 1)).clone(),
         }],
+        witnesses: Vec::new(),
+        signer: None,
+    }
+}
+
+/// The state proof of `key` after the fixture's last block, made as a node
+/// makes one from its store.
+fn state_bundle(f: &Fixture, key: &StateKey) -> StateBundle {
+    let (block, certificate) = f.blocks.last().expect("the fixture has blocks");
+    let state = &f.chain.state;
+    assert_eq!(state.height(), block.header.height, "the state after it");
+    let value = state.entries().find(|(k, _)| *k == key).map(|(_, v)| v);
+    StateBundle {
+        format: STATE_BUNDLE_FORMAT.into(),
+        version: STATE_BUNDLE_VERSION,
+        chain_id: CHAIN_ID.into(),
+        genesis_hash: f.chain.genesis_hash,
+        entry: BundleEntry::new(
+            key,
+            value,
+            state.tree().prove(&ledger::state::key_hash(key)),
+        ),
+        block: StateBlock {
+            header: BundleHeader::new(&block.header),
+            certificate: certificate.clone(),
+        },
+        validator_set_changes: audit_bundle(f, 0).validator_set_changes,
         witnesses: Vec::new(),
     }
 }

@@ -1,0 +1,262 @@
+//! The authenticated state map in the store: the latest tree's nodes, read
+//! back at start, and every version of every node and of every entry by the
+//! height that wrote it, so that an entry and its proof can be read at any
+//! committed height.
+//!
+//! Keys: a node is its depth (2 bytes, big-endian) and path (32 bytes); a
+//! version adds the height that wrote it (8 bytes, big-endian), so the
+//! version of a node at height H is the last key at or before (node, H). A
+//! version with an empty value records that the node or entry is gone.
+//!
+//! Here too: reading the whole state back at start, and the store's
+//! format, checked before anything is read.
+
+use rocksdb::{IteratorMode, WriteBatch, DB};
+
+use super::{
+    cf, corrupt, ChainMeta, Store, StoreError, CF_META, CF_STATE, CF_STATE_AT, CF_TREE_AT,
+    CF_TREE_NODES, META_FORMAT, META_TREE, STORE_FORMAT,
+};
+use crate::codec::{self, RECORD_BYTES_MAX};
+use crate::state::{BlockOutcome, State, StateKey, StateValue};
+use crate::statemap::tree::{self, Node, NodePos, NodeRead};
+use crate::statemap::{NodeWrite, Nodes, Proof};
+use crate::types::{Hash, Height};
+
+/// A node's key: depth and path.
+fn node_key(at: &NodePos) -> [u8; 34] {
+    let mut k = [0u8; 34];
+    k[..2].copy_from_slice(&at.depth.to_be_bytes());
+    k[2..].copy_from_slice(&at.path.0);
+    k
+}
+
+/// A version's key: what it is a version of, then the height.
+fn versioned(of: &[u8], h: Height) -> Vec<u8> {
+    [of, &h.0.to_be_bytes()[..]].concat()
+}
+
+fn node_from(bytes: &[u8], h: Height) -> Result<Node, StoreError> {
+    codec::decode::<Node, 128>(bytes).map_err(|e| corrupt(h, format!("state map node: {e}")))
+}
+
+/// Writes the tree's node writes and the entries' new values of height `h`
+/// into `batch`.
+pub(super) fn put_writes(
+    db: &DB,
+    batch: &mut WriteBatch,
+    h: Height,
+    nodes: &[NodeWrite],
+    entries: &[(&StateKey, Option<&StateValue>)],
+) {
+    for (at, node) in nodes {
+        let key = node_key(at);
+        match node {
+            Some(n) => {
+                let bytes = codec::encode(n);
+                batch.put_cf(cf(db, CF_TREE_NODES), key, &bytes);
+                batch.put_cf(cf(db, CF_TREE_AT), versioned(&key, h), &bytes);
+            }
+            None => {
+                batch.delete_cf(cf(db, CF_TREE_NODES), key);
+                batch.put_cf(cf(db, CF_TREE_AT), versioned(&key, h), []);
+            }
+        }
+    }
+    for (k, v) in entries {
+        let key = versioned(&crate::state::key_hash(k).0, h);
+        match v {
+            Some(v) => batch.put_cf(cf(db, CF_STATE_AT), key, codec::encode(*v)),
+            None => batch.put_cf(cf(db, CF_STATE_AT), key, []),
+        }
+    }
+}
+
+/// The final value of each key an outcome writes, in key order.
+pub(super) fn finals(outcome: &BlockOutcome) -> Vec<(&StateKey, Option<&StateValue>)> {
+    let mut last: std::collections::BTreeMap<&StateKey, Option<&StateValue>> = Default::default();
+    for (k, v) in &outcome.writes {
+        last.insert(k, v.as_ref());
+    }
+    last.into_iter().collect()
+}
+
+/// One entry at a height, with its proof against that height's state root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryProof {
+    /// The height.
+    pub height: Height,
+    /// The entry's value then, `None` if there was none.
+    pub value: Option<StateValue>,
+    /// The proof of its key's path.
+    pub proof: Proof,
+}
+
+/// Reads the version of each node at one height, remembering the first
+/// failure (the trait cannot return one).
+struct NodesAt<'a> {
+    db: &'a DB,
+    height: Height,
+    error: std::cell::RefCell<Option<StoreError>>,
+}
+
+impl NodesAt<'_> {
+    fn read(&self, at: &NodePos) -> Result<Option<Node>, StoreError> {
+        let key = node_key(at);
+        match version_at(self.db, CF_TREE_AT, &key, self.height)? {
+            Some(bytes) if !bytes.is_empty() => Ok(Some(node_from(&bytes, self.height)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl NodeRead for NodesAt<'_> {
+    fn node(&self, at: &NodePos) -> Option<Node> {
+        self.read(at).unwrap_or_else(|e| {
+            self.error.borrow_mut().get_or_insert(e);
+            None
+        })
+    }
+}
+
+/// The value of the last version of `of` at or below `h` in `column`.
+fn version_at(db: &DB, column: &str, of: &[u8], h: Height) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut iter = db.raw_iterator_cf(cf(db, column));
+    iter.seek_for_prev(versioned(of, h));
+    if !iter.valid() {
+        iter.status()?;
+        return Ok(None);
+    }
+    match (iter.key(), iter.value()) {
+        (Some(k), Some(v)) if k.len() == of.len() + 8 && k.starts_with(of) => Ok(Some(v.to_vec())),
+        _ => Ok(None),
+    }
+}
+
+impl Store {
+    /// The store's format: [`STORE_FORMAT`] for one this version wrote.
+    pub fn format(&self) -> Result<u32, StoreError> {
+        match self.get(CF_META, META_FORMAT)? {
+            Some(b) => {
+                Ok(u32::from_be_bytes(b[..].try_into().map_err(|_| {
+                    corrupt(Height(0), "metadata format is not 4 bytes")
+                })?))
+            }
+            None if self.get(CF_META, META_TREE)?.is_some() => Ok(1),
+            None => Ok(0),
+        }
+    }
+
+    /// Refuses a store of another format than this version's.
+    pub(super) fn check_format(&self) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        match self.format()? {
+            STORE_FORMAT => Ok(()),
+            found if found < STORE_FORMAT => Err(StoreError::OlderFormat { path, found }),
+            found => Err(StoreError::NewerFormat { path, found }),
+        }
+    }
+
+    /// Reads the whole state back.
+    pub(super) fn load_state(&self, meta: &ChainMeta) -> Result<State, StoreError> {
+        let db = self.db();
+        let mut entries = Vec::new();
+        for item in db.iterator_cf(cf(&db, CF_STATE), IteratorMode::Start) {
+            let (k, v) = item?;
+            let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
+                .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
+            let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
+                .map_err(|e| corrupt(meta.height, format!("state value for {key:?}: {e}")))?;
+            if !key.accepts(&value) {
+                return Err(corrupt(
+                    meta.height,
+                    format!("state entry {key:?} holds the wrong kind of value"),
+                ));
+            }
+            entries.push((key, value));
+        }
+        let tree = self.load_tree(meta.height)?;
+        let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries, tree)
+            .ok_or_else(|| {
+                corrupt(
+                    meta.height,
+                    "the state map's nodes do not give the recorded state root",
+                )
+            })?;
+        // A state without both validator sets or a treasury cannot execute.
+        for key in [
+            StateKey::Treasury,
+            StateKey::Validators(crate::state::ValidatorSlot::Current),
+            StateKey::Validators(crate::state::ValidatorSlot::Next),
+        ] {
+            if !state.entries().any(|(k, _)| *k == key) {
+                return Err(corrupt(meta.height, format!("state has no {key:?}")));
+            }
+        }
+        Ok(state)
+    }
+
+    /// The stored state entries, decoded, for verification.
+    pub fn state_entries(&self) -> Result<Vec<(StateKey, StateValue)>, StoreError> {
+        let meta = self
+            .meta()?
+            .ok_or_else(|| corrupt(Height(0), "store is empty"))?;
+        Ok(self
+            .load_state(&meta)?
+            .entries()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    /// The latest tree's nodes.
+    pub(super) fn load_tree(&self, h: Height) -> Result<Nodes, StoreError> {
+        let db = self.db();
+        let mut nodes = Vec::new();
+        for item in db.iterator_cf(cf(&db, CF_TREE_NODES), IteratorMode::Start) {
+            let (k, v) = item?;
+            let key: [u8; 34] = k[..]
+                .try_into()
+                .map_err(|_| corrupt(h, "state map node key is not 34 bytes"))?;
+            let at = NodePos {
+                depth: u16::from_be_bytes([key[0], key[1]]),
+                path: Hash(key[2..].try_into().expect("32 bytes")),
+            };
+            nodes.push((at, node_from(&v, h)?));
+        }
+        Ok(Nodes::from_nodes(nodes))
+    }
+
+    /// `key`'s entry at committed height `h`, with its proof against the
+    /// state root of block `h` (of genesis for 0). `None` if `h` is above
+    /// the committed height.
+    pub fn entry_proof(&self, key: &StateKey, h: Height) -> Result<Option<EntryProof>, StoreError> {
+        match self.meta()? {
+            Some(meta) if h <= meta.height => {}
+            _ => return Ok(None),
+        }
+        let db = self.db();
+        let key_hash = crate::state::key_hash(key);
+        let value = match version_at(&db, CF_STATE_AT, &key_hash.0, h)? {
+            Some(bytes) if !bytes.is_empty() => Some(
+                codec::decode::<StateValue, RECORD_BYTES_MAX>(&bytes)
+                    .map_err(|e| corrupt(h, format!("state value for {key:?}: {e}")))?,
+            ),
+            _ => None,
+        };
+        let nodes = NodesAt {
+            db: &db,
+            height: h,
+            error: Default::default(),
+        };
+        let proof = tree::prove(&nodes, &key_hash);
+        if let Some(e) = nodes.error.into_inner() {
+            return Err(e);
+        }
+        let proof = proof.map_err(|e| corrupt(h, e.to_string()))?;
+        Ok(Some(EntryProof {
+            height: h,
+            value,
+            proof,
+        }))
+    }
+}
