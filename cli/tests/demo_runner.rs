@@ -49,7 +49,7 @@ fn the_feed_gathers_kbnns_signature_on_the_node_and_vendors_acknowledge() {
             controller: id(story::CONTROLLER),
         }],
     };
-    let (plan, mut node, log) =
+    let (plan, mut node, log, _ports) =
         support::start_governed_story_node(dir.path(), "minhbach-demo-feed", &governance);
     let said = || std::fs::read_to_string(&log).unwrap_or_default();
     let url = format!("http://{}", plan.nodes[0].api);

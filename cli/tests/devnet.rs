@@ -142,7 +142,14 @@ fn devnet_runs_the_story_stops_cleanly_and_resumes_the_same_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let log = tmp.path().join("first.log");
-    let devnet = start(&dir, &log, &["--validators", "2", "--rate", "20"]);
+    // Reserved for the whole test: the resumed devnet listens on them again.
+    let ports = testkit::ports::reserve();
+    let base = ports.base.to_string();
+    let devnet = start(
+        &dir,
+        &log,
+        &["--validators", "2", "--rate", "20", "--base-port", &base],
+    );
     wait_for("the devnet to be ready", &log, || {
         said(&log, "devnet: ready").then_some(())
     });

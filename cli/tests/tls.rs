@@ -26,13 +26,26 @@ struct Net {
     dir: tempfile::TempDir,
     home: PathBuf,
     api: std::net::SocketAddr,
+    /// The network's ports, held from generation to the end of the test
+    /// so that no other test takes them meanwhile.
+    _ports: testkit::ports::Reservation,
 }
 
 impl Net {
     fn new() -> Net {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("net");
-        let run = minhbach(&["testnet", "--validators", "1", "--out", s(&out)]);
+        let ports = testkit::ports::reserve();
+        let base = ports.base.to_string();
+        let run = minhbach(&[
+            "testnet",
+            "--validators",
+            "1",
+            "--base-port",
+            &base,
+            "--out",
+            s(&out),
+        ]);
         assert_eq!(run.code, Some(0), "{run:?}");
         let plan = NetworkPlan::load(&out.join("testnet.json")).unwrap();
         let node = &plan.nodes[0];
@@ -40,6 +53,7 @@ impl Net {
             home: node.home.clone(),
             api: node.api,
             dir,
+            _ports: ports,
         }
     }
 

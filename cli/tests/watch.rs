@@ -39,17 +39,19 @@ struct Net {
     node: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
+    _ports: testkit::ports::Reservation,
 }
 
 impl Net {
     fn start() -> Net {
         let dir = tempfile::tempdir().unwrap();
-        let (plan, node, log) = support::start_story_node(dir.path(), "minhbach-watch");
+        let (plan, node, log, ports) = support::start_story_node(dir.path(), "minhbach-watch");
         let mut net = Net {
             plan,
             node,
             log,
             _dir: dir,
+            _ports: ports,
         };
         let client = net.client();
         net.wait_for("the first block", |_| {

@@ -15,11 +15,14 @@
 //! - [`Scenario`]: stories as data, signer by signer, such as
 //!   [`Scenario::payment`], told in process by a [`NodeFixture`] or over
 //!   HTTP by a network of real nodes;
-//! - [`tls`]: a test CA and the certificates it signs, for HTTPS tests.
+//! - [`tls`]: a test CA and the certificates it signs, for HTTPS tests;
+//! - [`ports`]: blocks of ports held across test processes for networks of
+//!   real nodes.
 
 mod fixture;
 mod genesis_builder;
 pub mod ops;
+pub mod ports;
 mod scenario;
 pub mod tls;
 

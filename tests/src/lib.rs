@@ -10,7 +10,8 @@
 //! - [`html`]: reads the explorer's pages as a reader does, each figure with
 //!   its label or in its row;
 //! - [`ops`]: the operations the network tests sign;
-//! - [`ports`]: blocks of ports reserved across test processes;
+//! - [`ports`]: blocks of ports reserved across test processes (from
+//!   `testkit`, where the command-line tests take them too);
 //! - [`peer`]: a libp2p peer played inside a test with a node's key, that
 //!   publishes whatever gossip the test hands it;
 //! - [`sim`]: the seeded simulator, which runs each node's real consensus
@@ -32,7 +33,7 @@ pub mod faultnet;
 pub mod html;
 pub mod ops;
 pub mod peer;
-pub mod ports;
+pub use testkit::ports;
 pub mod sim;
 pub mod story;
 pub mod workload;

@@ -256,14 +256,20 @@ pub fn key_file(dir: &Path, name: &str, seed: u8) -> (PathBuf, SigningKey) {
 /// Tells `node start` to stop when this test process dies.
 pub const SUPERVISOR_ENV: &str = "MINHBACH_SUPERVISOR_PID";
 
+/// A started story node: its plan, process, log and reserved ports.
+pub type StoryNode = (
+    node::testnet::NetworkPlan,
+    std::process::Child,
+    PathBuf,
+    testkit::ports::Reservation,
+);
+
 /// Writes a one-validator network of the devnet story's entities, with fast
 /// consensus, under `dir/net`, and starts its node (stderr to
-/// `dir/node.log`, stopped if this process dies); the plan, the node and
-/// its log. The caller kills the node.
-pub fn start_story_node(
-    dir: &Path,
-    chain_id: &str,
-) -> (node::testnet::NetworkPlan, std::process::Child, PathBuf) {
+/// `dir/node.log`, stopped if this process dies); the plan, the node, its
+/// log and its ports, which the caller holds while the node runs. The
+/// caller kills the node.
+pub fn start_story_node(dir: &Path, chain_id: &str) -> StoryNode {
     start_governed_story_node(dir, chain_id, &node::testnet::Governance::default())
 }
 
@@ -273,8 +279,11 @@ pub fn start_governed_story_node(
     dir: &Path,
     chain_id: &str,
     governance: &node::testnet::Governance,
-) -> (node::testnet::NetworkPlan, std::process::Child, PathBuf) {
+) -> StoryNode {
     use node::testnet::{self, Explorers, Ports, TestnetSpec};
+    // Reserved, not merely free now: no other test takes them before the
+    // node binds them.
+    let ports = testkit::ports::reserve();
     let spec = TestnetSpec {
         chain_id: chain_id.into(),
         genesis_time_ms: testkit::GENESIS_TIME_MS,
@@ -282,7 +291,7 @@ pub fn start_governed_story_node(
         validators: 1,
         full_nodes: 0,
         entities: genesis::story::entities(),
-        ports: Ports::Free,
+        ports: Ports::Base(ports.base),
         explorers: Explorers::FullNodes,
     };
     let plan = testnet::generate_governed(&spec, governance, &dir.join("net"), |_, c| {
@@ -301,5 +310,5 @@ pub fn start_governed_story_node(
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start the node");
-    (plan, node, log)
+    (plan, node, log, ports)
 }

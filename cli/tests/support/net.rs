@@ -43,18 +43,21 @@ pub struct Net {
     node: Child,
     log: PathBuf,
     pub dir: tempfile::TempDir,
+    _ports: testkit::ports::Reservation,
 }
 
 impl Net {
     /// Starts the network under `governance` and waits for its first block.
     pub fn start(chain_id: &str, governance: &Governance) -> Net {
         let dir = tempfile::tempdir().unwrap();
-        let (plan, node, log) = super::start_governed_story_node(dir.path(), chain_id, governance);
+        let (plan, node, log, ports) =
+            super::start_governed_story_node(dir.path(), chain_id, governance);
         let mut net = Net {
             plan,
             node,
             log,
             dir,
+            _ports: ports,
         };
         let client = Client::new(&net.url(), None).unwrap();
         let deadline = Instant::now() + WAIT;
