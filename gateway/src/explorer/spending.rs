@@ -166,19 +166,23 @@ fn render_entity(
                     thead { tr {
                         th { (t.col_year) } th { (t.col_line) } th.num { (t.col_received) } th.num { (t.col_passed_on) }
                         th.num { (t.col_committed) } th.num { (t.col_paid) } th.num { (t.col_available) }
+                        th { (t.col_proof) }
                     } }
                     tbody {
                         @for (_, year, line, f) in budgets.iter().rev() {
+                            @let key = format!("line:{year}/{}/{}", line.as_str(), e.id.as_str());
                             tr {
                                 td { (year) } td { code { (line.as_str()) } }
                                 td.num { (ctx.amount(f.received)) } td.num { (ctx.amount(f.passed_on)) }
                                 td.num { (ctx.amount(f.committed)) } td.num { (ctx.amount(f.paid)) }
                                 td.num { @if let Some(a) = f.available() { (ctx.amount(a)) } }
+                                td { a href=(format!("/v1/state-proof?key={key}")) download { (t.line_proof_link) } }
                             }
                         }
                     }
                 } }
                 @if e.kind == EntityKind::Vendor { p.note { (t.vendor_received_note) } }
+                p.note { (t.line_proof_note) }
             }
         }
         @if !departments.is_empty() {

@@ -379,6 +379,37 @@ async fn entity_history_is_paged_by_cursor() {
 }
 
 #[tokio::test]
+async fn each_budget_line_links_to_a_proof_of_its_figures() {
+    let f = fixture();
+    let (_, html) = f.page("/entities/BYT-BVBM").await;
+    let href = format!("/v1/state-proof?key=line:{YEAR}/{LINE}/BYT-BVBM");
+    assert!(
+        html.contains(&format!(r#"href="{href}" download"#)),
+        "{html}"
+    );
+    let r = f.get(&href).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let v = ledger::proof::StateBundle::decode(&bytes)
+        .unwrap()
+        .verify(&f.shared.genesis.trust_anchor())
+        .unwrap();
+    // After block 7: 4.5 tỷ received; C-1 (1.95 tỷ) and C-2 (amended to
+    // 1.99 tỷ) committed; 500,000,000 and 26 × 1,000 paid.
+    assert_eq!(v.height.0, 7);
+    match v.value {
+        Some(ledger::state::StateValue::Budget(b)) => {
+            assert_eq!(b.received, Amount(4_500_000_000));
+            assert_eq!(b.committed, Amount(3_940_000_000));
+            assert_eq!(b.paid, Amount(500_026_000));
+        }
+        other => panic!("not a budget line: {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_contract_shows_its_money_deliveries_amendments_and_flags() {
     let f = fixture();
     let (status, html) = f.page("/contracts/C-2").await;
