@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 
 use crate::render::render;
 use crate::verdict::{
-    invalid, read_bounded, save_fetched, time_words, too_few_witnesses, witness_list,
-    witnesses_words, Backing,
+    authority_words, certified_summary, invalid, read_bounded, save_fetched, too_few_witnesses,
+    Certified,
 };
 use crate::{Output, UsageError};
 use tools::client::Client;
@@ -146,24 +146,16 @@ pub fn verify(
     if let Some(k) = required {
         summary["witnesses_required"] = k.into();
         if verified.witnesses.len() < k {
-            let why = too_few_witnesses(&(&verified).into(), k);
+            let why = too_few_witnesses(&certified(&verified), k);
             return Ok(invalid(output, &why, summary));
         }
     }
     print!("{}", render(&summary, output, None));
     if output == Output::Table {
-        let changes = match verified.set_changes {
-            1 => "1 validator-set change".to_owned(),
-            n => format!("{n} validator-set changes"),
-        };
         eprintln!(
-            "valid: the transaction is in block {}, signed off by validators holding {} \
-             of {} voting power, whose authority was traced from the genesis file \
-             through {changes}. {} {}",
+            "valid: the transaction is in block {}, {} {}",
             verified.height,
-            verified.signed_power,
-            verified.total_power,
-            witnesses_words(&(&verified).into()),
+            authority_words(&certified(&verified)),
             signer_words(&verified),
         );
     }
@@ -196,41 +188,34 @@ fn signer_words(v: &VerifiedTx) -> String {
     }
 }
 
-impl<'a> From<&'a VerifiedTx> for Backing<'a> {
-    fn from(v: &'a VerifiedTx) -> Backing<'a> {
-        Backing {
-            height: v.height,
-            witnesses: &v.witnesses,
-            uncounted: &v.uncounted_witnesses,
-        }
+/// What the bundle established of its block.
+fn certified(v: &VerifiedTx) -> Certified<'_> {
+    Certified {
+        height: v.height,
+        block_hash: v.block_hash,
+        time_ms: v.time_ms,
+        signed_power: v.signed_power,
+        total_power: v.total_power,
+        set_changes: v.set_changes,
+        witnesses: &v.witnesses,
+        uncounted: &v.uncounted_witnesses,
     }
 }
 
 /// What a valid bundle established, for `--output`.
 fn summary(genesis: &Genesis, v: &VerifiedTx) -> Value {
-    json!({
-        "valid": true,
-        "hash": v.hash,
-        "chain_id": genesis.chain_id,
-        "signer": v.tx.body.signer,
-        "nonce": v.tx.body.nonce,
-        "op": v.tx.body.op,
-        "height": v.height.0,
-        "index": v.index,
-        "tx_count": v.tx_count,
-        "block_hash": v.block_hash,
-        "time": time_words(v.time_ms),
-        "signed_power": v.signed_power,
-        "total_power": v.total_power,
-        "validator_set_changes": v.set_changes,
-        "currency": genesis.currency.code,
-        "witness_count": v.witnesses.len(),
-        "witnesses": witness_list(genesis, &v.witnesses),
-        "signer_keys": v.signer_keys.as_ref().map(|k| json!({
-            "after_height": k.after.0,
-            "keys": k.keys,
-            "threshold": k.threshold,
-            "signatures_by_them": k.signed_by_held,
-        })),
-    })
+    let mut s = certified_summary(genesis, &certified(v));
+    s["hash"] = json!(v.hash);
+    s["signer"] = json!(v.tx.body.signer);
+    s["nonce"] = json!(v.tx.body.nonce);
+    s["op"] = json!(v.tx.body.op);
+    s["index"] = json!(v.index);
+    s["tx_count"] = json!(v.tx_count);
+    s["signer_keys"] = json!(v.signer_keys.as_ref().map(|k| json!({
+        "after_height": k.after.0,
+        "keys": k.keys,
+        "threshold": k.threshold,
+        "signatures_by_them": k.signed_by_held,
+    })));
+    s
 }

@@ -7,12 +7,12 @@
 use std::path::Path;
 
 use genesis::Genesis;
-use ledger::proof::{StateBundle, VerifiedEntry, STATE_BUNDLE_FORMAT};
+use ledger::proof::{StateBundle, STATE_BUNDLE_FORMAT};
 use serde_json::{json, Value};
 
 use crate::render::render;
 use crate::verdict::{
-    invalid, save_fetched, time_words, too_few_witnesses, witness_list, witnesses_words, Backing,
+    authority_words, certified_summary, invalid, save_fetched, too_few_witnesses, Certified,
 };
 use crate::Output;
 use tools::client::Client;
@@ -69,16 +69,27 @@ pub fn verify(
         Ok(v) => v,
         Err(e) => return Ok(invalid(output, &e.to_string(), json!({}))),
     };
-    let backing = Backing {
+    let certified = Certified {
         height: v.height,
+        block_hash: v.block_hash,
+        time_ms: v.time_ms,
+        signed_power: v.signed_power,
+        total_power: v.total_power,
+        set_changes: v.set_changes,
         witnesses: &v.witnesses,
         uncounted: &v.uncounted_witnesses,
     };
-    let mut summary = summary(genesis, &v);
+    let mut summary = certified_summary(genesis, &certified);
+    summary["key"] = ledger::proof::key_view(&v.key);
+    summary["value"] = v
+        .value
+        .as_ref()
+        .map_or(Value::Null, ledger::proof::value_view);
+    summary["state_root"] = json!(v.state_root);
     if let Some(k) = required {
         summary["witnesses_required"] = k.into();
         if v.witnesses.len() < k {
-            return Ok(invalid(output, &too_few_witnesses(&backing, k), summary));
+            return Ok(invalid(output, &too_few_witnesses(&certified, k), summary));
         }
     }
     print!("{}", render(&summary, output, None));
@@ -87,39 +98,12 @@ pub fn verify(
             Some(_) => "held the value shown",
             None => "held nothing",
         };
-        let changes = match v.set_changes {
-            1 => "1 validator-set change".to_owned(),
-            n => format!("{n} validator-set changes"),
-        };
         eprintln!(
             "valid: after block {}, the state {held} under this key, by its path to the \
-             block's state root, signed off by validators holding {} of {} voting power, \
-             whose authority was traced from the genesis file through {changes}. {}",
+             block's state root, {}",
             v.height,
-            v.signed_power,
-            v.total_power,
-            witnesses_words(&backing),
+            authority_words(&certified),
         );
     }
     Ok(0)
-}
-
-/// What a valid state proof established, for `--output`.
-fn summary(genesis: &Genesis, v: &VerifiedEntry) -> Value {
-    json!({
-        "valid": true,
-        "chain_id": genesis.chain_id,
-        "key": ledger::proof::key_view(&v.key),
-        "value": v.value.as_ref().map_or(Value::Null, ledger::proof::value_view),
-        "height": v.height.0,
-        "block_hash": v.block_hash,
-        "state_root": v.state_root,
-        "time": time_words(v.time_ms),
-        "signed_power": v.signed_power,
-        "total_power": v.total_power,
-        "validator_set_changes": v.set_changes,
-        "currency": genesis.currency.code,
-        "witness_count": v.witnesses.len(),
-        "witnesses": witness_list(genesis, &v.witnesses),
-    })
 }

@@ -51,16 +51,55 @@ fn id_list(ids: &[ledger::EntityId]) -> String {
         .join(", ")
 }
 
-/// Who stands behind a verified block: the genesis file's witnesses who
-/// cosigned a checkpoint holding it, and the other cosigners.
-pub(crate) struct Backing<'a> {
+/// What a verified bundle or state proof established of its block: where
+/// it is, who certified it, and who stands behind it (the genesis file's
+/// witnesses who cosigned a checkpoint holding it, and the other cosigners).
+pub(crate) struct Certified<'a> {
     pub(crate) height: ledger::Height,
+    pub(crate) block_hash: ledger::Hash,
+    pub(crate) time_ms: u64,
+    pub(crate) signed_power: u64,
+    pub(crate) total_power: u64,
+    pub(crate) set_changes: usize,
     pub(crate) witnesses: &'a [ledger::EntityId],
     pub(crate) uncounted: &'a [ledger::EntityId],
 }
 
+/// Who certified the block and who stands behind it, as sentences.
+pub(crate) fn authority_words(c: &Certified) -> String {
+    let changes = match c.set_changes {
+        1 => "1 validator-set change".to_owned(),
+        n => format!("{n} validator-set changes"),
+    };
+    format!(
+        "signed off by validators holding {} of {} voting power, whose authority was \
+         traced from the genesis file through {changes}. {}",
+        c.signed_power,
+        c.total_power,
+        witnesses_words(c),
+    )
+}
+
+/// The block's facts in a `--output` summary, to which each document adds
+/// its own.
+pub(crate) fn certified_summary(genesis: &Genesis, c: &Certified) -> Value {
+    json!({
+        "valid": true,
+        "chain_id": genesis.chain_id,
+        "height": c.height.0,
+        "block_hash": c.block_hash,
+        "time": time_words(c.time_ms),
+        "signed_power": c.signed_power,
+        "total_power": c.total_power,
+        "validator_set_changes": c.set_changes,
+        "currency": genesis.currency.code,
+        "witness_count": c.witnesses.len(),
+        "witnesses": witness_list(genesis, c.witnesses),
+    })
+}
+
 /// What the witnesses say of the block, as a sentence.
-pub(crate) fn witnesses_words(v: &Backing) -> String {
+fn witnesses_words(v: &Certified) -> String {
     let stood = match v.witnesses.len() {
         0 => {
             "No witness of the genesis file has cosigned a checkpoint holding the block.".to_owned()
@@ -84,7 +123,7 @@ pub(crate) fn witnesses_words(v: &Backing) -> String {
 }
 
 /// Why the block has fewer than `required` witnesses behind it.
-pub(crate) fn too_few_witnesses(v: &Backing, required: usize) -> String {
+pub(crate) fn too_few_witnesses(v: &Certified, required: usize) -> String {
     let names = if v.witnesses.is_empty() {
         String::new()
     } else {
@@ -129,13 +168,13 @@ pub(crate) fn read_bounded(path: &Path) -> anyhow::Result<Result<Vec<u8>, ProofE
 }
 
 /// A block time, ms since the epoch, in RFC 3339.
-pub(crate) fn time_words(time_ms: u64) -> String {
+fn time_words(time_ms: u64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(time_ms);
     humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The witnesses as `--output` lists them: id and name in the genesis file.
-pub(crate) fn witness_list(genesis: &Genesis, witnesses: &[ledger::EntityId]) -> Vec<Value> {
+fn witness_list(genesis: &Genesis, witnesses: &[ledger::EntityId]) -> Vec<Value> {
     witnesses
         .iter()
         .map(|w| {

@@ -4,12 +4,51 @@
 
 use thiserror::Error;
 
-use super::{
-    BUNDLE_BYTES_MAX, BUNDLE_FORMAT, BUNDLE_VERSION, STATE_BUNDLE_FORMAT, STATE_BUNDLE_VERSION,
-};
+use super::{BUNDLE_BYTES_MAX, STATE_BUNDLE_FORMAT};
 use crate::block::CertError;
 use crate::error::TxError;
 use crate::types::{EntityId, Hash, Height};
+
+/// What a document of `format` is called in a message.
+fn document(format: &str) -> &'static str {
+    match format {
+        STATE_BUNDLE_FORMAT => "a state proof",
+        _ => "an audit bundle",
+    }
+}
+
+/// What a document of `format` is, in a message about its version.
+fn kind(format: &str) -> &'static str {
+    match format {
+        STATE_BUNDLE_FORMAT => "state proof",
+        _ => "bundle",
+    }
+}
+
+impl ProofError {
+    /// Refuses a document built in memory whose `format` and `version` are
+    /// not `expected` and `supported`, as reading it would.
+    pub(crate) fn check_format(
+        found: (&str, u32),
+        expected: &'static str,
+        supported: u32,
+    ) -> Result<(), ProofError> {
+        if found.0 != expected {
+            return Err(ProofError::WrongFormat {
+                format: expected,
+                found: format!("{:?}", found.0),
+            });
+        }
+        if found.1 != supported {
+            return Err(ProofError::UnsupportedVersion {
+                format: expected,
+                supported,
+                found: found.1.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
 
 /// Why a bundle does not prove its transaction, in an auditor's words.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -20,21 +59,32 @@ pub enum ProofError {
         /// Its size.
         bytes: usize,
     },
-    /// Not JSON of the bundle's shape.
-    #[error("not an audit bundle: {reason}")]
+    /// Not JSON of the document's shape.
+    #[error("not {}: {reason}", document(format))]
     Malformed {
+        /// The format expected (`minhbach-audit-bundle`, `minhbach-state-proof`).
+        format: &'static str,
         /// What is wrong.
         reason: String,
     },
     /// The `format` field is missing or different.
-    #[error("not an audit bundle: format is {found}, expected \"{BUNDLE_FORMAT}\"")]
+    #[error("not {}: format is {found}, expected \"{format}\"", document(format))]
     WrongFormat {
+        /// The format expected.
+        format: &'static str,
         /// The value found (JSON).
         found: String,
     },
     /// A version this code does not read.
-    #[error("bundle format version {found} is not supported; this program reads version {BUNDLE_VERSION}")]
+    #[error(
+        "{} format version {found} is not supported; this program reads version {supported}",
+        kind(format)
+    )]
     UnsupportedVersion {
+        /// The format.
+        format: &'static str,
+        /// The version this code reads.
+        supported: u32,
         /// The value found (JSON).
         found: String,
     },
@@ -43,18 +93,6 @@ pub enum ProofError {
     UnknownField {
         /// Where, e.g. `block.header.view.extra`.
         path: String,
-    },
-    /// A state proof's `format` field is missing or different.
-    #[error("not a state proof: format is {found}, expected \"{STATE_BUNDLE_FORMAT}\"")]
-    StateFormat {
-        /// The value found (JSON).
-        found: String,
-    },
-    /// A state proof version this code does not read.
-    #[error("state proof format version {found} is not supported; this program reads version {STATE_BUNDLE_VERSION}")]
-    StateVersion {
-        /// The value found (JSON).
-        found: String,
     },
     /// A state entry's key or value bytes do not decode.
     #[error("the entry's {what} bytes cannot be read: {reason}")]

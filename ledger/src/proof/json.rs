@@ -24,13 +24,25 @@ impl AuditBundle {
             BUNDLE_BYTES_MAX,
             Some((BUNDLE_FORMAT, BUNDLE_VERSION)),
         )
-        .map_err(|e| match e {
+        .map_err(|e| ProofError::from_strict(e, BUNDLE_FORMAT, BUNDLE_VERSION))
+    }
+}
+
+impl ProofError {
+    /// The error for a document [`decode_strict`]
+    /// refused, read as `format` version `supported`.
+    pub(crate) fn from_strict(e: Strict, format: &'static str, supported: u32) -> ProofError {
+        match e {
             Strict::TooLarge { bytes } => ProofError::TooLarge { bytes },
-            Strict::Malformed(reason) => ProofError::Malformed { reason },
-            Strict::WrongFormat(found) => ProofError::WrongFormat { found },
-            Strict::UnsupportedVersion(found) => ProofError::UnsupportedVersion { found },
+            Strict::Malformed(reason) => ProofError::Malformed { format, reason },
+            Strict::WrongFormat(found) => ProofError::WrongFormat { format, found },
+            Strict::UnsupportedVersion(found) => ProofError::UnsupportedVersion {
+                format,
+                supported,
+                found,
+            },
             Strict::UnknownField(path) => ProofError::UnknownField { path },
-        })
+        }
     }
 }
 

@@ -25,8 +25,7 @@ use super::views::{first_difference, to_value};
 use super::witnessed::check_witnesses;
 use super::{
     check_certified, decode_strict, signed_power, trace_sets, BundleHeader, ProofError, SetChange,
-    Strict, TrustAnchor, WitnessedCheckpoint, BUNDLE_BYTES_MAX, STATE_BUNDLE_FORMAT,
-    STATE_BUNDLE_VERSION,
+    TrustAnchor, WitnessedCheckpoint, BUNDLE_BYTES_MAX, STATE_BUNDLE_FORMAT, STATE_BUNDLE_VERSION,
 };
 use crate::block::CommitCertificate;
 use crate::codec::{self, RECORD_BYTES_MAX};
@@ -259,27 +258,16 @@ impl StateBundle {
             BUNDLE_BYTES_MAX,
             Some((STATE_BUNDLE_FORMAT, STATE_BUNDLE_VERSION)),
         )
-        .map_err(|e| match e {
-            Strict::TooLarge { bytes } => ProofError::TooLarge { bytes },
-            Strict::Malformed(reason) => ProofError::Malformed { reason },
-            Strict::WrongFormat(found) => ProofError::StateFormat { found },
-            Strict::UnsupportedVersion(found) => ProofError::StateVersion { found },
-            Strict::UnknownField(path) => ProofError::UnknownField { path },
-        })
+        .map_err(|e| ProofError::from_strict(e, STATE_BUNDLE_FORMAT, STATE_BUNDLE_VERSION))
     }
 
     /// Checks the proof against the genesis facts, with no network.
     pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedEntry, ProofError> {
-        if self.format != STATE_BUNDLE_FORMAT {
-            return Err(ProofError::StateFormat {
-                found: format!("{:?}", self.format),
-            });
-        }
-        if self.version != STATE_BUNDLE_VERSION {
-            return Err(ProofError::StateVersion {
-                found: self.version.to_string(),
-            });
-        }
+        ProofError::check_format(
+            (&self.format, self.version),
+            STATE_BUNDLE_FORMAT,
+            STATE_BUNDLE_VERSION,
+        )?;
         anchor.check_bundle_chain(&self.chain_id, self.genesis_hash)?;
         self.entry.check()?;
         let target = self.block.header.decode()?;

@@ -122,16 +122,7 @@ impl AuditBundle {
     }
 
     fn check_chain(&self, anchor: &TrustAnchor) -> Result<(), ProofError> {
-        if self.format != BUNDLE_FORMAT {
-            return Err(ProofError::WrongFormat {
-                found: format!("{:?}", self.format),
-            });
-        }
-        if self.version != BUNDLE_VERSION {
-            return Err(ProofError::UnsupportedVersion {
-                found: self.version.to_string(),
-            });
-        }
+        ProofError::check_format((&self.format, self.version), BUNDLE_FORMAT, BUNDLE_VERSION)?;
         anchor.check_bundle_chain(&self.chain_id, self.genesis_hash)
     }
 

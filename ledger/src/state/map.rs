@@ -10,7 +10,12 @@ use crate::types::Hash;
 
 /// Where a state entry's key sits in the map: the hash of its encoding.
 pub fn key_hash(key: &StateKey) -> Hash {
-    Hash::digest_parts(&[b"minhbach/state-key/v1\0", &codec::encode(key)])
+    key_hash_of_encoding(&codec::encode(key))
+}
+
+/// [`key_hash`] of a key already encoded.
+pub(crate) fn key_hash_of_encoding(bytes: &[u8]) -> Hash {
+    Hash::digest_parts(&[b"minhbach/state-key/v1\0", bytes])
 }
 
 /// What the map holds for a state entry's value: the hash of its encoding.

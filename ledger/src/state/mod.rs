@@ -25,6 +25,7 @@ mod records;
 mod years;
 
 pub use approvals::check_key_set;
+pub(crate) use map::key_hash_of_encoding;
 pub use map::{hashed_entries, key_hash, value_hash};
 pub use records::{
     AckChunk, BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord,
@@ -115,23 +116,35 @@ impl State {
     }
 
     /// Puts together a state read back from the store: its entries and the
-    /// nodes of its authenticated map. `None` if the nodes do not give the
-    /// entries' root, which is the one given.
+    /// nodes of its authenticated map. Refuses, saying why, nodes that do
+    /// not form one whole tree (execution would find a node missing) or
+    /// whose root is not `root`. Whether the entries are the map's is
+    /// `verify chain`'s to say, entry by entry, against a replay.
     pub fn from_parts(
         chain_id: &str,
         height: Height,
         root: Hash,
         entries: impl IntoIterator<Item = (StateKey, StateValue)>,
         tree: Nodes,
-    ) -> Option<State> {
+    ) -> Result<State, String> {
+        let map: BTreeMap<StateKey, StateValue> = entries.into_iter().collect();
+        tree.check().map_err(|at| {
+            format!(
+                "the state map is broken at depth {} on path {}",
+                at.depth, at.path
+            )
+        })?;
         if tree.root() != root {
-            return None;
+            return Err(format!(
+                "the state map's root is {}, not the recorded state root {root}",
+                tree.root()
+            ));
         }
-        Some(State {
+        Ok(State {
             chain_id: chain_id.to_owned(),
             height,
             root,
-            map: entries.into_iter().collect(),
+            map,
             tree,
         })
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use super::tree::{self, Node, NodePos, NodeRead, Update};
-use super::{Proof, EMPTY};
+use super::{Proof, DEPTH_MAX, EMPTY};
 use crate::types::Hash;
 
 /// A node write: the node now at a position, or `None` where none is now.
@@ -31,12 +31,63 @@ impl Nodes {
         Nodes::default()
     }
 
-    /// The nodes read back from a store; whether they form the tree of the
-    /// expected root is [`Nodes::root`]'s to say.
+    /// The nodes read back from a store; whether they form a whole tree is
+    /// [`Nodes::check`]'s to say, and of which root [`Nodes::root`]'s.
     pub fn from_nodes(nodes: impl IntoIterator<Item = (NodePos, Node)>) -> Nodes {
         Nodes {
             map: nodes.into_iter().collect(),
         }
+    }
+
+    /// Checks that the nodes form one whole tree, as nodes read back from a
+    /// disk must before execution relies on them: from the root down, every
+    /// child an internal node names is stored where it belongs and hashes
+    /// to what its parent says, every leaf sits on its key's path, and no
+    /// other node is stored. Returns the number of leaves (entries), or
+    /// the first position where the tree is broken. Hashes each node once.
+    pub fn check(&self) -> Result<usize, NodePos> {
+        let root = NodePos::root();
+        let Some(top) = self.map.get(&root) else {
+            return match self.map.keys().next() {
+                None => Ok(0),
+                Some(stray) => Err(*stray),
+            };
+        };
+        let (mut leaves, mut seen) = (0, 0);
+        let mut stack = vec![(root, *top)];
+        while let Some((at, node)) = stack.pop() {
+            seen += 1;
+            let depth = usize::from(at.depth);
+            match node {
+                Node::Leaf { key, .. } => {
+                    if NodePos::on_path(depth, &key) != at {
+                        return Err(at);
+                    }
+                    leaves += 1;
+                }
+                Node::Internal { .. } if depth >= DEPTH_MAX => return Err(at),
+                Node::Internal { left, right } => {
+                    for (one, hash) in [(false, left), (true, right)] {
+                        if hash == EMPTY {
+                            continue;
+                        }
+                        let mut path = at.path;
+                        if one {
+                            path.0[depth / 8] |= 0x80 >> (depth % 8);
+                        }
+                        let child = NodePos::on_path(depth + 1, &path);
+                        match self.map.get(&child) {
+                            Some(n) if n.hash() == hash => stack.push((child, *n)),
+                            _ => return Err(child),
+                        }
+                    }
+                }
+            }
+        }
+        if seen != self.map.len() {
+            return Err(root);
+        }
+        Ok(leaves)
     }
 
     /// The tree's root.

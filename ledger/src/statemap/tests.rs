@@ -209,3 +209,49 @@ fn a_missing_node_is_named_not_guessed() {
     assert_eq!(e.0.depth, 1);
     assert!(tree::update(&nodes, &BTreeMap::from([(key(0), None)])).is_err());
 }
+
+#[test]
+fn a_whole_tree_checks_and_a_broken_one_names_where() {
+    let entries: BTreeMap<Hash, Hash> = (0..40).map(|n| (key(n * 3), h(&[n]))).collect();
+    let (_, nodes) = built(&entries);
+    let whole = Nodes::from_nodes(nodes.clone());
+    assert_eq!(whole.check(), Ok(entries.len()));
+    assert_eq!(Nodes::new().check(), Ok(0));
+    // Each node left out, in turn: its parent names a child that is not
+    // there (or, for the root, the rest stand alone).
+    for at in nodes.keys() {
+        let mut less = nodes.clone();
+        less.remove(at);
+        assert!(Nodes::from_nodes(less).check().is_err(), "without {at:?}");
+    }
+    // A node changed where it sits.
+    for (at, node) in &nodes {
+        let mut changed = nodes.clone();
+        let other = match node {
+            Node::Leaf { key, value } => Node::Leaf {
+                key: *key,
+                value: Hash::digest(&value.0),
+            },
+            Node::Internal { left, right } => Node::Internal {
+                left: *right,
+                right: *left,
+            },
+        };
+        changed.insert(*at, other);
+        if at.depth == 0 {
+            continue; // a changed root is a whole tree of another root
+        }
+        assert_eq!(Nodes::from_nodes(changed).check(), Err(*at), "at {at:?}");
+    }
+    // A stray node no parent names.
+    let mut stray = nodes.clone();
+    let far = NodePos::on_path(200, &key(1));
+    stray.insert(
+        far,
+        Node::Leaf {
+            key: key(1),
+            value: h(b"x"),
+        },
+    );
+    assert_eq!(Nodes::from_nodes(stray).check(), Err(NodePos::root()));
+}

@@ -411,15 +411,14 @@ impl Store {
         }
         let mut batch = WriteBatch::default();
         for (k, v) in genesis.entries() {
-            batch.put_cf(cf(&db, CF_STATE), codec::encode(k), codec::encode(v));
+            statemap::put_entry(&db, &mut batch, Height(0), k, Some(v));
         }
         let nodes: Vec<_> = genesis
             .tree()
             .iter()
             .map(|(at, n)| (*at, Some(*n)))
             .collect();
-        let entries: Vec<_> = genesis.entries().map(|(k, v)| (k, Some(v))).collect();
-        statemap::put_writes(&db, &mut batch, Height(0), &nodes, &entries);
+        statemap::put_nodes(&db, &mut batch, Height(0), &nodes);
         for set in [genesis.validators(), genesis.next_validators()] {
             batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
         }
@@ -510,19 +509,13 @@ impl Store {
         self.grow_history(&mut batch, before.height().0, &block.hash())?;
         // A key written several times in the block (a signer's nonce, a
         // busy contract) is stored once, with its last value.
-        let finals = statemap::finals(outcome);
-        for (k, v) in &finals {
-            match v {
-                Some(v) => {
-                    if let StateValue::Validators(set) = v {
-                        batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
-                    }
-                    batch.put_cf(cf(&db, CF_STATE), codec::encode(k), codec::encode(v))
-                }
-                None => batch.delete_cf(cf(&db, CF_STATE), codec::encode(k)),
+        for (k, v) in statemap::finals(outcome) {
+            if let Some(StateValue::Validators(set)) = v {
+                batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
             }
+            statemap::put_entry(&db, &mut batch, h, k, v);
         }
-        statemap::put_writes(&db, &mut batch, h, &outcome.tree_writes, &finals);
+        statemap::put_nodes(&db, &mut batch, h, &outcome.tree_writes);
         let meta = cf(&db, CF_META);
         batch.put_cf(meta, META_HEIGHT, height_key(h));
         if block.header.validators_hash != block.header.next_validators_hash {

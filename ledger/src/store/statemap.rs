@@ -40,15 +40,9 @@ fn node_from(bytes: &[u8], h: Height) -> Result<Node, StoreError> {
     codec::decode::<Node, 128>(bytes).map_err(|e| corrupt(h, format!("state map node: {e}")))
 }
 
-/// Writes the tree's node writes and the entries' new values of height `h`
-/// into `batch`.
-pub(super) fn put_writes(
-    db: &DB,
-    batch: &mut WriteBatch,
-    h: Height,
-    nodes: &[NodeWrite],
-    entries: &[(&StateKey, Option<&StateValue>)],
-) {
+/// Writes the tree's node writes of height `h` into `batch`: the latest
+/// node at each position, and its version.
+pub(super) fn put_nodes(db: &DB, batch: &mut WriteBatch, h: Height, nodes: &[NodeWrite]) {
     for (at, node) in nodes {
         let key = node_key(at);
         match node {
@@ -63,11 +57,29 @@ pub(super) fn put_writes(
             }
         }
     }
-    for (k, v) in entries {
-        let key = versioned(&crate::state::key_hash(k).0, h);
-        match v {
-            Some(v) => batch.put_cf(cf(db, CF_STATE_AT), key, codec::encode(*v)),
-            None => batch.put_cf(cf(db, CF_STATE_AT), key, []),
+}
+
+/// Writes entry `key`'s value after height `h` (`None`: removed) into
+/// `batch`: the latest value, and its version by key hash. Each is encoded
+/// once.
+pub(super) fn put_entry(
+    db: &DB,
+    batch: &mut WriteBatch,
+    h: Height,
+    key: &StateKey,
+    value: Option<&StateValue>,
+) {
+    let key_bytes = codec::encode(key);
+    let version = versioned(&crate::state::key_hash_of_encoding(&key_bytes).0, h);
+    match value {
+        Some(v) => {
+            let bytes = codec::encode(v);
+            batch.put_cf(cf(db, CF_STATE), &key_bytes, &bytes);
+            batch.put_cf(cf(db, CF_STATE_AT), version, &bytes);
+        }
+        None => {
+            batch.delete_cf(cf(db, CF_STATE), &key_bytes);
+            batch.put_cf(cf(db, CF_STATE_AT), version, []);
         }
     }
 }
@@ -177,12 +189,7 @@ impl Store {
         }
         let tree = self.load_tree(meta.height)?;
         let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries, tree)
-            .ok_or_else(|| {
-                corrupt(
-                    meta.height,
-                    "the state map's nodes do not give the recorded state root",
-                )
-            })?;
+            .map_err(|why| corrupt(meta.height, why))?;
         // A state without both validator sets or a treasury cannot execute.
         for key in [
             StateKey::Treasury,

@@ -2,7 +2,7 @@
 //! trailing bytes and unknown fields, and garbled bytes, each an error and
 //! never a panic.
 
-use ledger::proof::{AuditBundle, ProofError, BUNDLE_BYTES_MAX};
+use ledger::proof::{AuditBundle, ProofError, BUNDLE_BYTES_MAX, BUNDLE_FORMAT};
 use ledger::PublicKey;
 
 use crate::helpers::{fails, pay_bundle, validator, Fixture};
@@ -19,18 +19,24 @@ fn another_format_or_version_is_named() {
     assert_eq!(
         with("format", "minhbach-something-else".into()),
         ProofError::WrongFormat {
+            format: BUNDLE_FORMAT,
             found: "\"minhbach-something-else\"".into()
         }
     );
     assert_eq!(
         with("version", 2.into()),
-        ProofError::UnsupportedVersion { found: "2".into() }
+        ProofError::UnsupportedVersion {
+            format: BUNDLE_FORMAT,
+            supported: 1,
+            found: "2".into()
+        }
     );
     // Built in memory rather than read: the same checks.
     let e = fails(&f, pay_bundle(&f), |b| b.format = "other".into());
     assert_eq!(
         e,
         ProofError::WrongFormat {
+            format: BUNDLE_FORMAT,
             found: "\"other\"".into()
         }
     );

@@ -135,7 +135,10 @@ fn a_proof_round_trips_through_json_and_is_read_strictly() {
     let mut extra: serde_json::Value = serde_json::from_str(&text).unwrap();
     extra["entry"]["note"] = "trust me".into();
     let err = StateBundle::decode(extra.to_string().as_bytes()).unwrap_err();
-    assert!(err.to_string().contains("unknown field `note`"), "{err}");
+    assert!(
+        err.to_string().starts_with("not a state proof") && err.to_string().contains("`note`"),
+        "{err}"
+    );
     // Inside the readable view too, which is free-form JSON.
     let mut extra: serde_json::Value = serde_json::from_str(&text).unwrap();
     extra["entry"]["view"]["value"]["note"] = "trust me".into();
@@ -150,11 +153,22 @@ fn a_proof_round_trips_through_json_and_is_read_strictly() {
     // A transaction's bundle is not a state proof.
     let tx_bundle = f.bundle(7, 1).to_json();
     let err = StateBundle::decode(tx_bundle.as_bytes()).unwrap_err();
-    assert!(matches!(err, ProofError::StateFormat { .. }), "{err}");
+    assert_eq!(
+        err,
+        ProofError::WrongFormat {
+            format: ledger::proof::STATE_BUNDLE_FORMAT,
+            found: format!("{:?}", ledger::proof::BUNDLE_FORMAT),
+        }
+    );
+    assert!(err.to_string().starts_with("not a state proof"), "{err}");
     let mut later: serde_json::Value = serde_json::from_str(&text).unwrap();
     later["version"] = 2.into();
     let err = StateBundle::decode(later.to_string().as_bytes()).unwrap_err();
-    assert!(matches!(err, ProofError::StateVersion { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("state proof format version 2 is not supported"),
+        "{err}"
+    );
 }
 
 /// Verifies `bundle` after `change`, which must make it fail.

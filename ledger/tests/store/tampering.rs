@@ -265,3 +265,36 @@ fn an_invented_validator_set_change_in_the_index_is_caught() {
     assert_eq!(at, Height(TAMPER_BLOCKS));
     assert!(what.contains("index of validator-set changes"), "{what}");
 }
+
+#[test]
+fn a_broken_state_map_is_corrupt_on_open_never_a_panic() {
+    use ledger::statemap::tree::{Node, NodePos, NodeRead};
+    use ledger::statemap::EMPTY;
+    // A node under the root rewritten where it sits: its parent's hash no
+    // longer matches, so no path through it could be trusted by execution.
+    let mut f = Fixture::with_blocks(TAMPER_BLOCKS);
+    let tree = f.chain.state.tree();
+    let Some(Node::Internal { left, .. }) = tree.node(&NodePos::root()) else {
+        panic!("the root of a tree of several entries is internal");
+    };
+    assert_ne!(left, EMPTY, "the workload's keys fall on both sides");
+    let child = NodePos::on_path(1, &EMPTY);
+    let mut key = child.depth.to_be_bytes().to_vec();
+    key.extend_from_slice(&child.path.0);
+    let forged = Node::Leaf {
+        key: ledger::Hash::digest(b"not the child"),
+        value: ledger::Hash::digest(b"any value"),
+    };
+    f.store()
+        .tamper("statemap", &key, &codec::encode(&forged))
+        .unwrap();
+    f.reopen();
+    let err = f
+        .store()
+        .init(&f.chain.genesis, f.chain.genesis_hash)
+        .expect_err("a broken tree is refused");
+    assert!(
+        matches!(&err, StoreError::Corrupt { what, .. } if what.contains("state map is broken at depth 1")),
+        "{err}"
+    );
+}
