@@ -4,6 +4,7 @@
 //! or verification failed; 2 usage; 3 node unreachable; 4 a witness found a
 //! fork (`witness run`).
 
+pub mod backup;
 pub mod ceremony;
 pub mod export;
 pub mod proof;
@@ -117,6 +118,14 @@ enum Command {
     /// another history.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
+    /// Write a consistent copy of a node's store, config.toml and
+    /// genesis.json (and its keys, only with --with-keys) to one file,
+    /// while the node runs.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new home, or into a stopped node's home; a
+    /// validator never goes back to an older safety record, and signs
+    /// nothing until it has caught up with the network.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -267,6 +276,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &client::Client::new(&cli.node, cli.ca_file.as_deref())?,
             command,
         ),
+        Command::Backup(args) => backup::backup(args, cli.output),
+        Command::Restore(args) => backup::restore(args, cli.output),
         Command::Witness(command) => {
             if matches!(command, witness::WitnessCommand::Run(_)) {
                 // Stops with the devnet that runs it, however the devnet ends.

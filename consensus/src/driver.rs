@@ -173,6 +173,8 @@ pub struct Consensus<V, A, S> {
     /// tells us which earlier rounds laggards still need our votes of.
     latest_round: BTreeMap<A, Round>,
     record: SafetyRecord<V, A, S>,
+    /// Nothing is signed below this height (see [`Consensus::sign_from`]).
+    sign_from: Height,
     /// The height just decided, with its validators, its votes and the round
     /// it ended in, so that a conflicting vote for it that arrives after the
     /// decision is still caught as equivocation.
@@ -226,6 +228,7 @@ where
             next_height_votes: VecDeque::new(),
             latest_round: BTreeMap::new(),
             record,
+            sign_from: Height(0),
             last: None,
         };
         let mut fx = Vec::new();
@@ -284,6 +287,17 @@ where
     /// The safety record as last handed out for persistence.
     pub fn record(&self) -> &SafetyRecord<V, A, S> {
         &self.record
+    }
+    /// Signs nothing at heights below `height` from now on: this validator
+    /// follows those heights like a non-member. A validator restored from
+    /// a backup may have signed there before (its record is older than
+    /// its signatures), so it sits them out rather than risk signing twice.
+    pub fn sign_from(&mut self, height: Height) {
+        self.sign_from = height;
+    }
+    /// The height signing starts at (0 unless [`Consensus::sign_from`] raised it).
+    pub fn signs_from(&self) -> Height {
+        self.sign_from
     }
     /// The votes of the current height, for inspection.
     pub fn votes(&self) -> &VoteKeeper<V, A, S> {
@@ -595,6 +609,9 @@ where
     ) {
         if !self.validators.contains(&self.me) {
             return; // A follower observes; it has nothing to sign with.
+        }
+        if self.height() < self.sign_from {
+            return; // Held back: it may have signed here before a restore.
         }
         let locked: Option<ValueAtRound<V>> = self.state.locked().cloned();
         let valid = self.state.valid().cloned();

@@ -305,6 +305,63 @@ fn a_non_member_follows_but_never_signs() {
     );
 }
 
+/// A validator held back below a height (one restored from a backup) signs
+/// nothing there, persists nothing, still follows the decision, and signs
+/// again from that height on.
+#[test]
+fn a_validator_held_back_signs_nothing_below_the_height_then_signs_again() {
+    let me = follower();
+    let (mut c, _) = start(me, None);
+    c.sign_from(Height(u64::MAX));
+    c.sign_from(Height(2));
+    assert_eq!(c.signs_from(), Height(2));
+    let mut all = c.handle(proposal(0, 42, None));
+    for who in (0..4).filter(|w| *w != me) {
+        all.extend(c.handle(vote(VoteType::Prevote, 0, Some(42), who)));
+        all.extend(c.handle(vote(VoteType::Precommit, 0, Some(42), who)));
+    }
+    assert!(signed_votes(&all).is_empty(), "{all:?}");
+    assert!(!all
+        .iter()
+        .any(|e| matches!(e, Effect::PersistSafetyRecord(_) | Effect::SignProposal(_))));
+    assert!(all.iter().any(|e| matches!(e, Effect::Decide(_))));
+    let fx = c.handle(Input::NewHeight {
+        height: Height(2),
+        validators: set(),
+    });
+    let mut all = fx;
+    let proposer = *set().proposer(Height(2), Round(0));
+    if proposer != me {
+        all.extend(c.handle(Input::Proposal {
+            proposal: Signed {
+                message: Proposal {
+                    height: Height(2),
+                    round: Round(0),
+                    value: 7,
+                    pol_round: None,
+                    proposer,
+                },
+                signature: (),
+            },
+            validity: Validity::Valid,
+        }));
+    } else {
+        all.extend(c.handle(Input::ProposeValue {
+            height: Height(2),
+            round: Round(0),
+            value: 7,
+        }));
+    }
+    assert_persist_before_sign(&all);
+    let signed_something = all
+        .iter()
+        .any(|e| matches!(e, Effect::SignVote(_) | Effect::SignProposal(_)));
+    assert!(
+        signed_something,
+        "it signs at the height it was held to: {all:?}"
+    );
+}
+
 #[test]
 fn equivocation_yields_evidence_once() {
     let (mut c, _) = start(follower(), None);

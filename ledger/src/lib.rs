@@ -11,6 +11,7 @@
 //! `proof::AuditBundle::build`. Without it nothing links RocksDB, which is
 //! how the `wire` crate's decoders are fuzzed.
 
+pub mod backup;
 pub mod block;
 pub mod builder;
 pub mod checked;

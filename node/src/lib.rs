@@ -22,6 +22,7 @@
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
 pub mod awaiting;
+pub mod backup;
 pub mod config;
 pub mod driver;
 pub mod home;

@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use node::driver::Faults;
-use tests::sim::{run, Outcome, Scenario};
+use tests::sim::{run, Outcome, Restore, Scenario};
 
 /// Seeds per scenario in CI.
 const CI_SEEDS: u64 = 8;
@@ -48,6 +48,7 @@ struct Totals {
     max_rounds_after_heal: u32,
     events: u64,
     crashes: u64,
+    restores: u64,
     synced: u64,
     skewed_synced: u64,
     set_changes: u64,
@@ -68,6 +69,7 @@ impl Totals {
         self.max_rounds_after_heal = self.max_rounds_after_heal.max(o.max_rounds_after_heal);
         self.events += o.events;
         self.crashes += o.crashes;
+        self.restores += o.restores;
         self.synced += o.synced_blocks;
         self.skewed_synced += o.skewed_synced_blocks;
         self.set_changes += o.set_changes;
@@ -345,6 +347,31 @@ fn the_checker_catches_a_safety_record_lost_on_restart() {
         },
         "double signing",
     );
+}
+
+/// Validator 2 comes back from each crash restored from a backup taken
+/// seconds earlier, as `minhbach restore` leaves an empty home.
+fn restored_from_backups(how: Restore) -> Scenario {
+    Scenario {
+        restore: Some(how),
+        forger: false,
+        skew_ms: 0,
+        set_changes: false,
+        ..Scenario::chaos(4)
+    }
+}
+
+#[test]
+fn a_validator_restored_from_an_old_backup_never_signs_twice() {
+    let name = "n=4 restored from backups";
+    let t = run_many(name, &restored_from_backups(Restore::Guarded));
+    assert_clean(name, &t);
+    assert!(t.restores > 0, "the scenario must restore a validator");
+}
+
+#[test]
+fn the_checker_catches_a_restore_without_the_signing_guard() {
+    checker_fires(restored_from_backups(Restore::Unguarded), "double signing");
 }
 
 #[test]

@@ -19,6 +19,7 @@
 pub mod fixture;
 
 use ::genesis::Genesis;
+use ledger::backup::BackupError;
 use ledger::proof::{tx_view, AuditBundle, StateBundle};
 use ledger::state::Verdict;
 use ledger::statemap::{self, Proof};
@@ -55,6 +56,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("fork_proof", fork_proof),
     ("state_proof", state_proof),
     ("state_bundle", state_bundle),
+    ("backup", backup),
 ];
 
 /// The target named `name`.
@@ -228,6 +230,35 @@ pub fn proof_bundle(bytes: &[u8]) {
     let again = AuditBundle::decode(bundle.to_json().as_bytes())
         .expect("a bundle reads back what it writes");
     assert_eq!(again, bundle, "a bundle changed when written and read back");
+}
+
+/// The columns a fuzzed backup may name (a store's have the same form).
+pub const BACKUP_COLUMNS: [&str; 3] = ["blocks", "meta", "safety"];
+
+/// A backup file ([`ledger::backup::read_backup`]); what it accepts
+/// writes back to the same bytes.
+pub fn backup(bytes: &[u8]) {
+    let mut entries: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+    let Ok(contents) =
+        ledger::backup::read_backup::<BackupError>(bytes, &BACKUP_COLUMNS, |c, k, v| {
+            entries.push((c, k.to_vec(), v.to_vec()));
+            Ok(())
+        })
+    else {
+        return;
+    };
+    assert_eq!(contents.entries, entries.len() as u64);
+    let mut w = ledger::backup::BackupWriter::new(Vec::new()).expect("writes to memory");
+    for (name, file) in &contents.files {
+        w.file(name, file).expect("a file the reader accepted");
+    }
+    for (column, key, value) in &entries {
+        w.entry(column, key, value)
+            .expect("an entry the reader accepted");
+    }
+    let (again, out) = w.finish().expect("writes to memory");
+    assert_eq!(again, contents);
+    assert_eq!(out, bytes, "a backup changed when read and written back");
 }
 
 /// A genesis file ([`Genesis::from_json_bytes`]), then its hash, its state

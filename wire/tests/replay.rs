@@ -203,6 +203,23 @@ fn every_seed_gets_past_its_decoder() {
                 let held = f.chain.state.entries().find(|(k, _)| **k == v.key);
                 assert_eq!(v.value.as_ref(), held.map(|(_, value)| value), "{what}");
             }
+            "backup" => {
+                let mut blocks = 0;
+                let contents = ledger::backup::read_backup::<ledger::backup::BackupError>(
+                    b.as_slice(),
+                    &wire::fuzz_targets::BACKUP_COLUMNS,
+                    |column, _, value| {
+                        if column == "blocks" {
+                            ledger::Block::decode(value).expect("a stored block");
+                            blocks += 1;
+                        }
+                        Ok(())
+                    },
+                )
+                .expect(&what);
+                assert!(contents.file("genesis.json").is_some(), "{what}");
+                assert_eq!(blocks, f.blocks.len(), "{what}");
+            }
             other => panic!("a seed for {other}, which is no target"),
         }
     }

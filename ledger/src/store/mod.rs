@@ -31,12 +31,15 @@ use crate::tx::Op;
 use crate::types::{ContractId, EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
+mod backup;
 mod cosign;
 mod safety;
 mod statemap;
 mod summary;
 mod tree;
 
+pub use crate::backup::{BackupContents, BackupError, BACKUP_FILES, BACKUP_MAGIC, BACKUP_VERSION};
+pub use backup::check_backup;
 pub use statemap::EntryProof;
 
 const CF_BLOCKS: &str = "blocks";
@@ -148,6 +151,9 @@ pub enum StoreError {
         /// Its format.
         found: u32,
     },
+    /// A backup could not be read or written.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     /// The store was written by a newer version.
     #[error("the store at {path} has format {found}, newer than this version reads (format {STORE_FORMAT}): run the version of minhbach that wrote it, or a later one")]
     NewerFormat {
@@ -313,6 +319,21 @@ impl Store {
     /// fails until [`Store::reopen`] succeeds.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         let db = open_read_only(path, None)?;
+        Ok(Store::with(path, db, false, None))
+    }
+
+    /// Opens the store at `path` as a RocksDB secondary instance, with
+    /// `scratch` (an empty folder of its own) for its logs: it reads what
+    /// the node that may be running there has written, at the moment of
+    /// opening, without taking the node's lock. Every write fails. This is
+    /// how a backup is taken from a running node.
+    pub fn open_secondary(path: &Path, scratch: &Path) -> Result<Store, StoreError> {
+        let mut opts = db_options(None);
+        opts.create_if_missing(false);
+        // The node may delete table files a secondary still reads once it
+        // compacts: a secondary must hold every file open from the start.
+        opts.set_max_open_files(-1);
+        let db = DB::open_cf_as_secondary(&opts, path, scratch, COLUMN_FAMILIES)?;
         Ok(Store::with(path, db, false, None))
     }
 

@@ -7,6 +7,7 @@
 //! Expectations are computed by the test from the transactions it made, not
 //! read back from the store's own indexes.
 
+mod backup;
 mod helpers;
 mod history;
 mod tampering;

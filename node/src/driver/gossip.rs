@@ -311,6 +311,7 @@ impl<I: Io> Core<I> {
         self.retry_unavailable();
         self.ask_statuses();
         self.maybe_sync();
+        self.check_sign_guard();
         if self.dial.is_empty() {
             self.shared.live.write().expect("live lock").heard_peer = true;
         }

@@ -55,6 +55,7 @@ mod effects;
 pub mod evidence;
 pub mod fetch;
 mod gossip;
+pub mod guard;
 pub mod io;
 mod metering;
 mod proposals;
@@ -63,6 +64,7 @@ pub mod sync;
 mod view;
 
 pub use gossip::{INVALID_GOSSIP_BAN, INVALID_GOSSIP_MAX, INVALID_GOSSIP_WINDOW};
+pub use guard::{SignGuard, SIGN_GUARD_KEY};
 pub use io::{
     ChainStore, Clock, GossipVerdict, GossipedTxs, Io, Network, ReplyId, RequestId, Timers, Topic,
     SAFETY_RECORD_KEY, VALID_BLOCK_KEY,
@@ -270,6 +272,10 @@ pub struct Core<I: Io> {
     pub(crate) bans: gossip::Bans,
     /// Blocks taken by sync rather than decided here.
     pub(crate) synced: u64,
+    /// Where a validator restored from a backup may sign from.
+    pub(crate) guard: Option<guard::SignGuard>,
+    /// Ticks since start while the guard waits for the network.
+    pub(crate) guard_ticks: u32,
     /// The valid value whose block is written with the safety record.
     pub(crate) valid_block_saved: Option<Hash>,
     /// Validators' clock offsets, from their proposals' and votes' times.
@@ -345,6 +351,7 @@ impl<I: Io> Core<I> {
             None => None,
         };
         let evidence = evidence::EvidencePool::load(store.as_ref())?;
+        let guard = guard::SignGuard::load(store.as_ref())?;
         // A follower uses a key no validator can have (the identity point is
         // refused as a consensus key), so it never signs.
         let me = parts
@@ -360,7 +367,7 @@ impl<I: Io> Core<I> {
             record,
         )
         .map_err(|e| anyhow::anyhow!("consensus cannot start: {e}"))?;
-        let core = Core {
+        let mut core = Core {
             shared,
             config: parts.config,
             io,
@@ -393,6 +400,8 @@ impl<I: Io> Core<I> {
             store_resumed: None,
             bans: gossip::Bans::default(),
             synced: 0,
+            guard: None,
+            guard_ticks: 0,
             valid_block_saved: None,
             clocks: crate::monitor::ClockOffsets::default(),
             precommits: crate::monitor::PrecommitsSeen::default(),
@@ -403,6 +412,7 @@ impl<I: Io> Core<I> {
             #[cfg(feature = "faults")]
             faults: Faults::default(),
         };
+        core.apply_sign_guard(guard);
         Ok((core, fx))
     }
 

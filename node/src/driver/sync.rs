@@ -127,8 +127,20 @@ impl SyncState {
             .map(|(peer, p)| (*peer, p.height))
     }
 
+    /// The heights trusted, connected peers claim.
+    pub(crate) fn claims(
+        &self,
+        now: Instant,
+        connected: impl Fn(&PeerId) -> bool,
+    ) -> impl Iterator<Item = (&PeerId, u64)> {
+        self.peers
+            .iter()
+            .filter(move |(peer, p)| connected(peer) && p.distrust_until.is_none_or(|u| now >= u))
+            .map(|(peer, p)| (peer, p.height))
+    }
+
     /// The best height a trusted, connected peer claims.
-    fn best(&self, now: Instant, connected: impl Fn(&PeerId) -> bool) -> Option<u64> {
+    pub(crate) fn best(&self, now: Instant, connected: impl Fn(&PeerId) -> bool) -> Option<u64> {
         self.peers
             .iter()
             .filter(|(peer, p)| connected(peer) && p.distrust_until.is_none_or(|u| now >= u))

@@ -30,6 +30,7 @@ pub mod io;
 mod life;
 mod load;
 mod net;
+mod restore;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -104,6 +105,11 @@ pub struct Scenario {
     pub faults: Faults,
     /// Restart crashed nodes without their safety record.
     pub lose_record_on_restart: bool,
+    /// Validator [`RESTORED_NODE`] comes back from every crash restored
+    /// from a backup taken seconds before, into an empty home, as
+    /// `minhbach restore` does; unguarded, without the signing guard that
+    /// restore writes (for the checker's test).
+    pub restore: Option<Restore>,
     /// A validator whose every block is invalid (validator 1).
     pub invalid_proposer: bool,
     /// A validator whose every proposal names more transactions than a
@@ -134,6 +140,7 @@ impl Scenario {
             heights_after_heal: 5,
             faults: Faults::default(),
             lose_record_on_restart: false,
+            restore: None,
             invalid_proposer: true,
             // Its proposals cost every receiver the decoding of 640 kB:
             // simulated on its own (see the tests), not in every seed.
@@ -163,6 +170,18 @@ impl Scenario {
     }
 }
 
+/// How a crashed validator comes back from a backup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// As `minhbach restore` leaves it: the backup's store with the guard.
+    Guarded,
+    /// The backup's store alone.
+    Unguarded,
+}
+
+/// The validator that [`Scenario::restore`] restores from backups.
+pub const RESTORED_NODE: usize = 2;
+
 /// The result of one seed.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
@@ -182,6 +201,8 @@ pub struct Outcome {
     pub trace_hash: u64,
     /// Crashes performed.
     pub crashes: u64,
+    /// Restarts from a backup.
+    pub restores: u64,
     /// Blocks honest nodes took by sync rather than by deciding.
     pub synced_blocks: u64,
     /// Blocks the node with the skewed clock took by sync.
@@ -226,6 +247,9 @@ pub struct SimNode {
     pub epoch: u64,
     /// Partition group; messages pass only within a group.
     group: u8,
+    /// Backups of its store, one a second, oldest first (only for
+    /// [`RESTORED_NODE`] under [`Scenario::restore`]).
+    backups: std::collections::VecDeque<Vec<u8>>,
     /// The earliest wake-up queued.
     wake_at: Option<u64>,
 }
@@ -337,6 +361,7 @@ impl Sim {
                 gossip_rx: None,
                 epoch: 0,
                 group: 0,
+                backups: std::collections::VecDeque::new(),
                 wake_at: None,
             });
         }

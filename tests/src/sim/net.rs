@@ -105,6 +105,7 @@ impl Sim {
             }
             Ev::Tick { node, epoch } => {
                 if self.nodes[node].epoch == epoch && self.nodes[node].core.is_some() {
+                    self.take_backup(node);
                     self.handle(node, Event::Tick);
                     self.push(1_000, Ev::Tick { node, epoch });
                 }
@@ -112,6 +113,7 @@ impl Sim {
             Ev::Restart { node, epoch } => {
                 if self.nodes[node].epoch == epoch && self.nodes[node].core.is_none() {
                     let forget = self.scenario.lose_record_on_restart;
+                    self.restore_backup(node);
                     self.start(node, forget);
                 }
             }

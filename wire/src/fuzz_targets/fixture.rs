@@ -368,6 +368,8 @@ pub fn seeds() -> Vec<Seed> {
         );
     }
 
+    add("backup", "store", backup(f));
+
     add(
         "genesis",
         "story",
@@ -621,6 +623,25 @@ fn audit_bundle(f: &Fixture, index: usize) -> AuditBundle {
 
 /// The state proof of `key` after the fixture's last block, made as a node
 /// makes one from its store.
+/// A backup of a small store: the home's files, then blocks and records
+/// of each column a fuzzed backup may name.
+fn backup(f: &Fixture) -> Vec<u8> {
+    let mut w = ledger::backup::BackupWriter::new(Vec::new()).expect("writes to memory");
+    w.file("genesis.json", small_genesis().to_json().as_bytes())
+        .expect("a file");
+    w.file("config.toml", b"[node]\nname = \"v1\"\n")
+        .expect("a file");
+    for (i, (block, _)) in f.blocks.iter().enumerate() {
+        w.entry("blocks", &(i as u64 + 1).to_be_bytes(), &block.encode())
+            .expect("a block");
+    }
+    w.entry("meta", b"chain_id", CHAIN_ID.as_bytes())
+        .expect("meta");
+    w.entry("safety", b"sign_guard", &[0, 0, 0, 0, 0, 0, 0, 9, 1])
+        .expect("a guard");
+    w.finish().expect("writes to memory").1
+}
+
 fn state_bundle(f: &Fixture, key: &StateKey) -> StateBundle {
     let (block, certificate) = f.blocks.last().expect("the fixture has blocks");
     let state = &f.chain.state;
