@@ -2,7 +2,8 @@
 //!
 //! Data goes to stdout, messages to stderr. Exit codes: 0 success; 1 rejected
 //! or verification failed; 2 usage; 3 node unreachable; 4 a witness found a
-//! fork (`witness run`).
+//! fork (`witness run`); 5 the node stopped before a protocol upgrade it
+//! does not run (`node start`).
 
 pub mod backup;
 pub mod ceremony;
@@ -33,6 +34,9 @@ pub use tools::{Output, UsageError, EXIT_FAILED};
 const EXIT_USAGE: u8 = 2;
 /// Exit code when the node cannot be reached.
 const EXIT_UNREACHABLE: u8 = 3;
+/// Exit code of `node start` when the node stopped before a height of a
+/// protocol version it does not run: starting it again will not help.
+const EXIT_UPGRADE: u8 = 5;
 
 #[derive(Parser)]
 #[command(
@@ -205,6 +209,8 @@ pub fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(client::ClientError::Unreachable { .. }) = e.downcast_ref() {
         EXIT_UNREACHABLE
+    } else if e.downcast_ref::<node::driver::upgrade::Halted>().is_some() {
+        EXIT_UPGRADE
     } else if e.downcast_ref::<UsageError>().is_some()
         || matches!(
             e.downcast_ref(),

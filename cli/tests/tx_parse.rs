@@ -72,9 +72,10 @@ fn variant(op: &Op) -> usize {
         Op::RemoveControl { .. } => 17,
         Op::CloseYear { .. } => 18,
         Op::AcknowledgePayment { .. } => 19,
+        Op::ScheduleUpgrade { .. } => 20,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 21;
 
 #[test]
 fn every_operation_parses_into_its_fields() {
@@ -347,6 +348,14 @@ fn every_operation_parses_into_its_fields() {
             Op::AcknowledgePayment {
                 contract: contract("C-17"),
                 payment: 2,
+            },
+        ),
+        (
+            "schedule-upgrade",
+            vec!["--height", "5000", "--version", "2"],
+            Op::ScheduleUpgrade {
+                height: ledger::Height(5000),
+                version: 2,
             },
         ),
     ];

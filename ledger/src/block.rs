@@ -28,6 +28,10 @@ pub const BLOCK_EVIDENCE_MAX: usize = 16;
 /// A block header.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct Header {
+    /// The protocol version whose rules made the block: the genesis
+    /// version until the treasury schedules another
+    /// ([`crate::State::protocol_version_at`]).
+    pub version: u32,
     /// Chain id.
     pub chain_id: String,
     /// Height, from 1.
@@ -57,6 +61,12 @@ pub struct Header {
     /// Consensus key of the validator that made the block; in set(H).
     pub proposer: PublicKey,
 }
+
+/// The protocol version of a chain's first block.
+pub const GENESIS_PROTOCOL_VERSION: u32 = 1;
+/// The newest protocol version this build's rules implement. A node stops
+/// before a height whose blocks must carry a later one.
+pub const PROTOCOL_VERSION: u32 = 1;
 
 impl Header {
     /// The block hash.

@@ -76,6 +76,7 @@ fn header_for(
     state_root: Hash,
 ) -> Header {
     Header {
+        version: state.protocol_version_at(state.height().next()),
         chain_id: state.chain_id().to_owned(),
         height: state.height().next(),
         time_ms: template.time_ms,

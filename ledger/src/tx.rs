@@ -19,7 +19,7 @@ use crate::codec::{self, TX_BYTES_MAX};
 use crate::crypto::{self, SigningKey};
 use crate::error::TxError;
 use crate::types::{
-    Amount, ContractId, EntityId, Hash, LineCode, PeerId, PublicKey, Signature, Year,
+    Amount, ContractId, EntityId, Hash, Height, LineCode, PeerId, PublicKey, Signature, Year,
 };
 
 /// Domain tag that starts the signed bytes of every transaction.
@@ -274,6 +274,14 @@ pub enum Op {
         /// Which payment: 0 for the contract's first.
         payment: u32,
     },
+    /// Treasury schedules a protocol upgrade: blocks from `height` on carry
+    /// `version`, and nodes that do not speak it stop before that height.
+    ScheduleUpgrade {
+        /// The first height of the new version.
+        height: Height,
+        /// The protocol version.
+        version: u32,
+    },
 }
 
 impl Op {
@@ -300,6 +308,7 @@ impl Op {
             Op::RemoveControl { .. } => "remove-control",
             Op::CloseYear { .. } => "close-year",
             Op::AcknowledgePayment { .. } => "acknowledge-payment",
+            Op::ScheduleUpgrade { .. } => "schedule-upgrade",
         }
     }
 }

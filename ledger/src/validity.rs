@@ -111,6 +111,14 @@ pub enum InvalidBlock {
         /// The header's chain id.
         got: String,
     },
+    /// Not the protocol version the chain's state requires at H.
+    #[error("the header carries protocol version {got}, but blocks at this height carry version {expected}")]
+    Version {
+        /// The version required at H.
+        expected: u32,
+        /// The header's.
+        got: u32,
+    },
     /// Does not link to block H−1.
     #[error("previous hash {got} does not link to {expected}")]
     PrevHash {
@@ -243,6 +251,13 @@ pub fn check_block(
     if hd.chain_id != state.chain_id() {
         return Err(invalid(InvalidBlock::Chain {
             got: hd.chain_id.clone(),
+        }));
+    }
+    let version = state.protocol_version_at(h);
+    if hd.version != version {
+        return Err(invalid(InvalidBlock::Version {
+            expected: version,
+            got: hd.version,
         }));
     }
     if hd.prev_hash != view.last_hash() {

@@ -188,11 +188,14 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
         gossip_rx,
         dial,
     })?;
-    driver.run(shutdown_signal()).await;
+    let halted = driver.run(shutdown_signal()).await;
     let _ = stop_tx.send(true);
     readers.finish().await;
     info!("stopped");
-    Ok(())
+    match halted {
+        Some(why) => Err(why.into()),
+        None => Ok(()),
+    }
 }
 
 async fn shutdown_signal() {

@@ -251,6 +251,16 @@ impl Cluster {
         false
     }
 
+    /// Node `i`'s exit code once its process has ended by itself (`None`
+    /// while it runs; `Some(None)` if a signal ended it); the process is
+    /// then forgotten, so that the node can be started again.
+    pub fn exit_code(&mut self, i: usize) -> Option<Option<i32>> {
+        let child = self.children[i].as_mut()?;
+        let status = child.try_wait().ok().flatten()?;
+        self.children[i] = None;
+        Some(status.code())
+    }
+
     /// Whether node `i`'s process is running.
     pub fn is_running(&mut self, i: usize) -> bool {
         match &mut self.children[i] {

@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use node::driver::Faults;
-use tests::sim::{run, Outcome, Restore, Scenario};
+use tests::sim::{run, Outcome, Restore, Scenario, LAGGARD, UPGRADE_HEIGHT};
 
 /// Seeds per scenario in CI.
 const CI_SEEDS: u64 = 8;
@@ -372,6 +372,44 @@ fn a_validator_restored_from_an_old_backup_never_signs_twice() {
 #[test]
 fn the_checker_catches_a_restore_without_the_signing_guard() {
     checker_fires(restored_from_backups(Restore::Unguarded), "double signing");
+}
+
+#[test]
+fn a_node_without_the_scheduled_version_stops_cleanly_before_the_upgrade() {
+    let scenario = Scenario {
+        upgrade: true,
+        ..Scenario::calm(4)
+    };
+    three_seeds(&scenario, |seed, o| {
+        assert_eq!(
+            o.halted.get(&LAGGARD),
+            Some(&(UPGRADE_HEIGHT - 1)),
+            "seed {seed}: validator {LAGGARD} must stop after height {}: {:?}",
+            UPGRADE_HEIGHT - 1,
+            o.halted
+        );
+        assert_eq!(o.halted.len(), 1, "seed {seed}: {:?}", o.halted);
+        assert!(
+            o.heights_decided > UPGRADE_HEIGHT + 5,
+            "seed {seed}: the others go on past the upgrade: {}",
+            o.heights_decided
+        );
+    });
+}
+
+#[test]
+fn the_checker_catches_a_node_going_on_past_an_upgrade_it_does_not_run() {
+    checker_fires(
+        Scenario {
+            upgrade: true,
+            faults: Faults {
+                ignore_upgrade: true,
+                ..Faults::default()
+            },
+            ..Scenario::calm(4)
+        },
+        "upgrade: node 3 runs protocol version 1",
+    );
 }
 
 #[test]

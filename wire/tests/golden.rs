@@ -93,6 +93,37 @@ fn a_proposal_has_fixed_bytes() {
     assert_eq!(hex(&wire::encode(&proposal)), PROPOSAL_BYTES);
 }
 
+/// A header's leading bytes, which its hash covers: the protocol version
+/// comes first, so that a header of another version can never be read as
+/// one of this version.
+///
+/// ```text
+/// 01                    version 1
+/// 0f "minhbach-golden"  chain id
+/// 2a                    height 42
+/// ```
+#[test]
+fn a_header_starts_with_its_protocol_version() {
+    let (block, _, _) = ledger::testkit::TestChain::new(1)
+        .make_block(Vec::new())
+        .expect("an empty block");
+    let header = ledger::Header {
+        chain_id: CHAIN.into(),
+        height: Height(42),
+        ..block.header
+    };
+    assert_eq!(header.version, 1);
+    let bytes = hex(&codec::encode(&header));
+    assert!(bytes.starts_with(HEADER_PREFIX), "{bytes}");
+    let next = ledger::Header {
+        version: 2,
+        ..header.clone()
+    };
+    assert!(hex(&codec::encode(&next)).starts_with("02"));
+    assert_ne!(next.hash(), header.hash());
+}
+
+const HEADER_PREFIX: &str = "010f6d696e68626163682d676f6c64656e2a";
 const TX_SIGNING_BYTES: &str = "0e6d696e68626163682f74782f76310f6d696e68626163682d676f6c64656e0f6d696e68626163682d676f6c64656e094445502e524f41445307080a432d323032362d303031fcd012130006494e562d313700";
 const TX_BYTES: &str = "0f6d696e68626163682d676f6c64656e094445502e524f41445307080a432d323032362d303031fcd012130006494e562d313700018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5cc3e590a80b12e2f4ed193f40ca47bd1f97214ced5eeebdb7ae15bf8e1e604f649e6945d7e6c4dbc45baca2a7cfe9cf11d1e8177bf76a687b9ac8c1fd2d395908";
 const TX_HASH: &str = "a23d453caac085b39a90ede4b5217bf1aaed95d66ccf614a339e4e3c8f0f5d6a";

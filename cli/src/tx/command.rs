@@ -131,6 +131,19 @@ pub enum OpCommand {
         #[arg(long, value_parser = parse_year)]
         year: Year,
     },
+    /// Treasury: schedule a protocol upgrade. Blocks from HEIGHT on carry
+    /// VERSION; nodes that do not run it stop cleanly before HEIGHT.
+    ScheduleUpgrade {
+        /// Who signs, and how to submit.
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The first height of the new version.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        height: u64,
+        /// The protocol version (more than the one in force).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
+        version: u32,
+    },
     /// Vendor: acknowledge that it received one of a contract's payments.
     AcknowledgePayment {
         /// Who signs, and how to submit.
@@ -393,6 +406,17 @@ impl OpCommand {
             ),
             OpCommand::RemoveControl { sign, ministry } => (sign, Op::RemoveControl { ministry }),
             OpCommand::CloseYear { sign, year } => (sign, Op::CloseYear { year }),
+            OpCommand::ScheduleUpgrade {
+                sign,
+                height,
+                version,
+            } => (
+                sign,
+                Op::ScheduleUpgrade {
+                    height: ledger::Height(height),
+                    version,
+                },
+            ),
             OpCommand::AcknowledgePayment {
                 sign,
                 contract,

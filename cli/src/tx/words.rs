@@ -143,6 +143,10 @@ pub fn sentence(body: &TxBody) -> String {
             "{who} acknowledges receiving payment {payment} of contract {contract} (0 is the \
              first)"
         ),
+        Op::ScheduleUpgrade { height, version } => format!(
+            "{who} schedules protocol version {version} from height {height}: nodes that do \
+             not run it stop before that height"
+        ),
     }
 }
 
@@ -296,6 +300,10 @@ pub fn fields(op: &Op) -> Vec<(&'static str, String)> {
             vec![("ministry", ministry_or_all(ministry.as_ref()))]
         }
         Op::CloseYear { year } => vec![("year", year.to_string())],
+        Op::ScheduleUpgrade { height, version } => vec![
+            ("height", height.to_string()),
+            ("version", version.to_string()),
+        ],
         Op::AcknowledgePayment { contract, payment } => vec![
             ("contract", contract.to_string()),
             ("payment", format!("{payment} (0 is the contract's first)")),

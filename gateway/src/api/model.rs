@@ -117,6 +117,8 @@ pub struct Readiness {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderView {
+    /// The protocol version whose rules made the block.
+    pub version: u32,
     /// Chain id.
     pub chain_id: String,
     /// Height.
@@ -238,6 +240,7 @@ impl BlockView {
         BlockView {
             hash: block.hash(),
             header: HeaderView {
+                version: h.version,
                 chain_id: h.chain_id.clone(),
                 height: h.height.0,
                 time: rfc3339(h.time_ms),

@@ -163,6 +163,7 @@ strings! {
     status_active, status_suspended,
     details_heading, budget_lines_heading, no_budget_lines, vendor_received_note,
     col_proof, line_proof_link, line_proof_note,
+    op_schedule_upgrade, say_schedule_upgrade, f_version,
     departments_heading, contracts_awarded, contracts_won, no_contracts, only_first,
     history_heading, no_history, next_page, first_page,
     contract_title, f_department, f_amount_now, f_paid, f_remaining, f_awarded_in,

@@ -65,6 +65,7 @@ pub fn op_name(t: &Strings, op: &Op) -> &'static str {
         Op::RemoveControl { .. } => t.op_remove_control,
         Op::CloseYear { .. } => t.op_close_year,
         Op::AcknowledgePayment { .. } => t.op_acknowledge_payment,
+        Op::ScheduleUpgrade { .. } => t.op_schedule_upgrade,
     }
 }
 
@@ -136,6 +137,10 @@ pub fn describe(ctx: &Ctx, state: &State, signer: &EntityId, op: &Op) -> Markup 
         Op::RemoveControl { ministry: Some(m) } => fill(t.say_remove_control, &[who, e(m)]),
         Op::RemoveControl { ministry: None } => fill(t.say_remove_control_all, &[who]),
         Op::CloseYear { year } => fill(t.say_close_year, &[who, text(&year.to_string())]),
+        Op::ScheduleUpgrade { height, version } => fill(
+            t.say_schedule_upgrade,
+            &[who, text(&version.to_string()), ctx.block_link(*height)],
+        ),
         Op::AcknowledgePayment { contract, payment } => fill(
             t.say_acknowledge_payment,
             &[
@@ -330,6 +335,10 @@ pub fn fields(ctx: &Ctx, state: &State, op: &Op) -> Vec<(&'static str, Markup)> 
             (t.f_controller, e(controller)),
         ],
         Op::CloseYear { year: y } => vec![(t.f_year, year(y))],
+        Op::ScheduleUpgrade { height, version } => vec![
+            (t.f_version, text(&version.to_string())),
+            (t.f_height, ctx.block_link(*height)),
+        ],
         Op::AcknowledgePayment { contract, payment } => vec![
             (t.f_contract, ctx.contract_link(contract)),
             (t.f_payment, text(&(u64::from(*payment) + 1).to_string())),

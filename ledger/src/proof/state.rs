@@ -138,6 +138,7 @@ pub fn key_view(key: &StateKey) -> Value {
             json!({"kind": "acks", "contract": contract, "chunk": chunk})
         }
         StateKey::YearClosed(year) => json!({"kind": "year_closed", "year": year}),
+        StateKey::Upgrade => json!({"kind": "upgrade"}),
     }
 }
 
@@ -161,6 +162,7 @@ pub fn value_view(value: &StateValue) -> Value {
         StateValue::Control(c) => to_value(c),
         StateValue::Acks(chunk) => json!(hex::encode(&chunk.0[..])),
         StateValue::YearClosed(h) => json!(h),
+        StateValue::Upgrade(u) => to_value(u),
     }
 }
 

@@ -29,7 +29,7 @@ pub(crate) use map::key_hash_of_encoding;
 pub use map::{hashed_entries, key_hash, value_hash};
 pub use records::{
     AckChunk, BudgetFigures, ChainParams, Contract, ControlRule, Delivery, Entity, NodeRecord,
-    PendingKeys, StateKey, StateValue, ValidatorSlot, Write, ACKS_PER_CHUNK,
+    PendingKeys, StateKey, StateValue, Upgrade, ValidatorSlot, Write, ACKS_PER_CHUNK,
 };
 pub use years::YearFigures;
 
@@ -667,6 +667,7 @@ impl BlockExec<'_> {
                 ))
             }
             Op::RegisterNode { peer_id, operator } => self.register_node(s, peer_id, operator)?,
+            Op::ScheduleUpgrade { height, version } => self.schedule_upgrade(s, height, version)?,
             Op::RemoveNode { peer_id } => self.remove_node(s, peer_id)?,
         };
         Ok((changes, None))

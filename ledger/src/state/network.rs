@@ -2,9 +2,10 @@
 
 use super::{
     check_carry_over, overflow, required_text, treasury_only, unknown_entity, BlockExec, Changes,
-    Entity, EntityId, NodeRecord, PeerId, PublicKey, StateKey, StateValue, TxError, Validator,
-    ValidatorSet, NAME_BYTES_MAX,
+    Entity, EntityId, Height, NodeRecord, PeerId, PublicKey, StateKey, StateValue, TxError,
+    Upgrade, Validator, ValidatorSet, NAME_BYTES_MAX,
 };
+use crate::block::GENESIS_PROTOCOL_VERSION;
 
 impl BlockExec<'_> {
     /// `add-validator`: the treasury adds a validator; the set it gives takes effect later.
@@ -78,6 +79,42 @@ impl BlockExec<'_> {
             })),
         ));
         Ok(ch)
+    }
+
+    /// `schedule-upgrade`: the treasury sets the protocol version blocks
+    /// carry from `height` on. It replaces an upgrade not yet in force;
+    /// nodes that do not speak the version stop before `height`.
+    pub(super) fn schedule_upgrade(
+        &self,
+        s: &Entity,
+        height: &Height,
+        version: &u32,
+    ) -> Result<Changes, TxError> {
+        treasury_only(s, "schedule-upgrade")?;
+        if *height <= self.height {
+            return Err(TxError::InvalidArgument {
+                field: "height",
+                reason: format!("must be after this block's height, {}", self.height),
+            });
+        }
+        let in_force = match self.get(&StateKey::Upgrade) {
+            Some(StateValue::Upgrade(u)) => u.version_at(self.height),
+            _ => GENESIS_PROTOCOL_VERSION,
+        };
+        if *version <= in_force {
+            return Err(TxError::InvalidArgument {
+                field: "version",
+                reason: format!("must be more than the version in force, {in_force}"),
+            });
+        }
+        Ok(vec![(
+            StateKey::Upgrade,
+            Some(StateValue::Upgrade(Upgrade {
+                height: *height,
+                version: *version,
+                previous: in_force,
+            })),
+        )])
     }
 
     /// `remove-node`: the treasury takes a registered node off the network.

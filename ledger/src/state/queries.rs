@@ -4,9 +4,10 @@
 //! them.
 
 use super::{
-    BudgetFigures, Contract, Delivery, Entity, NodeRecord, State, StateKey, StateValue,
+    BudgetFigures, Contract, Delivery, Entity, NodeRecord, State, StateKey, StateValue, Upgrade,
     ValidatorSlot,
 };
+use crate::block::GENESIS_PROTOCOL_VERSION;
 use crate::types::{ContractId, EntityId, Hash, Height, LineCode, Year};
 use crate::validators::ValidatorSet;
 
@@ -116,6 +117,21 @@ impl State {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The last protocol upgrade the treasury scheduled, if any.
+    pub fn upgrade(&self) -> Option<&Upgrade> {
+        match self.map.get(&StateKey::Upgrade) {
+            Some(StateValue::Upgrade(u)) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// The protocol version block `h` must carry: the genesis version
+    /// until an upgrade scheduled for `h` or earlier.
+    pub fn protocol_version_at(&self, h: Height) -> u32 {
+        self.upgrade()
+            .map_or(GENESIS_PROTOCOL_VERSION, |u| u.version_at(h))
     }
 
     /// set(L+1), which decides the next block.

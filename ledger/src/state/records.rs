@@ -63,6 +63,29 @@ pub struct ChainParams {
     pub rotation_delay: u64,
 }
 
+/// The protocol version blocks carry, as the treasury scheduled it
+/// (`schedule-upgrade`): `version` from `height` on, `previous` before.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Upgrade {
+    /// The first height of the new version.
+    pub height: Height,
+    /// The new version.
+    pub version: u32,
+    /// The version in force when it was scheduled.
+    pub previous: u32,
+}
+
+impl Upgrade {
+    /// The version block `h` carries.
+    pub fn version_at(&self, h: Height) -> u32 {
+        if h >= self.height {
+            self.version
+        } else {
+            self.previous
+        }
+    }
+}
+
 /// An expenditure control rule: a `pay` or `award` of at least `amount` by a
 /// department of `ministry` (or of any ministry, for the rule without one)
 /// also needs `controller`'s signatures, to its threshold.
@@ -228,6 +251,8 @@ pub enum StateKey {
     Acks(ContractId, u32),
     /// A closed fiscal year.
     YearClosed(Year),
+    /// The last protocol upgrade scheduled.
+    Upgrade,
 }
 
 impl StateKey {
@@ -293,6 +318,7 @@ impl StateKey {
                 | (StateKey::Control(_), StateValue::Control(_))
                 | (StateKey::Acks(..), StateValue::Acks(_))
                 | (StateKey::YearClosed(_), StateValue::YearClosed(_))
+                | (StateKey::Upgrade, StateValue::Upgrade(_))
         )
     }
 }
@@ -324,6 +350,8 @@ pub enum StateValue {
     Acks(AckChunk),
     /// For [`StateKey::YearClosed`]: the height of the block that closed it.
     YearClosed(Height),
+    /// For [`StateKey::Upgrade`].
+    Upgrade(Upgrade),
 }
 
 /// One state write; `None` deletes.

@@ -93,16 +93,16 @@ const META_TREE: &[u8] = b"history_tree";
 /// The store's format, 4 bytes big-endian; absent before format 2.
 const META_FORMAT: &[u8] = b"format";
 
-/// The store format this version writes and reads: 2 since the state root
-/// is the authenticated map's (1: blocks carry a history root; 0: before).
-pub const STORE_FORMAT: u32 = 2;
+/// The store format this version writes and reads ([`format_name`]).
+pub const STORE_FORMAT: u32 = 3;
 
 /// What each store format brought, for messages.
 fn format_name(format: u32) -> &'static str {
     match format {
         0 => "blocks without a history root",
         1 => "state roots chaining each block's writes",
-        _ => "the authenticated state map",
+        2 => "headers without a protocol version",
+        _ => "headers with a protocol version",
     }
 }
 /// Prefix of the meta keys that index the blocks after which the validator
@@ -787,7 +787,8 @@ pub(crate) fn involved(
         | Op::RemoveValidator { .. }
         | Op::RemoveNode { .. }
         | Op::RemoveControl { .. }
-        | Op::CloseYear { .. } => None,
+        | Op::CloseYear { .. }
+        | Op::ScheduleUpgrade { .. } => None,
     };
     if let Some(o) = other {
         if o != *signer {

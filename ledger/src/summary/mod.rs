@@ -644,7 +644,8 @@ pub(crate) fn changes_hashed(
             | Op::CancelKeys { .. }
             | Op::SetControl { .. }
             | Op::RemoveControl { .. }
-            | Op::CloseYear { .. } => {}
+            | Op::CloseYear { .. }
+            | Op::ScheduleUpgrade { .. } => {}
             Op::AcknowledgePayment { contract, payment } => {
                 sums.put
                     .insert(contract_key(contract), Some(hash.0.to_vec()));

@@ -64,6 +64,7 @@ fn every_header_field_changed_in_the_readable_view_is_named() {
     let other = Hash::digest(b"something else");
     type Change = Box<dyn Fn(&mut ledger::Header)>;
     let cases: Vec<(&str, Change)> = vec![
+        ("version", Box::new(|h| h.version += 1)),
         (
             "chain_id",
             Box::new(|h| h.chain_id = "another-chain".into()),

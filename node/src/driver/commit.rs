@@ -111,7 +111,7 @@ impl<I: Io> Core<I> {
             let state = self.shared.state.read().expect("state lock");
             (state.height().next(), consensus_set(state.validators()))
         };
-        if height.0 <= self.height() {
+        if height.0 <= self.height() || !self.runs_version_of(height.0) {
             return;
         }
         self.input(Input::NewHeight {

@@ -61,6 +61,7 @@ mod metering;
 mod proposals;
 pub mod shell;
 pub mod sync;
+pub mod upgrade;
 mod view;
 
 pub use gossip::{INVALID_GOSSIP_BAN, INVALID_GOSSIP_MAX, INVALID_GOSSIP_WINDOW};
@@ -210,6 +211,9 @@ pub struct Faults {
     /// Propose blocks whose header names the root of another history
     /// than the committed one: an insider that rewrites history.
     pub propose_rewritten_history: bool,
+    /// Go on past a scheduled upgrade to a protocol version this node
+    /// does not run, instead of stopping before it.
+    pub ignore_upgrade: bool,
 }
 
 /// The consensus loop's state, and everything it decides. See the module
@@ -272,6 +276,11 @@ pub struct Core<I: Io> {
     pub(crate) bans: gossip::Bans,
     /// Blocks taken by sync rather than decided here.
     pub(crate) synced: u64,
+    /// The newest protocol version this node runs.
+    pub(crate) protocol_version: u32,
+    /// Set when the node stopped before a height of a version it does not
+    /// run (see [`upgrade`]).
+    pub(crate) halted: Option<upgrade::Halted>,
     /// Where a validator restored from a backup may sign from.
     pub(crate) guard: Option<guard::SignGuard>,
     /// Ticks since start while the guard waits for the network.
@@ -306,6 +315,8 @@ pub struct CoreParts {
     pub key: Option<SigningKey>,
     /// Peers to dial.
     pub dial: Vec<(PeerId, Multiaddr)>,
+    /// The newest protocol version it runs ([`upgrade::spoken`]).
+    pub protocol_version: u32,
 }
 
 impl<I: Io> Core<I> {
@@ -400,6 +411,8 @@ impl<I: Io> Core<I> {
             store_resumed: None,
             bans: gossip::Bans::default(),
             synced: 0,
+            protocol_version: parts.protocol_version,
+            halted: None,
             guard: None,
             guard_ticks: 0,
             valid_block_saved: None,
@@ -413,12 +426,18 @@ impl<I: Io> Core<I> {
             faults: Faults::default(),
         };
         core.apply_sign_guard(guard);
+        core.runs_version_of(height.0);
         Ok((core, fx))
     }
 
     /// Carries out the effects of starting, and reports a store that opened
     /// read-only.
     pub fn start(&mut self, fx: Fx) {
+        metrics::gauge!("minhbach_halted").set(0.0);
+        if self.halted.is_some() {
+            metrics::gauge!("minhbach_halted").set(1.0);
+            return; // Nothing is signed or sent at a height it cannot run.
+        }
         self.restore_valid_block();
         self.update_allowed();
         metrics::gauge!("minhbach_height").set(self.committed_height() as f64);

@@ -244,6 +244,7 @@ impl Driver {
                 config: parts.config,
                 key: parts.key,
                 dial: parts.dial,
+                protocol_version: super::upgrade::spoken(),
             },
             io,
             store,
@@ -257,13 +258,20 @@ impl Driver {
         })
     }
 
-    /// Runs until `shutdown` resolves.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+    /// Runs until `shutdown` resolves, or until the node stops before a
+    /// height of a protocol version it does not run (returned).
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Option<super::upgrade::Halted> {
         let start = std::mem::take(&mut self.start);
         self.core.start(start);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tokio::pin!(shutdown);
         loop {
+            if let Some(halted) = self.core.halted() {
+                return Some(halted.clone());
+            }
             let wake = self.core.next_wakeup();
             tokio::select! {
                 event = self.core.io.swarm.select_next_some() => {
@@ -298,7 +306,7 @@ impl Driver {
                 _ = sleep_until(wake), if wake.is_some() => self.core.handle(Event::Wake),
                 _ = &mut shutdown => {
                     info!("shutting down");
-                    break;
+                    return None;
                 }
             }
         }

@@ -369,6 +369,9 @@ impl<I: Io> Core<I> {
             // commit; the block is checked at the height consensus is at.
             if self.height() != h.0 {
                 self.start_next_height();
+                if self.halted.is_some() {
+                    break; // A height of a version this node does not run.
+                }
                 // Starting the height feeds the proposal and votes held for
                 // it, which may decide and commit this very block.
                 if h.0 != self.committed_height() + 1 {

@@ -13,6 +13,8 @@
 //!   are recorded instead, for the evidence its offences must bring);
 //! - **persist before sign**: every message a node signs is in the safety
 //!   record on its store at the moment it goes out;
+//! - **upgrades**: a node never commits a block of a protocol version
+//!   newer than the one it runs;
 //! - **state roots**: every committed header's state root is the root of
 //!   the checker's replayed state computed from the whole map by the
 //!   definition (`statemap::naive`), not by the nodes' incremental tree,
@@ -58,6 +60,8 @@ pub struct Checker {
     pub trace_hash: u64,
     /// The node that double-signs on purpose, if any.
     pub equivocator: Option<usize>,
+    /// The protocol version each node runs, where it is not the newest.
+    pub runs: BTreeMap<usize, u32>,
     /// Heights at which it signed two votes of one step.
     pub double_signed: BTreeSet<u64>,
     /// Violations found.
@@ -86,6 +90,7 @@ impl Checker {
             proposers: BTreeMap::new(),
             trace_hash: 0,
             equivocator: None,
+            runs: BTreeMap::new(),
             double_signed: BTreeSet::new(),
             violations: Vec::new(),
         }
@@ -127,6 +132,15 @@ impl Checker {
                 self.violation(format!("node {i}: height {h} is recorded but not readable"));
                 return;
             };
+            if let Some(&runs) = self.runs.get(&i) {
+                if block.header.version > runs {
+                    self.violation(format!(
+                        "upgrade: node {i} runs protocol version {runs} but committed height \
+                         {h}, a block of version {}",
+                        block.header.version
+                    ));
+                }
+            }
             let hash = block.hash();
             match self.chain.get(h as usize - 1) {
                 Some(first) if *first != hash => {

@@ -89,7 +89,7 @@ impl Sim {
     /// registered, so it may fall behind; what it commits is checked all
     /// the same.)
     fn counts(&self, i: usize) -> bool {
-        i < self.scenario.validators
+        i < self.scenario.validators && !(self.scenario.upgrade && i == super::LAGGARD)
     }
 
     fn heal(&mut self) {

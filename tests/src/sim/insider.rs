@@ -203,6 +203,7 @@ fn garbage_block(f: &Forger, from: Height) -> (Block, CommitCertificate) {
         .as_ref()
         .map(|p| p.block.header.clone())
         .unwrap_or_else(|| ledger::Header {
+            version: ledger::block::GENESIS_PROTOCOL_VERSION,
             chain_id: "minhbach-sim".into(),
             height: from,
             time_ms: 0,

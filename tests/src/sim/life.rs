@@ -22,6 +22,7 @@ impl Sim {
     /// Starts (or restarts) node `i` from its store alone.
     pub(super) fn start(&mut self, i: usize, forget_record: bool) {
         let byzantine = self.equivocator() == Some(i);
+        let protocol_version = self.protocol_version(i);
         let node = &mut self.nodes[i];
         let store = Store::open_in_memory(&node.disk, &node.name).expect("the store opens");
         let state = store
@@ -69,6 +70,7 @@ impl Sim {
             config,
             key: Some(ledger::testkit::key(&format!("sim/consensus/{i}"))),
             dial: Vec::new(),
+            protocol_version,
         };
         let (mut core, fx) = match Core::new(parts, io, store) {
             Ok(c) => c,
@@ -105,6 +107,7 @@ impl Sim {
         let tick = self.rng.gen_range(0..1_000);
         self.push(tick, Ev::Tick { node: i, epoch });
         self.after(i);
+        self.stop_if_halted(i);
     }
 
     pub(super) fn crash(&mut self, i: usize) {
@@ -168,6 +171,7 @@ impl Sim {
         let _node = tracing::info_span!("node", i, t = self.time.ms()).entered();
         core.handle(ev);
         self.after(i);
+        self.stop_if_halted(i);
     }
 
     /// Carries out what node `i`'s core asked of its edges, and queues its

@@ -81,6 +81,9 @@ impl Sim {
     /// changes, the spare node is taken off the registered nodes, added as
     /// a validator, removed, and registered again, in a cycle.
     fn next_op(&mut self) -> Op {
+        if let Some(op) = self.upgrade_op(self.next_nonce) {
+            return op;
+        }
         let spare = self.scenario.validators;
         if self.scenario.set_changes {
             let (peer_id, _) = node_peer(&format!("sim/node/{spare}"));

@@ -31,6 +31,7 @@ mod life;
 mod load;
 mod net;
 mod restore;
+mod upgrade;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -110,6 +111,10 @@ pub struct Scenario {
     /// `minhbach restore` does; unguarded, without the signing guard that
     /// restore writes (for the checker's test).
     pub restore: Option<Restore>,
+    /// The treasury schedules protocol version 2 from [`UPGRADE_HEIGHT`];
+    /// every node runs it but validator [`LAGGARD`], which runs version 1
+    /// and must stop cleanly before that height.
+    pub upgrade: bool,
     /// A validator whose every block is invalid (validator 1).
     pub invalid_proposer: bool,
     /// A validator whose every proposal names more transactions than a
@@ -141,6 +146,7 @@ impl Scenario {
             faults: Faults::default(),
             lose_record_on_restart: false,
             restore: None,
+            upgrade: false,
             invalid_proposer: true,
             // Its proposals cost every receiver the decoding of 640 kB:
             // simulated on its own (see the tests), not in every seed.
@@ -181,6 +187,11 @@ pub enum Restore {
 
 /// The validator that [`Scenario::restore`] restores from backups.
 pub const RESTORED_NODE: usize = 2;
+/// The validator that runs the old protocol version under
+/// [`Scenario::upgrade`].
+pub const LAGGARD: usize = 3;
+/// The first height of protocol version 2 under [`Scenario::upgrade`].
+pub const UPGRADE_HEIGHT: u64 = 10;
 
 /// The result of one seed.
 #[derive(Clone, Debug, Default)]
@@ -203,6 +214,9 @@ pub struct Outcome {
     pub crashes: u64,
     /// Restarts from a backup.
     pub restores: u64,
+    /// Nodes that stopped for an upgrade they do not run, with the height
+    /// they had committed.
+    pub halted: BTreeMap<usize, u64>,
     /// Blocks honest nodes took by sync rather than by deciding.
     pub synced_blocks: u64,
     /// Blocks the node with the skewed clock took by sync.
@@ -250,6 +264,8 @@ pub struct SimNode {
     /// Backups of its store, one a second, oldest first (only for
     /// [`RESTORED_NODE`] under [`Scenario::restore`]).
     backups: std::collections::VecDeque<Vec<u8>>,
+    /// Stopped for good: it halted before an upgrade it does not run.
+    stopped: bool,
     /// The earliest wake-up queued.
     wake_at: Option<u64>,
 }
@@ -362,6 +378,7 @@ impl Sim {
                 epoch: 0,
                 group: 0,
                 backups: std::collections::VecDeque::new(),
+                stopped: false,
                 wake_at: None,
             });
         }
@@ -413,6 +430,9 @@ impl Sim {
         let genesis_state = genesis.state();
         let mut check = Checker::new(genesis_state.clone(), genesis.hash(), GENESIS_TIME_MS);
         check.equivocator = scenario.equivocating_node();
+        if scenario.upgrade {
+            check.runs.insert(LAGGARD, ledger::block::PROTOCOL_VERSION);
+        }
         Sim {
             scenario,
             rng,

@@ -111,7 +111,10 @@ impl Sim {
                 }
             }
             Ev::Restart { node, epoch } => {
-                if self.nodes[node].epoch == epoch && self.nodes[node].core.is_none() {
+                if self.nodes[node].epoch == epoch
+                    && self.nodes[node].core.is_none()
+                    && !self.nodes[node].stopped
+                {
                     let forget = self.scenario.lose_record_on_restart;
                     self.restore_backup(node);
                     self.start(node, forget);
