@@ -21,6 +21,7 @@ pub mod fixture;
 use ::genesis::Genesis;
 use ledger::backup::BackupError;
 use ledger::proof::{tx_view, AuditBundle, StateBundle};
+use ledger::state::snapshot::Chunk;
 use ledger::state::Verdict;
 use ledger::statemap::{self, Proof};
 use ledger::witness::{extends, CheckpointProof, Cosignature, ForkProof};
@@ -57,6 +58,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("state_proof", state_proof),
     ("state_bundle", state_bundle),
     ("backup", backup),
+    ("snapshot_chunk", snapshot_chunk),
 ];
 
 /// The target named `name`.
@@ -230,6 +232,26 @@ pub fn proof_bundle(bytes: &[u8]) {
     let again = AuditBundle::decode(bundle.to_json().as_bytes())
         .expect("a bundle reads back what it writes");
     assert_eq!(again, bundle, "a bundle changed when written and read back");
+}
+
+/// A snapshot chunk ([`Chunk::decode`]), then its check against the
+/// fixture's state root: what it accepts must be exactly the fixture's
+/// entries under its prefix, and it re-encodes to the same bytes.
+pub fn snapshot_chunk(bytes: &[u8]) {
+    let Ok(chunk) = Chunk::decode(bytes) else {
+        return;
+    };
+    assert_eq!(chunk.encode(), bytes, "a chunk re-encodes to other bytes");
+    let state = &fixture().chain.state;
+    if let Ok(entries) = chunk.verify(&state.root()) {
+        let held = Chunk::build(state, chunk.depth, chunk.prefix)
+            .verify(&state.root())
+            .expect("the fixture's own chunk verifies");
+        assert_eq!(
+            entries, held,
+            "a chunk passed with other entries than the state's"
+        );
+    }
 }
 
 /// The columns a fuzzed backup may name (a store's have the same form).

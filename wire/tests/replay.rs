@@ -203,6 +203,10 @@ fn every_seed_gets_past_its_decoder() {
                 let held = f.chain.state.entries().find(|(k, _)| **k == v.key);
                 assert_eq!(v.value.as_ref(), held.map(|(_, value)| value), "{what}");
             }
+            "snapshot_chunk" => {
+                let chunk = ledger::state::snapshot::Chunk::decode(b).expect(&what);
+                chunk.verify(&f.chain.state.root()).expect(&what);
+            }
             "backup" => {
                 let mut blocks = 0;
                 let contents = ledger::backup::read_backup::<ledger::backup::BackupError>(

@@ -22,6 +22,7 @@ mod map;
 mod network;
 mod queries;
 mod records;
+pub mod snapshot;
 mod years;
 
 pub use approvals::check_key_set;

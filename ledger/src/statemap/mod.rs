@@ -166,19 +166,26 @@ impl Proof {
 
     /// The root this proof hashes to along `key`'s path.
     fn root_for(&self, key: &Hash) -> Hash {
-        let mut h = match &self.leaf {
+        let node = match &self.leaf {
             Some((k, v)) => leaf_hash(k, v),
             None => EMPTY,
         };
-        for (i, sibling) in self.siblings.iter().enumerate().rev() {
-            h = if bit(key, i) {
-                internal_hash(sibling, &h)
-            } else {
-                internal_hash(&h, sibling)
-            };
-        }
-        h
+        root_along(node, key, &self.siblings)
     }
+}
+
+/// The root a node at depth `siblings.len()` on `path`'s path hashes to,
+/// with `siblings` from just under the root down to it.
+pub fn root_along(node: Hash, path: &Hash, siblings: &[Hash]) -> Hash {
+    let mut h = node;
+    for (i, sibling) in siblings.iter().enumerate().rev() {
+        h = if bit(path, i) {
+            internal_hash(sibling, &h)
+        } else {
+            internal_hash(&h, sibling)
+        };
+    }
+    h
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub fn prove(entries: &BTreeMap<Hash, Hash>, key: &Hash) -> Proof {
 
 /// The hash of the subtree at `depth` holding `entries` (sorted by key, all
 /// sharing their first `depth` bits).
-pub(super) fn subtree(entries: &[(Hash, Hash)], depth: usize) -> Hash {
+pub fn subtree(entries: &[(Hash, Hash)], depth: usize) -> Hash {
     match entries {
         [] => EMPTY,
         [(k, v)] => leaf_hash(k, v),

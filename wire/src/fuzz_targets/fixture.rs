@@ -369,6 +369,13 @@ pub fn seeds() -> Vec<Seed> {
     }
 
     add("backup", "store", backup(f));
+    for (name, depth, prefix) in [("whole", 0, 0), ("depth-2", 2, 1), ("depth-6", 6, 33)] {
+        add(
+            "snapshot_chunk",
+            name,
+            ledger::state::snapshot::Chunk::build(&f.chain.state, depth, prefix).encode(),
+        );
+    }
 
     add(
         "genesis",
