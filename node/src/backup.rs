@@ -234,6 +234,7 @@ pub fn restore(file: &Path, home: &Home) -> Result<RestoreReport, RestoreError> 
     let open = |path: &Path| fs::File::open(path).map(BufReader::new).map_err(io(path));
     // Everything is checked before anything is written.
     let contents = check_backup(open(file)?)?;
+    let made_home = !home.root().exists();
     fs::create_dir_all(home.root()).map_err(io(home.root()))?;
     let data = home.data_dir();
     let existing = if data.exists() {
@@ -250,6 +251,10 @@ pub fn restore(file: &Path, home: &Home) -> Result<RestoreReport, RestoreError> 
         Ok(done) => done,
         Err(e) => {
             let _ = fs::remove_dir_all(&fresh);
+            if made_home {
+                // Empty again: a refused restore leaves nothing behind.
+                let _ = fs::remove_dir(home.root());
+            }
             return Err(e);
         }
     };

@@ -194,6 +194,26 @@ fn restore_refuses_a_running_node_and_another_chain() {
 }
 
 #[test]
+fn a_backup_whose_genesis_is_not_its_stores_is_refused_leaving_no_folder() {
+    let mut n = Node::new("genesis A");
+    n.advance(1);
+    // A genesis file of another chain beside the store, as a hand-made or
+    // mixed-up backup would carry.
+    let genesis = genesis::story::test_genesis().to_json();
+    let file = n.home.root().parent().unwrap().join("mixed.mbbackup");
+    let store = Store::open(&n.home.data_dir()).unwrap();
+    let out = std::fs::File::create(&file).unwrap();
+    store
+        .write_backup(&[("genesis.json", genesis.as_bytes())], out)
+        .unwrap();
+    drop(store);
+    let fresh = Home::new(n.home.root().parent().unwrap().join("fresh"));
+    let err = restore(&file, &fresh).unwrap_err();
+    assert!(err.to_string().contains("genesis.json has hash"), "{err}");
+    assert!(!fresh.root().exists(), "a refused restore leaves no folder");
+}
+
+#[test]
 fn a_backup_never_overwrites_a_file() {
     let mut n = Node::new("genesis A");
     n.advance(1);
