@@ -123,10 +123,13 @@ pub fn backup(home: &Home, out: &Path, with_keys: bool) -> Result<BackupReport, 
     let (contents, meta) = written.inspect_err(|_| {
         let _ = fs::remove_file(partial(out));
     })?;
-    if let Some((_, bytes)) = files.iter().find(|(n, _)| *n == "genesis.json") {
-        check_genesis(bytes, meta.genesis_hash, out)?;
-    }
-    fs::rename(partial(out), out).map_err(io(out))?;
+    let checked = match files.iter().find(|(n, _)| *n == "genesis.json") {
+        Some((_, bytes)) => check_genesis(bytes, meta.genesis_hash, out),
+        None => Ok(()),
+    };
+    let placed = checked.and_then(|()| place(&partial(out), out));
+    let _ = fs::remove_file(partial(out));
+    placed?;
     let bytes = fs::metadata(out).map_err(io(out))?.len();
     Ok(BackupReport {
         chain_id: meta.chain_id,
@@ -135,6 +138,23 @@ pub fn backup(home: &Home, out: &Path, with_keys: bool) -> Result<BackupReport, 
         files: contents.files.into_iter().map(|(n, _)| n).collect(),
         bytes,
     })
+}
+
+/// Puts the finished backup at `out` without replacing a file that appeared
+/// there meanwhile: a hard link fails if `out` exists; where the file system
+/// has no hard links, a rename after one more look.
+fn place(finished: &Path, out: &Path) -> Result<(), RestoreError> {
+    match fs::hard_link(finished, out) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(RestoreError::Refused(format!(
+                "{} already exists; a backup never overwrites a file",
+                out.display()
+            )))
+        }
+        Err(_) if !out.exists() => fs::rename(finished, out).map_err(io(out)),
+        Err(e) => Err(io(out)(e)),
+    }
 }
 
 fn write_backup_file(

@@ -214,6 +214,22 @@ fn a_backup_whose_genesis_is_not_its_stores_is_refused_leaving_no_folder() {
 }
 
 #[test]
+fn a_home_whose_genesis_is_not_its_stores_is_not_backed_up() {
+    let mut n = Node::new("genesis A");
+    n.advance(1);
+    std::fs::write(
+        n.home.genesis_path(),
+        genesis::story::test_genesis().to_json(),
+    )
+    .unwrap();
+    let out = n.home.root().parent().unwrap().join("b.mbbackup");
+    let err = backup(&n.home, &out, false).unwrap_err();
+    assert!(err.to_string().contains("genesis.json has hash"), "{err}");
+    let parent = out.parent().unwrap();
+    assert_eq!(entries(parent), vec!["home"], "no backup, whole or partial");
+}
+
+#[test]
 fn a_backup_never_overwrites_a_file() {
     let mut n = Node::new("genesis A");
     n.advance(1);
