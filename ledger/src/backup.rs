@@ -180,9 +180,8 @@ impl<R: Read> Reader<R> {
             reason: reason.into(),
         }
     }
-    fn bytes(&mut self, n: usize, hashed: bool) -> Result<Vec<u8>, BackupError> {
-        let mut buf = vec![0; n];
-        self.input.read_exact(&mut buf).map_err(|e| {
+    fn fill(&mut self, buf: &mut [u8], hashed: bool) -> Result<(), BackupError> {
+        self.input.read_exact(buf).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 self.malformed("it ends before its end record (cut short)")
             } else {
@@ -190,24 +189,31 @@ impl<R: Read> Reader<R> {
             }
         })?;
         if hashed {
-            self.digest.update(&buf);
+            self.digest.update(&*buf);
         }
-        self.offset += n as u64;
+        self.offset += buf.len() as u64;
+        Ok(())
+    }
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, BackupError> {
+        let mut buf = vec![0; n];
+        self.fill(&mut buf, true)?;
         Ok(buf)
     }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], BackupError> {
-        Ok(self.bytes(N, true)?.try_into().expect("N bytes read"))
+    fn array<const N: usize>(&mut self, hashed: bool) -> Result<[u8; N], BackupError> {
+        let mut buf = [0; N];
+        self.fill(&mut buf, hashed)?;
+        Ok(buf)
     }
     fn len(&mut self, max: usize, what: &str) -> Result<usize, BackupError> {
-        let n = u32::from_be_bytes(self.array()?) as usize;
+        let n = u32::from_be_bytes(self.array(true)?) as usize;
         if n > max {
             return Err(self.malformed(format!("{what} of {n} bytes, over {max}")));
         }
         Ok(n)
     }
     fn name(&mut self, allowed: &[&'static str], what: &str) -> Result<&'static str, BackupError> {
-        let [len] = self.array()?;
-        let name = self.bytes(len as usize, true)?;
+        let [len] = self.array(true)?;
+        let name = self.bytes(len as usize)?;
         allowed
             .iter()
             .find(|n| n.as_bytes() == name.as_slice())
@@ -234,11 +240,11 @@ pub fn read_backup<E: From<BackupError>>(
         digest: Sha256::new(),
         offset: 0,
     };
-    let magic: [u8; 8] = r.array().map_err(|_| not_a_backup())?;
+    let magic: [u8; 8] = r.array(true).map_err(|_| not_a_backup())?;
     if &magic != BACKUP_MAGIC {
         return Err(not_a_backup().into());
     }
-    let version = u32::from_be_bytes(r.array()?);
+    let version = u32::from_be_bytes(r.array(true)?);
     if version != BACKUP_VERSION {
         return Err(BackupError::NotABackup(format!(
             "backup version {version}; this version reads version {BACKUP_VERSION}"
@@ -248,7 +254,7 @@ pub fn read_backup<E: From<BackupError>>(
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut entries = 0u64;
     loop {
-        let [tag] = r.array()?;
+        let [tag] = r.array(true)?;
         match tag {
             TAG_FILE => {
                 let name = r.name(&BACKUP_FILES, "file")?;
@@ -261,14 +267,14 @@ pub fn read_backup<E: From<BackupError>>(
                         .into());
                 }
                 let len = r.len(BACKUP_FILE_BYTES_MAX, "a file")?;
-                files.push((name.to_owned(), r.bytes(len, true)?));
+                files.push((name.to_owned(), r.bytes(len)?));
             }
             TAG_ENTRY => {
                 let column = r.name(columns, "column")?;
                 let len = r.len(BACKUP_KEY_BYTES_MAX, "a key")?;
-                let key = r.bytes(len, true)?;
+                let key = r.bytes(len)?;
                 let len = r.len(BACKUP_VALUE_BYTES_MAX, "a value")?;
-                let value = r.bytes(len, true)?;
+                let value = r.bytes(len)?;
                 entry(column, &key, &value)?;
                 entries += 1;
             }
@@ -276,10 +282,10 @@ pub fn read_backup<E: From<BackupError>>(
             other => return Err(r.malformed(format!("unknown record tag {other}")).into()),
         }
     }
-    let counted_files = u32::from_be_bytes(r.array()?) as usize;
-    let counted_entries = u64::from_be_bytes(r.array()?);
+    let counted_files = u32::from_be_bytes(r.array(true)?) as usize;
+    let counted_entries = u64::from_be_bytes(r.array(true)?);
     let expected = Hash(r.digest.clone().finalize().into());
-    let found = Hash(r.bytes(32, false)?.try_into().expect("32 bytes read"));
+    let found = Hash(r.array(false)?);
     if found != expected {
         return Err(r
             .malformed(format!(

@@ -30,7 +30,7 @@ use ledger::store::{check_backup, BackupContents, BackupError, Store, StoreError
 use ledger::{Hash, Height, PublicKey, Signature};
 use thiserror::Error;
 
-use crate::driver::{SignGuard, SAFETY_RECORD_KEY, SIGN_GUARD_KEY, VALID_BLOCK_KEY};
+use crate::driver::{SignGuard, SAFETY_RECORD_KEY, VALID_BLOCK_KEY};
 use crate::home::Home;
 
 /// The files of a home a backup carries without `--with-keys`.
@@ -40,8 +40,14 @@ const KEY_FILES: [&str; 2] = ["node_key", "validator_key"];
 
 /// The safety record as the node stores it.
 type Record = SafetyRecord<Hash, PublicKey, Signature>;
-/// A stored record with the block of its valid value, if one was written.
-type RecordWithBlock = (Record, Option<Vec<u8>>);
+/// A record as stored: read, its bytes, and the block of its valid value if
+/// one was written with it.
+#[derive(Clone)]
+struct Stored {
+    record: Record,
+    bytes: Vec<u8>,
+    valid_block: Option<Vec<u8>>,
+}
 
 /// Why a backup or a restore did not happen.
 #[derive(Debug, Error)]
@@ -309,8 +315,9 @@ pub fn restore(file: &Path, home: &Home) -> Result<RestoreReport, RestoreError> 
 
 /// What the home's own store says about signing.
 struct Existing {
-    chain: (String, Hash),
-    record: Option<RecordWithBlock>,
+    /// Its chain, if it holds one: (chain id, genesis hash).
+    chain: Option<(String, Hash)>,
+    record: Option<Stored>,
     guard: Option<SignGuard>,
 }
 
@@ -321,12 +328,9 @@ fn read_existing(data: &Path) -> Result<Existing, RestoreError> {
             data.display()
         ))
     })?;
-    let meta = store.meta()?;
-    let chain = meta.map_or((String::new(), Hash([0; 32])), |m| {
-        (m.chain_id, m.genesis_hash)
-    });
+    let chain = store.meta()?.map(|m| (m.chain_id, m.genesis_hash));
     let record = read_record(&store)?;
-    let guard = read_guard(&store)?;
+    let guard = SignGuard::load(&store)?;
     Ok(Existing {
         chain,
         record,
@@ -334,9 +338,8 @@ fn read_existing(data: &Path) -> Result<Existing, RestoreError> {
     })
 }
 
-fn read_record(store: &Store) -> Result<Option<RecordWithBlock>, RestoreError> {
-    let get = |key| store.safety_get(key);
-    let Some(bytes) = get(SAFETY_RECORD_KEY)? else {
+fn read_record(store: &Store) -> Result<Option<Stored>, RestoreError> {
+    let Some(bytes) = store.safety_get(SAFETY_RECORD_KEY)? else {
         return Ok(None);
     };
     let record: Record = serde_json::from_slice(&bytes).map_err(|e| {
@@ -345,14 +348,11 @@ fn read_record(store: &Store) -> Result<Option<RecordWithBlock>, RestoreError> {
             store.path().display()
         ))
     })?;
-    Ok(Some((record, get(VALID_BLOCK_KEY)?)))
-}
-
-fn read_guard(store: &Store) -> Result<Option<SignGuard>, RestoreError> {
-    let bytes = store.safety_get(SIGN_GUARD_KEY)?;
-    bytes
-        .map(|b| SignGuard::decode(&b).map_err(RestoreError::Refused))
-        .transpose()
+    Ok(Some(Stored {
+        record,
+        bytes,
+        valid_block: store.safety_get(VALID_BLOCK_KEY)?,
+    }))
 }
 
 /// Where a record stands: its height, then the last (round, step) signed.
@@ -376,7 +376,7 @@ fn fill(
     store.read_backup(reader)?;
     let meta = store
         .meta()?
-        .expect("read_backup checks the chain is there");
+        .ok_or_else(|| RestoreError::Refused("the backup holds no chain".into()))?;
     if let Some(bytes) = contents.file("genesis.json") {
         check_genesis(bytes, meta.genesis_hash, file)?;
     }
@@ -384,8 +384,11 @@ fn fill(
         check_genesis(&bytes, meta.genesis_hash, &home.genesis_path())?;
     }
     if let Some(existing) = existing {
-        let (chain_id, genesis) = &existing.chain;
-        if !chain_id.is_empty() && (chain_id != &meta.chain_id || *genesis != meta.genesis_hash) {
+        if let Some((chain_id, genesis)) = existing
+            .chain
+            .as_ref()
+            .filter(|(id, g)| *id != meta.chain_id || *g != meta.genesis_hash)
+        {
             return Err(RestoreError::Refused(format!(
                 "the home's store holds chain {chain_id:?} (genesis {genesis}), the backup \
                  chain {:?} (genesis {}); restore a backup of this home's chain",
@@ -418,58 +421,54 @@ fn settle(
     let restored = read_record(store)?;
     let home_record = existing.and_then(|e| e.record.clone());
     let home_guard = existing.and_then(|e| e.guard);
-    let put = |key: &[u8], value: &[u8]| store.safety_put(key, value);
-    let newer_home_record = match (&home_record, &restored) {
-        (Some((home, _)), Some((backup, _))) => position(home) >= position(backup),
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
     let floor_before = home_guard.map_or(0, |g| g.floor);
-    let signing = if newer_home_record {
-        let (record, valid_block) = home_record.expect("a home record");
-        let record_height = Height(record.height().0);
-        // The kept record's height is refused from here on too: whatever the
-        // validator signed there, it can no longer re-send it safely from a
-        // store that may not reach that height yet.
-        let floor = floor_before.max(record_height.0 + 1);
+    let newer_home_record = home_record.filter(|home| {
+        restored
+            .as_ref()
+            .is_none_or(|backup| position(&home.record) >= position(&backup.record))
+    });
+    let (guard, signing) = if let Some(home) = newer_home_record {
+        let record_height = Height(home.record.height().0);
         if record_height.0 <= height.0 + 1 {
-            let bytes = serde_json::to_vec(&record).expect("a record serialises");
-            put(SAFETY_RECORD_KEY, &bytes)?;
-            if let Some(block) = valid_block {
-                put(VALID_BLOCK_KEY, &block)?;
+            store.safety_put(SAFETY_RECORD_KEY, &home.bytes)?;
+            if let Some(block) = &home.valid_block {
+                store.safety_put(VALID_BLOCK_KEY, block)?;
             }
         }
-        // A home restored before and not yet caught up goes on waiting:
-        // its record is not known to be its last signature either.
-        let awaiting_network = home_guard.is_some_and(|g| g.awaiting_network);
+        // The kept record's height is refused from here on too: whatever the
+        // validator signed there, it cannot re-send it safely from a store
+        // that may not reach that height yet. A home restored before and not
+        // yet caught up goes on waiting: its record is not known to be its
+        // last signature either.
         let guard = SignGuard {
-            floor,
-            awaiting_network,
+            floor: floor_before.max(record_height.0 + 1),
+            awaiting_network: home_guard.is_some_and(|g| g.awaiting_network),
         };
-        put(SIGN_GUARD_KEY, &guard.encode())?;
-        if awaiting_network {
+        let signing = if guard.awaiting_network {
             Signing::AwaitingNetwork { record_height }
         } else {
             Signing::KeptHomeRecord {
                 record_height,
-                from: Height(floor),
+                from: Height(guard.floor),
             }
-        }
+        };
+        (guard, signing)
     } else if restored.is_some() || validator {
         // The backup's record, or none from a validator that may have
         // signed since: either way older than what it signed.
-        let record_height = restored.as_ref().map_or(0, |(r, _)| r.height().0);
+        let record_height = restored.as_ref().map_or(0, |r| r.record.height().0);
         let guard = SignGuard {
             floor: floor_before.max(record_height + 1),
             awaiting_network: true,
         };
-        put(SIGN_GUARD_KEY, &guard.encode())?;
-        Signing::AwaitingNetwork {
+        let signing = Signing::AwaitingNetwork {
             record_height: Height(record_height),
-        }
+        };
+        (guard, signing)
     } else {
-        Signing::NoRecord
+        return Ok(Signing::NoRecord);
     };
+    guard.save(store)?;
     Ok(signing)
 }
 

@@ -28,11 +28,11 @@
 //! once: then the heights after the newest backup were signed by keys
 //! whose records are all gone. Backups protect against losing one node.
 
-use ledger::store::StoreError;
+use ledger::store::{Store, StoreError};
 use libp2p::PeerId;
 use tracing::{info, warn};
 
-use super::{ChainStore, Core, Io};
+use super::{Core, Io};
 
 /// The safety-column key of the guard.
 pub const SIGN_GUARD_KEY: &[u8] = b"sign_guard";
@@ -72,7 +72,8 @@ impl SignGuard {
             1 => true,
             b => return Err(format!("a signing guard's flag is 0 or 1, not {b}")),
         };
-        let floor = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+        let [f0, f1, f2, f3, f4, f5, f6, f7, _] = bytes;
+        let floor = u64::from_be_bytes([f0, f1, f2, f3, f4, f5, f6, f7]);
         Ok(SignGuard {
             floor,
             awaiting_network,
@@ -88,21 +89,23 @@ impl SignGuard {
         }
     }
 
-    /// Reads the guard of a store, if it has one.
-    pub fn load(store: &dyn ChainStore) -> anyhow::Result<Option<SignGuard>> {
+    /// Reads the guard of a store, if it has one; one that cannot be read
+    /// is a corrupt store.
+    pub fn load(store: &Store) -> Result<Option<SignGuard>, StoreError> {
         store
-            .store()
             .safety_get(SIGN_GUARD_KEY)?
             .map(|b| {
-                SignGuard::decode(&b)
-                    .map_err(|e| anyhow::anyhow!("the stored signing guard cannot be read: {e}"))
+                SignGuard::decode(&b).map_err(|e| StoreError::Corrupt {
+                    height: ledger::Height(0),
+                    what: format!("the signing guard cannot be read: {e}"),
+                })
             })
             .transpose()
     }
 
     /// Writes the guard, synced.
-    pub fn save(&self, store: &dyn ChainStore) -> Result<(), StoreError> {
-        store.store().safety_put(SIGN_GUARD_KEY, &self.encode())
+    pub fn save(&self, store: &Store) -> Result<(), StoreError> {
+        store.safety_put(SIGN_GUARD_KEY, &self.encode())
     }
 }
 
@@ -156,7 +159,7 @@ impl<I: Io> Core<I> {
             floor: guard.floor.max(latest + SIT_OUT + 1),
             awaiting_network: false,
         };
-        if let Err(e) = lifted.save(self.store.as_ref()) {
+        if let Err(e) = lifted.save(self.store.store()) {
             warn!(error = %e, "the signing guard could not be written; trying again");
             return;
         }

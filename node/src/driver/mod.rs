@@ -362,7 +362,7 @@ impl<I: Io> Core<I> {
             None => None,
         };
         let evidence = evidence::EvidencePool::load(store.as_ref())?;
-        let guard = guard::SignGuard::load(store.as_ref())?;
+        let guard = guard::SignGuard::load(store.store())?;
         // A follower uses a key no validator can have (the identity point is
         // refused as a consensus key), so it never signs.
         let me = parts
