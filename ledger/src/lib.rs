@@ -25,6 +25,7 @@ pub mod proof;
 pub mod schema;
 pub mod state;
 pub mod statemap;
+pub mod statesync;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod summary;

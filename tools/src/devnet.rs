@@ -292,6 +292,17 @@ fn committed_state(plan: &NetworkPlan, genesis: &Genesis) -> anyhow::Result<Stat
                     n.name
                 );
             }
+            Err(node::home::HomeError::Store { source, .. })
+                if matches!(*source, ledger::store::StoreError::NeedsMigration { .. }) =>
+            {
+                bail!(
+                    "{} holds a devnet chain of an earlier store format: run `minhbach \
+                     migrate --home {}` on each node's home, then start the devnet again \
+                     ({source})",
+                    n.name,
+                    home.root().display()
+                );
+            }
             Err(e) => return Err(e).with_context(|| format!("reading the store of {}", n.name)),
         };
         match &best {

@@ -150,6 +150,33 @@ impl State {
         })
     }
 
+    /// The state of height `height` from its entries alone, as a snapshot
+    /// gives them: the authenticated map is built anew, and the state is
+    /// refused unless its root is `root`, the certified one.
+    pub fn from_entries(
+        chain_id: &str,
+        height: Height,
+        root: Hash,
+        entries: impl IntoIterator<Item = (StateKey, StateValue)>,
+    ) -> Result<State, String> {
+        let map: BTreeMap<StateKey, StateValue> = entries.into_iter().collect();
+        let mut tree = Nodes::new();
+        let (got, nodes) = tree.update(&tree_changes(map.iter().map(|(k, v)| (k, Some(v)))));
+        tree.apply(&nodes);
+        if got != root {
+            return Err(format!(
+                "the entries give the state root {got}, not the certified {root}"
+            ));
+        }
+        Ok(State {
+            chain_id: chain_id.to_owned(),
+            height,
+            root,
+            map,
+            tree,
+        })
+    }
+
     /// The authenticated map's nodes.
     pub fn tree(&self) -> &Nodes {
         &self.tree

@@ -47,6 +47,11 @@ impl State {
         self.map.iter()
     }
 
+    /// Whether the state holds an entry under `key`.
+    pub fn holds(&self, key: &StateKey) -> bool {
+        self.map.contains_key(key)
+    }
+
     /// An entity.
     pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
         match self.map.get(&StateKey::Entity(id.clone())) {

@@ -93,7 +93,7 @@ fn prefix_bit(depth: u8, prefix: u32, i: usize) -> bool {
 }
 
 /// A hash whose first `depth` bits are `prefix`, to walk its path.
-fn prefix_path(depth: u8, prefix: u32) -> Hash {
+pub(crate) fn prefix_path(depth: u8, prefix: u32) -> Hash {
     let mut bytes = [0u8; 32];
     for i in 0..usize::from(depth) {
         if prefix_bit(depth, prefix, i) {
@@ -104,7 +104,7 @@ fn prefix_path(depth: u8, prefix: u32) -> Hash {
 }
 
 /// Whether `key` starts with the first `bits` bits of `path`.
-fn shares(key: &Hash, path: &Hash, bits: usize) -> bool {
+pub(crate) fn shares(key: &Hash, path: &Hash, bits: usize) -> bool {
     statemap::common_prefix(key, path) >= bits
 }
 

@@ -14,7 +14,6 @@
 //! cannot be opened for writing at all can still be opened read-only with
 //! [`Store::open_read_only`] and reopened for writing later the same way.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -26,20 +25,24 @@ use thiserror::Error;
 
 use crate::block::{Block, CommitCertificate, Evidence};
 use crate::codec::{self, RECORD_BYTES_MAX};
-use crate::state::{BlockOutcome, State, StateKey, StateValue};
-use crate::tx::Op;
-use crate::types::{ContractId, EntityId, Hash, Height};
+use crate::state::{BlockOutcome, State, StateValue};
+use crate::types::{EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
 mod backup;
 mod cosign;
+mod involved;
+mod migrate;
 mod safety;
+mod snapshot;
 mod statemap;
 mod summary;
 mod tree;
 
 pub use crate::backup::{BackupContents, BackupError, BACKUP_FILES, BACKUP_MAGIC, BACKUP_VERSION};
 pub use backup::check_backup;
+pub(crate) use involved::{involved, written_vendors};
+pub use migrate::Migration;
 pub use statemap::EntryProof;
 
 const CF_BLOCKS: &str = "blocks";
@@ -63,7 +66,10 @@ const CF_TREE_NODES: &str = "statemap";
 const CF_TREE_AT: &str = "statemap_at";
 /// Every version of the state entries, by key hash and height.
 const CF_STATE_AT: &str = "state_at";
-const COLUMN_FAMILIES: [&str; 15] = [
+/// Every state key ever written, by its hash: what a version in
+/// [`CF_STATE_AT`] is a version of (format 4 and on).
+const CF_STATE_KEYS: &str = "state_keys";
+const COLUMN_FAMILIES: [&str; 16] = [
     CF_BLOCKS,
     CF_CERTS,
     CF_TXINDEX,
@@ -79,6 +85,7 @@ const COLUMN_FAMILIES: [&str; 15] = [
     CF_TREE_NODES,
     CF_TREE_AT,
     CF_STATE_AT,
+    CF_STATE_KEYS,
 ];
 
 const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -92,9 +99,12 @@ const META_SUMMARY: &[u8] = b"summary";
 const META_TREE: &[u8] = b"history_tree";
 /// The store's format, 4 bytes big-endian; absent before format 2.
 const META_FORMAT: &[u8] = b"format";
+/// In a store started from a snapshot, the snapshot's height (8 bytes,
+/// big-endian): no block below it is held but the validator-set changes.
+const META_BASE: &[u8] = b"base";
 
 /// The store format this version writes and reads ([`format_name`]).
-pub const STORE_FORMAT: u32 = 3;
+pub const STORE_FORMAT: u32 = 4;
 
 /// What each store format brought, for messages.
 fn format_name(format: u32) -> &'static str {
@@ -102,14 +112,15 @@ fn format_name(format: u32) -> &'static str {
         0 => "blocks without a history root",
         1 => "state roots chaining each block's writes",
         2 => "headers without a protocol version",
-        _ => "headers with a protocol version",
+        3 => "state versions without their keys",
+        _ => "state versions with their keys",
     }
 }
 /// Prefix of the meta keys that index the blocks after which the validator
 /// set changes (`next_validators_hash` differs from `validators_hash`).
 const META_SET_CHANGE: &[u8] = b"set_change/";
 
-fn set_change_key(h: Height) -> Vec<u8> {
+pub(super) fn set_change_key(h: Height) -> Vec<u8> {
     [META_SET_CHANGE, &height_key(h)[..]].concat()
 }
 
@@ -154,6 +165,23 @@ pub enum StoreError {
     /// A backup could not be read or written.
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    /// The store was written by an earlier version, and `minhbach migrate`
+    /// brings it to this version's format.
+    #[error("the store at {path} has format {found} ({}), older than this version's (format {STORE_FORMAT}): stop the node and run `minhbach migrate --home DIR` on its home, then start it again", format_name(*found))]
+    NeedsMigration {
+        /// The store's folder.
+        path: String,
+        /// Its format.
+        found: u32,
+    },
+    /// A height below the snapshot a store started from.
+    #[error("height {height} is not held here: this node started from a snapshot of height {base} and holds the chain from there on; ask a node that holds the whole chain")]
+    NotHeld {
+        /// The height asked for.
+        height: Height,
+        /// The snapshot's height.
+        base: Height,
+    },
     /// The store was written by a newer version.
     #[error("the store at {path} has format {found}, newer than this version reads (format {STORE_FORMAT}): run the version of minhbach that wrote it, or a later one")]
     NewerFormat {
@@ -255,7 +283,7 @@ fn height_key(h: Height) -> [u8; 8] {
     h.0.to_be_bytes()
 }
 
-fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
+pub(super) fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
     // Entity ids never contain 0x00, so the separator keeps prefixes apart.
     let mut k = Vec::with_capacity(entity.as_str().len() + 13);
     k.extend_from_slice(entity.as_str().as_bytes());
@@ -265,7 +293,7 @@ fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
     k
 }
 
-fn location_bytes(loc: TxLocation) -> [u8; 12] {
+pub(super) fn location_bytes(loc: TxLocation) -> [u8; 12] {
     let mut b = [0u8; 12];
     b[..8].copy_from_slice(&loc.height.0.to_be_bytes());
     b[8..].copy_from_slice(&loc.index.to_be_bytes());
@@ -432,7 +460,7 @@ impl Store {
         }
         let mut batch = WriteBatch::default();
         for (k, v) in genesis.entries() {
-            statemap::put_entry(&db, &mut batch, Height(0), k, Some(v));
+            statemap::put_entry(&db, &mut batch, Height(0), k, Some(v), true);
         }
         let nodes: Vec<_> = genesis
             .tree()
@@ -534,7 +562,7 @@ impl Store {
             if let Some(StateValue::Validators(set)) = v {
                 batch.put_cf(cf(&db, CF_VALSETS), set.hash().0, codec::encode(set));
             }
-            statemap::put_entry(&db, &mut batch, h, k, v);
+            statemap::put_entry(&db, &mut batch, h, k, v, !before.holds(k));
         }
         statemap::put_nodes(&db, &mut batch, h, &outcome.tree_writes);
         let meta = cf(&db, CF_META);
@@ -575,20 +603,34 @@ impl Store {
         Ok(out)
     }
 
-    /// The block at `h`.
+    /// The block at `h`; [`StoreError::NotHeld`] below the snapshot a
+    /// store started from.
     pub fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
-        self.get(CF_BLOCKS, &height_key(h))?
+        self.held(h, CF_BLOCKS)?
             .map(|b| Block::decode(&b).map_err(|e| corrupt(h, format!("block: {e}"))))
             .transpose()
     }
 
-    /// The commit certificate of block `h`.
+    /// The commit certificate of block `h`, or [`StoreError::NotHeld`] as
+    /// for [`Store::block`].
     pub fn cert(&self, h: Height) -> Result<Option<CommitCertificate>, StoreError> {
-        self.get(CF_CERTS, &height_key(h))?
+        self.held(h, CF_CERTS)?
             .map(|b| {
                 CommitCertificate::decode(&b).map_err(|e| corrupt(h, format!("certificate: {e}")))
             })
             .transpose()
+    }
+
+    /// What `column` holds for height `h`; for an absent height below the
+    /// store's base, [`StoreError::NotHeld`].
+    fn held(&self, h: Height, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.get(column, &height_key(h))? {
+            Some(bytes) => Ok(Some(bytes)),
+            None => {
+                self.check_held(h)?;
+                Ok(None)
+            }
+        }
     }
 
     /// Where a committed transaction is.
@@ -730,70 +772,4 @@ fn evidence_key(h: Height, ev: &Evidence) -> Vec<u8> {
     let mut k = height_key(h).to_vec();
     k.extend_from_slice(&Hash::digest(&codec::encode(ev)).0);
     k
-}
-
-/// The vendor of every contract a block writes, read once per block so that
-/// finding each transaction's counterparty does not scan the writes again.
-pub(crate) fn written_vendors(outcome: &BlockOutcome) -> HashMap<ContractId, EntityId> {
-    outcome
-        .writes
-        .iter()
-        .filter_map(|(k, v)| match (k, v) {
-            (StateKey::Contract(id), Some(StateValue::Contract(c))) => {
-                Some((id.clone(), c.vendor.clone()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// The entities whose history a transaction belongs to: the signer and every
-/// counterparty it names or touches. `vendors` is [`written_vendors`] of the
-/// block; other contracts are looked up in `before`.
-pub(crate) fn involved(
-    signer: &EntityId,
-    op: &Op,
-    vendors: &HashMap<ContractId, EntityId>,
-    before: &State,
-) -> Vec<EntityId> {
-    let contract_vendor = |id: &ContractId| -> Option<EntityId> {
-        vendors
-            .get(id)
-            .cloned()
-            .or_else(|| before.contract(id).map(|c| c.vendor.clone()))
-    };
-    let mut out = vec![signer.clone()];
-    let other = match op {
-        Op::RegisterEntity { id, .. } => Some(id.clone()),
-        Op::SetStatus { entity, .. }
-        | Op::RotateKey { entity, .. }
-        | Op::SetKeys { entity, .. }
-        | Op::CancelKeys { entity } => Some(entity.clone()),
-        Op::SetControl { controller, .. } => Some(controller.clone()),
-        Op::Appropriate { to, .. } | Op::Allocate { to, .. } => Some(to.clone()),
-        Op::ReturnFunds { .. } => before
-            .entity(signer)
-            .and_then(|e| e.parent.clone())
-            .or_else(|| before.treasury().cloned()),
-        Op::Award { vendor, .. } => Some(vendor.clone()),
-        Op::AmendContract { contract, .. }
-        | Op::Pay { contract, .. }
-        | Op::ConfirmDelivery { contract, .. } => contract_vendor(contract),
-        Op::RegisterNode { operator, .. } => Some(operator.clone()),
-        Op::AcknowledgePayment { contract, .. } => {
-            before.contract(contract).map(|c| c.department.clone())
-        }
-        Op::AddValidator { .. }
-        | Op::RemoveValidator { .. }
-        | Op::RemoveNode { .. }
-        | Op::RemoveControl { .. }
-        | Op::CloseYear { .. }
-        | Op::ScheduleUpgrade { .. } => None,
-    };
-    if let Some(o) = other {
-        if o != *signer {
-            out.push(o);
-        }
-    }
-    out
 }

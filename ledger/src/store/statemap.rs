@@ -14,8 +14,8 @@
 use rocksdb::{IteratorMode, WriteBatch, DB};
 
 use super::{
-    cf, corrupt, ChainMeta, Store, StoreError, CF_META, CF_STATE, CF_STATE_AT, CF_TREE_AT,
-    CF_TREE_NODES, META_FORMAT, META_TREE, STORE_FORMAT,
+    cf, corrupt, ChainMeta, Store, StoreError, CF_META, CF_STATE, CF_STATE_AT, CF_STATE_KEYS,
+    CF_TREE_AT, CF_TREE_NODES, META_FORMAT, META_TREE, STORE_FORMAT,
 };
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::state::{BlockOutcome, State, StateKey, StateValue};
@@ -32,7 +32,7 @@ fn node_key(at: &NodePos) -> [u8; 34] {
 }
 
 /// A version's key: what it is a version of, then the height.
-fn versioned(of: &[u8], h: Height) -> Vec<u8> {
+pub(super) fn versioned(of: &[u8], h: Height) -> Vec<u8> {
     [of, &h.0.to_be_bytes()[..]].concat()
 }
 
@@ -60,7 +60,8 @@ pub(super) fn put_nodes(db: &DB, batch: &mut WriteBatch, h: Height, nodes: &[Nod
 }
 
 /// Writes entry `key`'s value after height `h` (`None`: removed) into
-/// `batch`: the latest value, and its version by key hash. Each is encoded
+/// `batch`: the latest value, its version by key hash, and for a `new`
+/// key (one the state did not hold) the key by its hash. Each is encoded
 /// once.
 pub(super) fn put_entry(
     db: &DB,
@@ -68,11 +69,16 @@ pub(super) fn put_entry(
     h: Height,
     key: &StateKey,
     value: Option<&StateValue>,
+    new: bool,
 ) {
     let key_bytes = codec::encode(key);
-    let version = versioned(&crate::state::key_hash_of_encoding(&key_bytes).0, h);
+    let key_hash = crate::state::key_hash_of_encoding(&key_bytes);
+    let version = versioned(&key_hash.0, h);
     match value {
         Some(v) => {
+            if new {
+                batch.put_cf(cf(db, CF_STATE_KEYS), key_hash.0, &key_bytes);
+            }
             let bytes = codec::encode(v);
             batch.put_cf(cf(db, CF_STATE), &key_bytes, &bytes);
             batch.put_cf(cf(db, CF_STATE_AT), version, &bytes);
@@ -106,14 +112,23 @@ pub struct EntryProof {
 
 /// Reads the version of each node at one height, remembering the first
 /// failure (the trait cannot return one).
-struct NodesAt<'a> {
+pub(super) struct NodesAt<'a> {
     db: &'a DB,
     height: Height,
     error: std::cell::RefCell<Option<StoreError>>,
 }
 
 impl NodesAt<'_> {
-    fn read(&self, at: &NodePos) -> Result<Option<Node>, StoreError> {
+    /// The nodes of height `h` in `db`.
+    pub(super) fn new(db: &DB, h: Height) -> NodesAt<'_> {
+        NodesAt {
+            db,
+            height: h,
+            error: Default::default(),
+        }
+    }
+
+    pub(super) fn read(&self, at: &NodePos) -> Result<Option<Node>, StoreError> {
         let key = node_key(at);
         match version_at(self.db, CF_TREE_AT, &key, self.height)? {
             Some(bytes) if !bytes.is_empty() => Ok(Some(node_from(&bytes, self.height)?)),
@@ -132,7 +147,12 @@ impl NodeRead for NodesAt<'_> {
 }
 
 /// The value of the last version of `of` at or below `h` in `column`.
-fn version_at(db: &DB, column: &str, of: &[u8], h: Height) -> Result<Option<Vec<u8>>, StoreError> {
+pub(super) fn version_at(
+    db: &DB,
+    column: &str,
+    of: &[u8],
+    h: Height,
+) -> Result<Option<Vec<u8>>, StoreError> {
     let mut iter = db.raw_iterator_cf(cf(db, column));
     iter.seek_for_prev(versioned(of, h));
     if !iter.valid() {
@@ -164,6 +184,7 @@ impl Store {
         let path = self.path.display().to_string();
         match self.format()? {
             STORE_FORMAT => Ok(()),
+            3 => Err(StoreError::NeedsMigration { path, found: 3 }),
             found if found < STORE_FORMAT => Err(StoreError::OlderFormat { path, found }),
             found => Err(StoreError::NewerFormat { path, found }),
         }
@@ -241,6 +262,7 @@ impl Store {
             Some(meta) if h <= meta.height => {}
             _ => return Ok(None),
         }
+        self.check_held(h)?;
         let db = self.db();
         let key_hash = crate::state::key_hash(key);
         let value = match version_at(&db, CF_STATE_AT, &key_hash.0, h)? {
@@ -250,11 +272,7 @@ impl Store {
             ),
             _ => None,
         };
-        let nodes = NodesAt {
-            db: &db,
-            height: h,
-            error: Default::default(),
-        };
+        let nodes = NodesAt::new(&db, h);
         let proof = tree::prove(&nodes, &key_hash);
         if let Some(e) = nodes.error.into_inner() {
             return Err(e);

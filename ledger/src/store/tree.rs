@@ -10,7 +10,7 @@ use crate::history::{self, Subtree, Subtrees};
 use crate::merkle::{ConsistencyProof, Frontier, InclusionProof};
 use crate::types::{Hash, Height};
 
-fn subtree_key(s: Subtree) -> [u8; 9] {
+pub(super) fn subtree_key(s: Subtree) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = s.level;
     k[1..].copy_from_slice(&s.index.to_be_bytes());

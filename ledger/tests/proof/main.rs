@@ -14,6 +14,7 @@ mod headers;
 mod helpers;
 mod input;
 mod signer;
+mod snapshot;
 mod state;
 mod transaction;
 mod trust;

@@ -10,6 +10,7 @@
 mod backup;
 mod helpers;
 mod history;
+mod migrate;
 mod tampering;
 
 use ledger::store::{Store, StoreError, TxLocation};
