@@ -139,6 +139,12 @@ enum NodeCommand {
         /// The node's home (config.toml, genesis.json, keys, data/).
         #[arg(long)]
         home: PathBuf,
+        /// With an empty store, start from a recent snapshot of the state
+        /// that the peers serve, checked against the genesis file, instead
+        /// of replaying the chain from genesis. The node then holds the
+        /// chain from the snapshot's height on.
+        #[arg(long)]
+        state_sync: bool,
     },
 }
 
@@ -246,9 +252,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             genesis,
             witnesses,
         }) => proof::verify(cli.output, &file, &genesis, witnesses),
-        Command::Node(NodeCommand::Start { home }) => {
+        Command::Node(NodeCommand::Start { home, state_sync }) => {
             nodes::exit_with_supervisor()?;
-            node::run::start::<gateway::Listeners>(&home)?;
+            let options = node::run::StartOptions { state_sync };
+            node::run::start::<gateway::Listeners>(&home, options)?;
             Ok(0)
         }
         Command::Tx(command) => {

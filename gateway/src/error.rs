@@ -15,8 +15,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 /// Error codes the API itself gives, besides the ledger's rejection codes
 /// (`ledger::error::ERROR_CODES`).
-pub const API_ERROR_CODES: [&str; 15] = [
+pub const API_ERROR_CODES: [&str; 16] = [
     "not_found",
+    "not_held",
     "method_not_allowed",
     "timeout",
     "busy",
@@ -54,6 +55,8 @@ impl PartialSchema for ErrorCode {
                 "What went wrong, for programs. `invalid_argument` (400): a bad \
                  height, hash, id, cursor, year or query parameter; `malformed` \
                  (400): a body that is not a transaction; `not_found` (404); \
+                 `not_held` (404): a height below the snapshot this node started from, \
+                 which it does not hold (ask a node that holds the whole chain); \
                  `method_not_allowed` (405, with `Allow`); `timeout` (408): a \
                  submission whose body did not arrive in time; `too_large` (413); \
                  `uri_too_long` (414); `duplicate` (409); `busy`, `mempool_full` \
@@ -155,6 +158,19 @@ impl From<&TxError> for ErrorDetail {
         ErrorDetail {
             code: ErrorCode(e.code()),
             message: tx_message(e),
+        }
+    }
+}
+
+impl From<ledger::store::StoreError> for ApiError {
+    /// A height this node does not hold is `not_held` (404); any other
+    /// failure of the store is `internal`.
+    fn from(e: ledger::store::StoreError) -> ApiError {
+        match e {
+            ledger::store::StoreError::NotHeld { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_held", e.to_string())
+            }
+            e => ApiError::internal(e),
         }
     }
 }

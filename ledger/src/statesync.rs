@@ -26,17 +26,12 @@ use bincode::{Decode, Encode};
 use thiserror::Error;
 
 use crate::block::{Block, CommitCertificate, Header};
-use crate::codec;
-use crate::error::TxError;
 use crate::merkle::Frontier;
 use crate::proof::{check_certified, trace_sets, ProofError, StateBundle, TrustAnchor};
 use crate::state::snapshot::{Chunk, ChunkError};
 use crate::state::{State, StateKey, StateValue};
 use crate::types::{Hash, Height};
 use crate::validators::ValidatorSet;
-
-/// The most bytes an anchor takes: a state proof and the history's peaks.
-pub const ANCHOR_BYTES_MAX: usize = crate::proof::BUNDLE_BYTES_MAX + 64 * 32 + 64;
 
 /// What a peer sends first for a snapshot at height H.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -46,13 +41,6 @@ pub struct SnapshotAnchor {
     pub bundle: Vec<u8>,
     /// The peaks of the history tree over blocks 1..H−1, largest first.
     pub history: Vec<Hash>,
-}
-
-impl SnapshotAnchor {
-    /// Reads an anchor: canonical, at most [`ANCHOR_BYTES_MAX`] bytes.
-    pub fn decode(bytes: &[u8]) -> Result<SnapshotAnchor, TxError> {
-        codec::decode::<SnapshotAnchor, ANCHOR_BYTES_MAX>(bytes)
-    }
 }
 
 /// Why a snapshot, or a piece of one, is refused.

@@ -31,6 +31,7 @@ pub mod monitor;
 pub mod net;
 pub mod run;
 pub mod shared;
+pub mod statesync;
 pub mod testnet;
 /// What nodes send each other, decoded in its own crate so that it can be
 /// fuzzed without the network stack.

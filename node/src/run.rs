@@ -40,9 +40,17 @@ pub trait Readers: Sized {
     fn finish(self) -> impl std::future::Future<Output = ()> + Send;
 }
 
+/// How a node starts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StartOptions {
+    /// With an empty store, start from a snapshot the peers serve instead
+    /// of from genesis ([`crate::statesync`]).
+    pub state_sync: bool,
+}
+
 /// Runs the node at `home`, with `R` serving its readers, until SIGINT or
 /// SIGTERM.
-pub fn start<R: Readers>(home: &Path) -> anyhow::Result<()> {
+pub fn start<R: Readers>(home: &Path, options: StartOptions) -> anyhow::Result<()> {
     let home = Home::new(home);
     let config_path = home.config_path();
     let mut config = Config::load(&config_path).with_context(|| {
@@ -63,7 +71,7 @@ pub fn start<R: Readers>(home: &Path) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run::<R>(home, config))
+    runtime.block_on(run::<R>(home, config, options))
 }
 
 fn init_logs(config: &Config) {
@@ -116,7 +124,7 @@ pub fn parse_peer(s: &str) -> anyhow::Result<(PeerId, Multiaddr)> {
     }
 }
 
-async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
+async fn run<R: Readers>(home: Home, config: Config, options: StartOptions) -> anyhow::Result<()> {
     let node_key = read_key_file(&home.node_key_path()).context("node key")?;
     let validator_key =
         if home.validator_key_path().exists() {
@@ -127,7 +135,6 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
             None
         };
     let genesis = home.genesis_pinned(config.node.genesis_hash)?;
-    let (store, state, store_error) = home.open_store_for_node(&genesis)?;
     let dial = config
         .p2p
         .peers
@@ -150,6 +157,10 @@ async fn run<R: Readers>(home: Home, config: Config) -> anyhow::Result<()> {
     swarm
         .listen_on(listen.clone())
         .with_context(|| format!("cannot listen on {listen}"))?;
+    if options.state_sync {
+        crate::statesync::run(&mut swarm, &dial, &home, &genesis).await?;
+    }
+    let (store, state, store_error) = home.open_store_for_node(&genesis)?;
 
     let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
     let limits = MempoolLimits {

@@ -196,6 +196,12 @@ impl Cluster {
     /// Starts node `i` with another build of `minhbach`, such as the tests'
     /// Byzantine one.
     pub fn start_as(&mut self, i: usize, bin: &Path) {
+        self.start_with(i, bin, &[]);
+    }
+
+    /// Starts node `i` with `bin` and these arguments after
+    /// `node start --home HOME`, such as `--state-sync`.
+    pub fn start_with(&mut self, i: usize, bin: &Path, args: &[&str]) {
         assert!(self.children[i].is_none(), "node {i} is already running");
         let home = self.plan.nodes[i].home.clone();
         let log = std::fs::OpenOptions::new()
@@ -206,6 +212,7 @@ impl Cluster {
         let child = Command::new(bin)
             .args(["node", "start", "--home"])
             .arg(&home)
+            .args(args)
             .env("RUST_LOG", "warn,node=info,gateway=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

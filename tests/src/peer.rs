@@ -11,14 +11,14 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use ledger::{Evidence, Hash, Height};
+use ledger::Evidence;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::request_response;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use node::net::{self, Behaviour, BehaviourEvent, Topics};
-use node::wire::{self, SyncRequest, SyncResponse, VoteMsg};
+use node::wire::{self, VoteMsg};
 use tokio::sync::mpsc;
 
 /// A gossip topic the peer publishes on.
@@ -223,14 +223,7 @@ fn on_event(
                 },
             ..
         })) => {
-            let response = match request {
-                SyncRequest::Status => SyncResponse::Status {
-                    height: Height(0),
-                    last_hash: Hash([0; 32]),
-                },
-                SyncRequest::Blocks { .. } => SyncResponse::Blocks(Vec::new()),
-                SyncRequest::Txs(_) => SyncResponse::Txs(Vec::new()),
-            };
+            let response = node::statesync::nothing_yet(&request);
             let _ = swarm.behaviour_mut().sync.send_response(channel, response);
         }
         _ => {}

@@ -14,8 +14,12 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 mod exports;
+mod snapshots;
 
 pub use exports::{is_ocid_prefix, ExportsSection, OCID_PREFIX_DEFAULT};
+pub use snapshots::{
+    SnapshotsSection, SNAPSHOTS_KEPT_DEFAULT, SNAPSHOTS_KEPT_MAX, SNAPSHOT_INTERVAL_DEFAULT,
+};
 
 /// Why a config file could not be used.
 #[derive(Debug, Error)]
@@ -68,6 +72,8 @@ pub struct Config {
     pub log: LogSection,
     /// How exports are published.
     pub exports: ExportsSection,
+    /// The snapshots served to nodes that start from one.
+    pub snapshots: SnapshotsSection,
 }
 
 /// `[node]`.
@@ -574,6 +580,7 @@ impl Config {
         }
         self.exports
             .check()
+            .and_then(|()| self.snapshots.check())
             .map_err(|(field, reason)| invalid(field, &reason))
     }
 }

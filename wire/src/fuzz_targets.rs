@@ -183,8 +183,13 @@ pub fn sync_request(bytes: &[u8]) {
         bytes,
         "accepted a non-canonical request"
     );
-    if let crate::SyncRequest::Txs(hashes) = &request {
-        assert!(hashes.len() <= crate::TXS_FETCH_MAX);
+    match &request {
+        crate::SyncRequest::Txs(hashes) => assert!(hashes.len() <= crate::TXS_FETCH_MAX),
+        crate::SyncRequest::SnapshotChunk { depth, prefix, .. } => {
+            assert!(*depth <= ledger::state::snapshot::CHUNK_DEPTH_MAX);
+            assert!(u64::from(*prefix) < 1u64 << depth);
+        }
+        _ => {}
     }
 }
 
@@ -217,6 +222,19 @@ pub fn sync_response(bytes: &[u8]) {
         SyncResponse::Txs(txs) => {
             for tx in txs {
                 check_tx(tx);
+            }
+        }
+        SyncResponse::Snapshots(heights) => {
+            assert!(heights.len() <= crate::SNAPSHOTS_OFFERED_MAX);
+        }
+        SyncResponse::SnapshotAnchor(anchor) => {
+            if let Some(anchor) = anchor {
+                let _ = ledger::statesync::Anchored::check(&f.anchor, anchor);
+            }
+        }
+        SyncResponse::SnapshotChunk(answer) => {
+            if let crate::ChunkAnswer::Chunk(chunk) = answer {
+                snapshot_chunk(&chunk.encode());
             }
         }
     }

@@ -28,6 +28,8 @@ pub mod submission;
 use bincode::{Decode, Encode};
 use ledger::codec::{self, BLOCK_BYTES_MAX, TX_BYTES_MAX};
 use ledger::crypto::{self, SigningKey};
+use ledger::state::snapshot::{Chunk, CHUNK_DEPTH_MAX};
+use ledger::statesync::SnapshotAnchor;
 use ledger::{
     Block, CommitCertificate, Evidence, Hash, Header, Height, PublicKey, Signature, SignedTx,
     TxError, Vote,
@@ -63,6 +65,12 @@ pub const GOSSIP_BYTES_MAX: usize = PROPOSAL_MSG_BYTES_MAX;
 pub const SYNC_RESPONSE_BYTES_MAX: usize = 2 * BLOCK_BYTES_MAX + 64 * 1024;
 /// Most transaction hashes asked for in one request.
 pub const TXS_FETCH_MAX: usize = 16_384;
+/// Most snapshots one node offers.
+pub const SNAPSHOTS_OFFERED_MAX: usize = config::SNAPSHOTS_KEPT_MAX;
+/// Most bytes of entries a served chunk holds; a larger one is asked for
+/// in halves.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+const _: () = assert!(SNAPSHOT_CHUNK_BYTES * 2 < SYNC_RESPONSE_BYTES_MAX);
 /// Largest sync request: a request for [`TXS_FETCH_MAX`] transactions.
 pub const SYNC_REQUEST_BYTES_MAX: usize = TXS_FETCH_MAX * 32 + 64;
 /// Most blocks asked for or sent in one sync exchange.
@@ -248,6 +256,35 @@ pub enum SyncRequest {
     /// "Send me these transactions", named in a proposal this node lacks;
     /// at most [`TXS_FETCH_MAX`].
     Txs(Vec<Hash>),
+    /// "Which snapshots of the state do you serve?"
+    Snapshots,
+    /// "Send me what anchors your snapshot of `height`."
+    SnapshotAnchor {
+        /// The snapshot's height.
+        height: Height,
+    },
+    /// "Send me chunk `prefix` of `depth` bits of your snapshot of
+    /// `height`"; `depth` at most [`CHUNK_DEPTH_MAX`].
+    SnapshotChunk {
+        /// The snapshot's height.
+        height: Height,
+        /// Bits in the prefix.
+        depth: u8,
+        /// The prefix.
+        prefix: u32,
+    },
+}
+
+/// The answer to a request for a chunk.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ChunkAnswer {
+    /// The chunk.
+    Chunk(Chunk),
+    /// Its entries take more than [`SNAPSHOT_CHUNK_BYTES`]: ask for its two
+    /// halves, one bit deeper.
+    TooLarge,
+    /// No snapshot of that height is served here (any more).
+    NotServed,
 }
 
 /// A block-sync response.
@@ -267,6 +304,13 @@ pub enum SyncResponse {
     /// Those of the transactions asked for that the responder holds, in the
     /// order asked, fewer if they would exceed the response size.
     Txs(Vec<SignedTx>),
+    /// The heights of the snapshots served, oldest first; at most
+    /// [`SNAPSHOTS_OFFERED_MAX`].
+    Snapshots(Vec<Height>),
+    /// The anchor of the snapshot asked for, `None` if it is not served.
+    SnapshotAnchor(Option<SnapshotAnchor>),
+    /// A chunk of the snapshot asked for.
+    SnapshotChunk(ChunkAnswer),
 }
 
 /// Encodes a wire value.
@@ -305,22 +349,41 @@ pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, TxError> {
 }
 
 /// Decodes a sync request, refusing a request for more than
-/// [`TXS_FETCH_MAX`] transactions.
+/// [`TXS_FETCH_MAX`] transactions or for a chunk deeper than
+/// [`CHUNK_DEPTH_MAX`] bits.
 pub fn decode_sync_request(bytes: &[u8]) -> Result<SyncRequest, TxError> {
     let request = codec::decode::<SyncRequest, SYNC_REQUEST_BYTES_MAX>(bytes)?;
-    if let SyncRequest::Txs(hashes) = &request {
-        if hashes.len() > TXS_FETCH_MAX {
+    let malformed = |reason: String| Err(TxError::Malformed { reason });
+    match &request {
+        SyncRequest::Txs(hashes) if hashes.len() > TXS_FETCH_MAX => {
+            malformed(format!("{} hashes is over {TXS_FETCH_MAX}", hashes.len()))
+        }
+        SyncRequest::SnapshotChunk { depth, prefix, .. }
+            if *depth > CHUNK_DEPTH_MAX || u64::from(*prefix) >= 1u64 << depth =>
+        {
+            malformed(format!(
+                "chunk {prefix} of {depth} bits: at most {CHUNK_DEPTH_MAX} bits, below 2^depth"
+            ))
+        }
+        _ => Ok(request),
+    }
+}
+
+/// Decodes a sync response, refusing a list of more than
+/// [`SNAPSHOTS_OFFERED_MAX`] snapshots.
+pub fn decode_sync_response(bytes: &[u8]) -> Result<SyncResponse, TxError> {
+    let response = codec::decode::<SyncResponse, SYNC_RESPONSE_BYTES_MAX>(bytes)?;
+    if let SyncResponse::Snapshots(heights) = &response {
+        if heights.len() > SNAPSHOTS_OFFERED_MAX {
             return Err(TxError::Malformed {
-                reason: format!("{} hashes is over {TXS_FETCH_MAX}", hashes.len()),
+                reason: format!(
+                    "{} snapshots offered, over {SNAPSHOTS_OFFERED_MAX}",
+                    heights.len()
+                ),
             });
         }
     }
-    Ok(request)
-}
-
-/// Decodes a sync response.
-pub fn decode_sync_response(bytes: &[u8]) -> Result<SyncResponse, TxError> {
-    codec::decode::<SyncResponse, SYNC_RESPONSE_BYTES_MAX>(bytes)
+    Ok(response)
 }
 
 #[cfg(test)]

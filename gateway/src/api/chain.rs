@@ -42,6 +42,10 @@ pub(super) async fn status(State(s): State<AppState>) -> ApiResult<NodeStatus> {
         peers: live.peers,
         catching_up: live.catching_up,
         mempool_txs,
+        holds_from: match s.store.base()? {
+            Height(0) => None,
+            base => Some(base.0),
+        },
         store_writable: live.store_error.is_none(),
         store_error: live.store_error,
     }))
@@ -80,10 +84,9 @@ pub(super) async fn block(
     let h = parse_height(&height, last_height(&s))?;
     let block = s
         .store
-        .block(h)
-        .map_err(ApiError::internal)?
+        .block(h)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?;
-    let cert = s.store.cert(h).map_err(ApiError::internal)?;
+    let cert = s.store.cert(h)?;
     Ok(Json(BlockView::new(&block, cert.as_ref())))
 }
 
@@ -120,15 +123,17 @@ pub(super) async fn blocks(
         .limit
         .unwrap_or(BLOCKS_PAGE_DEFAULT)
         .clamp(1, BLOCKS_PAGE_MAX);
+    // A node that started from a snapshot lists from its height on.
+    let first = s.store.base()?.0.max(1);
     let mut out = Vec::new();
     let mut h = before;
-    while h > 1 && (out.len() as u64) < limit {
+    while h > first && (out.len() as u64) < limit {
         h -= 1;
-        if let Some(b) = s.store.block(Height(h)).map_err(ApiError::internal)? {
+        if let Some(b) = s.store.block(Height(h))? {
             out.push(BlockView::new(&b, None));
         }
     }
-    let next = (h > 1).then_some(h);
+    let next = (h > first).then_some(h);
     Ok(Json(BlocksPage { blocks: out, next }))
 }
 
@@ -166,11 +171,10 @@ pub(super) fn tx_view(tx: &SignedTx, status: TxStatus) -> TxView {
     ))]
 pub(super) async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<TxView> {
     let hash = parse_hash(&hash)?;
-    if let Some(loc) = s.store.tx_location(&hash).map_err(ApiError::internal)? {
+    if let Some(loc) = s.store.tx_location(&hash)? {
         let block = s
             .store
-            .block(loc.height)
-            .map_err(ApiError::internal)?
+            .block(loc.height)?
             .ok_or_else(|| ApiError::internal("indexed block missing"))?;
         // A damaged index must give an error answer, not a panic.
         let tx = block

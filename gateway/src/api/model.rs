@@ -88,6 +88,12 @@ pub struct NodeStatus {
     pub catching_up: bool,
     /// Transactions waiting in this node's mempool.
     pub mempool_txs: usize,
+    /// For a node that started from a snapshot (`node start --state-sync`),
+    /// the snapshot's height: it holds blocks, transactions and state from
+    /// there on, and answers `not_held` below. Absent on a node that holds
+    /// the whole chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holds_from: Option<u64>,
     /// Whether the node can write its store. While it cannot (a full disk,
     /// a read-only folder), it serves reads but neither votes nor commits,
     /// and tries the store again every few seconds.

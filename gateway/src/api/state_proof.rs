@@ -56,7 +56,7 @@ pub(super) async fn state_proof(
     })
     .await
     .map_err(ApiError::internal)?;
-    let bundle = built.map_err(ApiError::internal)?.ok_or_else(|| {
+    let bundle = built?.ok_or_else(|| {
         ApiError::not_found(match height {
             Some(h) => format!("height {h} is not committed here"),
             None => "no block is committed here yet".to_owned(),

@@ -50,8 +50,7 @@ async fn checkpoint_at(s: AppState, h: Height) -> Result<Response, ApiError> {
     let built = tokio::task::spawn_blocking(move || CheckpointProof::build(&s.store, h))
         .await
         .map_err(ApiError::internal)?;
-    let proof = built
-        .map_err(ApiError::internal)?
+    let proof = built?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {h} to checkpoint")))?;
     let body = serde_json::to_vec(&proof).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -144,8 +143,7 @@ pub(super) async fn consistency(
     }
     let proof = s
         .store
-        .history_consistency(Height(from), Height(to))
-        .map_err(ApiError::internal)?
+        .history_consistency(Height(from), Height(to))?
         .ok_or_else(|| ApiError::internal("no consistency proof for sizes in order"))?;
     Ok(Json(ConsistencyView::from(proof)))
 }

@@ -155,6 +155,7 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
         0 => None,
         _ => s.store.block(tip)?.map(|b| b.header.time_ms),
     };
+    let base = s.store.base()?;
     let state = s.state.read().expect("state lock");
     let awaiting = s.awaiting.lock().expect("awaiting lock").list(&state).len();
     let year = pictures::latest_year(&s.store)?;
@@ -173,6 +174,9 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
                     Some(ms) => (fill(t.updated_at, &[ctx.block_link(tip), ctx.time(ms)])),
                     None => (t.no_blocks_yet),
                 }
+            }
+            @if base.0 > 0 {
+                p.note { (fill(t.holds_from, &[ctx.block_link(base)])) }
             }
             @if awaiting > 0 {
                 p { a href=(ctx.href("/awaiting")) { (fill_text(t.awaiting_home, &[&ctx.number(awaiting as u64)])) } }

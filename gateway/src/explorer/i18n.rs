@@ -117,7 +117,7 @@ strings! {
     site_name, tagline, nav_home, nav_flags, nav_validators, nav_evidence, nav_api,
     search_label, search_placeholder, search_button, other_language,
     footer_chain, footer_genesis, footer_readonly,
-    home_title, home_intro, updated_at, no_blocks_yet,
+    home_title, home_intro, updated_at, no_blocks_yet, holds_from,
     budget_heading, no_appropriations, budget_note,
     col_ministry, col_received, col_passed_on, col_committed, col_paid, col_executed,
     col_available, col_year, col_line, total,

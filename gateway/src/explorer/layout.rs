@@ -410,7 +410,11 @@ impl From<ledger::summary::SummaryError> for PageError {
 
 impl From<ledger::store::StoreError> for PageError {
     fn from(e: ledger::store::StoreError) -> PageError {
-        PageError::Internal(e.to_string())
+        match e {
+            // A height below the snapshot this node started from.
+            ledger::store::StoreError::NotHeld { .. } => PageError::NotFound(text(&e.to_string())),
+            e => PageError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use crate::statemap::tree::{Node, NodePos};
 use crate::statemap::{bit, EMPTY};
 use crate::statesync::VerifiedSnapshot;
 use crate::types::{Hash, Height};
+use crate::validators::ValidatorSet;
 
 impl Store {
     /// The height of the snapshot the store started from, 0 for a store
@@ -48,6 +49,26 @@ impl Store {
             return Err(StoreError::NotHeld { height: h, base });
         }
         Ok(())
+    }
+
+    /// set(h), from the validator-set changes alone: the set the last
+    /// change below `h` started, or `first` (set(1), the genesis file's)
+    /// if there is none. What a store that started from a snapshot knows
+    /// of the sets of the heights it does not hold.
+    pub fn set_from_changes(
+        &self,
+        h: Height,
+        first: &ValidatorSet,
+    ) -> Result<ValidatorSet, StoreError> {
+        let Some(k) = self.set_change_heights(h)?.pop() else {
+            return Ok(first.clone());
+        };
+        let block = self
+            .block(k)?
+            .ok_or_else(|| corrupt(k, "a validator-set change's block is missing"))?;
+        let next = block.header.next_validators_hash;
+        self.validator_set(&next)?
+            .ok_or_else(|| corrupt(k, format!("validator set {next} missing")))
     }
 
     /// The heights of the snapshots served: the newest `keep` multiples of

@@ -20,12 +20,15 @@ pub(super) fn subtree_key(s: Subtree) -> [u8; 9] {
 impl Subtrees for Store {
     type Error = StoreError;
     fn subtree(&self, s: Subtree) -> Result<Hash, StoreError> {
-        let bytes = self.get(CF_TREE, &subtree_key(s))?.ok_or_else(|| {
-            corrupt(
+        let Some(bytes) = self.get(CF_TREE, &subtree_key(s))? else {
+            // A store started from a snapshot holds only the subtrees that
+            // complete from its height on.
+            self.check_held(Height((s.index << s.level) + 1))?;
+            return Err(corrupt(
                 Height(s.index << s.level),
                 format!("history subtree {}/{} missing", s.level, s.index),
-            )
-        })?;
+            ));
+        };
         hash_from(&bytes).ok_or_else(|| corrupt(Height(0), "history subtree is not 32 bytes"))
     }
 }

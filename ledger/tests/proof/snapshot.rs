@@ -170,6 +170,14 @@ fn a_store_started_from_a_snapshot_holds_the_chain_from_there_and_proves_the_sam
                 }
                 other => panic!("block {below}: {other:?}"),
             }
+            // The set of a height below H comes from the set changes.
+            let set = f
+                .store
+                .validator_set(&f.blocks[below as usize - 1].header.validators_hash)
+                .unwrap()
+                .unwrap();
+            let first = f.chain.genesis.validators();
+            assert_eq!(store.set_from_changes(Height(below), first).unwrap(), set);
             let refused = store.entry_proof(&StateKey::Treasury, Height(below));
             assert!(
                 matches!(refused, Err(StoreError::NotHeld { .. })),

@@ -60,6 +60,7 @@ pub mod io;
 mod metering;
 mod proposals;
 pub mod shell;
+mod snapshots;
 pub mod sync;
 pub mod upgrade;
 mod view;

@@ -200,6 +200,12 @@ impl<I: Io> Core<I> {
                 }
                 self.maybe_sync();
             }
+            // A running node asks for no snapshot: these answer nothing.
+            SyncResponse::Snapshots(_)
+            | SyncResponse::SnapshotAnchor(_)
+            | SyncResponse::SnapshotChunk(_) => {
+                debug!(%peer, "sync: a snapshot answer nobody asked for");
+            }
         }
     }
 
@@ -350,6 +356,13 @@ impl<I: Io> Core<I> {
                 }
                 SyncResponse::Txs(out)
             }
+            SyncRequest::Snapshots => self.answer_snapshots(),
+            SyncRequest::SnapshotAnchor { height } => self.answer_snapshot_anchor(height),
+            SyncRequest::SnapshotChunk {
+                height,
+                depth,
+                prefix,
+            } => self.answer_snapshot_chunk(height, depth, prefix),
         }
     }
 

@@ -3,6 +3,7 @@
 //! evidence pool, used to judge both proposals and pieces of evidence.
 
 use ledger::merkle::Frontier;
+use ledger::store::StoreError;
 use ledger::validity::{ChainView, Offence};
 use ledger::{Hash, Height, State, ValidatorSet};
 
@@ -41,8 +42,19 @@ impl<I: Io> ChainView for View<'_, I> {
     }
     fn set_at(&self, h: Height) -> Result<Option<ValidatorSet>, String> {
         let store = &self.core.store;
-        let Some(block) = store.block(h).map_err(|e| e.to_string())? else {
-            return Ok(None);
+        let block = match store.block(h) {
+            Ok(Some(block)) => block,
+            Ok(None) => return Ok(None),
+            // Below the snapshot a store started from, the set is the one
+            // the last set change before `h` started, which the store holds.
+            Err(StoreError::NotHeld { .. }) => {
+                return store
+                    .store()
+                    .set_from_changes(h, &self.core.shared.genesis.validator_set())
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => return Err(e.to_string()),
         };
         store
             .validator_set(&block.header.validators_hash)

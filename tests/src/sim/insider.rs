@@ -116,7 +116,7 @@ impl Sim {
                             SyncResponse::Blocks(vec![garbage_block(f, from)])
                         }
                     }
-                    SyncRequest::Txs(_) => SyncResponse::Txs(Vec::new()),
+                    other => node::statesync::nothing_yet(&other),
                 };
                 self.respond(From::Forger, reply.0, response);
             }

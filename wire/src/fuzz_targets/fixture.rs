@@ -327,6 +327,19 @@ pub fn seeds() -> Vec<Seed> {
             "txs",
             SyncRequest::Txs(block_4.txs.iter().map(SignedTx::hash).collect()),
         ),
+        ("snapshots", SyncRequest::Snapshots),
+        (
+            "snapshot-anchor",
+            SyncRequest::SnapshotAnchor { height: Height(3) },
+        ),
+        (
+            "snapshot-chunk",
+            SyncRequest::SnapshotChunk {
+                height: Height(3),
+                depth: 2,
+                prefix: 1,
+            },
+        ),
     ];
     for (name, request) in requests {
         add("sync_request", name, crate::encode(&request));
@@ -342,6 +355,21 @@ pub fn seeds() -> Vec<Seed> {
         ),
         ("blocks", SyncResponse::Blocks(f.blocks.clone())),
         ("txs", SyncResponse::Txs(block_4.txs.clone())),
+        (
+            "snapshots",
+            SyncResponse::Snapshots(vec![Height(1), Height(2), Height(3)]),
+        ),
+        ("snapshot-anchor-none", SyncResponse::SnapshotAnchor(None)),
+        (
+            "snapshot-chunk",
+            SyncResponse::SnapshotChunk(crate::ChunkAnswer::Chunk(
+                ledger::state::snapshot::Chunk::build(&f.chain.state, 1, 1),
+            )),
+        ),
+        (
+            "snapshot-chunk-too-large",
+            SyncResponse::SnapshotChunk(crate::ChunkAnswer::TooLarge),
+        ),
     ];
     for (name, response) in responses {
         add("sync_response", name, crate::encode(&response));

@@ -22,6 +22,7 @@ pub static EN: Strings = Strings {
     home_intro: "Every đồng that goes from the finance ministry to ministries, spending units and vendors is recorded in a signed ledger that nobody can quietly rewrite.",
     updated_at: "Data as of block {0}, {1}.",
     no_blocks_yet: "No block has been committed yet.",
+    holds_from: "This node started from a snapshot of block {0}: it holds the chain from that block on, and its running totals (money flows, monthly figures, red flags) count only the blocks after it. Earlier blocks and transactions are not held here; a node that holds the whole chain has them.",
     budget_heading: "Budget {0} by ministry",
     no_appropriations: "No budget has been appropriated yet.",
     budget_note: "Received and passed on are the ministry's own figures; committed and paid add up its departments. % executed = paid ÷ received.",

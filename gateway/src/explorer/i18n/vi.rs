@@ -22,6 +22,7 @@ pub static VI: Strings = Strings {
     home_intro: "Mỗi đồng đi từ Bộ Tài chính đến các bộ, đơn vị chi tiêu và nhà cung cấp đều được ghi vào một sổ cái có chữ ký, không ai lặng lẽ sửa được.",
     updated_at: "Dữ liệu đến khối {0}, lúc {1}.",
     no_blocks_yet: "Chưa có khối nào được ghi.",
+    holds_from: "Nút này khởi động từ ảnh chụp trạng thái tại khối {0}: nút lưu chuỗi từ khối đó trở đi, và các số cộng dồn (dòng tiền, số liệu theo tháng, cảnh báo) chỉ tính các khối sau đó. Các khối và giao dịch trước đó không được lưu ở đây; một nút lưu toàn bộ chuỗi có đủ.",
     budget_heading: "Ngân sách năm {0} theo bộ",
     no_appropriations: "Chưa có khoản cấp ngân sách nào.",
     budget_note: "«Được cấp» và «đã phân bổ» là số của bộ; «đã ký hợp đồng» và «đã thanh toán» là tổng của các đơn vị trực thuộc. Tỷ lệ giải ngân = đã thanh toán ÷ được cấp.",
