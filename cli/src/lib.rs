@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod ceremony;
 pub mod export;
+pub mod migrate;
 pub mod proof;
 pub mod query;
 pub mod render;
@@ -130,6 +131,9 @@ enum Command {
     /// validator never goes back to an older safety record, and signs
     /// nothing until it has caught up with the network.
     Restore(backup::RestoreArgs),
+    /// Bring a stopped node's store, written by an earlier version, to
+    /// this version's format; a store already at it is left as it is.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -291,6 +295,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         ),
         Command::Backup(args) => backup::backup(args, cli.output),
         Command::Restore(args) => backup::restore(args, cli.output),
+        Command::Migrate(args) => migrate::migrate(args, cli.output),
         Command::Witness(command) => {
             if matches!(command, witness::WitnessCommand::Run(_)) {
                 // Stops with the devnet that runs it, however the devnet ends.

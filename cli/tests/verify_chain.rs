@@ -213,3 +213,63 @@ fn a_home_without_a_store_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store"));
 }
+
+/// Runs `minhbach migrate --home DIR --output json`: exit code, stdout as
+/// JSON (null if none), stderr.
+fn migrate(dir: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
+        .args([
+            "migrate",
+            "--home",
+            dir.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn migrate_brings_a_store_of_the_format_before_to_this_one_once() {
+    let dir = tempfile::tempdir().unwrap();
+    make_home(dir.path(), 5);
+    let home = Home::new(dir.path());
+    home.open_existing_store()
+        .unwrap()
+        .downgrade_to_format_3()
+        .unwrap();
+    // The node refuses the store, naming the command.
+    let genesis = home.genesis().unwrap();
+    let refused = home.open_store(&genesis).map(|_| ()).unwrap_err();
+    assert!(
+        refused.to_string().contains("minhbach migrate"),
+        "{refused}"
+    );
+
+    // Not while the store is held, as a running node holds it.
+    let held = home.open_existing_store().unwrap();
+    let (code, _, stderr) = migrate(dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("stop the node first"), "{stderr}");
+    drop(held);
+
+    let (code, done, stderr) = migrate(dir.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(done["from"], 3, "{done}");
+    assert_eq!(done["to"], ledger::store::STORE_FORMAT, "{done}");
+    assert_eq!(done["blocks"], 5, "{done}");
+    let (code, report) = verify(dir.path());
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["height"], 5);
+
+    let (code, again, stderr) = migrate(dir.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(again["from"], again["to"], "{again}");
+    assert_eq!(again["blocks"], 0, "{again}");
+}

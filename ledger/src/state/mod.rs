@@ -26,6 +26,7 @@ pub mod snapshot;
 mod years;
 
 pub use approvals::check_key_set;
+#[cfg(feature = "store")]
 pub(crate) use map::key_hash_of_encoding;
 pub use map::{hashed_entries, key_hash, value_hash};
 pub use records::{
