@@ -10,6 +10,12 @@
 //! `ledger::statesync`). The store is written once, whole, after every
 //! check has passed: a node stopped or refused halfway has written nothing
 //! and starts again from scratch.
+//!
+//! A validator started this way holds no safety record, though its key
+//! may have signed before from a disk since lost: it gets the signing
+//! guard a restore into an empty home gets, and signs nothing until it has
+//! caught up with the network (the simulator's state-sync scenario shows
+//! it double-signing without).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -97,6 +103,19 @@ pub async fn run(
     // with none, and dials them again itself.
     client.disconnect_all().await;
     let snapshot = snapshot?;
+    // A validator's key may have signed before, from a disk since lost:
+    // it signs nothing until it has caught up with the network, as after a
+    // restore into an empty home (see `crate::driver::guard`). The guard
+    // goes in first: a node stopped before the snapshot is written starts
+    // state sync again, and one stopped after finds the guard there.
+    if home.validator_key_path().exists() {
+        let guard = crate::driver::guard::SignGuard {
+            floor: 1,
+            awaiting_network: true,
+        };
+        guard.save(&store)?;
+        info!("state sync: this validator signs nothing until it has caught up with the network");
+    }
     let h = store
         .start_from_snapshot(&state, genesis.hash(), &snapshot)?
         .height();

@@ -370,6 +370,29 @@ fn a_validator_restored_from_an_old_backup_never_signs_twice() {
 }
 
 #[test]
+fn a_validator_that_comes_back_by_state_sync_commits_the_same_chain_and_never_signs_twice() {
+    let name = "n=4 state-synced";
+    let scenario = Scenario {
+        set_changes: true,
+        ..restored_from_backups(Restore::FromSnapshot)
+    };
+    let t = run_many(name, &scenario);
+    assert_clean(name, &t);
+    assert!(
+        t.restores > 0,
+        "the scenario must start a validator from a snapshot"
+    );
+}
+
+#[test]
+fn the_checker_catches_a_validator_state_synced_without_the_signing_guard() {
+    checker_fires(
+        restored_from_backups(Restore::FromSnapshotUnguarded),
+        "double signing",
+    );
+}
+
+#[test]
 fn the_checker_catches_a_restore_without_the_signing_guard() {
     checker_fires(restored_from_backups(Restore::Unguarded), "double signing");
 }

@@ -124,7 +124,9 @@ impl Checker {
         let Ok(Some(meta)) = shared.store.meta() else {
             return;
         };
-        for h in seen + 1..=meta.height.0 {
+        // A store started from a snapshot holds the chain from its height.
+        let base = shared.store.base().map_or(0, |b| b.0);
+        for h in (seen + 1).max(base)..=meta.height.0 {
             let (Ok(Some(block)), Ok(Some(cert))) = (
                 shared.store.block(ledger::Height(h)),
                 shared.store.cert(ledger::Height(h)),

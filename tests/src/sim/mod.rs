@@ -31,6 +31,7 @@ mod life;
 mod load;
 mod net;
 mod restore;
+mod statesync;
 mod upgrade;
 
 use std::cmp::Reverse;
@@ -183,6 +184,12 @@ pub enum Restore {
     Guarded,
     /// The backup's store alone.
     Unguarded,
+    /// No backup: an empty disk started from a snapshot that a running
+    /// peer serves, as `node start --state-sync` starts it, with its
+    /// signing guard.
+    FromSnapshot,
+    /// The same without the signing guard (for the checker's test).
+    FromSnapshotUnguarded,
 }
 
 /// The validator that [`Scenario::restore`] restores from backups.

@@ -13,7 +13,11 @@ const BACKUPS_KEPT: usize = 3;
 impl Sim {
     /// Copies the store of node `i`, if the scenario restores it.
     pub(super) fn take_backup(&mut self, i: usize) {
-        if self.scenario.restore.is_none() || i != RESTORED_NODE {
+        let from_backup = matches!(
+            self.scenario.restore,
+            Some(Restore::Guarded | Restore::Unguarded)
+        );
+        if !from_backup || i != RESTORED_NODE {
             return;
         }
         let node = &mut self.nodes[i];
@@ -36,6 +40,10 @@ impl Sim {
             return;
         };
         if i != RESTORED_NODE {
+            return;
+        }
+        if matches!(how, Restore::FromSnapshot | Restore::FromSnapshotUnguarded) {
+            self.start_from_snapshot(i, how == Restore::FromSnapshot);
             return;
         }
         let node = &mut self.nodes[i];
