@@ -90,6 +90,20 @@ impl Topics {
     }
 }
 
+/// The peers a node with `state` lets connect: the current and next
+/// validators and the registered nodes, by peer id.
+pub fn allowed_peers(state: &ledger::State) -> std::collections::BTreeSet<libp2p::PeerId> {
+    state
+        .validators()
+        .validators()
+        .iter()
+        .chain(state.next_validators().validators())
+        .map(|v| v.peer_id.clone())
+        .chain(state.nodes().map(|n| n.peer_id.clone()))
+        .filter_map(|p| libp2p::PeerId::from_bytes(p.as_bytes()).ok())
+        .collect()
+}
+
 /// The libp2p identity of a node key (its seed).
 pub fn keypair(seed: [u8; 32]) -> identity::Keypair {
     identity::Keypair::ed25519_from_bytes(seed).expect("a 32-byte seed is a valid ed25519 key")

@@ -68,15 +68,7 @@ pub async fn run(
     let state = genesis.state();
     let trust = TrustAnchor::from_genesis_state(&state, genesis.hash());
     // The peers this node may talk to: those the genesis state allows.
-    let allowed: BTreeSet<PeerId> = state
-        .validators()
-        .validators()
-        .iter()
-        .chain(state.next_validators().validators())
-        .map(|v| v.peer_id.clone())
-        .chain(state.nodes().map(|n| n.peer_id.clone()))
-        .filter_map(|p| PeerId::from_bytes(p.as_bytes()).ok())
-        .collect();
+    let allowed = crate::net::allowed_peers(&state);
     for p in &allowed {
         swarm.behaviour_mut().allow.allow_peer(*p);
     }

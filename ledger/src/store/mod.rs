@@ -283,7 +283,7 @@ fn height_key(h: Height) -> [u8; 8] {
     h.0.to_be_bytes()
 }
 
-pub(super) fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
+fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
     // Entity ids never contain 0x00, so the separator keeps prefixes apart.
     let mut k = Vec::with_capacity(entity.as_str().len() + 13);
     k.extend_from_slice(entity.as_str().as_bytes());
@@ -293,7 +293,7 @@ pub(super) fn history_key(entity: &EntityId, h: Height, index: u32) -> Vec<u8> {
     k
 }
 
-pub(super) fn location_bytes(loc: TxLocation) -> [u8; 12] {
+fn location_bytes(loc: TxLocation) -> [u8; 12] {
     let mut b = [0u8; 12];
     b[..8].copy_from_slice(&loc.height.0.to_be_bytes());
     b[8..].copy_from_slice(&loc.index.to_be_bytes());
@@ -535,22 +535,15 @@ impl Store {
         let mut batch = WriteBatch::default();
         batch.put_cf(cf(&db, CF_BLOCKS), height_key(h), block.encode());
         batch.put_cf(cf(&db, CF_CERTS), height_key(h), cert.encode());
-        let vendors = written_vendors(outcome);
         let hashes = block.tx_hashes();
-        for (i, (tx, &hash)) in block.txs.iter().zip(&hashes).enumerate() {
-            let loc = TxLocation {
-                height: h,
-                index: i as u32,
-            };
-            batch.put_cf(cf(&db, CF_TXINDEX), hash.0, location_bytes(loc));
-            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, before) {
-                batch.put_cf(
-                    cf(&db, CF_HISTORY),
-                    history_key(&entity, h, loc.index),
-                    hash.0,
-                );
-            }
-        }
+        index_txs(
+            &db,
+            &mut batch,
+            block,
+            &hashes,
+            &written_vendors(outcome),
+            before,
+        );
         for ev in &block.evidence {
             batch.put_cf(cf(&db, CF_EVIDENCE), evidence_key(h, ev), codec::encode(ev));
         }
@@ -765,6 +758,34 @@ impl Store {
         let db = self.db();
         db.put_cf(cf(&db, name), key, value)?;
         Ok(())
+    }
+}
+
+/// Writes the transaction index and the entities' history entries of
+/// `block`, whose transactions hash to `hashes`, into `batch`; the
+/// counterparties are found in `vendors` and `before` as [`involved`] does.
+fn index_txs(
+    db: &DB,
+    batch: &mut WriteBatch,
+    block: &Block,
+    hashes: &[Hash],
+    vendors: &std::collections::HashMap<crate::types::ContractId, EntityId>,
+    before: &State,
+) {
+    let h = block.header.height;
+    for (i, (tx, &hash)) in block.txs.iter().zip(hashes).enumerate() {
+        let loc = TxLocation {
+            height: h,
+            index: i as u32,
+        };
+        batch.put_cf(cf(db, CF_TXINDEX), hash.0, location_bytes(loc));
+        for entity in involved(&tx.body.signer, &tx.body.op, vendors, before) {
+            batch.put_cf(
+                cf(db, CF_HISTORY),
+                history_key(&entity, h, loc.index),
+                hash.0,
+            );
+        }
     }
 }
 

@@ -12,10 +12,10 @@ use rocksdb::{WriteBatch, DB};
 
 use super::statemap::{put_entry, put_nodes, version_at, versioned, NodesAt};
 use super::{
-    cf, corrupt, height_key, involved, location_bytes, set_change_key, Store, StoreError,
-    TxLocation, CF_BLOCKS, CF_CERTS, CF_HISTORY, CF_META, CF_STATE_AT, CF_STATE_KEYS, CF_TREE,
-    CF_TXINDEX, CF_VALSETS, META_BASE, META_CHAIN_ID, META_FORMAT, META_GENESIS_HASH, META_HEIGHT,
-    META_LAST_HASH, META_STATE_ROOT, META_SUMMARY, META_TREE, STORE_FORMAT,
+    cf, corrupt, height_key, set_change_key, Store, StoreError, CF_BLOCKS, CF_CERTS, CF_META,
+    CF_STATE_AT, CF_STATE_KEYS, CF_TREE, CF_VALSETS, META_BASE, META_CHAIN_ID, META_FORMAT,
+    META_GENESIS_HASH, META_HEIGHT, META_LAST_HASH, META_STATE_ROOT, META_SUMMARY, META_TREE,
+    STORE_FORMAT,
 };
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::history::Subtree;
@@ -212,18 +212,8 @@ impl Store {
         }
         // Block H's transactions, indexed as a committed block's are; its
         // counterparties are looked up in the state after it.
-        let vendors = Default::default();
-        for (i, (tx, hash)) in block.txs.iter().zip(block.tx_hashes()).enumerate() {
-            let loc = TxLocation {
-                height: h,
-                index: i as u32,
-            };
-            batch.put_cf(cf(&db, CF_TXINDEX), hash.0, location_bytes(loc));
-            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
-                let key = super::history_key(&entity, h, loc.index);
-                batch.put_cf(cf(&db, CF_HISTORY), key, hash.0);
-            }
-        }
+        let hashes = block.tx_hashes();
+        super::index_txs(&db, &mut batch, block, &hashes, &Default::default(), state);
         let mut start = 0u64;
         let size = snapshot.history.size();
         let levels = (0..64u8).rev().filter(|l| size >> l & 1 == 1);

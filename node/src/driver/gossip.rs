@@ -6,7 +6,7 @@
 //! from a stranger: a vote whose signer is not a validator of its height is
 //! dropped before its signature is even checked, and is never forwarded.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use consensus::{Input, Signed};
@@ -363,18 +363,7 @@ impl<I: Io> Core<I> {
     /// nodes, but for those banned for invalid gossip until their ban is
     /// over; disallowing a peer closes its connections.
     pub(crate) fn update_allowed(&mut self) {
-        let wanted: BTreeSet<PeerId> = {
-            let state = self.shared.state.read().expect("state lock");
-            state
-                .validators()
-                .validators()
-                .iter()
-                .chain(state.next_validators().validators())
-                .map(|v| v.peer_id.clone())
-                .chain(state.nodes().map(|n| n.peer_id.clone()))
-                .filter_map(|p| PeerId::from_bytes(p.as_bytes()).ok())
-                .collect()
-        };
+        let wanted = crate::net::allowed_peers(&self.shared.state.read().expect("state lock"));
         for p in self
             .allowed
             .difference(&wanted)
