@@ -82,15 +82,25 @@ pub async fn run(
         connected: BTreeSet::new(),
         distrusted: BTreeSet::new(),
     };
-    let (height, offering) = client.find_offer().await?;
-    info!(
-        height = height.0,
-        peers = offering.len(),
-        "state sync: taking the snapshot"
-    );
-    let snapshot = client
-        .take(&trust, height, offering, state.chain_id())
-        .await;
+    let offers = client.find_offers().await?;
+    // The newest height first; a height whose pieces no peer sends as
+    // certified (one peer may offer a height that does not exist) gives
+    // way to the next.
+    let mut snapshot = Err(anyhow::anyhow!("state sync: no snapshot offered"));
+    for (height, offering) in offers.into_iter().rev() {
+        info!(
+            height = height.0,
+            peers = offering.len(),
+            "state sync: taking the snapshot"
+        );
+        snapshot = client
+            .take(&trust, height, offering, state.chain_id())
+            .await;
+        match &snapshot {
+            Ok(_) => break,
+            Err(e) => warn!("{e:#}; trying an older snapshot"),
+        }
+    }
     // The node's loop tracks its peers from their connections: it starts
     // with none, and dials them again itself.
     client.disconnect_all().await;
@@ -158,8 +168,8 @@ impl Client<'_> {
         }
     }
 
-    /// The highest snapshot height offered, with the peers offering it.
-    async fn find_offer(&mut self) -> anyhow::Result<(Height, Vec<PeerId>)> {
+    /// The snapshot heights offered, each with the peers offering it.
+    async fn find_offers(&mut self) -> anyhow::Result<BTreeMap<Height, Vec<PeerId>>> {
         let give_up = Instant::now() + OFFER_WAIT;
         loop {
             self.dial_all();
@@ -175,8 +185,8 @@ impl Client<'_> {
                     other => debug!(%peer, "state sync: no list of snapshots: {other:?}"),
                 }
             }
-            if let Some((h, peers)) = offers.into_iter().next_back() {
-                return Ok((h, peers));
+            if !offers.is_empty() {
+                return Ok(offers);
             }
             if Instant::now() >= give_up {
                 bail!(

@@ -11,6 +11,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use ledger::statesync::SnapshotAnchor;
 use ledger::Evidence;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::request_response;
@@ -18,8 +19,11 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use node::net::{self, Behaviour, BehaviourEvent, Topics};
-use node::wire::{self, VoteMsg};
+use node::wire::{self, SyncRequest, SyncResponse, VoteMsg};
 use tokio::sync::mpsc;
+
+/// The snapshot height a lying peer offers.
+pub const LIED_HEIGHT: ledger::Height = ledger::Height(1 << 40);
 
 /// A gossip topic the peer publishes on.
 pub use node::driver::Topic;
@@ -57,6 +61,22 @@ impl Peer {
         targets: Vec<(PeerId, Multiaddr)>,
         transmit_bytes_max: usize,
     ) -> Peer {
+        Peer::spawn(seed, targets, transmit_bytes_max, false)
+    }
+
+    /// [`Peer::start`] with a peer that offers a snapshot of a height far
+    /// above the chain's and answers every request for it with pieces that
+    /// fail their checks.
+    pub fn start_snapshot_liar(seed: [u8; 32], targets: Vec<(PeerId, Multiaddr)>) -> Peer {
+        Peer::spawn(seed, targets, net::GOSSIP_TRANSMIT_BYTES_MAX, true)
+    }
+
+    fn spawn(
+        seed: [u8; 32],
+        targets: Vec<(PeerId, Multiaddr)>,
+        transmit_bytes_max: usize,
+        liar: bool,
+    ) -> Peer {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -67,7 +87,7 @@ impl Peer {
             net::build_swarm_with(net::keypair(seed), transmit_bytes_max).expect("the peer's swarm")
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        rt.spawn(run_peer(swarm, topics, targets, rx));
+        rt.spawn(run_peer(swarm, topics, targets, rx, liar));
         Peer {
             cmds: Some(tx),
             rt: Some(rt),
@@ -132,6 +152,7 @@ async fn run_peer(
     topics: Topics,
     targets: Vec<(PeerId, Multiaddr)>,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    liar: bool,
 ) {
     for (p, _) in &targets {
         swarm.behaviour_mut().allow.allow_peer(*p);
@@ -177,7 +198,7 @@ async fn run_peer(
                     let _ = reply.send(received.clone());
                 }
             },
-            event = swarm.select_next_some() => on_event(&mut swarm, event, &mut received),
+            event = swarm.select_next_some() => on_event(&mut swarm, event, &mut received, liar),
         }
     }
 }
@@ -195,6 +216,7 @@ fn on_event(
     swarm: &mut Swarm<Behaviour>,
     event: SwarmEvent<BehaviourEvent>,
     received: &mut Vec<Evidence>,
+    liar: bool,
 ) {
     match event {
         SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -223,7 +245,16 @@ fn on_event(
                 },
             ..
         })) => {
-            let response = node::statesync::nothing_yet(&request);
+            let response = match request {
+                SyncRequest::Snapshots if liar => SyncResponse::Snapshots(vec![LIED_HEIGHT]),
+                SyncRequest::SnapshotAnchor { .. } if liar => {
+                    SyncResponse::SnapshotAnchor(Some(SnapshotAnchor {
+                        bundle: b"{\"format\": \"not a state proof\"}".to_vec(),
+                        history: Vec::new(),
+                    }))
+                }
+                _ => node::statesync::nothing_yet(&request),
+            };
             let _ = swarm.behaviour_mut().sync.send_response(channel, response);
         }
         _ => {}

@@ -1,9 +1,11 @@
 //! State sync in a running network of processes (README "State sync"):
 //! four validators commit past height 1,000, then a full node with an
-//! empty store starts with `--state-sync`. It takes the newest snapshot
-//! the validators serve, checks it from its genesis file, syncs on from
-//! there, and then serves the same state proofs as the validators, while
-//! it answers plainly that it does not hold the heights below its
+//! empty store starts with `--state-sync`. A registered peer lies to it,
+//! offering a snapshot far above the chain with an anchor that does not
+//! check; the node refuses it by name and takes the newest snapshot the
+//! validators serve instead, checks it from its genesis file, syncs on
+//! from there, and then serves the same state proofs as the validators,
+//! while it answers plainly that it does not hold the heights below its
 //! snapshot.
 //!
 //! Every wait has a deadline; the processes are killed when the test ends,
@@ -12,14 +14,18 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ledger::crypto::read_key_file;
 use serde_json::Value;
 use tests::cluster::{wait_for, Cluster};
+use tests::peer::Peer;
 use tools::client::ClientError;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minhbach-under-test");
 const VALIDATORS: usize = 4;
 /// The full node, started last.
 const JOINER: usize = VALIDATORS;
+/// The full node whose key the lying peer holds (never started).
+const LIAR: usize = VALIDATORS + 1;
 /// Snapshots every this many heights.
 const INTERVAL: u64 = 250;
 /// The height the network passes before the full node starts.
@@ -33,7 +39,7 @@ fn state_proof(c: &Cluster, i: usize, key: &str, height: u64) -> Value {
 
 #[test]
 fn a_full_node_joins_by_state_sync_past_height_1000_and_serves_the_same_state_proofs() {
-    let mut c = Cluster::new(BIN, VALIDATORS, 1);
+    let mut c = Cluster::new(BIN, VALIDATORS, 2);
     for i in 0..=JOINER {
         c.configure(i, |config| {
             config.consensus.block_interval_ms = 0;
@@ -46,6 +52,13 @@ fn a_full_node_joins_by_state_sync_past_height_1000_and_serves_the_same_state_pr
     }
     c.wait_height(0, TARGET + 1, Duration::from_secs(300));
 
+    let key = read_key_file(&c.node(LIAR).home.join("node_key")).unwrap();
+    let joiner = c.node(JOINER);
+    let target = (
+        joiner.peer_id.to_string().parse().unwrap(),
+        joiner.dial_address().parse().unwrap(),
+    );
+    let _liar = Peer::start_snapshot_liar(key.seed(), vec![target]);
     let bin = Path::new(BIN).to_owned();
     c.start_with(JOINER, &bin, &["--state-sync"]);
     let status = wait_for(
@@ -62,11 +75,13 @@ fn a_full_node_joins_by_state_sync_past_height_1000_and_serves_the_same_state_pr
     assert!(base >= TARGET, "snapshot {base}: {status}");
     assert_eq!(base % INTERVAL, 0, "snapshot {base}");
     let log = std::fs::read_to_string(c.node(JOINER).home.join("node.log")).unwrap();
-    assert!(
-        log.contains("state sync: the store starts at the snapshot"),
-        "{}",
-        c.log_tail(JOINER)
-    );
+    for said in [
+        "state sync: refused what the peer sent",
+        "trying an older snapshot",
+        "state sync: the store starts at the snapshot",
+    ] {
+        assert!(log.contains(said), "{said:?} missing:\n{log}");
+    }
 
     // It syncs on past where the network was when it joined.
     let network = c.height(0).unwrap();
