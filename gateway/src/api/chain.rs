@@ -209,9 +209,13 @@ pub(super) async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> A
             }),
         }));
     }
-    Err(ApiError::not_found(format!(
-        "transaction {hash} is not known here"
-    )))
+    Err(ApiError::not_found(match s.store.base()? {
+        Height(0) => format!("transaction {hash} is not known here"),
+        base => format!(
+            "transaction {hash} is not known here: this node started from a snapshot of \
+             height {base} and holds no transaction committed before it"
+        ),
+    }))
 }
 
 /// A transaction's audit bundle
