@@ -6,6 +6,9 @@ impl From<ExportError> for ApiError {
     fn from(e: ExportError) -> ApiError {
         match e {
             ExportError::NoContracts { .. } => ApiError::not_found(e.to_string()),
+            // An export reads the blocks from genesis, which a node started
+            // from a snapshot does not hold.
+            ExportError::Store(e @ ledger::store::StoreError::NotHeld { .. }) => e.into(),
             e => ApiError::internal(e),
         }
     }
