@@ -154,6 +154,26 @@ fn a_full_node_joins_by_state_sync_past_height_1000_and_serves_the_same_state_pr
         // A validator holds it.
         c.client(0).get(&path).unwrap();
     }
+    // The explorer says the same, on its home page and for a block below.
+    let explorer = c
+        .node(JOINER)
+        .explorer_url()
+        .expect("full nodes serve the explorer");
+    let page = |path: &str| {
+        let url = format!("{}{path}?lang=en", explorer.trim_end_matches('/'));
+        let r = reqwest::blocking::get(url).unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, home) = page("/");
+    assert_eq!(status, 200, "{home}");
+    assert!(
+        home.contains("This node started from a snapshot of block"),
+        "{home}"
+    );
+    let (status, below) = page(&format!("/blocks/{}", base - 1));
+    assert_eq!(status, 404, "{below}");
+    assert!(below.contains("not held here"), "{below}");
+
     let blocks = c.client(JOINER).get("/v1/blocks?limit=100").unwrap();
     let lowest = blocks["blocks"]
         .as_array()
