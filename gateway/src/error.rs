@@ -194,8 +194,22 @@ pub fn tx_message(e: &TxError) -> String {
     }
 }
 
+/// Seconds a client refused with 429 (`busy`, `mempool_full`,
+/// `rate_limited`) is told to wait before it tries again: a block commits
+/// and the mempool drains within about that.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 impl IntoResponse for ApiError {
+    /// The error's JSON; a 429 carries `Retry-After`, so that a client
+    /// refused under load waits instead of retrying at once.
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

@@ -312,7 +312,17 @@ async fn a_batch_sent_to_a_full_mempool_is_refused_unread() {
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text());
     assert_eq!(a.error_code(), "mempool_full");
     assert!(a.text().contains("txs_max 1"), "{}", a.text());
+    // Told when to try again, not left to retry at once.
+    assert_eq!(a.header(header::RETRY_AFTER), "1");
     doc.check("post", "/v1/txs/batch", &a);
+    // One transaction alone is refused the same way.
+    let second = f.next_payment(0, 1_000, "FULL-2");
+    let a = f
+        .post_to("/v1/txs", "application/octet-stream", second.encode())
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text());
+    assert_eq!(a.error_code(), "mempool_full");
+    assert_eq!(a.header(header::RETRY_AFTER), "1");
 }
 
 /// A full mempool makes room for a signer holding fewer by evicting another
