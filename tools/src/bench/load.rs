@@ -47,8 +47,12 @@ pub const TREASURY: &str = "BTC";
 pub const MINISTRIES_MAX: usize = 8;
 /// Vendors in the world.
 pub const VENDORS: usize = 64;
-/// Most departments: their ids have four digits.
-pub const DEPARTMENTS_MAX: usize = 9_999;
+/// Most departments: their ids have five digits.
+pub const DEPARTMENTS_MAX: usize = 99_999;
+/// Departments signing the load unless told otherwise: as many distinct
+/// keys as a treasury's spending units, so that signature batches see as
+/// few repeated keys as they will in production.
+pub const DEPARTMENTS_DEFAULT: usize = 10_000;
 /// Contracts each department awards during the setup; the load pays on them.
 pub const SETUP_CONTRACTS_PER_DEPARTMENT: usize = 4;
 /// Most load transactions in one plan.
@@ -270,7 +274,7 @@ impl World {
             departments: (0..departments)
                 .map(|d| {
                     let m = d % ministries;
-                    (id(&format!("BO-{:02}.DV-{:04}", m + 1, d + 1)), m)
+                    (id(&format!("BO-{:02}.DV-{:05}", m + 1, d + 1)), m)
                 })
                 .collect(),
             vendors: (1..=VENDORS).map(|v| id(&format!("NCC-{v:04}"))).collect(),
@@ -298,7 +302,7 @@ impl World {
         }
         for (i, (d, m)) in self.departments.iter().enumerate() {
             let name = format!(
-                "Đơn vị dự toán {:04} thuộc Bộ thử nghiệm {:02}",
+                "Đơn vị dự toán {:05} thuộc Bộ thử nghiệm {:02}",
                 i + 1,
                 m + 1
             );
@@ -351,7 +355,9 @@ pub struct Planned {
 /// The setup and the load.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Setup phases, in order; each must be committed before the next is sent.
+    /// Setup phases, in order; each must be committed before the next is sent,
+    /// and none holds more than [`SETUP_NONCES_PER_SIGNER`] transactions of
+    /// one signer.
     pub setup: Vec<Vec<TxBody>>,
     /// The measured transactions, in submission order.
     pub load: Vec<Planned>,
@@ -571,9 +577,36 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
         })
         .collect();
     Plan {
-        setup: vec![appropriations, allocations, contracts],
+        setup: [appropriations, allocations, contracts]
+            .into_iter()
+            .flat_map(|phase| rounds(phase, SETUP_NONCES_PER_SIGNER))
+            .collect(),
         load,
     }
+}
+
+/// Most transactions of one signer in one setup phase: a node holds at
+/// most this many of a signer's nonces beyond its committed one, so a
+/// ministry allocating to thousands of departments does so over several
+/// phases.
+pub const SETUP_NONCES_PER_SIGNER: usize = node::mempool::FUTURE_NONCES_PER_SIGNER_MAX as usize;
+
+/// Splits `phase` into rounds, each to be committed before the next, in
+/// which no signer has more than `per_signer` transactions; each signer's
+/// transactions keep their order.
+fn rounds(phase: Vec<TxBody>, per_signer: usize) -> Vec<Vec<TxBody>> {
+    let mut seen: BTreeMap<EntityId, usize> = BTreeMap::new();
+    let mut out: Vec<Vec<TxBody>> = Vec::new();
+    for body in phase {
+        let k = seen.entry(body.signer.clone()).or_default();
+        let round = *k / per_signer;
+        *k += 1;
+        if out.len() <= round {
+            out.resize_with(round + 1, Vec::new);
+        }
+        out[round].push(body);
+    }
+    out
 }
 
 /// A signed transaction as it is sent: its canonical bytes and its hash.
@@ -667,6 +700,48 @@ mod tests {
         // The message names the problem and what to write instead.
         let e = parse_mix("refund=5").unwrap_err();
         assert!(e.contains("refund") && e.contains("pay, award"), "{e}");
+    }
+
+    #[test]
+    fn ten_thousand_signers_set_up_in_phases_no_node_refuses() {
+        let world = World::new(DEPARTMENTS_DEFAULT);
+        assert_eq!(world.load_signers(), MINISTRIES_MAX + 10_000);
+        let spec = LoadSpec {
+            txs: 1_000,
+            mix: Mix::default(),
+            seed: 3,
+            validators: 4,
+            year: Year(2026),
+        };
+        let plan = plan(&world, CHAIN_ID, &spec);
+        let mut total = 0;
+        for (i, phase) in plan.setup.iter().enumerate() {
+            let mut per_signer: BTreeMap<&EntityId, usize> = BTreeMap::new();
+            for body in phase {
+                *per_signer.entry(&body.signer).or_default() += 1;
+            }
+            let most = per_signer.values().max().copied().unwrap_or(0);
+            assert!(
+                most <= 64,
+                "setup phase {i} holds {most} transactions of one signer"
+            );
+            total += phase.len();
+        }
+        // The treasury to each ministry, each ministry to its 1,250
+        // departments (in 20 phases of 64 at most), then each department's
+        // contracts.
+        assert_eq!(
+            total,
+            MINISTRIES_MAX + 10_000 + 10_000 * SETUP_CONTRACTS_PER_DEPARTMENT
+        );
+        assert!(
+            plan.setup.len() >= 1 + 1_250 / 64 + 1,
+            "{}",
+            plan.setup.len()
+        );
+        let ids: std::collections::BTreeSet<&EntityId> =
+            plan.setup.iter().flatten().map(|b| &b.signer).collect();
+        assert_eq!(ids.len(), 1 + MINISTRIES_MAX + 10_000);
     }
 
     /// The bench's genesis, keys derived from the ids as the feed's tests do.

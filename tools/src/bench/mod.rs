@@ -132,8 +132,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Spending departments signing the load (with up to 8 ministries, which
-    /// sign the allocations).
-    #[arg(long, default_value_t = 128,
+    /// sign the allocations), each with its own key.
+    #[arg(long, default_value_t = load::DEPARTMENTS_DEFAULT as u64,
         value_parser = clap::value_parser!(u64).range(1..=load::DEPARTMENTS_MAX as u64))]
     signers: u64,
     /// Relative weights of the operations: pay, award, allocate and

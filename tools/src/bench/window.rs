@@ -65,9 +65,8 @@ pub(super) fn send_setup(
     let client = submit::submit_client();
     let url = format!("{api}/v1/txs/batch");
     let mut total = 0;
-    let names = ["appropriations", "allocations", "contract awards"];
     for (i, phase) in setup.iter().enumerate() {
-        let what = format!("the setup's {}", names.get(i).unwrap_or(&"phase"));
+        let what = format!("setup phase {} of {}", i + 1, setup.len());
         for chunk in phase.chunks(submit::BATCH_TXS_MAX) {
             let body = submit::batch_body(chunk.iter().map(|s| s.bytes.as_slice()));
             let results = submit::post_batch(&client, &url, body, chunk.len())
