@@ -283,6 +283,8 @@ impl Genesis {
                 format!("{} is more than 18", c.decimals),
             ));
         }
+        let kinds: std::collections::BTreeMap<&EntityId, EntityKind> =
+            self.entities.iter().map(|e| (&e.id, e.kind)).collect();
         let mut ids = BTreeSet::new();
         let mut treasuries = 0;
         for (i, e) in self.entities.iter().enumerate() {
@@ -314,24 +316,21 @@ impl Genesis {
                         "a department needs its ministry as parent",
                     ))
                 }
-                (EntityKind::Department, Some(p)) => {
-                    let parent = self.entities.iter().find(|x| x.id == *p);
-                    match parent {
-                        None => {
-                            return Err(invalid(
-                                at("parent"),
-                                format!("{p} is not a genesis entity"),
-                            ))
-                        }
-                        Some(x) if x.kind != EntityKind::Ministry => {
-                            return Err(invalid(
-                                at("parent"),
-                                format!("{p} is a {}, not a ministry", x.kind.as_str()),
-                            ))
-                        }
-                        Some(_) => {}
+                (EntityKind::Department, Some(p)) => match kinds.get(p) {
+                    None => {
+                        return Err(invalid(
+                            at("parent"),
+                            format!("{p} is not a genesis entity"),
+                        ))
                     }
-                }
+                    Some(kind) if *kind != EntityKind::Ministry => {
+                        return Err(invalid(
+                            at("parent"),
+                            format!("{p} is a {}, not a ministry", kind.as_str()),
+                        ))
+                    }
+                    Some(_) => {}
+                },
                 (_, Some(_)) => {
                     return Err(invalid(at("parent"), "only departments have a parent"))
                 }

@@ -401,11 +401,13 @@ pub fn generate_governed(
         &t.name,
         treasury_key.public_key(),
     )?;
-    for (e, key) in spec.entities.iter().zip(&entity_keys) {
-        if e.kind != EntityKind::Treasury {
-            draft.add_entity(e.with_key(key.public_key()))?;
-        }
-    }
+    draft.add_entities(
+        spec.entities
+            .iter()
+            .zip(&entity_keys)
+            .filter(|(e, _)| e.kind != EntityKind::Treasury)
+            .map(|(e, key)| e.with_key(key.public_key())),
+    )?;
     // The further keys of k-of-n entities, made as their holders would.
     let mut more_keys: Vec<(EntityId, Vec<SigningKey>)> = Vec::new();
     for (id, count, threshold) in &governance.key_sets {
