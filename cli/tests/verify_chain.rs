@@ -117,33 +117,29 @@ fn make_home(dir: &std::path::Path, blocks: u64) -> Genesis {
     genesis
 }
 
+/// Runs `minhbach ARGS --home DIR --output json`: the exit code, stdout
+/// as JSON (null if it is not), and stderr.
+fn run_json(args: &[&str], dir: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
+        .args(args)
+        .args(["--home", dir.to_str().unwrap(), "--output", "json"])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Exit code and JSON summary of `verify chain`, run with stderr piped:
 /// not a terminal, so no progress bar may appear there.
 fn verify(dir: &std::path::Path) -> (Option<i32>, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
-        .args([
-            "verify",
-            "chain",
-            "--home",
-            dir.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "stdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(
-        out.stderr.is_empty(),
-        "stderr is not a terminal, yet: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), json)
+    let (code, json, stderr) = run_json(&["verify", "chain"], dir);
+    assert!(!json.is_null(), "no JSON summary; stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr is not a terminal, yet: {stderr}");
+    (code, json)
 }
 
 #[test]
@@ -214,25 +210,9 @@ fn a_home_without_a_store_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store"));
 }
 
-/// Runs `minhbach migrate --home DIR --output json`: exit code, stdout as
-/// JSON (null if none), stderr.
+/// `minhbach migrate --home DIR --output json`.
 fn migrate(dir: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_minhbach"))
-        .args([
-            "migrate",
-            "--home",
-            dir.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (
-        out.status.code(),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_json(&["migrate"], dir)
 }
 
 #[test]

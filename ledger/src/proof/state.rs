@@ -265,6 +265,14 @@ impl StateBundle {
 
     /// Checks the proof against the genesis facts, with no network.
     pub fn verify(&self, anchor: &TrustAnchor) -> Result<VerifiedEntry, ProofError> {
+        self.verify_with_set(anchor).map(|(entry, _)| entry)
+    }
+
+    /// [`StateBundle::verify`], with set(H) it followed the changes to.
+    pub(crate) fn verify_with_set(
+        &self,
+        anchor: &TrustAnchor,
+    ) -> Result<(VerifiedEntry, crate::validators::ValidatorSet), ProofError> {
         ProofError::check_format(
             (&self.format, self.version),
             STATE_BUNDLE_FORMAT,
@@ -279,7 +287,7 @@ impl StateBundle {
         let block_hash = target.hash();
         let witnessed = check_witnesses(&self.witnesses, anchor, target.height, &block_hash)?;
         let signed_power = signed_power(&self.block.certificate, &trusted);
-        Ok(VerifiedEntry {
+        let entry = VerifiedEntry {
             key,
             value,
             height: target.height,
@@ -291,7 +299,8 @@ impl StateBundle {
             set_changes: self.validator_set_changes.len(),
             witnesses: witnessed.counted,
             uncounted_witnesses: witnessed.uncounted,
-        })
+        };
+        Ok((entry, trusted))
     }
 }
 

@@ -105,12 +105,18 @@ impl State {
                 None => map.remove(&k),
             };
         }
+        State::with_map(chain_id, Height(0), map)
+    }
+
+    /// The state of `map` at `height`, its authenticated map built anew
+    /// from the entries.
+    fn with_map(chain_id: &str, height: Height, map: BTreeMap<StateKey, StateValue>) -> State {
         let mut tree = Nodes::new();
         let (root, nodes) = tree.update(&tree_changes(map.iter().map(|(k, v)| (k, Some(v)))));
         tree.apply(&nodes);
         State {
             chain_id: chain_id.to_owned(),
-            height: Height(0),
+            height,
             root,
             map,
             tree,
@@ -160,22 +166,14 @@ impl State {
         root: Hash,
         entries: impl IntoIterator<Item = (StateKey, StateValue)>,
     ) -> Result<State, String> {
-        let map: BTreeMap<StateKey, StateValue> = entries.into_iter().collect();
-        let mut tree = Nodes::new();
-        let (got, nodes) = tree.update(&tree_changes(map.iter().map(|(k, v)| (k, Some(v)))));
-        tree.apply(&nodes);
-        if got != root {
+        let state = State::with_map(chain_id, height, entries.into_iter().collect());
+        if state.root != root {
             return Err(format!(
-                "the entries give the state root {got}, not the certified {root}"
+                "the entries give the state root {}, not the certified {root}",
+                state.root
             ));
         }
-        Ok(State {
-            chain_id: chain_id.to_owned(),
-            height,
-            root,
-            map,
-            tree,
-        })
+        Ok(state)
     }
 
     /// The authenticated map's nodes.

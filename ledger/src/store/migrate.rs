@@ -53,14 +53,7 @@ impl Store {
                 "the store is empty: there is nothing to migrate",
             ));
         };
-        if meta.chain_id != genesis.chain_id() || meta.genesis_hash != genesis_hash {
-            return Err(StoreError::OtherChain {
-                expected: genesis.chain_id().to_owned(),
-                expected_genesis: genesis_hash,
-                found: meta.chain_id,
-                found_genesis: meta.genesis_hash,
-            });
-        }
+        meta.check_chain(genesis, genesis_hash)?;
         let mut done = Migration {
             from,
             to: STORE_FORMAT,

@@ -443,14 +443,7 @@ impl Store {
     pub fn init(&self, genesis: &State, genesis_hash: Hash) -> Result<State, StoreError> {
         let db = self.db();
         if let Some(meta) = self.meta()? {
-            if meta.chain_id != genesis.chain_id() || meta.genesis_hash != genesis_hash {
-                return Err(StoreError::OtherChain {
-                    expected: genesis.chain_id().to_owned(),
-                    expected_genesis: genesis_hash,
-                    found: meta.chain_id,
-                    found_genesis: meta.genesis_hash,
-                });
-            }
+            meta.check_chain(genesis, genesis_hash)?;
             self.check_format()?;
             let state = self.load_state(&meta)?;
             if meta.height > Height(0) && self.get(CF_META, META_SUMMARY)?.is_none() {

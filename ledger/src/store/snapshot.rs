@@ -117,18 +117,19 @@ impl Store {
         let mut level = 0usize;
         let mut node = nodes.read(&NodePos::root())?;
         let entries = loop {
+            // At the prefix's depth, every entry under it; above it, the
+            // map ends at an empty subtree or a leaf, or goes on down.
+            if node.is_some() && level == usize::from(depth) {
+                match entries_under(&db, &path, level, h, bytes_max)? {
+                    Some(entries) => break entries,
+                    None => return Ok(None),
+                }
+            }
             match node {
                 None => break Vec::new(),
-                Some(Node::Leaf { key, .. }) if level < usize::from(depth) => {
+                Some(Node::Leaf { key, .. }) => {
                     break entry_at(&db, &key, h)?.into_iter().collect()
                 }
-                Some(_) if level == usize::from(depth) => {
-                    match entries_under(&db, &path, usize::from(depth), h, bytes_max)? {
-                        Some(entries) => break entries,
-                        None => return Ok(None),
-                    }
-                }
-                Some(Node::Leaf { .. }) => unreachable!("a leaf above the depth is taken first"),
                 Some(Node::Internal { left, right }) => {
                     let (on, off) = if bit(&path, level) {
                         (right, left)

@@ -165,6 +165,26 @@ pub(super) fn version_at(
     }
 }
 
+impl ChainMeta {
+    /// [`StoreError::OtherChain`] unless these are the facts of the chain
+    /// that started from `genesis` (hash `genesis_hash`).
+    pub(crate) fn check_chain(
+        &self,
+        genesis: &State,
+        genesis_hash: Hash,
+    ) -> Result<(), StoreError> {
+        if self.chain_id != genesis.chain_id() || self.genesis_hash != genesis_hash {
+            return Err(StoreError::OtherChain {
+                expected: genesis.chain_id().to_owned(),
+                expected_genesis: genesis_hash,
+                found: self.chain_id.clone(),
+                found_genesis: self.genesis_hash,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// The store's format: [`STORE_FORMAT`] for one this version wrote.
     pub fn format(&self) -> Result<u32, StoreError> {

@@ -45,6 +45,14 @@ fn replayed(f: &Fixture, h: u64) -> State {
     state
 }
 
+/// The chunk `f`'s store serves for `prefix` of `depth` bits at `h`.
+fn served(f: &Fixture, h: Height, depth: u8, prefix: u32) -> Chunk {
+    f.store
+        .snapshot_chunk(h, depth, prefix, ROOMY)
+        .unwrap()
+        .unwrap()
+}
+
 /// Everything a node takes to start at `h`, chunks of `depth` bits.
 fn snapshot(f: &Fixture, h: u64, depth: u8) -> VerifiedSnapshot {
     let anchored = Anchored::check(&f.anchor(), &anchor_of(f, h)).unwrap();
@@ -56,11 +64,7 @@ fn snapshot(f: &Fixture, h: u64, depth: u8) -> VerifiedSnapshot {
     }
     let mut entries = Vec::new();
     for prefix in 0..1u32 << depth {
-        let chunk = f
-            .store
-            .snapshot_chunk(Height(h), depth, prefix, ROOMY)
-            .unwrap()
-            .unwrap();
+        let chunk = served(f, Height(h), depth, prefix);
         entries.extend(anchored.check_chunk(&chunk).unwrap());
     }
     anchored.finish(&f.chain.chain_id, entries, blocks).unwrap()
@@ -73,13 +77,8 @@ fn chunks_served_from_the_store_are_the_state_of_their_height() {
         let state = replayed(&f, h);
         for depth in [0u8, 1, 3, 6] {
             for prefix in 0..1u32 << depth {
-                let served = f
-                    .store
-                    .snapshot_chunk(Height(h), depth, prefix, ROOMY)
-                    .unwrap()
-                    .unwrap();
                 assert_eq!(
-                    served,
+                    served(&f, Height(h), depth, prefix),
                     Chunk::build(&state, depth, prefix),
                     "{h} {depth} {prefix}"
                 );
@@ -271,11 +270,7 @@ fn every_piece_a_peer_gets_wrong_is_refused_by_name() {
     ));
 
     // A chunk of another height, and one with an entry changed.
-    let stale = f
-        .store
-        .snapshot_chunk(Height(h - 1), 0, 0, ROOMY)
-        .unwrap()
-        .unwrap();
+    let stale = served(&f, Height(h - 1), 0, 0);
     assert!(matches!(
         anchored.check_chunk(&stale),
         Err(SnapshotError::Chunk {
@@ -284,11 +279,7 @@ fn every_piece_a_peer_gets_wrong_is_refused_by_name() {
         })
     ));
     // Entries left out: the state of H cannot be made.
-    let half = f
-        .store
-        .snapshot_chunk(Height(h), 1, 0, ROOMY)
-        .unwrap()
-        .unwrap();
+    let half = served(&f, Height(h), 1, 0);
     let entries = anchored.check_chunk(&half).unwrap();
     let blocks = anchored
         .block_heights()
@@ -300,11 +291,7 @@ fn every_piece_a_peer_gets_wrong_is_refused_by_name() {
         Err(SnapshotError::State(_))
     ));
     // A block missing.
-    let whole = f
-        .store
-        .snapshot_chunk(Height(h), 0, 0, ROOMY)
-        .unwrap()
-        .unwrap();
+    let whole = served(&f, Height(h), 0, 0);
     let entries = anchored.check_chunk(&whole).unwrap();
     assert!(matches!(
         anchored.finish(&f.chain.chain_id, entries, BTreeMap::new()),
