@@ -5,8 +5,10 @@
 
 use thiserror::Error;
 
-use crate::state::State;
+use crate::block::Block;
+use crate::state::{State, Verdict};
 use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
+use crate::tx::{verify_tx_batch, SignedTx};
 use crate::types::{Hash, Height};
 use crate::validity::{check_block, ChainView, Walk};
 
@@ -50,6 +52,74 @@ pub struct VerifyReport {
     pub state_root: Hash,
 }
 
+/// Blocks read and checked ahead of the walk, at most.
+const READ_AHEAD_BLOCKS: usize = 4;
+
+/// A block read ahead of the walk, with its signatures' verdicts and what
+/// is wrong with its transaction index, told once the walk has checked the
+/// block itself (a rewritten block is named for what it is, not for the
+/// index entries it no longer matches).
+struct Read {
+    block: Block,
+    verdicts: Vec<Option<Verdict>>,
+    index: Result<(), VerifyError>,
+}
+
+/// Reads block `h`, verifies its transactions' signatures on every core,
+/// and checks its transactions' index entries: everything of the block
+/// that does not depend on the state before it.
+fn read_ahead(store: &Store, h: Height) -> Result<Read, VerifyError> {
+    let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
+    let index = check_index(store, h, &block);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let part = block.txs.len().div_ceil(threads).max(1);
+    let verdicts = std::thread::scope(|scope| {
+        let parts: Vec<_> = block
+            .txs
+            .chunks(part)
+            .map(|txs| {
+                scope.spawn(move || {
+                    let txs: Vec<&SignedTx> = txs.iter().collect();
+                    verify_tx_batch(&txs)
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("signature verification does not panic"))
+            .map(|valid| Some(Verdict { valid }))
+            .collect()
+    });
+    Ok(Read {
+        block,
+        verdicts,
+        index,
+    })
+}
+
+/// Checks that the transaction index places each of `block`'s
+/// transactions in it.
+fn check_index(store: &Store, h: Height, block: &Block) -> Result<(), VerifyError> {
+    for (i, tx) in block.txs.iter().enumerate() {
+        let want = TxLocation {
+            height: h,
+            index: i as u32,
+        };
+        // The index entry cannot know its height; name the block's.
+        let found = store.tx_location(&tx.hash()).map_err(|e| match e {
+            StoreError::Corrupt { what, .. } => StoreError::Corrupt { height: h, what },
+            e => e,
+        })?;
+        if found != Some(want) {
+            return Err(bad(
+                h,
+                format!("transaction index entry for {} is wrong", tx.hash()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn bad(height: Height, what: impl Into<String>) -> VerifyError {
     VerifyError::Bad {
         height,
@@ -91,77 +161,88 @@ pub fn verify_store(
     // The history tree, grown here block by block, to hold every stored
     // subtree against: a doctored one would make proofs that fail.
     let mut history = crate::merkle::Frontier::default();
-    for n in 1..=meta.height.0 {
-        let h = Height(n);
-        let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
-        // The one rule every validator judged the block by.
-        let verdicts = walk.state.batch_verdicts(&block.txs);
-        let outcome = check_block(&walk, &block, verdicts).map_err(|e| bad(h, e.to_string()))?;
-        let state = &walk.state;
-        let cert = store
-            .cert(h)?
-            .ok_or_else(|| bad(h, "commit certificate missing"))?;
-        cert.verify(state.chain_id(), h, &block.hash(), state.validators())
-            .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
-        for (i, tx) in block.txs.iter().enumerate() {
-            let want = TxLocation {
-                height: h,
-                index: i as u32,
-            };
-            // The index entry cannot know its height; name the block's.
-            let found = store.tx_location(&tx.hash()).map_err(|e| match e {
-                StoreError::Corrupt { what, .. } => StoreError::Corrupt { height: h, what },
-                e => e,
-            })?;
-            if found != Some(want) {
-                return Err(bad(
-                    h,
-                    format!("transaction index entry for {} is wrong", tx.hash()),
-                ));
+    let last_height = meta.height;
+    let ahead = |h: Height| read_ahead(store, h);
+    std::thread::scope(|scope| {
+        // Blocks are read, their signatures verified and their index entries
+        // checked on other threads, ahead of the state: none of it depends
+        // on the state they are executed on (a transaction whose signer
+        // the state does not know is refused by execution before its
+        // verdict is looked at).
+        let (sender, blocks) = std::sync::mpsc::sync_channel(READ_AHEAD_BLOCKS);
+        scope.spawn(move || {
+            for n in 1..=last_height.0 {
+                let read = ahead(Height(n));
+                let failed = read.is_err();
+                // The receiver is gone once the walk has failed.
+                if sender.send(read).is_err() || failed {
+                    break;
+                }
             }
-        }
-        let vendors = written_vendors(&outcome);
-        for (i, tx) in block.txs.iter().enumerate() {
-            let location = TxLocation {
-                height: h,
-                index: i as u32,
-            };
-            for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
-                if store.history_entry(&entity, location)? != Some(tx.hash()) {
+        });
+        for n in 1..=last_height.0 {
+            let h = Height(n);
+            let Read {
+                block,
+                verdicts,
+                index,
+            } = blocks
+                .recv()
+                .map_err(|_| bad(h, "the block reader stopped"))??;
+            // The one rule every validator judged the block by.
+            let outcome =
+                check_block(&walk, &block, verdicts).map_err(|e| bad(h, e.to_string()))?;
+            let state = &walk.state;
+            let cert = store
+                .cert(h)?
+                .ok_or_else(|| bad(h, "commit certificate missing"))?;
+            cert.verify(state.chain_id(), h, &block.hash(), state.validators())
+                .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
+            index?;
+            let vendors = written_vendors(&outcome);
+            for (i, tx) in block.txs.iter().enumerate() {
+                let location = TxLocation {
+                    height: h,
+                    index: i as u32,
+                };
+                for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
+                    if store.history_entry(&entity, location)? != Some(tx.hash()) {
+                        return Err(bad(
+                            h,
+                            format!("the history of {entity} lacks transaction {i}"),
+                        ));
+                    }
+                    history_entries += 1;
+                }
+            }
+            if block.header.validators_hash != block.header.next_validators_hash {
+                set_changes.push(h);
+            }
+            txs += block.txs.len() as u64;
+            if check_summaries {
+                let params = crate::summary::FlagParams::default();
+                let changes = crate::summary::changes(&block, &walk.state, &summaries, &params)
+                    .map_err(|e| bad(h, e.0))?;
+                crate::summary::apply(&mut summaries, changes);
+            }
+            for (subtree, root) in
+                crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
+            {
+                if crate::history::Subtrees::subtree(store, subtree)? != root {
                     return Err(bad(
                         h,
-                        format!("the history of {entity} lacks transaction {i}"),
+                        format!(
+                            "the stored history tree differs from the chain's at subtree {}/{}",
+                            subtree.level, subtree.index
+                        ),
                     ));
                 }
-                history_entries += 1;
             }
+            walk.advance(&block, outcome);
+            progress(h);
         }
-        if block.header.validators_hash != block.header.next_validators_hash {
-            set_changes.push(h);
-        }
-        txs += block.txs.len() as u64;
-        if check_summaries {
-            let params = crate::summary::FlagParams::default();
-            let changes = crate::summary::changes(&block, &walk.state, &summaries, &params)
-                .map_err(|e| bad(h, e.0))?;
-            crate::summary::apply(&mut summaries, changes);
-        }
-        for (subtree, root) in
-            crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
-        {
-            if crate::history::Subtrees::subtree(store, subtree)? != root {
-                return Err(bad(
-                    h,
-                    format!(
-                        "the stored history tree differs from the chain's at subtree {}/{}",
-                        subtree.level, subtree.index
-                    ),
-                ));
-            }
-        }
-        walk.advance(&block, outcome);
-        progress(h);
-    }
+        Ok::<_, VerifyError>(())
+    })?;
     let state = &walk.state;
     let prev_hash = walk.last_hash();
     let last = meta.height;

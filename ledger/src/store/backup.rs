@@ -49,6 +49,18 @@ impl Store {
         Ok(w.finish()?.0)
     }
 
+    /// Writes a copy of the whole store into `dir`, which must not exist,
+    /// as it is now: RocksDB's checkpoint, whose table files are hard links
+    /// to this store's when `dir` is on the same disk, so the copy costs
+    /// almost no time or space. For tools that fill one store and hand it
+    /// to several nodes (`minhbach bench --history`); a backup to keep is
+    /// [`Store::write_backup`].
+    pub fn checkpoint(&self, dir: &std::path::Path) -> Result<(), StoreError> {
+        let db = self.db();
+        rocksdb::checkpoint::Checkpoint::new(&db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
     /// Fills this empty store from a backup. Returns the files the backup
     /// carries. The whole backup is checked as it is read, but entries are
     /// written as they come: on an error the store holds part of the

@@ -34,7 +34,7 @@ use std::fmt;
 
 use genesis::EntityTemplate;
 use ledger::crypto::SigningKey;
-use ledger::tx::{EntityKind, Op, TxBody};
+use ledger::tx::{EntityKind, Op, SignedTx, TxBody};
 use ledger::{Amount, ContractId, EntityId, Hash, LineCode, Year};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -361,6 +361,25 @@ pub struct Plan {
     pub setup: Vec<Vec<TxBody>>,
     /// The measured transactions, in submission order.
     pub load: Vec<Planned>,
+    /// Each signer's next nonce after the setup and the load: where the
+    /// chain's next plan starts ([`After::nonces`]).
+    pub next_nonces: BTreeMap<EntityId, u64>,
+}
+
+/// Where a plan starts: on a fresh chain ([`After::default`]), or after the
+/// plans of a history already committed (`minhbach bench --history`).
+#[derive(Clone, Debug, Default)]
+pub struct After {
+    /// The plan's number on its chain, 0 for the first. Contracts awarded by
+    /// plans other than the first carry it in their ids, so that no two
+    /// plans of one chain award the same contract.
+    pub round: u32,
+    /// Each signer's next nonce; 1 for a signer not listed.
+    pub nonces: BTreeMap<EntityId, u64>,
+    /// Percent (0 to 100) of the load's draws that fall on the first
+    /// department, so that one department's history is long; 0 spreads
+    /// them evenly.
+    pub busiest_pct: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -373,15 +392,26 @@ fn draw(rng: &mut StdRng, (lo, hi): (u64, u64)) -> u64 {
     rng.gen_range(lo / ROUND_VND..=hi / ROUND_VND) * ROUND_VND
 }
 
-fn setup_contract(d: usize, k: usize) -> ContractId {
-    ContractId::new(&format!("HD-{:04}-{}", d + 1, k + 1)).expect("a valid contract id")
+/// A contract's id: `HD-{department}-{suffix}` in the first plan of a
+/// chain, `HD-{department}-R{round}-{suffix}` in the later ones.
+fn contract_id(d: usize, round: u32, suffix: &str) -> ContractId {
+    let id = match round {
+        0 => format!("HD-{:04}-{suffix}", d + 1),
+        r => format!("HD-{:04}-R{r}-{suffix}", d + 1),
+    };
+    ContractId::new(&id).expect("a valid contract id")
+}
+
+fn setup_contract(d: usize, round: u32, k: usize) -> ContractId {
+    contract_id(d, round, &(k + 1).to_string())
 }
 
 fn document(parts: &[&[u8]]) -> Option<Hash> {
     Some(Hash::digest_parts(parts))
 }
 
-/// Hands out each signer's nonces in order, from 1 (a fresh genesis).
+/// Hands out each signer's nonces in order, from its next one (1 on a fresh
+/// genesis).
 struct Nonces {
     chain_id: String,
     next: BTreeMap<EntityId, u64>,
@@ -404,6 +434,12 @@ impl Nonces {
 /// The setup and load for `world` on a fresh chain `chain_id`. See the
 /// module documentation.
 pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
+    plan_after(world, chain_id, spec, After::default())
+}
+
+/// The setup and load for `world` on chain `chain_id`, after the plans
+/// that `after` describes.
+pub fn plan_after(world: &World, chain_id: &str, spec: &LoadSpec, after: After) -> Plan {
     assert!(spec.txs <= LOAD_TXS_MAX, "at most {LOAD_TXS_MAX} load txs");
     assert!(spec.validators > 0, "at least one validator");
     const K: usize = SETUP_CONTRACTS_PER_DEPARTMENT;
@@ -421,8 +457,14 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
         .collect();
 
     let mut ops: Vec<(Signer, Op)> = Vec::with_capacity(spec.txs);
+    let round = after.round;
     for n in 0..spec.txs {
-        let d = rng.gen_range(0..departments);
+        let busiest = after.busiest_pct > 0 && rng.gen_range(0..100) < after.busiest_pct;
+        let d = if busiest {
+            0
+        } else {
+            rng.gen_range(0..departments)
+        };
         let k = rng.gen_range(0..K);
         let (d_id, _) = &world.departments[d];
         let op = match spec.mix.pick(rng.gen_range(0..spec.mix.total())) {
@@ -430,7 +472,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
                 let amount = draw(&mut rng, PAY_VND);
                 paid[d][k] += amount;
                 let reference = format!("Hóa đơn {:08}/{}", n + 1, year.0);
-                let contract = setup_contract(d, k);
+                let contract = setup_contract(d, round, k);
                 let document_hash = document(&[contract.as_str().as_bytes(), reference.as_bytes()]);
                 (
                     Signer::Department(d),
@@ -446,8 +488,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
                 let amount = draw(&mut rng, AWARD_VND);
                 awarded[d] += amount;
                 awards[d] += 1;
-                let contract = ContractId::new(&format!("HD-{:04}-M{:07}", d + 1, awards[d]))
-                    .expect("a valid contract id");
+                let contract = contract_id(d, round, &format!("M{:07}", awards[d]));
                 let title = TITLES[rng.gen_range(0..TITLES.len())].to_owned();
                 let document_hash = document(&[contract.as_str().as_bytes(), title.as_bytes()]);
                 (
@@ -483,7 +524,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
                 (
                     Signer::Department(d),
                     Op::ConfirmDelivery {
-                        contract: setup_contract(d, k),
+                        contract: setup_contract(d, round, k),
                         milestone: format!("Nghiệm thu đợt {}", deliveries[d][k]),
                         note: format!("{d_id} xác nhận đã nhận hàng, đủ số lượng"),
                     },
@@ -511,7 +552,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
 
     let mut nonces = Nonces {
         chain_id: chain_id.to_owned(),
-        next: BTreeMap::new(),
+        next: after.nonces,
     };
     let appropriations = world
         .ministries
@@ -546,7 +587,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
     let mut contracts = Vec::with_capacity(departments * K);
     for (d, (d_id, _)) in world.departments.iter().enumerate() {
         for k in 0..K {
-            let contract = setup_contract(d, k);
+            let contract = setup_contract(d, round, k);
             let title = TITLES[(d + k) % TITLES.len()].to_owned();
             let document_hash = document(&[contract.as_str().as_bytes(), title.as_bytes()]);
             let op = Op::Award {
@@ -582,6 +623,7 @@ pub fn plan(world: &World, chain_id: &str, spec: &LoadSpec) -> Plan {
             .flat_map(|phase| rounds(phase, SETUP_NONCES_PER_SIGNER))
             .collect(),
         load,
+        next_nonces: nonces.next,
     }
 }
 
@@ -628,19 +670,33 @@ pub fn sign_all(
     keys: &BTreeMap<EntityId, SigningKey>,
     threads: usize,
 ) -> Vec<Signed> {
+    sign_each(bodies, keys, threads, |tx| {
+        let bytes = tx.encode();
+        let hash = Hash::digest(&bytes);
+        Signed { bytes, hash }
+    })
+}
+
+/// Signs every body as [`sign_all`] does and hands each signed transaction
+/// to `then`, on the signing threads; the results are in the order of
+/// `bodies`.
+pub fn sign_each<T: Send>(
+    bodies: &[&TxBody],
+    keys: &BTreeMap<EntityId, SigningKey>,
+    threads: usize,
+    then: impl Fn(SignedTx) -> T + Sync,
+) -> Vec<T> {
     let sign = |body: &TxBody| {
         let key = keys
             .get(&body.signer)
             .unwrap_or_else(|| panic!("no key for {}", body.signer));
-        let bytes = body.clone().sign(key).encode();
-        let hash = Hash::digest(&bytes);
-        Signed { bytes, hash }
+        then(body.clone().sign(key))
     };
     let chunk = bodies.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = bodies
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|b| sign(b)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(|| part.iter().map(|b| sign(b)).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()

@@ -29,6 +29,7 @@
 
 pub mod audit;
 pub mod calibrate;
+pub mod history;
 pub mod load;
 pub mod procfs;
 mod report;
@@ -64,6 +65,8 @@ pub const RATE_PER_S_MAX: f64 = 1_000_000.0;
 /// With `--rate max` and no `--txs`: at most this many are pre-signed
 /// (about 300 MB and 10 s of signing on two cores).
 pub const MAX_RATE_TXS_DEFAULT_MAX: usize = 500_000;
+/// Most transactions `--history` builds.
+pub const HISTORY_TXS_MAX: u64 = 100_000_000;
 /// How long each calibration measure runs.
 pub const CALIBRATE_MS: u64 = 1_000;
 /// How long the validators have to become ready.
@@ -169,6 +172,14 @@ pub struct BenchArgs {
     /// node's own).
     #[arg(long, value_name = "N")]
     mempool_txs: Option<usize>,
+    /// Before the nodes start, commit a history of about N transactions
+    /// (the bench's own workload, plus a setup per million) into the
+    /// validators' stores, fully certified, so that the run measures a
+    /// network with a long history behind it. Keep it with --keep to start
+    /// its nodes again, verify it or sync from it.
+    #[arg(long, value_name = "N", default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(0..=HISTORY_TXS_MAX))]
+    history: u64,
     /// Seed of the load's choices (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
@@ -249,9 +260,20 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
             temp.path().join("net")
         }
     };
+    let mut settings = Config::default();
+    args.configure(&mut settings);
+    let history_spec = history::HistorySpec {
+        txs: args.history,
+        round_txs: history::ROUND_TXS,
+        block_txs: settings.limits.block_txs,
+        block_bytes: settings.limits.block_bytes,
+        seed: args.seed.unwrap_or_else(now_ms).wrapping_add(1),
+        year,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let spec = TestnetSpec {
         chain_id: load::CHAIN_ID.into(),
-        genesis_time_ms: now_ms(),
+        genesis_time_ms: history::genesis_time_ms(&history_spec, &world, now_ms()),
         currency: Currency::default(),
         validators,
         full_nodes: 0,
@@ -264,8 +286,17 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
     for e in &plan.entities {
         keys.insert(e.id.clone(), read_key_file(&e.key_file)?);
     }
-    let mut settings = Config::default();
-    args.configure(&mut settings);
+    let (after, history_height) = if args.history > 0 {
+        eprintln!("bench: building a history of {} transactions", args.history);
+        let built = history::build(&plan, &world, &keys, &history_spec)?;
+        eprintln!(
+            "bench: history of {} transactions in {} blocks ({:.0} s signing, {:.0} s making and committing blocks)",
+            built.txs, built.height.0, built.signing_s, built.committing_s
+        );
+        (built.after, built.height)
+    } else {
+        (load::After::default(), ledger::Height(0))
+    };
     let settings = NodeSettings {
         block_txs: settings.limits.block_txs,
         block_bytes: settings.limits.block_bytes,
@@ -321,7 +352,7 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
         year,
     };
     let signing = Instant::now();
-    let planned = load::plan(&world, load::CHAIN_ID, &load_spec);
+    let planned = load::plan_after(&world, load::CHAIN_ID, &load_spec, after);
     let cores = calibration.cores;
     let setup: Vec<Vec<Signed>> = planned
         .setup
@@ -409,7 +440,7 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
 
     let homes: Vec<node::home::Home> = vals.iter().map(|n| n.home()).collect();
     let hashes: Vec<ledger::Hash> = signed.iter().map(|s| s.hash).collect();
-    let audit = audit::audit(&homes, &hashes)?;
+    let audit = audit::audit_from(&homes, &hashes, history_height.next())?;
     let report = report::report(ReportIn {
         args: &args,
         world: &world,
