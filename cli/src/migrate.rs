@@ -32,8 +32,9 @@ pub fn migrate(args: MigrateArgs, output: Output) -> anyhow::Result<u8> {
         format!("the store is already at format {}: nothing to do", done.to)
     } else {
         format!(
-            "migrated the store from format {} to {}: walked {} blocks, wrote {} state keys",
-            done.from, done.to, done.blocks, done.keys
+            "migrated the store from format {} to {}: walked {} blocks, wrote {} state keys, \
+             stored the transactions of {} blocks one by one",
+            done.from, done.to, done.blocks, done.keys, done.split
         )
     };
     match output {
@@ -44,11 +45,15 @@ pub fn migrate(args: MigrateArgs, output: Output) -> anyhow::Result<u8> {
                 "to": done.to,
                 "blocks": done.blocks,
                 "keys": done.keys,
+                "split": done.split,
             })
         ),
         Output::Csv => {
-            println!("from,to,blocks,keys");
-            println!("{},{},{},{}", done.from, done.to, done.blocks, done.keys);
+            println!("from,to,blocks,keys,split");
+            println!(
+                "{},{},{},{},{}",
+                done.from, done.to, done.blocks, done.keys, done.split
+            );
         }
         Output::Table => println!("{what}"),
     }

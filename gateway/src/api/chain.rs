@@ -22,9 +22,9 @@ pub(super) async fn status(State(s): State<AppState>) -> ApiResult<NodeStatus> {
         s.genesis.genesis_time_ms
     } else {
         s.store
-            .block(meta.height)
+            .header(meta.height)
             .map_err(ApiError::internal)?
-            .map(|b| b.header.time_ms)
+            .map(|h| h.time_ms)
             .unwrap_or(0)
     };
     let live = s.live.read().expect("live lock").clone();
@@ -172,21 +172,17 @@ pub(super) fn tx_view(tx: &SignedTx, status: TxStatus) -> TxView {
 pub(super) async fn tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<TxView> {
     let hash = parse_hash(&hash)?;
     if let Some(loc) = s.store.tx_location(&hash)? {
-        let block = s
-            .store
-            .block(loc.height)?
-            .ok_or_else(|| ApiError::internal("indexed block missing"))?;
         // A damaged index must give an error answer, not a panic.
-        let tx = block
-            .txs
-            .get(loc.index as usize)
+        let (header, tx) = s
+            .store
+            .tx_with_header(loc.height, loc.index)?
             .ok_or_else(|| ApiError::internal("the transaction index points past its block"))?;
         return Ok(Json(TxView {
             height: Some(loc.height.0),
             index: Some(loc.index),
-            block_hash: Some(block.hash()),
-            time: Some(rfc3339(block.header.time_ms)),
-            ..tx_view(tx, TxStatus::Committed)
+            block_hash: Some(header.hash()),
+            time: Some(rfc3339(header.time_ms)),
+            ..tx_view(&tx, TxStatus::Committed)
         }));
     }
     if let Some(tx) = s.mempool.lock().expect("mempool lock").get(&hash) {
@@ -298,13 +294,13 @@ pub(super) async fn validators(
             "no validator set is known yet for height {h}; the next height is {next}"
         )));
     } else {
-        let block = s
+        let header = s
             .store
-            .block(Height(h))
+            .header(Height(h))
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?;
         s.store
-            .validator_set(&block.header.validators_hash)
+            .validator_set(&header.validators_hash)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("validator set missing"))?
     };

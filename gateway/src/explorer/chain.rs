@@ -242,14 +242,11 @@ fn render_tx(x: &Explorer, ctx: &Ctx, hash: &str) -> Result<Page, PageError> {
         .map_err(|_| PageError::BadRequest(fill(t.bad_hash, &[text(hash)])))?;
     let title = format!("{} {}", t.tx_title, short_hex(&hash.to_hex()));
     if let Some(loc) = s.store.tx_location(&hash)? {
-        let block = s
+        let (header, tx) = s
             .store
-            .block(loc.height)?
-            .ok_or_else(|| PageError::Internal(format!("indexed block {} missing", loc.height)))?;
-        let tx = block
-            .txs
-            .get(loc.index as usize)
+            .tx_with_header(loc.height, loc.index)?
             .ok_or_else(|| PageError::Internal(format!("indexed transaction {hash} missing")))?;
+        let tx = &tx;
         let state = s.state.read().expect("state lock");
         let b = &tx.body;
         let fields = vec![
@@ -259,7 +256,7 @@ fn render_tx(x: &Explorer, ctx: &Ctx, hash: &str) -> Result<Page, PageError> {
                 html! { span.status-committed { (t.status_committed) } },
             ),
             (t.f_block, ctx.block_link(loc.height)),
-            (t.f_time, ctx.time(block.header.time_ms)),
+            (t.f_time, ctx.time(header.time_ms)),
             (t.f_position, text(&loc.index.to_string())),
             (t.f_signer, views::entity(ctx, &state, &b.signer)),
             (t.f_nonce, text(&b.nonce.to_string())),

@@ -151,7 +151,7 @@ impl Times {
         if let Some(t) = self.0.get(&h) {
             return Ok(*t);
         }
-        let t = store.block(h)?.map_or(0, |b| b.header.time_ms);
+        let t = store.header(h)?.map_or(0, |h| h.time_ms);
         self.0.insert(h, t);
         Ok(t)
     }
@@ -164,24 +164,21 @@ impl Times {
     }
 }
 
-/// The entries of transactions at `locations` (newest first), reading each
-/// block once.
+/// The entries of transactions at `locations` (newest first), each read
+/// alone.
 fn tx_entries(
     x: &Explorer,
     ctx: &Ctx,
     locations: &[(TxLocation, Hash)],
 ) -> Result<Vec<Entry>, PageError> {
     let mut out = Vec::new();
-    let mut block: Option<ledger::Block> = None;
     for (loc, hash) in locations {
-        if block.as_ref().map(|b| b.header.height) != Some(loc.height) {
-            block = x.shared.store.block(loc.height)?;
-        }
-        let Some(b) = &block else { continue };
-        let Some(tx) = b.txs.get(loc.index as usize).filter(|t| t.hash() == *hash) else {
+        let Some((header, tx)) = x.shared.store.tx_with_header(loc.height, loc.index)? else {
             continue;
         };
-        out.extend(tx_entry(x, ctx, tx, b.header.time_ms));
+        if tx.hash() == *hash {
+            out.extend(tx_entry(x, ctx, &tx, header.time_ms));
+        }
     }
     Ok(out)
 }

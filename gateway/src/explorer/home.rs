@@ -153,7 +153,7 @@ fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {
     let tip = x.tip();
     let tip_time = match tip.0 {
         0 => None,
-        _ => s.store.block(tip)?.map(|b| b.header.time_ms),
+        _ => s.store.header(tip)?.map(|h| h.time_ms),
     };
     let base = s.store.base()?;
     let state = s.state.read().expect("state lock");

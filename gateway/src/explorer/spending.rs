@@ -2,7 +2,6 @@
 //! contracts, its transaction history page by page), a contract (amount,
 //! paid, remaining, payments, deliveries, amendments), and the red flags.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -11,7 +10,7 @@ use axum::response::Response;
 use ledger::state::Contract;
 use ledger::store::TxLocation;
 use ledger::tx::EntityKind;
-use ledger::{Block, ContractId, EntityId, Height, Op};
+use ledger::{ContractId, EntityId, Height, Op};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -74,16 +73,14 @@ fn render_entity(
         let last = history[ENTITY_HISTORY_PAGE - 1].location;
         wire::cursor::format(last.height.0, last.index)
     });
-    // Each block once, however many of the page's entries it holds.
-    let mut blocks: BTreeMap<Height, Block> = BTreeMap::new();
-    for entry in &history {
-        let h = entry.location.height;
-        if let std::collections::btree_map::Entry::Vacant(slot) = blocks.entry(h) {
-            if let Some(b) = s.store.block(h)? {
-                slot.insert(b);
-            }
-        }
-    }
+    // Each of the page's transactions alone, with its block's header.
+    let txs = history
+        .iter()
+        .map(|entry| {
+            let loc = entry.location;
+            s.store.tx_with_header(loc.height, loc.index)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let state = s.state.read().expect("state lock");
     let e = state
@@ -205,13 +202,12 @@ fn render_entity(
                 div.scroll { table {
                     thead { tr { th { (t.col_block) } th { (t.col_time) } th { (t.col_tx) } th { (t.col_summary) } } }
                     tbody {
-                        @for entry in &history {
+                        @for (entry, found) in history.iter().zip(&txs) {
                             @let loc = entry.location;
-                            @let block = blocks.get(&loc.height);
-                            @let tx = block.and_then(|b| b.txs.get(loc.index as usize));
+                            @let tx = found.as_ref().map(|(_, tx)| tx);
                             tr {
                                 td { (ctx.block_link(loc.height)) }
-                                td { @if let Some(b) = block { (ctx.time(b.header.time_ms)) } }
+                                td { @if let Some((header, _)) = found { (ctx.time(header.time_ms)) } }
                                 td { (ctx.tx_link(&entry.tx_hash)) }
                                 td { @if let Some(tx) = tx { (views::describe(ctx, &state, &tx.body.signer, &tx.body.op)) } }
                             }
@@ -277,25 +273,17 @@ fn contract_txs(
     let skip = all.len().saturating_sub(CONTRACT_TXS_MAX);
     let shown_from = (skip > 0).then(|| all[skip].0);
     let mut out = Vec::new();
-    let mut block: Option<Block> = None;
     for (h, i, hash) in &all[skip..] {
-        if block.as_ref().map(|b| b.header.height) != Some(*h) {
-            block = store.block(*h)?;
-        }
-        let Some(b) = &block else {
-            return Err(PageError::Internal(format!("block {h} is missing")));
-        };
-        let tx = b
-            .txs
-            .get(*i as usize)
-            .filter(|tx| tx.hash() == *hash)
+        let (header, tx) = store
+            .tx_with_header(*h, *i)?
+            .filter(|(_, tx)| tx.hash() == *hash)
             .ok_or_else(|| {
                 PageError::Internal(format!("transaction {hash} is not in block {h}"))
             })?;
         out.push(CommittedTx {
             height: *h,
             index: *i,
-            time_ms: b.header.time_ms,
+            time_ms: header.time_ms,
             hash: *hash,
             signer: tx.body.signer.clone(),
             op: tx.body.op.clone(),

@@ -70,7 +70,10 @@ impl State {
 
     /// All entities, by id.
     pub fn entities(&self) -> impl Iterator<Item = &Entity> {
-        self.map.values().filter_map(|v| match v {
+        // Keys order by their kind first: each kind's entries are one range
+        // of the map, read without passing over the others.
+        let first = StateKey::Entity(EntityId::from_checked(""));
+        self.map.range(first..).map_while(|(_, v)| match v {
             StateValue::Entity(e) => Some(e),
             _ => None,
         })
@@ -89,7 +92,12 @@ impl State {
 
     /// Every budget line touched, with its figures.
     pub fn budgets(&self) -> impl Iterator<Item = (&EntityId, Year, &LineCode, &BudgetFigures)> {
-        self.map.iter().filter_map(|(k, v)| match (k, v) {
+        let first = StateKey::Budget(
+            EntityId::from_checked(""),
+            Year(0),
+            LineCode::from_checked(""),
+        );
+        self.map.range(first..).map_while(|(k, v)| match (k, v) {
             (StateKey::Budget(e, y, l), StateValue::Budget(b)) => Some((e, *y, l, b)),
             _ => None,
         })
@@ -105,7 +113,8 @@ impl State {
 
     /// All contracts, by id.
     pub fn contracts(&self) -> impl Iterator<Item = &Contract> {
-        self.map.values().filter_map(|v| match v {
+        let first = StateKey::Contract(ContractId::from_checked(""));
+        self.map.range(first..).map_while(|(_, v)| match v {
             StateValue::Contract(c) => Some(c),
             _ => None,
         })

@@ -1,6 +1,10 @@
 //! Bringing a store written by an earlier version to this version's
 //! format, in place, with the node stopped (`minhbach migrate`).
 //!
+//! Format 4 → 5: format 5 stores each block's transactions one by one
+//! (see `blocks`), so that one transaction is read without its block. The
+//! migration rewrites every block so; their bytes and hashes stay the same.
+//!
 //! Format 3 → 4: format 4 keeps every state key ever written by its hash,
 //! so that the state of a past height can be read back whole, keys and
 //! values, to serve it as a snapshot. Format 3 kept the values' versions
@@ -31,6 +35,8 @@ pub struct Migration {
     pub blocks: u64,
     /// State keys written.
     pub keys: u64,
+    /// Blocks rewritten with their transactions one by one.
+    pub split: u64,
 }
 
 impl Store {
@@ -59,12 +65,33 @@ impl Store {
             to: STORE_FORMAT,
             blocks: 0,
             keys: 0,
+            split: 0,
         };
         match from {
             STORE_FORMAT => return Ok(done),
-            3 => {}
+            3 => self.add_state_keys(genesis, genesis_hash, &meta, &mut done, &mut progress)?,
+            4 => {}
             _ => return self.check_format().map(|()| done),
         }
+        done.split = self.split_blocks()?;
+        let db = self.db();
+        let mut batch = WriteBatch::default();
+        batch.put_cf(cf(&db, CF_META), META_FORMAT, STORE_FORMAT.to_be_bytes());
+        db.write_opt(batch, &Self::synced())?;
+        progress(meta.height, meta.height);
+        Ok(done)
+    }
+
+    /// Format 3 → 4: writes every state key the chain ever wrote, walking
+    /// it again from genesis.
+    fn add_state_keys(
+        &self,
+        genesis: &State,
+        genesis_hash: Hash,
+        meta: &super::ChainMeta,
+        done: &mut Migration,
+        progress: &mut impl FnMut(Height, Height),
+    ) -> Result<(), StoreError> {
         let db = self.db();
         let mut batch = WriteBatch::default();
         let keys = cf(&db, CF_STATE_KEYS);
@@ -109,19 +136,18 @@ impl Store {
             ));
         }
         done.keys += batch.len() as u64;
-        batch.put_cf(cf(&db, CF_META), META_FORMAT, STORE_FORMAT.to_be_bytes());
         db.write_opt(batch, &Self::synced())?;
-        progress(meta.height, meta.height);
-        Ok(done)
+        Ok(())
     }
 }
 
 #[cfg(feature = "testkit")]
 impl Store {
-    /// Makes this store look as one written by the version before: no
-    /// state keys by hash, format 3. Only for tests of the migration.
+    /// Makes this store look as one written by format 3: no state keys by
+    /// hash, blocks stored whole. Only for tests of the migration.
     #[doc(hidden)]
     pub fn downgrade_to_format_3(&self) -> Result<(), StoreError> {
+        self.downgrade_to_format_4()?;
         let db = self.db();
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(
@@ -130,6 +156,18 @@ impl Store {
             [0xffu8; 33].as_slice(),
         );
         batch.put_cf(cf(&db, CF_META), META_FORMAT, 3u32.to_be_bytes());
+        db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
+    /// Makes this store look as one written by format 4: blocks stored
+    /// whole. Only for tests of the migration.
+    #[doc(hidden)]
+    pub fn downgrade_to_format_4(&self) -> Result<(), StoreError> {
+        self.join_blocks()?;
+        let db = self.db();
+        let mut batch = WriteBatch::default();
+        batch.put_cf(cf(&db, CF_META), META_FORMAT, 4u32.to_be_bytes());
         db.write_opt(batch, &Self::synced())?;
         Ok(())
     }

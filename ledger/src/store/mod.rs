@@ -30,6 +30,7 @@ use crate::types::{EntityId, Hash, Height};
 use crate::validators::ValidatorSet;
 
 mod backup;
+mod blocks;
 mod cosign;
 mod involved;
 mod migrate;
@@ -69,8 +70,10 @@ const CF_STATE_AT: &str = "state_at";
 /// Every state key ever written, by its hash: what a version in
 /// [`CF_STATE_AT`] is a version of (format 4 and on).
 const CF_STATE_KEYS: &str = "state_keys";
-const COLUMN_FAMILIES: [&str; 16] = [
+use blocks::{put_block, CF_TXS};
+const COLUMN_FAMILIES: [&str; 17] = [
     CF_BLOCKS,
+    CF_TXS,
     CF_CERTS,
     CF_TXINDEX,
     CF_HISTORY,
@@ -104,7 +107,7 @@ const META_FORMAT: &[u8] = b"format";
 const META_BASE: &[u8] = b"base";
 
 /// The store format this version writes and reads ([`format_name`]).
-pub const STORE_FORMAT: u32 = 4;
+pub const STORE_FORMAT: u32 = 5;
 
 /// What each store format brought, for messages.
 fn format_name(format: u32) -> &'static str {
@@ -113,7 +116,8 @@ fn format_name(format: u32) -> &'static str {
         1 => "state roots chaining each block's writes",
         2 => "headers without a protocol version",
         3 => "state versions without their keys",
-        _ => "state versions with their keys",
+        4 => "blocks stored whole",
+        _ => "transactions stored one by one",
     }
 }
 /// Prefix of the meta keys that index the blocks after which the validator
@@ -526,7 +530,7 @@ impl Store {
             "the certificate is for this block"
         );
         let mut batch = WriteBatch::default();
-        batch.put_cf(cf(&db, CF_BLOCKS), height_key(h), block.encode());
+        put_block(&db, &mut batch, block);
         batch.put_cf(cf(&db, CF_CERTS), height_key(h), cert.encode());
         let hashes = block.tx_hashes();
         index_txs(
@@ -587,14 +591,6 @@ impl Store {
             out.push(h);
         }
         Ok(out)
-    }
-
-    /// The block at `h`; [`StoreError::NotHeld`] below the snapshot a
-    /// store started from.
-    pub fn block(&self, h: Height) -> Result<Option<Block>, StoreError> {
-        self.held(h, CF_BLOCKS)?
-            .map(|b| Block::decode(&b).map_err(|e| corrupt(h, format!("block: {e}"))))
-            .transpose()
     }
 
     /// The commit certificate of block `h`, or [`StoreError::NotHeld`] as

@@ -12,10 +12,9 @@ use rocksdb::{WriteBatch, DB};
 
 use super::statemap::{put_entry, put_nodes, version_at, versioned, NodesAt};
 use super::{
-    cf, corrupt, height_key, set_change_key, Store, StoreError, CF_BLOCKS, CF_CERTS, CF_META,
-    CF_STATE_AT, CF_STATE_KEYS, CF_TREE, CF_VALSETS, META_BASE, META_CHAIN_ID, META_FORMAT,
-    META_GENESIS_HASH, META_HEIGHT, META_LAST_HASH, META_STATE_ROOT, META_SUMMARY, META_TREE,
-    STORE_FORMAT,
+    cf, corrupt, height_key, set_change_key, Store, StoreError, CF_CERTS, CF_META, CF_STATE_AT,
+    CF_STATE_KEYS, CF_TREE, CF_VALSETS, META_BASE, META_CHAIN_ID, META_FORMAT, META_GENESIS_HASH,
+    META_HEIGHT, META_LAST_HASH, META_STATE_ROOT, META_SUMMARY, META_TREE, STORE_FORMAT,
 };
 use crate::codec::{self, RECORD_BYTES_MAX};
 use crate::history::Subtree;
@@ -205,7 +204,7 @@ impl Store {
             .chain([(block, cert)])
         {
             let k = b.header.height;
-            batch.put_cf(cf(&db, CF_BLOCKS), height_key(k), b.encode());
+            super::put_block(&db, &mut batch, b);
             batch.put_cf(cf(&db, CF_CERTS), height_key(k), c.encode());
             if b.header.validators_hash != b.header.next_validators_hash {
                 batch.put_cf(cf(&db, CF_META), set_change_key(k), []);

@@ -204,7 +204,7 @@ impl Store {
         let path = self.path.display().to_string();
         match self.format()? {
             STORE_FORMAT => Ok(()),
-            3 => Err(StoreError::NeedsMigration { path, found: 3 }),
+            found @ (3 | 4) => Err(StoreError::NeedsMigration { path, found }),
             found if found < STORE_FORMAT => Err(StoreError::OlderFormat { path, found }),
             found => Err(StoreError::NewerFormat { path, found }),
         }

@@ -11,6 +11,7 @@ mod backup;
 mod helpers;
 mod history;
 mod migrate;
+mod queries;
 mod tampering;
 
 use ledger::store::{Store, StoreError, TxLocation};
