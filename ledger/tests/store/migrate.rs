@@ -10,6 +10,24 @@ use ledger::{Hash, Height};
 
 use crate::helpers::Fixture;
 
+/// Reopens the store of `f`, now of format `found`, and checks it is
+/// refused with the command that migrates it.
+fn refused_until_migrated(f: &mut Fixture, found: u32) {
+    f.reopen();
+    let refused = f
+        .store()
+        .init(&f.chain.genesis, f.chain.genesis_hash)
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::NeedsMigration { found: f, .. } if f == found),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("minhbach migrate"),
+        "{refused}"
+    );
+}
+
 #[test]
 fn a_store_of_the_format_before_is_migrated_and_then_serves_the_same_snapshots() {
     let mut f = Fixture::with_blocks(9);
@@ -24,19 +42,7 @@ fn a_store_of_the_format_before_is_migrated_and_then_serves_the_same_snapshots()
     assert!(before.iter().all(Option::is_some));
 
     f.store().downgrade_to_format_3().unwrap();
-    f.reopen();
-    let refused = f
-        .store()
-        .init(&f.chain.genesis, f.chain.genesis_hash)
-        .unwrap_err();
-    assert!(
-        matches!(refused, StoreError::NeedsMigration { found: 3, .. }),
-        "{refused}"
-    );
-    assert!(
-        refused.to_string().contains("minhbach migrate"),
-        "{refused}"
-    );
+    refused_until_migrated(&mut f, 3);
     // Without the keys, the state of a past height cannot be read back.
     assert!(f.store().snapshot_chunk(Height(3), 0, 0, 1 << 24).is_err());
 
@@ -125,15 +131,7 @@ fn blocks_stored_whole_are_read_the_same_and_migrated_to_transactions_one_by_one
     assert!(with_txs > 0);
 
     f.store().downgrade_to_format_4().unwrap();
-    f.reopen();
-    let refused = f
-        .store()
-        .init(&f.chain.genesis, f.chain.genesis_hash)
-        .unwrap_err();
-    assert!(
-        matches!(refused, StoreError::NeedsMigration { found: 4, .. }),
-        "{refused}"
-    );
+    refused_until_migrated(&mut f, 4);
     // Blocks stored whole read the same, whole or a transaction at a time.
     assert_eq!(blocks_and_txs(&f, 6), before);
 
