@@ -321,6 +321,19 @@ impl World {
         self.ministries.len() + self.departments.len()
     }
 
+    /// The first department and its ministry: the department that
+    /// `--history` gives the longest history.
+    pub fn busiest(&self) -> (&EntityId, &EntityId) {
+        let (d, m) = &self.departments[0];
+        (&self.ministries[*m], d)
+    }
+
+    /// The first department's first contract, awarded by the setup of a
+    /// chain's first plan.
+    pub fn busiest_contract(&self) -> ContractId {
+        setup_contract(0, 0, 0)
+    }
+
     fn departments_of(&self, m: usize) -> Vec<usize> {
         (0..self.departments.len())
             .filter(|d| self.departments[*d].1 == m)

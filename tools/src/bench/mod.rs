@@ -32,6 +32,7 @@ pub mod calibrate;
 pub mod history;
 pub mod load;
 pub mod procfs;
+pub mod readers;
 mod report;
 pub mod stats;
 pub mod submit;
@@ -65,6 +66,8 @@ pub const RATE_PER_S_MAX: f64 = 1_000_000.0;
 /// With `--rate max` and no `--txs`: at most this many are pre-signed
 /// (about 300 MB and 10 s of signing on two cores).
 pub const MAX_RATE_TXS_DEFAULT_MAX: usize = 500_000;
+/// Most `--readers`.
+pub const READERS_MAX: u64 = 256;
 /// Most transactions `--history` builds.
 pub const HISTORY_TXS_MAX: u64 = 100_000_000;
 /// How long each calibration measure runs.
@@ -180,6 +183,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 0,
         value_parser = clap::value_parser!(u64).range(0..=HISTORY_TXS_MAX))]
     history: u64,
+    /// Readers of validator 0's explorer during the run, each fetching its
+    /// pages one after another (see `readers`); their latencies are
+    /// reported by page.
+    #[arg(long, value_name = "N", default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(0..=READERS_MAX))]
+    readers: u64,
     /// Seed of the load's choices (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
@@ -206,6 +215,12 @@ impl BenchArgs {
         }
         if let Some(ms) = self.block_interval_ms {
             c.consensus.block_interval_ms = ms;
+        }
+        if self.readers > 0 {
+            // The readers all come from 127.0.0.1: one client to the
+            // explorer's limits, which must not be what is measured.
+            c.explorer.requests_per_second = u32::MAX;
+            c.explorer.burst = u32::MAX;
         }
     }
 }
@@ -279,7 +294,11 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
         full_nodes: 0,
         entities: world.entities(),
         ports: Ports::Free,
-        explorers: Explorers::FullNodes,
+        explorers: if args.readers > 0 {
+            Explorers::Every
+        } else {
+            Explorers::FullNodes
+        },
     };
     let plan = testnet::generate_with(&spec, &out, |_, c| args.configure(c))?;
     let mut keys = BTreeMap::new();
@@ -395,6 +414,8 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
     let probes: Vec<Probe> = vals.iter().map(|_| Probe::default()).collect();
     let origin = Instant::now();
     let apis: Vec<String> = vals.iter().map(|n| n.api_url()).collect();
+    let explorer = vals[0].explorer_url();
+    let pages = readers::pages(&world);
     let measured = std::thread::scope(|scope| {
         let _done = DoneOnDrop(&halt);
         let handles: Vec<_> = apis
@@ -403,6 +424,14 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
             .map(|(api, probe)| scope.spawn(|| submit::run_probe(api, probe, origin, &halt)))
             .collect();
         let setup_txs = send_setup(&setup, &apis[0], &probes, &mut nodes, &halt)?;
+        let reading: Vec<_> = (0..args.readers as usize)
+            .filter_map(|i| Some((i, explorer.as_deref()?)))
+            .map(|(i, url)| {
+                let pages = &pages;
+                let halt = &halt;
+                scope.spawn(move || readers::run_reader(url, pages, i, origin, halt))
+            })
+            .collect();
         let Some(mut measured) = measure(
             &mut nodes,
             &pids,
@@ -425,6 +454,10 @@ pub fn run(args: BenchArgs, output: Output) -> anyhow::Result<u8> {
         measured.first_seen = handles
             .into_iter()
             .map(|h| h.join().expect("a probe does not panic"))
+            .collect();
+        measured.reads = reading
+            .into_iter()
+            .flat_map(|h| h.join().expect("a reader does not panic"))
             .collect();
         Ok::<_, anyhow::Error>(Some(measured))
     })?;

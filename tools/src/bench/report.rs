@@ -10,7 +10,7 @@ use super::calibrate::Calibration;
 use super::load::{Signed, World};
 use super::submit::{self, Fate, Pace};
 use super::window::Measured;
-use super::{audit, procfs, stats, BenchArgs};
+use super::{audit, procfs, readers, stats, BenchArgs};
 use crate::Output;
 
 /// The ceiling in the report.
@@ -78,6 +78,9 @@ pub(super) struct Report {
     clock_ticks_per_s: u64,
     node_settings: NodeSettings,
     ceiling: Ceiling,
+    /// The explorer readers' figures by page (`--readers`); empty without.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    readers: Vec<readers::PageFigures>,
 }
 
 fn round1(x: f64) -> f64 {
@@ -194,6 +197,11 @@ pub(super) fn report(r: ReportIn<'_>) -> Report {
             calibration: rounded(r.calibration),
             ceiling_tx_per_s: round1(ceiling_tx_per_s),
             percent_of_ceiling: Some(round1(f.committed_tx_per_s / ceiling_tx_per_s * 100.0)),
+        },
+        readers: if r.args.readers > 0 {
+            readers::summarize(&readers::pages(r.world), &m.reads, (m.start_ns, m.end_ns))
+        } else {
+            Vec::new()
         },
     }
 }
@@ -316,6 +324,15 @@ pub(super) fn print_report(r: &Report, output: Output) {
         lines.extend(calibration_lines(&r.ceiling.calibration, r.validators));
         if let Some(p) = r.ceiling.percent_of_ceiling {
             lines.push(format!("  share of the ceiling     {p}%"));
+        }
+        for p in &r.readers {
+            lines.push(format!(
+                "  explorer {:<15} {} requests ({} failed), ms {}",
+                p.page,
+                p.requests,
+                p.failed,
+                percentiles(&p.latency_ms)
+            ));
         }
         for u in r.nodes.iter().chain([&r.bench]) {
             lines.push(format!(

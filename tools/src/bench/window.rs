@@ -117,6 +117,8 @@ pub(super) struct Measured {
     pub(super) cpu_s: f64,
     pub(super) peak_rss: Vec<Option<u64>>,
     pub(super) drain: String,
+    /// The explorer readers' requests (`--readers`), all of them.
+    pub(super) reads: Vec<super::readers::Read>,
 }
 
 /// The submission window and the drain after it. `Ok(None)` if interrupted.
@@ -289,6 +291,7 @@ pub(super) fn measure(
         cpu_s,
         peak_rss,
         drain,
+        reads: Vec::new(),
     }))
 }
 
