@@ -5,13 +5,13 @@
 //! box; when the data was last updated, and what awaits signatures; and how
 //! to verify it offline.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::response::Response;
 use ledger::tx::EntityKind;
-use ledger::{Amount, EntityId, Op, State as LedgerState, Year};
+use ledger::{Amount, EntityId, Height, Op, State as LedgerState, Year};
 use maud::{html, Markup};
 
 use super::flags::Flag;
@@ -140,10 +140,95 @@ pub fn top_vendors(state: &LedgerState, year: Year) -> Vec<(EntityId, u64, usize
 }
 
 /// `GET /`.
+///
+/// The page sums the whole state (budgets, vendors, the money's flow), a
+/// cost that grows with the chain, so it is rendered once per height for
+/// each way of asking for it ([`Ctx::key`]) and kept. A reader who comes
+/// after a new block gets the page of the block before at once, while one
+/// task renders the new height's; only the first reader of a key waits.
 pub async fn home(State(x): State<Arc<Explorer>>, reader: Reader) -> Response {
     let ctx = x.ctx(&reader);
-    let page = render(&x, &ctx);
-    x.respond(&ctx, page)
+    let tip = x.tip();
+    let key = ctx.key();
+    match x.home.look_up(tip, &key) {
+        Kept::Current(page) => x.respond(&ctx, Ok(page)),
+        Kept::Stale { page, refresh } => {
+            if refresh {
+                let (x, ctx) = (x.clone(), ctx.clone());
+                tokio::task::spawn_blocking(move || {
+                    let page = render(&x, &ctx);
+                    x.home.keep(tip, ctx.key(), page.ok());
+                });
+            }
+            x.respond(&ctx, Ok(page))
+        }
+        Kept::None => {
+            let page = render(&x, &ctx);
+            if let Ok(page) = &page {
+                x.home.keep(tip, key, Some(page.clone()));
+            }
+            x.respond(&ctx, page)
+        }
+    }
+}
+
+/// Most ways of asking for the home page kept at once; others are rendered
+/// for each request.
+const HOME_KEYS_MAX: usize = 16;
+
+type HomeKey = (&'static str, bool, Option<String>);
+
+/// The home pages rendered, by [`Ctx::key`], each with its height.
+#[derive(Default)]
+pub struct HomeCache(Mutex<HomePages>);
+
+#[derive(Default)]
+struct HomePages {
+    pages: HashMap<HomeKey, (Height, Page)>,
+    /// Keys whose page for a newer height is being rendered.
+    rendering: HashSet<HomeKey>,
+}
+
+/// What [`HomeCache::look_up`] found.
+enum Kept {
+    /// The page of the current height.
+    Current(Page),
+    /// The page of an earlier height; `refresh` if the caller is to render
+    /// the current one (no one else is).
+    Stale { page: Page, refresh: bool },
+    /// Nothing.
+    None,
+}
+
+impl HomeCache {
+    fn look_up(&self, tip: Height, key: &HomeKey) -> Kept {
+        let mut kept = self.0.lock().expect("home cache lock");
+        let Some((at, page)) = kept.pages.get(key) else {
+            return Kept::None;
+        };
+        if *at == tip {
+            return Kept::Current(page.clone());
+        }
+        let page = page.clone();
+        let refresh = kept.rendering.insert(key.clone());
+        Kept::Stale { page, refresh }
+    }
+
+    /// Keeps `page`, rendered at `tip`, unless a newer one is kept; `None`
+    /// (the render failed) only ends the rendering.
+    fn keep(&self, tip: Height, key: HomeKey, page: Option<Page>) {
+        let mut kept = self.0.lock().expect("home cache lock");
+        kept.rendering.remove(&key);
+        let Some(page) = page else { return };
+        let full = kept.pages.len() >= HOME_KEYS_MAX;
+        match kept.pages.get(&key) {
+            Some((at, _)) if *at >= tip => {}
+            None if full => {}
+            _ => {
+                kept.pages.insert(key, (tip, page));
+            }
+        }
+    }
 }
 
 fn render(x: &Explorer, ctx: &Ctx) -> Result<Page, PageError> {

@@ -62,6 +62,7 @@ footer{max-width:72rem;margin:0 auto;padding:1rem;color:var(--muted);font-size:.
 "#;
 
 /// Who is reading, and how to write for them.
+#[derive(Clone)]
 pub struct Ctx {
     /// The reader's language.
     pub lang: Lang,
@@ -85,6 +86,13 @@ impl Ctx {
             path: uri.path().to_owned(),
             query: uri.query().map(str::to_owned),
         }
+    }
+
+    /// What of the request shapes a page besides its data: the language,
+    /// whether it was chosen, and the query. Two requests with the same
+    /// key and the same data get the same page.
+    pub fn key(&self) -> (&'static str, bool, Option<String>) {
+        (self.lang.code(), self.explicit, self.query.clone())
     }
 
     /// A link to `path` (which may carry its own query) that keeps the
@@ -245,6 +253,7 @@ impl Cache {
 }
 
 /// A rendered page, before the shell.
+#[derive(Clone)]
 pub struct Page {
     /// The `<title>` (the site name is added).
     pub title: String,

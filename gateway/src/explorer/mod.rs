@@ -76,6 +76,7 @@ pub struct Explorer {
     shared: Arc<Shared>,
     params: FlagParams,
     flags: FlagCache,
+    home: home::HomeCache,
 }
 
 impl Explorer {
@@ -143,6 +144,7 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         shared,
         params: FlagParams::default(),
         flags: FlagCache::default(),
+        home: home::HomeCache::default(),
     });
     Router::new()
         .route("/", get(home::home))

@@ -717,3 +717,40 @@ async fn what_signers_wrote_is_shown_isolated_from_the_page_around_it() {
     let (_, home) = f.page("/").await;
     assert!(home.contains("><bdi>Bộ Y tế</bdi></a>"), "a name in a link");
 }
+
+#[tokio::test]
+async fn the_home_page_is_rendered_once_a_height_and_the_next_is_ready_soon_after_a_block() {
+    let mut f = fixture();
+    let router = f.router();
+    let home = |router: &Router| {
+        let request = Request::get("/").body(Body::empty()).unwrap();
+        let router = router.clone();
+        async move { body(router.oneshot(request).await.unwrap()).await }
+    };
+    let at_7 = home(&router).await;
+    assert!(at_7.contains("href=\"/blocks/7\""), "{at_7}");
+    assert_eq!(home(&router).await, at_7, "kept for its height");
+
+    f._node.commit(Vec::new());
+    // The first reader after the block gets the page of block 7 at once;
+    // the page of block 8 follows.
+    assert_eq!(home(&router).await, at_7);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = home(&router).await;
+        if page.contains("href=\"/blocks/8\"") {
+            break;
+        }
+        assert_eq!(page, at_7, "the old page until the new one is ready");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page of block 8 never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Another language is another page, rendered at once for its first
+    // reader.
+    let request = Request::get("/?lang=en").body(Body::empty()).unwrap();
+    let english = body(router.clone().oneshot(request).await.unwrap()).await;
+    assert!(english.contains("href=\"/blocks/8?lang=en\""), "{english}");
+}
