@@ -77,6 +77,7 @@ pub struct Explorer {
     params: FlagParams,
     flags: FlagCache,
     home: home::HomeCache,
+    search: search::SearchIndex,
 }
 
 impl Explorer {
@@ -145,6 +146,7 @@ pub fn pages(shared: Arc<Shared>) -> Router {
         params: FlagParams::default(),
         flags: FlagCache::default(),
         home: home::HomeCache::default(),
+        search: search::SearchIndex::default(),
     });
     Router::new()
         .route("/", get(home::home))
@@ -371,16 +373,35 @@ fn find(x: &Explorer, ctx: &Ctx, q: &str) -> Result<Found, PageError> {
         };
         return Ok(Found::List(Page::new(t.search_title, body)));
     };
-    let entities: Vec<_> = state
-        .entities()
-        .filter(|e| matcher.matches(&e.name) || matcher.matches(e.id.as_str()))
-        .take(SEARCH_RESULTS_MAX + 1)
-        .collect();
-    let contracts: Vec<_> = state
-        .contracts()
-        .filter(|c| matcher.matches(&c.title) || matcher.matches(c.id.as_str()))
-        .take(SEARCH_RESULTS_MAX + 1)
-        .collect();
+    // The index, not the state, is read for candidates; each is matched
+    // against the state's own text.
+    drop(state);
+    x.search.catch_up(&s.store, &s.state)?;
+    let state = s.state.read().expect("state lock");
+    let (mut entities, mut contracts) = (Vec::new(), Vec::new());
+    x.search.candidates(q, |target| {
+        match target {
+            search::Target::Entity(id) => {
+                if let Some(e) = state.entity(id).filter(|e| {
+                    entities.len() <= SEARCH_RESULTS_MAX
+                        && (matcher.matches(&e.name) || matcher.matches(e.id.as_str()))
+                }) {
+                    entities.push(e);
+                }
+            }
+            search::Target::Contract(id) => {
+                if let Some(c) = state.contract(id).filter(|c| {
+                    contracts.len() <= SEARCH_RESULTS_MAX
+                        && (matcher.matches(&c.title) || matcher.matches(c.id.as_str()))
+                }) {
+                    contracts.push(c);
+                }
+            }
+        }
+        entities.len() <= SEARCH_RESULTS_MAX || contracts.len() <= SEARCH_RESULTS_MAX
+    });
+    entities.sort_by(|a, b| a.id.cmp(&b.id));
+    contracts.sort_by(|a, b| a.id.cmp(&b.id));
     let quoted = text(q);
     let more = text(&fill_text(t.only_first, &[&SEARCH_RESULTS_MAX.to_string()]));
     let body = html! {
