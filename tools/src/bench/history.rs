@@ -15,7 +15,7 @@
 //! `block_bytes` bytes each, [`BLOCK_INTERVAL_MS`] apart. Each carries the
 //! precommits of every validator, signed with the validators' own keys
 //! from their homes. Validator 0's store commits them as a node commits
-//! (`Store::commit_block`); the other validators get a checkpoint of it.
+//! (`Store::commit_block`); every other node gets a checkpoint of it.
 //!
 //! The signatures made here are not verified again while the blocks are
 //! made: that would double the time. `minhbach verify chain` on any of the
@@ -107,7 +107,8 @@ pub fn genesis_time_ms(spec: &HistorySpec, world: &World, now_ms: u64) -> u64 {
     now_ms - spec.blocks_max(world) * BLOCK_INTERVAL_MS
 }
 
-/// Builds the history of `spec` into the stores of `plan`'s validators,
+/// Builds the history of `spec` into the stores of `plan`'s nodes (the
+/// validators, and the full node that carries the readers' explorer),
 /// whose stores must not exist yet. `keys` are the world's signing keys.
 pub fn build(
     plan: &NetworkPlan,
@@ -208,7 +209,13 @@ pub fn build(
     }
     built.height = chain.state.height();
     built.after = after;
-    for home in homes.iter().skip(1) {
+    let copies: Vec<node::home::Home> = plan
+        .nodes
+        .iter()
+        .map(|n| n.home())
+        .filter(|h| h.root() != first.root())
+        .collect();
+    for home in &copies {
         let dir = home.data_dir();
         if dir.is_dir() {
             std::fs::remove_dir(&dir).with_context(|| format!("{} is not empty", dir.display()))?;

@@ -1,6 +1,7 @@
 //! `minhbach bench --readers N`: journalists reading the explorer while
-//! the load commits. N threads each fetch validator 0's explorer pages one
-//! after another, with no pause, in turn: the home page, a ministry, the
+//! the load commits. The explorer runs on a full node of its own, as an
+//! operator runs it. N threads each fetch its pages in turn, pausing
+//! [`READ_PAUSE_MS`] after each as a reader does: the home page, a ministry, the
 //! department with the longest history (the first; `--history` signs a
 //! share of every round with it), one of that department's contracts, and
 //! a search that matches nothing, so it looks at every name and title.
@@ -16,6 +17,8 @@ use super::load::World;
 use super::stats::Percentiles;
 use super::submit::Halt;
 
+/// How long a reader looks at a page before the next.
+pub const READ_PAUSE_MS: u64 = 1_000;
 /// How long one page may take before it counts as failed.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -83,6 +86,10 @@ pub fn run_reader(
             ok,
         });
         page = (page + 1) % pages.len();
+        let pause = Instant::now() + Duration::from_millis(READ_PAUSE_MS);
+        while !halt.is_set() && Instant::now() < pause {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     out
 }
