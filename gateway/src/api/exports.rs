@@ -83,17 +83,23 @@ pub(super) async fn take_export(
 ) -> Result<Export, ApiError> {
     let q = query(q)?;
     let year = q.year.as_deref().map(parse_year).transpose()?;
-    let _slot = EXPORT_SLOTS.try_acquire().map_err(|_| {
+    let _slot = export_slot()?;
+    let export = tokio::task::spawn_blocking(move || export::take_from(&s, year))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(export)
+}
+
+/// One of the [`EXPORTS_RUNNING_MAX`] exports that may run at once, held
+/// until the export is written; or 429 `busy`.
+fn export_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    EXPORT_SLOTS.try_acquire().map_err(|_| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "busy",
             format!("{EXPORTS_RUNNING_MAX} exports are already running; try again shortly"),
         )
-    })?;
-    let export = tokio::task::spawn_blocking(move || export::take_from(&s, year))
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(export)
+    })
 }
 
 pub(super) fn parse_year(s: &str) -> Result<Year, ApiError> {
@@ -115,20 +121,36 @@ pub(super) fn download(
     content_type: &'static str,
     body: Vec<u8>,
 ) -> Response {
-    let disposition = format!("attachment; filename=\"{}\"", export.file_name(format));
-    let headers = [
+    let file_name = export.file_name(format);
+    (
+        download_headers(&export.as_of, file_name, content_type),
+        body,
+    )
+        .into_response()
+}
+
+/// The headers of an export's download: its type, its file name, and the
+/// height and block hash it was taken at.
+fn download_headers(
+    as_of: &export::AsOf,
+    file_name: String,
+    content_type: &'static str,
+) -> [(header::HeaderName, String); 4] {
+    [
         (header::CONTENT_TYPE, content_type.to_owned()),
-        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ),
         (
             header::HeaderName::from_static(EXPORT_HEIGHT_HEADER),
-            export.as_of.height.0.to_string(),
+            as_of.height.0.to_string(),
         ),
         (
             header::HeaderName::from_static(EXPORT_BLOCK_HASH_HEADER),
-            export.as_of.block_hash.to_hex(),
+            as_of.block_hash.to_hex(),
         ),
-    ];
-    (headers, body).into_response()
+    ]
 }
 
 /// Contracts and payments as CSV
@@ -153,14 +175,83 @@ pub(super) async fn export_csv(
     State(s): State<AppState>,
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let export = take_export(s, q).await?;
-    let body = export.to_csv()?;
-    Ok(download(
-        &export,
-        Format::Csv,
-        "text/csv; charset=utf-8",
-        body,
-    ))
+    let q = query(q)?;
+    let year = q.year.as_deref().map(parse_year).transpose()?;
+    let slot = export_slot()?;
+    let settings = export::Settings::from_genesis(&s.genesis);
+    // The state lock is held for the capture only; the table is then
+    // written as the blocks are read, and sent as it is written.
+    let (view, as_of, s) = tokio::task::spawn_blocking(move || {
+        let view = export::StateView::capture(&s.state.read().expect("state lock"), year);
+        let as_of = view.as_of(&s.store, &settings)?;
+        Ok::<_, ExportError>((view, as_of, s))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let (sender, chunks) = tokio::sync::mpsc::channel(EXPORT_CHUNKS_QUEUED);
+    let file_name = export::file_name(&as_of, year, Format::Csv);
+    let headers = download_headers(&as_of, file_name, "text/csv; charset=utf-8");
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let settings = export::Settings::from_genesis(&s.genesis);
+        let out = Chunks::new(sender.clone());
+        if let Err(e) = view.write_csv(&s.store, &settings, out) {
+            tracing::error!("the CSV export stopped partway: {e}");
+            let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let body =
+        axum::body::Body::from_stream(futures::stream::unfold(chunks, |mut chunks| async move {
+            chunks.recv().await.map(|chunk| (chunk, chunks))
+        }));
+    Ok((headers, body).into_response())
+}
+
+/// Chunks of a streamed export waiting to be sent, at most; the export
+/// waits for the reader beyond that.
+const EXPORT_CHUNKS_QUEUED: usize = 16;
+/// Bytes of a streamed export sent at once.
+const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The writer of a streamed export: its bytes, in chunks of
+/// [`EXPORT_CHUNK_BYTES`], to the response. A reader who has gone makes
+/// the next write fail, which stops the export.
+struct Chunks {
+    buf: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+}
+
+impl Chunks {
+    fn new(sender: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>) -> Chunks {
+        Chunks {
+            buf: Vec::with_capacity(EXPORT_CHUNK_BYTES),
+            sender,
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(EXPORT_CHUNK_BYTES));
+        self.sender
+            .blocking_send(Ok(chunk.into()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the reader has gone"))
+    }
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= EXPORT_CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
 }
 
 /// Contracts and payments as an OCDS release package

@@ -3,12 +3,14 @@
 //! `amend-contract`, `pay` and `confirm-delivery` operations of those
 //! contracts, found in the committed blocks and checked against the state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 
 use ledger::state::Contract;
 use ledger::store::Store;
 use ledger::{Amount, ContractId, EntityId, Height, Op, State, Year};
 
+use super::table::{CsvRows, Parties};
 use super::{
     AmendmentEvent, AsOf, AwardEvent, Committed, ContractExport, DeliveryEvent, Export,
     ExportError, Party, PaymentEvent, Settings,
@@ -80,41 +82,15 @@ impl StateView {
         self.height
     }
 
-    /// Walks blocks 1..=L of `store` (L = the view's height) for the
+    /// Walks the blocks of `store` up to L (the view's height) for the
     /// operations on the view's contracts and checks them against the state.
     pub fn collect(self, store: &Store, settings: &Settings) -> Result<Export, ExportError> {
         let as_of = self.as_of(store, settings)?;
         let mut events: BTreeMap<ContractId, Events> = BTreeMap::new();
-        // Nothing to look for: skip the walk.
-        let top = if self.contracts.is_empty() {
-            0
-        } else {
-            self.height.0
-        };
-        for h in 1..=top {
-            let height = Height(h);
-            let block = store
-                .block(height)?
-                .ok_or(ExportError::MissingBlock { height })?;
-            for (i, tx) in block.txs.iter().enumerate() {
-                let Some(contract) = contract_of(&tx.body.op) else {
-                    continue;
-                };
-                if !self.contracts.contains_key(contract) {
-                    continue;
-                }
-                let at = Committed {
-                    height,
-                    index: i as u32,
-                    time_ms: block.header.time_ms,
-                    tx_hash: tx.hash(),
-                };
-                events
-                    .entry(contract.clone())
-                    .or_default()
-                    .push(at, &tx.body.op);
-            }
-        }
+        self.walk(store, |contract, at, op| {
+            events.entry(contract.clone()).or_default().push(at, op);
+            Ok(())
+        })?;
         let mut contracts = Vec::with_capacity(self.contracts.len());
         for (id, pending) in self.contracts {
             let found = events.remove(&id).unwrap_or_default();
@@ -130,7 +106,8 @@ impl StateView {
         })
     }
 
-    fn as_of(&self, store: &Store, settings: &Settings) -> Result<AsOf, ExportError> {
+    /// The block the view was taken at: its height, hash and time.
+    pub fn as_of(&self, store: &Store, settings: &Settings) -> Result<AsOf, ExportError> {
         let (block_hash, time_ms) = if self.height.0 == 0 {
             let meta = store.meta()?.ok_or(ExportError::MissingBlock {
                 height: self.height,
@@ -148,6 +125,201 @@ impl StateView {
             block_hash,
             time_ms,
         })
+    }
+}
+
+/// Holds what the blocks gave for contract `c` against the state after
+/// block `height`: awarded at `award_height`, payments adding up to `paid`
+/// (`None` if they overflow), the amount after every amendment, and the
+/// deliveries.
+fn check_totals(
+    c: &Contract,
+    height: Height,
+    award_height: Option<Height>,
+    paid: Option<Amount>,
+    amount: Amount,
+    deliveries: usize,
+) -> Result<(), ExportError> {
+    let bad = |what: String| ExportError::Inconsistent {
+        contract: c.id.clone(),
+        height,
+        what,
+    };
+    let award_height = award_height.ok_or_else(|| bad("no award in the blocks".into()))?;
+    if award_height != c.awarded_at {
+        return Err(bad(format!(
+            "awarded at height {award_height} in the blocks, {} in the state",
+            c.awarded_at
+        )));
+    }
+    let paid = paid.ok_or_else(|| bad("the payments overflow".into()))?;
+    if paid != c.paid {
+        return Err(bad(format!(
+            "payments add up to {paid}, the state says {} paid",
+            c.paid
+        )));
+    }
+    if amount != c.amount {
+        return Err(bad(format!(
+            "the blocks give amount {amount}, the state {}",
+            c.amount
+        )));
+    }
+    if deliveries != c.deliveries as usize {
+        return Err(bad(format!(
+            "{deliveries} deliveries in the blocks, {} in the state",
+            c.deliveries
+        )));
+    }
+    Ok(())
+}
+
+/// What the streamed CSV counts of a contract as it goes, to check at the
+/// end.
+struct Tally {
+    award_height: Option<Height>,
+    paid: Option<Amount>,
+    amount: Amount,
+    deliveries: usize,
+}
+
+impl StateView {
+    /// Writes the CSV table of [`Export::to_csv`], byte for byte, to `out`
+    /// as it reads: the header and the `snapshot` row at once, then the
+    /// `contract` rows as one pass over the blocks meets the awards (which
+    /// is award order), then the `payment` rows as a second pass meets
+    /// them. Only blocks from the first award of the view's contracts to
+    /// its height are read, each block's transactions one by one, and
+    /// memory holds the view and a tally a contract, never the rows. The
+    /// blocks are checked against the state as [`StateView::collect`]
+    /// does, but at the end: on a disagreement `out` already holds part of
+    /// the table, and the error says so.
+    pub fn write_csv<W: Write>(
+        self,
+        store: &Store,
+        settings: &Settings,
+        out: W,
+    ) -> Result<W, ExportError> {
+        let as_of = self.as_of(store, settings)?;
+        let mut csv = CsvRows::start(out, &as_of, self.year)?;
+        csv.flush()?;
+        let mut tallies: HashMap<&ContractId, Tally> = self
+            .contracts
+            .keys()
+            .map(|id| {
+                let tally = Tally {
+                    award_height: None,
+                    paid: Some(Amount::ZERO),
+                    amount: Amount::ZERO,
+                    deliveries: 0,
+                };
+                (id, tally)
+            })
+            .collect();
+        for pass in [Pass::Awards, Pass::Rest] {
+            self.walk(store, |id, at, op| {
+                let (Some(p), Some(tally)) = (self.contracts.get(id), tallies.get_mut(id)) else {
+                    return Ok(());
+                };
+                match (op, pass) {
+                    (Op::Award { amount, .. }, Pass::Awards) => {
+                        csv.contract(&p.contract, p.parties(), &at)?;
+                        tally.award_height = Some(at.height);
+                        tally.amount = *amount;
+                    }
+                    (Op::AmendContract { amount, .. }, Pass::Rest) => tally.amount = *amount,
+                    (Op::ConfirmDelivery { .. }, Pass::Rest) => tally.deliveries += 1,
+                    (
+                        Op::Pay {
+                            amount,
+                            reference,
+                            document_hash,
+                            ..
+                        },
+                        Pass::Rest,
+                    ) => {
+                        let payment = PaymentEvent {
+                            at,
+                            amount: *amount,
+                            reference: reference.clone(),
+                            document_hash: *document_hash,
+                        };
+                        csv.payment(&p.contract, p.parties(), &payment)?;
+                        tally.paid = tally.paid.and_then(|sum| sum.checked_add(*amount));
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })?;
+        }
+        for (id, p) in &self.contracts {
+            let t = &tallies[id];
+            check_totals(
+                &p.contract,
+                self.height,
+                t.award_height,
+                t.paid,
+                t.amount,
+                t.deliveries,
+            )?;
+        }
+        csv.finish()
+    }
+}
+
+impl StateView {
+    /// Calls `f` on each operation on one of the view's contracts, in
+    /// chain order, reading the blocks from the first contract's award to
+    /// the view's height (none if the view holds no contract).
+    fn walk(
+        &self,
+        store: &Store,
+        mut f: impl FnMut(&ContractId, Committed, &Op) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let first = self.contracts.values().map(|p| p.contract.awarded_at);
+        let from = first.min().map_or(self.height.0 + 1, |h| h.0.max(1));
+        for h in from..=self.height.0 {
+            let height = Height(h);
+            let block = store
+                .block(height)?
+                .ok_or(ExportError::MissingBlock { height })?;
+            for (i, tx) in block.txs.iter().enumerate() {
+                let Some(contract) = contract_of(&tx.body.op) else {
+                    continue;
+                };
+                if !self.contracts.contains_key(contract) {
+                    continue;
+                }
+                let at = Committed {
+                    height,
+                    index: i as u32,
+                    time_ms: block.header.time_ms,
+                    tx_hash: tx.hash(),
+                };
+                f(contract, at, &tx.body.op)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The two passes of [`StateView::write_csv`].
+#[derive(Clone, Copy)]
+enum Pass {
+    /// The awards, for the `contract` rows.
+    Awards,
+    /// Amendments, deliveries and payments, for the `payment` rows and the
+    /// check.
+    Rest,
+}
+
+impl Pending {
+    fn parties(&self) -> Parties<'_> {
+        Parties {
+            department: &self.department,
+            ministry: self.ministry.as_ref(),
+            vendor: &self.vendor,
+        }
     }
 }
 
@@ -235,36 +407,18 @@ impl Events {
         let award = self
             .award
             .ok_or_else(|| bad("no award in the blocks".into()))?;
-        if award.at.height != c.awarded_at {
-            return Err(bad(format!(
-                "awarded at height {} in the blocks, {} in the state",
-                award.at.height, c.awarded_at
-            )));
-        }
         let paid = self
             .payments
             .iter()
-            .try_fold(Amount::ZERO, |sum, p| sum.checked_add(p.amount))
-            .ok_or_else(|| bad("the payments overflow".into()))?;
-        if paid != c.paid {
-            return Err(bad(format!(
-                "payments add up to {paid}, the state says {} paid",
-                c.paid
-            )));
-        }
-        if self.amount != c.amount {
-            return Err(bad(format!(
-                "the blocks give amount {}, the state {}",
-                self.amount, c.amount
-            )));
-        }
-        if self.deliveries.len() != c.deliveries as usize {
-            return Err(bad(format!(
-                "{} deliveries in the blocks, {} in the state",
-                self.deliveries.len(),
-                c.deliveries
-            )));
-        }
+            .try_fold(Amount::ZERO, |sum, p| sum.checked_add(p.amount));
+        check_totals(
+            c,
+            height,
+            Some(award.at.height),
+            paid,
+            self.amount,
+            self.deliveries.len(),
+        )?;
         Ok(ContractExport {
             contract: pending.contract,
             department: pending.department,

@@ -272,16 +272,19 @@ impl Export {
     /// The file name a download should get, e.g.
     /// `minhbach-devnet-h120-2026.csv`.
     pub fn file_name(&self, format: Format) -> String {
-        let year = self.year.map(|y| format!("-{y}")).unwrap_or_default();
-        let ext = match format {
-            Format::Csv => "csv",
-            Format::Ocds => "ocds.json",
-        };
-        format!(
-            "{}-h{}{year}.{ext}",
-            self.as_of.chain_id, self.as_of.height.0
-        )
+        file_name(&self.as_of, self.year, format)
     }
+}
+
+/// The file name of an export taken at `as_of` of `year`'s contracts (all
+/// if `None`) in `format`: `{chain}-h{height}[-{year}].{csv|ocds.json}`.
+pub fn file_name(as_of: &AsOf, year: Option<Year>, format: Format) -> String {
+    let year = year.map(|y| format!("-{y}")).unwrap_or_default();
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Ocds => "ocds.json",
+    };
+    format!("{}-h{}{year}.{ext}", as_of.chain_id, as_of.height.0)
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! The CSV export (`/v1/export.csv`): one table of contracts and payments,
 //! each row carrying the height and block hash it was taken at.
 
-use ledger::Hash;
+use std::io::Write;
 
-use super::{ContractExport, Export, ExportError, PaymentEvent};
+use ledger::state::Contract;
+use ledger::{Hash, Year};
+
+use super::{AsOf, Committed, ContractExport, Export, ExportError, Party, PaymentEvent};
 use crate::time::rfc3339;
 
 /// The columns of the CSV export, in order.
@@ -50,64 +53,11 @@ impl Export {
     /// The CSV table (see docs/exports.md): a header of
     /// [`CSV_COLUMNS`], one `snapshot` row, one `contract` row per contract
     /// in award order, then one `payment` row per payment in chain order.
+    /// [`super::StateView::write_csv`] writes the same bytes as it reads.
     pub fn to_csv(&self) -> Result<Vec<u8>, ExportError> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(CSV_COLUMNS)?;
-        let as_of_height = self.as_of.height.0.to_string();
-        let as_of_hash = self.as_of.block_hash.to_hex();
-        let mut row = |cells: [String; 19]| -> Result<(), ExportError> {
-            let record = [as_of_height.clone(), as_of_hash.clone()]
-                .into_iter()
-                .chain(cells);
-            w.write_record(record.map(|c| neutralize_cell(&c).into_owned()))?;
-            Ok(())
-        };
-        let empty = String::new;
-        row([
-            "snapshot".into(),
-            as_of_height.clone(),
-            rfc3339(self.as_of.time_ms),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            self.year.map(|y| y.to_string()).unwrap_or_default(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-        ])?;
+        let mut w = CsvRows::start(Vec::new(), &self.as_of, self.year)?;
         for c in &self.contracts {
-            let k = &c.contract;
-            let (ministry_id, ministry_name) = ministry_cells(c);
-            row([
-                "contract".into(),
-                c.award.at.height.0.to_string(),
-                rfc3339(c.award.at.time_ms),
-                c.award.at.tx_hash.to_hex(),
-                k.id.to_string(),
-                k.title.clone(),
-                c.department.id.to_string(),
-                c.department.name.clone(),
-                ministry_id,
-                ministry_name,
-                c.vendor.id.to_string(),
-                c.vendor.name.clone(),
-                k.year.to_string(),
-                k.line.to_string(),
-                k.amount.0.to_string(),
-                k.paid.0.to_string(),
-                k.deliveries.to_string(),
-                empty(),
-                hash_or_empty(k.document_hash),
-            ])?;
+            w.contract(&c.contract, c.parties(), &c.award.at)?;
         }
         let mut payments: Vec<(&ContractExport, &PaymentEvent)> = self
             .contracts
@@ -116,41 +66,170 @@ impl Export {
             .collect();
         payments.sort_by_key(|(_, p)| (p.at.height, p.at.index));
         for (c, p) in payments {
-            let k = &c.contract;
-            let (ministry_id, ministry_name) = ministry_cells(c);
-            row([
-                "payment".into(),
-                p.at.height.0.to_string(),
-                rfc3339(p.at.time_ms),
-                p.at.tx_hash.to_hex(),
-                k.id.to_string(),
-                k.title.clone(),
-                c.department.id.to_string(),
-                c.department.name.clone(),
-                ministry_id,
-                ministry_name,
-                c.vendor.id.to_string(),
-                c.vendor.name.clone(),
-                k.year.to_string(),
-                k.line.to_string(),
-                p.amount.0.to_string(),
-                empty(),
-                empty(),
-                p.reference.clone(),
-                hash_or_empty(p.document_hash),
-            ])?;
+            w.payment(&c.contract, c.parties(), p)?;
         }
-        w.flush().map_err(csv::Error::from)?;
-        w.into_inner()
-            .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
+        w.finish()
     }
 }
 
-fn ministry_cells(c: &ContractExport) -> (String, String) {
-    c.ministry
-        .as_ref()
-        .map(|m| (m.id.to_string(), m.name.clone()))
-        .unwrap_or_default()
+impl ContractExport {
+    fn parties(&self) -> Parties<'_> {
+        Parties {
+            department: &self.department,
+            ministry: self.ministry.as_ref(),
+            vendor: &self.vendor,
+        }
+    }
+}
+
+/// A contract's parties, as its rows name them.
+pub(super) struct Parties<'a> {
+    pub(super) department: &'a Party,
+    pub(super) ministry: Option<&'a Party>,
+    pub(super) vendor: &'a Party,
+}
+
+/// The CSV table written row by row into `W`: the header and the
+/// `snapshot` row first, then what the caller adds.
+pub(super) struct CsvRows<W: Write> {
+    w: csv::Writer<W>,
+    as_of_height: String,
+    as_of_hash: String,
+}
+
+impl<W: Write> CsvRows<W> {
+    /// Writes the header and the `snapshot` row of an export at `as_of`.
+    pub(super) fn start(
+        out: W,
+        as_of: &AsOf,
+        year: Option<Year>,
+    ) -> Result<CsvRows<W>, ExportError> {
+        let mut w = CsvRows {
+            w: csv::Writer::from_writer(out),
+            as_of_height: as_of.height.0.to_string(),
+            as_of_hash: as_of.block_hash.to_hex(),
+        };
+        w.w.write_record(CSV_COLUMNS)?;
+        let empty = String::new;
+        w.row([
+            "snapshot".into(),
+            w.as_of_height.clone(),
+            rfc3339(as_of.time_ms),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            year.map(|y| y.to_string()).unwrap_or_default(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+        ])?;
+        Ok(w)
+    }
+
+    fn row(&mut self, cells: [String; 19]) -> Result<(), ExportError> {
+        let record = [self.as_of_height.clone(), self.as_of_hash.clone()]
+            .into_iter()
+            .chain(cells);
+        self.w
+            .write_record(record.map(|c| neutralize_cell(&c).into_owned()))?;
+        Ok(())
+    }
+
+    /// The `contract` row of `k`, awarded `at`.
+    pub(super) fn contract(
+        &mut self,
+        k: &Contract,
+        parties: Parties<'_>,
+        at: &Committed,
+    ) -> Result<(), ExportError> {
+        let [amount, paid, deliveries] =
+            [k.amount.0, k.paid.0, u64::from(k.deliveries)].map(|n| n.to_string());
+        let cells = [
+            amount,
+            paid,
+            deliveries,
+            String::new(),
+            hash_or_empty(k.document_hash),
+        ];
+        self.event("contract", at, k, &parties, cells)
+    }
+
+    /// The `payment` row of `p`, on contract `k`.
+    pub(super) fn payment(
+        &mut self,
+        k: &Contract,
+        parties: Parties<'_>,
+        p: &PaymentEvent,
+    ) -> Result<(), ExportError> {
+        let cells = [
+            p.amount.0.to_string(),
+            String::new(),
+            String::new(),
+            p.reference.clone(),
+            hash_or_empty(p.document_hash),
+        ];
+        self.event("payment", &p.at, k, &parties, cells)
+    }
+
+    /// A row of an operation committed `at` on contract `k`, ending with
+    /// its amount, paid, deliveries, reference and document hash cells.
+    fn event(
+        &mut self,
+        record: &str,
+        at: &Committed,
+        k: &Contract,
+        parties: &Parties<'_>,
+        [amount, paid, deliveries, reference, document_hash]: [String; 5],
+    ) -> Result<(), ExportError> {
+        let (ministry_id, ministry_name) = parties
+            .ministry
+            .map(|m| (m.id.to_string(), m.name.clone()))
+            .unwrap_or_default();
+        self.row([
+            record.to_owned(),
+            at.height.0.to_string(),
+            rfc3339(at.time_ms),
+            at.tx_hash.to_hex(),
+            k.id.to_string(),
+            k.title.clone(),
+            parties.department.id.to_string(),
+            parties.department.name.clone(),
+            ministry_id,
+            ministry_name,
+            parties.vendor.id.to_string(),
+            parties.vendor.name.clone(),
+            k.year.to_string(),
+            k.line.to_string(),
+            amount,
+            paid,
+            deliveries,
+            reference,
+            document_hash,
+        ])
+    }
+
+    /// Hands what is written so far on to `W` and flushes it.
+    pub(super) fn flush(&mut self) -> Result<(), ExportError> {
+        self.w.flush().map_err(csv::Error::from)?;
+        Ok(())
+    }
+
+    /// Flushes the table and returns `W`.
+    pub(super) fn finish(mut self) -> Result<W, ExportError> {
+        self.flush()?;
+        self.w
+            .into_inner()
+            .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
+    }
 }
 
 #[cfg(test)]

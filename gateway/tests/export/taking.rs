@@ -33,10 +33,8 @@ fn an_export_at_genesis_names_the_genesis_hash() {
     assert_eq!(rows[0]["time"], "2026-01-01T00:00:00.000Z");
 }
 
-#[test]
-fn blocks_that_disagree_with_the_state_are_an_error() {
-    let f = Fixture::standard();
-    // Raise the first payment of block 5 in the stored block only.
+/// Raises the first payment of block 5 in the stored block only.
+fn raise_a_payment_of_block_5(f: &Fixture) {
     let mut block = f.blocks[4].clone();
     let tx = block
         .txs
@@ -49,6 +47,12 @@ fn blocks_that_disagree_with_the_state_are_an_error() {
     f.store
         .tamper("blocks", &5u64.to_be_bytes(), &block.encode())
         .unwrap();
+}
+
+#[test]
+fn blocks_that_disagree_with_the_state_are_an_error() {
+    let f = Fixture::standard();
+    raise_a_payment_of_block_5(&f);
     let err = export::take(&f.chain.state, &f.store, &Fixture::settings(), None).unwrap_err();
     match &err {
         ExportError::Inconsistent { contract, .. } => assert_eq!(contract.as_str(), "C-2026-001"),
@@ -60,4 +64,65 @@ fn blocks_that_disagree_with_the_state_are_an_error() {
         .tamper("blocks", &6u64.to_be_bytes(), &codec::encode(&0u8))
         .unwrap();
     assert!(export::take(&f.chain.state, &f.store, &Fixture::settings(), None).is_err());
+}
+
+/// The CSV of `f`'s state, streamed.
+fn streamed(f: &Fixture, state: &State, year: Option<u16>) -> Result<Vec<u8>, ExportError> {
+    let year = year.map(|y| ledger::Year::new(y).unwrap());
+    export::StateView::capture(state, year).write_csv(&f.store, &Fixture::settings(), Vec::new())
+}
+
+#[test]
+fn a_streamed_csv_equals_the_buffered_one_byte_for_byte() {
+    let mut f = Fixture::standard();
+    let state_at_8: State = f.chain.state.clone();
+    f.block_with(vec![pay("C-2027-001", "MOH.BVBM", 7_000, 7)]);
+    for (state, year) in [
+        (&state_at_8, None),
+        (&state_at_8, Some(2026)),
+        (&state_at_8, Some(2027)),
+        (&f.chain.state, None),
+        (&f.chain.state, Some(2027)),
+        (&f.chain.state, Some(2030)),
+    ] {
+        let buffered = export::take(
+            state,
+            &f.store,
+            &Fixture::settings(),
+            year.map(|y| ledger::Year::new(y).unwrap()),
+        )
+        .unwrap()
+        .to_csv()
+        .unwrap();
+        let streamed = streamed(&f, state, year).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(buffered.clone()).unwrap(),
+            "height {}, year {year:?}",
+            state.height()
+        );
+        // Not an empty table on both sides: the contracts and payments are
+        // there.
+        let (_, rows) = parse_csv(&buffered);
+        if year.is_none() {
+            assert!(!of_type(&rows, "payment").is_empty());
+        }
+    }
+    let genesis = Fixture::new();
+    assert_eq!(
+        streamed(&genesis, &genesis.chain.state, None).unwrap(),
+        genesis.export(None).to_csv().unwrap()
+    );
+}
+
+#[test]
+fn a_streamed_csv_checks_the_blocks_against_the_state_at_its_end() {
+    let f = Fixture::standard();
+    raise_a_payment_of_block_5(&f);
+    let err = streamed(&f, &f.chain.state, None).unwrap_err();
+    match &err {
+        ExportError::Inconsistent { contract, .. } => assert_eq!(contract.as_str(), "C-2026-001"),
+        e => panic!("expected Inconsistent, got {e}"),
+    }
+    assert!(err.to_string().contains("payments add up to"), "{err}");
 }
