@@ -1,8 +1,9 @@
 //! The bench's audit reports what it claims to. Stores are written here by
 //! hand, block by block, each with a known defect: a transaction one
 //! validator never committed, a transaction committed twice (in one block,
-//! and at two heights), and a validator whose block differs from the
-//! others'. The audit must name each, and nothing else.
+//! and at two heights), a block holding more than its header counts, and a
+//! validator whose block differs from the others'. The audit must name
+//! each, and nothing else.
 
 use std::path::Path;
 
@@ -114,12 +115,16 @@ fn a_transaction_one_validator_lacks_is_missing() {
 fn a_transaction_stored_twice_is_repeated() {
     let dir = tempfile::tempdir().unwrap();
     let (genesis, blocks, txs) = honest_chain();
-    // Validator 1's store has transaction 0 twice in block 1, and
-    // transaction 2 again in block 3. (A store writes what it is given;
-    // the audit must not trust that blocks were valid.)
+    // Validator 1's block 1 holds transaction 0 twice, and its block 3
+    // holds transaction 2 again; each header counts what its block holds.
+    // (A store writes what it is given; the audit must not trust that
+    // blocks were valid.)
     let mut dup = blocks.clone();
-    dup[0].0.txs.push(txs[0].clone());
-    dup[2].0.txs.push(txs[2].clone());
+    for (b, tx) in [(0, 0), (2, 2)] {
+        dup[b].0.txs.push(txs[tx].clone());
+        dup[b].0.header.tx_count += 1;
+        dup[b].1.block_hash = dup[b].0.hash();
+    }
     let homes = [
         home_with(dir.path(), "v0", &genesis, &blocks),
         home_with(dir.path(), "v1", &genesis, &dup),
@@ -134,9 +139,29 @@ fn a_transaction_stored_twice_is_repeated() {
             a.found[i]
         );
     }
-    // A block's hash is its header's, which the extra copies leave as it
-    // was: only the count of occurrences finds them.
-    assert_eq!(a.first_divergence, None);
+    // Their headers differ from validator 0's from block 1 on.
+    assert_eq!(a.first_divergence, Some(1));
+}
+
+#[test]
+fn a_block_holding_more_transactions_than_its_header_counts_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (genesis, blocks, txs) = honest_chain();
+    // An extra copy the header does not count: the store refuses to read
+    // the block, and the audit fails naming it, rather than count it.
+    let mut dup = blocks.clone();
+    dup[0].0.txs.push(txs[0].clone());
+    let homes = [
+        home_with(dir.path(), "v0", &genesis, &blocks),
+        home_with(dir.path(), "v1", &genesis, &dup),
+    ];
+    let err = audit(&homes, &hashes(&txs)).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("corrupt store at height 1")
+            && err.contains("the header counts 2 transactions, the store holds 3"),
+        "{err}"
+    );
 }
 
 #[test]
