@@ -181,10 +181,10 @@ pub(super) async fn export_csv(
     let settings = export::Settings::from_genesis(&s.genesis);
     // The state lock is held for the capture only; the table is then
     // written as the blocks are read, and sent as it is written.
-    let (view, as_of, s) = tokio::task::spawn_blocking(move || {
+    let (view, as_of, s, settings) = tokio::task::spawn_blocking(move || {
         let view = export::StateView::capture(&s.state.read().expect("state lock"), year);
         let as_of = view.as_of(&s.store, &settings)?;
-        Ok::<_, ExportError>((view, as_of, s))
+        Ok::<_, ExportError>((view, as_of, s, settings))
     })
     .await
     .map_err(ApiError::internal)??;
@@ -193,7 +193,6 @@ pub(super) async fn export_csv(
     let headers = download_headers(&as_of, file_name, "text/csv; charset=utf-8");
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let settings = export::Settings::from_genesis(&s.genesis);
         let out = Chunks::new(sender.clone());
         if let Err(e) = view.write_csv(&s.store, &settings, out) {
             tracing::error!("the CSV export stopped partway: {e}");

@@ -156,8 +156,11 @@ pub async fn home(State(x): State<Arc<Explorer>>, reader: Reader) -> Response {
             if refresh {
                 let (x, ctx) = (x.clone(), ctx.clone());
                 tokio::task::spawn_blocking(move || {
-                    let page = render(&x, &ctx);
-                    x.home.keep(tip, ctx.key(), page.ok());
+                    // Whatever happens to the render, the key is freed for
+                    // the next reader to render again.
+                    let render = std::panic::AssertUnwindSafe(|| render(&x, &ctx));
+                    let page = std::panic::catch_unwind(render).ok().and_then(Result::ok);
+                    x.home.keep(tip, ctx.key(), page);
                 });
             }
             x.respond(&ctx, Ok(page))

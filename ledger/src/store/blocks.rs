@@ -19,6 +19,7 @@ use super::{cf, corrupt, height_key, Store, StoreError, CF_BLOCKS};
 use crate::block::{Block, Header};
 use crate::tx::SignedTx;
 use crate::types::Height;
+use crate::validity::BLOCK_TXS_MAX;
 
 /// Each block's transactions, by height and index (format 5 and on).
 pub(super) const CF_TXS: &str = "txs";
@@ -66,6 +67,13 @@ impl Store {
             return Ok(None);
         };
         let count = block.header.tx_count as usize;
+        if count > BLOCK_TXS_MAX {
+            // Read from disk: a damaged count is named, never allocated.
+            return Err(corrupt(
+                h,
+                format!("the header counts {count} transactions, more than a block may hold"),
+            ));
+        }
         if block.txs.is_empty() && count > 0 {
             block.txs = self.block_txs(h, count)?;
         }

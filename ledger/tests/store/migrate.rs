@@ -192,4 +192,16 @@ fn a_transaction_stored_alone_that_is_missing_or_garbled_is_named_with_its_block
         .unwrap();
     let err = f.store().block(Height(h)).unwrap_err();
     assert!(err.to_string().contains("the header counts"), "{err}");
+    // A count beyond what a block may hold is named, not allocated.
+    let mut rest = block.clone();
+    rest.txs.clear();
+    rest.header.tx_count = u32::MAX;
+    f.store()
+        .tamper("blocks", &h.to_be_bytes(), &rest.encode())
+        .unwrap();
+    let err = f.store().block(Height(h)).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { height, what } if height.0 == h && what.contains("more than a block may hold")),
+        "{err}"
+    );
 }

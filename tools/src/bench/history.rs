@@ -31,7 +31,7 @@ use ledger::crypto::{read_key_file, SigningKey};
 use ledger::merkle::Frontier;
 use ledger::state::{State, Verdict};
 use ledger::store::Store;
-use ledger::tx::{SignedTx, TxBody};
+use ledger::tx::SignedTx;
 use ledger::{EntityId, Hash, Height, Year};
 use node::testnet::NetworkPlan;
 
@@ -104,7 +104,7 @@ pub struct Built {
 /// The genesis time of a network whose history of `spec` is to end before
 /// `now_ms`.
 pub fn genesis_time_ms(spec: &HistorySpec, world: &World, now_ms: u64) -> u64 {
-    now_ms - spec.blocks_max(world) * BLOCK_INTERVAL_MS
+    now_ms.saturating_sub(spec.blocks_max(world).saturating_mul(BLOCK_INTERVAL_MS))
 }
 
 /// Builds the history of `spec` into the stores of `plan`'s nodes (the
@@ -163,12 +163,7 @@ pub fn build(
         let signing = Instant::now();
         let round = after.round;
         let planned = load::plan_after(world, &genesis.chain_id, &load_spec, after);
-        let bodies: Vec<&TxBody> = planned
-            .setup
-            .iter()
-            .flatten()
-            .chain(planned.load.iter().map(|p| &p.body))
-            .collect();
+        let bodies = planned.bodies();
         let signed = load::sign_each(&bodies, keys, spec.threads, |tx| {
             let len = tx.encode().len();
             (tx, len)
@@ -369,12 +364,7 @@ mod tests {
             },
             built.after,
         );
-        let bodies: Vec<&TxBody> = next
-            .setup
-            .iter()
-            .flatten()
-            .chain(next.load.iter().map(|p| &p.body))
-            .collect();
+        let bodies = next.bodies();
         let txs = load::sign_each(&bodies, &keys, 2, |tx| tx);
         let outcome = state
             .execute_block(&txs)

@@ -379,6 +379,18 @@ pub struct Plan {
     pub next_nonces: BTreeMap<EntityId, u64>,
 }
 
+impl Plan {
+    /// Every transaction of the plan in the order a chain commits them:
+    /// the setup's phases, then the load.
+    pub fn bodies(&self) -> Vec<&TxBody> {
+        self.setup
+            .iter()
+            .flatten()
+            .chain(self.load.iter().map(|p| &p.body))
+            .collect()
+    }
+}
+
 /// Where a plan starts: on a fresh chain ([`After::default`]), or after the
 /// plans of a history already committed (`minhbach bench --history`).
 #[derive(Clone, Debug, Default)]
