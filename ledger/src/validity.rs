@@ -31,8 +31,8 @@ pub const BLOCK_TXS_MAX: usize = 20_000;
 /// Evidence for a height this many blocks or more below the block that
 /// carries it has expired.
 pub const EVIDENCE_MAX_AGE_BLOCKS: u64 = 100_000;
-/// How far a fresh proposal's time may be from the judging validator's
-/// clock, either way.
+/// How far a fresh proposal's time may be ahead of the judging validator's
+/// clock, and how far behind it in round 0 (see [`lateness_allowed_ms`]).
 pub const PROPOSAL_CLOCK_SKEW_MS: u64 = 2_000;
 
 /// What a piece of evidence proves: one validator signed two different
@@ -373,19 +373,52 @@ pub fn check_evidence(
 }
 
 /// The clock rule for a fresh proposal (one without a proof-of-lock
-/// round): its block's time is within [`PROPOSAL_CLOCK_SKEW_MS`] of the
-/// judging validator's clock, `now_ms`. A value re-proposed with a proof of
-/// lock was judged when it was first proposed, and a decided block is
-/// committed whatever this clock says; the rule is only about prevoting.
-pub fn timely(block_time_ms: u64, now_ms: u64) -> Result<(), Untimely> {
-    if block_time_ms.abs_diff(now_ms) <= PROPOSAL_CLOCK_SKEW_MS {
+/// round) of round `round`: its block's time is at most
+/// [`PROPOSAL_CLOCK_SKEW_MS`] ahead of the judging validator's clock when
+/// the proposal arrived, `now_ms`, and at most [`lateness_allowed_ms`] of
+/// the round behind it. A value re-proposed with a proof of lock was judged
+/// when it was first proposed, and a decided block is committed whatever
+/// this clock says; the rule is only about prevoting.
+///
+/// A time ahead of the clock can only be a clock error, and stays bounded.
+/// A time behind it is also the delay between the proposer's reading and
+/// this validator's handling: the network, the execution of a large block,
+/// a queue on a loaded machine. That delay has no fixed bound, so a fixed
+/// bound could refuse every fresh proposal for as long as it lasts, and
+/// nothing would be committed. The bound grows with the round instead, as
+/// CometBFT's proposer-based timestamps let the message delay grow, and a
+/// height whose early rounds fail for lateness decides in a later one.
+pub fn timely(block_time_ms: u64, now_ms: u64, round: u32) -> Result<(), Untimely> {
+    let allowed_ms = if block_time_ms > now_ms {
+        PROPOSAL_CLOCK_SKEW_MS
+    } else {
+        lateness_allowed_ms(round)
+    };
+    if block_time_ms.abs_diff(now_ms) <= allowed_ms {
         Ok(())
     } else {
         Err(Untimely {
             block_time_ms,
             now_ms,
+            allowed_ms,
         })
     }
+}
+
+/// How far behind the judging clock a fresh proposal of round `round` may
+/// be: [`PROPOSAL_CLOCK_SKEW_MS`] in round 0, and half as much again in each
+/// later round (2 s, 3 s, 4.5 s, 6.75 s, ...). A lateness of L seconds is
+/// absorbed by round log1.5(L / 2) + 1, while the round timeouts, which
+/// grow by the round too, give the proposal time to arrive.
+pub fn lateness_allowed_ms(round: u32) -> u64 {
+    let mut ms = PROPOSAL_CLOCK_SKEW_MS;
+    for _ in 0..round {
+        if ms == u64::MAX {
+            break;
+        }
+        ms = ms.saturating_add(ms / 2);
+    }
+    ms
 }
 
 /// A fresh proposal whose time is too far from this validator's clock.
@@ -395,6 +428,8 @@ pub struct Untimely {
     pub block_time_ms: u64,
     /// This clock, when the proposal arrived.
     pub now_ms: u64,
+    /// How far the block's time was allowed to be, on its side of the clock.
+    pub allowed_ms: u64,
 }
 
 impl std::fmt::Display for Untimely {
@@ -406,7 +441,8 @@ impl std::fmt::Display for Untimely {
         };
         write!(
             f,
-            "its time is {by} ms {ahead} this clock, beyond the {PROPOSAL_CLOCK_SKEW_MS} ms allowed"
+            "its time is {by} ms {ahead} this clock, beyond the {} ms allowed",
+            self.allowed_ms
         )
     }
 }
@@ -489,17 +525,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fresh_proposal_must_be_within_two_seconds_of_the_clock() {
+    fn a_fresh_proposal_of_round_zero_must_be_within_two_seconds_of_the_clock() {
         let now = 1_800_000_000_000;
-        assert!(timely(now, now).is_ok());
-        assert!(timely(now + 2_000, now).is_ok());
-        assert!(timely(now - 2_000, now).is_ok());
-        let e = timely(now + 2_001, now).unwrap_err();
+        assert!(timely(now, now, 0).is_ok());
+        assert!(timely(now + 2_000, now, 0).is_ok());
+        assert!(timely(now - 2_000, now, 0).is_ok());
+        let e = timely(now + 2_001, now, 0).unwrap_err();
         assert_eq!(
             e.to_string(),
             "its time is 2001 ms ahead of this clock, beyond the 2000 ms allowed"
         );
-        let e = timely(now - 60_000, now).unwrap_err().to_string();
+        let e = timely(now - 2_001, now, 0).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "its time is 2001 ms behind this clock, beyond the 2000 ms allowed"
+        );
+        let e = timely(now - 60_000, now, 0).unwrap_err().to_string();
         assert!(e.starts_with("its time is 60000 ms behind"), "{e}");
+    }
+
+    #[test]
+    fn a_late_proposal_is_allowed_more_lateness_each_round_and_an_early_one_never() {
+        assert_eq!(lateness_allowed_ms(0), 2_000);
+        assert_eq!(lateness_allowed_ms(1), 3_000);
+        assert_eq!(lateness_allowed_ms(2), 4_500);
+        assert_eq!(lateness_allowed_ms(3), 6_750);
+        assert_eq!(lateness_allowed_ms(u32::MAX), u64::MAX);
+        let now = 1_800_000_000_000;
+        // Seen 5 s after its time: refused in rounds 0 to 2, taken from 3.
+        for round in 0..3 {
+            assert!(timely(now - 5_000, now, round).is_err(), "round {round}");
+        }
+        assert!(timely(now - 5_000, now, 3).is_ok());
+        assert!(timely(0, now, 200).is_ok());
+        // A time ahead of the clock is a clock error, whatever the round.
+        let e = timely(now + 2_001, now, 30).unwrap_err();
+        assert_eq!(e.allowed_ms, 2_000);
     }
 }

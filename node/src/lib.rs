@@ -6,7 +6,8 @@
 //! - [`home::Home`] and [`config::Config`]: where a node's files live and
 //!   how it is set up;
 //! - [`mempool::Mempool`]: admission, nonce order, block selection and the
-//!   signature verdict cache;
+//!   signature verdict cache; [`backlog`]: how much clients may add to it,
+//!   by the recent commit rate;
 //! - [`wire`] (the `wire` crate) and [`net`]: what nodes send each other and
 //!   the permissioned libp2p network that carries it;
 //! - [`driver::Driver`]: the event loop that runs consensus, builds and
@@ -22,6 +23,7 @@
 //!   network (what `minhbach testnet` and `minhbach devnet` start from).
 
 pub mod awaiting;
+pub mod backlog;
 pub mod backup;
 pub mod config;
 pub mod driver;

@@ -7,6 +7,7 @@
 //! `mempool`, then `rejected`.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use genesis::Genesis;
@@ -16,6 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::mpsc;
 
 use crate::awaiting::{AwaitingPool, Offered};
+use crate::backlog;
 use crate::mempool::{Mempool, Staged};
 
 /// Most remembered rejections.
@@ -105,6 +107,10 @@ pub struct Shared {
     pub state: RwLock<State>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
+    /// The most pooled transactions a client's submission may find and
+    /// still be admitted (see [`crate::backlog`]); the loop sets it after
+    /// each commit.
+    pub client_txs_max: AtomicUsize,
     /// Transactions gathering signatures.
     pub awaiting: Mutex<AwaitingPool>,
     /// Recent rejections.
@@ -148,6 +154,7 @@ impl Shared {
             store: p.store,
             state: RwLock::new(p.state),
             mempool: Mutex::new(Mempool::new(p.mempool)),
+            client_txs_max: AtomicUsize::new(p.mempool.txs_max.min(backlog::CLIENT_TXS_FLOOR)),
             awaiting: Mutex::new(AwaitingPool::default()),
             rejected: Mutex::new(Rejections::default()),
             live: RwLock::new(Live::default()),
@@ -185,11 +192,67 @@ impl Shared {
         }
     }
 
-    /// Admits transactions in order, one result each, and queues those
-    /// admitted for gossip. Signatures are checked in batches without
-    /// holding the mempool, so the event loop is not kept waiting.
-    pub fn admit_batch(&self, txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
-        let results = self.admit_only(txs);
+    /// `mempool_full` while the mempool holds [`Shared::client_txs_max`]
+    /// ready transactions or more: what it holds already will take the
+    /// validators longer to commit than a client should wait. Transactions
+    /// waiting for an earlier nonce do not count; they are not in line for
+    /// the next blocks, and a full pool makes room among them (see
+    /// [`crate::mempool`]).
+    ///
+    /// `Ok` holds how many more a client may add now: the room left, shared
+    /// out among the validators, since each may be admitting its own
+    /// clients' transactions at once, before gossip shows them to the
+    /// others.
+    pub fn client_room(&self) -> Result<usize, TxError> {
+        let validators = self
+            .state
+            .read()
+            .expect("state lock")
+            .validators()
+            .validators()
+            .len();
+        let ready = self.mempool.lock().expect("mempool lock").ready_len();
+        let max = self.client_txs_max.load(Ordering::Relaxed);
+        if ready < max {
+            return Ok((max - ready).div_ceil(validators.max(1)));
+        }
+        Err(TxError::MempoolFull {
+            reason: format!(
+                "it holds {ready} transactions ready for the next blocks, as many as the \
+                 validators commit within [limits] backlog_ms at their recent rate ({max}); \
+                 try again shortly"
+            ),
+        })
+    }
+
+    /// Admits a client's transactions in order, one result each, and queues
+    /// those admitted for gossip. Past the room [`Shared::client_room`]
+    /// gives, the rest are refused `mempool_full` unchecked, so a large
+    /// batch cannot carry a client past the bound. Signatures are checked in
+    /// batches without holding the mempool, so the event loop is not kept
+    /// waiting.
+    pub fn admit_batch(&self, mut txs: Vec<ledger::SignedTx>) -> Vec<Result<Hash, TxError>> {
+        let room = match self.client_room() {
+            Ok(room) => room,
+            Err(full) => return txs.iter().map(|_| Err(full.clone())).collect(),
+        };
+        let past = txs.split_off(room.min(txs.len()));
+        let mut results = self.admit_only(txs);
+        if !past.is_empty() {
+            let full = TxError::MempoolFull {
+                reason: format!(
+                    "the first {room} transactions of the batch took the room the validators \
+                     commit within [limits] backlog_ms at their recent rate; try again shortly"
+                ),
+            };
+            results.extend(past.iter().map(|_| Err(full.clone())));
+        }
+        self.gossip_admitted(&results);
+        results
+    }
+
+    /// Queues the admitted transactions of `results` for gossip.
+    fn gossip_admitted(&self, results: &[Result<Hash, TxError>]) {
         let admitted: Vec<ledger::SignedTx> = {
             let mempool = self.mempool.lock().expect("mempool lock");
             results
@@ -208,7 +271,6 @@ impl Shared {
             // stays pooled here and is proposed from here all the same.
             let _ = self.gossip.try_send(tx);
         }
-        results
     }
 
     /// Admits transactions in order without gossiping them (they came by

@@ -191,6 +191,28 @@ fn a_validator_with_a_skewed_clock_decides_without_sync() {
 }
 
 #[test]
+fn proposals_handled_seconds_late_still_decide_in_a_later_round() {
+    // Every message is handled 2.5 s after it was sent, as on validators
+    // so loaded that executing and queueing outlast the 2 s a fresh
+    // proposal's time may lag in round 0; the node's own timeouts, so that
+    // a proposal still arrives within its round. With a bound that did not
+    // grow with the round, every fresh proposal would be untimely, no block
+    // would ever be locked, and nothing would be committed.
+    let scenario = Scenario {
+        late_ms: 2_500,
+        node_timeouts: true,
+        ..Scenario::calm(4)
+    };
+    three_seeds(&scenario, |seed, o| {
+        assert_eq!(o.synced_blocks, 0, "seed {seed}: a block came by sync");
+        assert!(
+            o.max_rounds_after_heal > 1,
+            "seed {seed}: every height decided in round 0, so lateness was never judged"
+        );
+    });
+}
+
+#[test]
 fn an_insider_node_cannot_stall_or_sway_the_network() {
     let scenario = Scenario {
         forger: true,

@@ -202,6 +202,9 @@ pub const MEMPOOL_TXS_DEFAULT: usize = 50_000;
 /// Default of `[limits] mempool_bytes` (64 MiB), likewise.
 pub const MEMPOOL_BYTES_DEFAULT: usize = 64 * 1024 * 1024;
 
+/// Default of `[limits] backlog_ms`.
+pub const BACKLOG_MS_DEFAULT: u64 = 1_500;
+
 /// Default of `[limits] http_connections`.
 pub const HTTP_CONNECTIONS_DEFAULT: usize = 1024;
 /// Default of `[limits] http_connections_per_client`.
@@ -218,6 +221,11 @@ pub struct LimitsSection {
     pub mempool_txs: usize,
     /// Most bytes in the mempool.
     pub mempool_bytes: usize,
+    /// How long, at the rate of the last heights' commits, the transactions
+    /// already pooled may take to commit before a client's submission is
+    /// refused (429 `mempool_full`); 0 leaves only `mempool_txs`. See
+    /// `node::backlog`.
+    pub backlog_ms: u64,
     /// Most transactions a proposer puts in one block.
     pub block_txs: usize,
     /// Most transaction bytes a proposer puts in one block.
@@ -252,6 +260,7 @@ impl Default for LimitsSection {
         LimitsSection {
             mempool_txs: MEMPOOL_TXS_DEFAULT,
             mempool_bytes: MEMPOOL_BYTES_DEFAULT,
+            backlog_ms: BACKLOG_MS_DEFAULT,
             block_txs: 10_000,
             block_bytes: 4 * 1024 * 1024,
             http_connections: HTTP_CONNECTIONS_DEFAULT,

@@ -239,9 +239,11 @@ async fn within_submit_timeout(request: Request, next: Next) -> Response {
     }
 }
 
-/// Refuses a batch submission whole, before its body is read, while the
-/// mempool is full: an overloaded node spends nothing on load it cannot
-/// take. 429 `mempool_full`, as each of its transactions would get.
+/// Refuses a batch submission whole, before its body is decoded, while the
+/// mempool is full or holds what clients may fill
+/// ([`node::shared::Shared::client_room`]): an overloaded node spends
+/// nothing on load it cannot take but reading it. 429 `mempool_full`, as
+/// each of its transactions would get.
 async fn refuse_batches_when_full(
     State(s): State<AppState>,
     request: Request,
@@ -251,15 +253,36 @@ async fn refuse_batches_when_full(
         let mempool = s.mempool.lock().expect("mempool lock");
         (mempool.len(), mempool.limits().txs_max)
     };
-    if len >= max {
-        return ApiError::from(TxError::MempoolFull {
+    let full = if len >= max {
+        TxError::MempoolFull {
             reason: format!(
                 "it holds {len} transactions, its limit (txs_max {max}); the batch was not read"
             ),
-        })
-        .into_response();
+        }
+    } else {
+        match s.client_room() {
+            Ok(_) => return next.run(request).await,
+            Err(full) => full,
+        }
+    };
+    discard_body(request).await;
+    ApiError::from(full).into_response()
+}
+
+/// Reads a request's body to its end, or to [`SUBMIT_BATCH_BODY_BYTES_MAX`],
+/// keeping none of it. Answered before its body was read, a client still
+/// sending it would find the connection closed and never see the answer;
+/// it gets the 429 and its `Retry-After` instead.
+async fn discard_body(request: Request) {
+    use futures::StreamExt as _;
+    let mut stream = request.into_body().into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > SUBMIT_BATCH_BODY_BYTES_MAX {
+            break;
+        }
     }
-    next.run(request).await
 }
 
 /// Lets a batch submission in once fewer than [`SUBMIT_BATCHES_RUNNING_MAX`]

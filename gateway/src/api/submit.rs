@@ -32,7 +32,9 @@ pub(super) fn malformed(message: String) -> ApiError {
             transaction every rule of its operation (`over_budget`, `over_contract`, …; see \
             `ErrorCode`). A later nonce is checked in full when it becomes next; if refused then, \
             `/v1/txs/{hash}` shows it `rejected`.", body = ErrorBody),
-        (status = 429, description = "`mempool_full`: try again later.", body = ErrorBody),
+        (status = 429, description = "`mempool_full`: the mempool is full, or holds more \
+            transactions ready than the validators commit within `[limits] backlog_ms`; try \
+            again after `Retry-After`.", body = ErrorBody),
     ))]
 pub(super) async fn post_tx(
     State(s): State<AppState>,
@@ -97,8 +99,9 @@ pub(super) fn read_body(
             admitted, within 30 s.", body = ErrorBody),
         (status = 413, description = "`too_large`: the body is over 16 MiB or holds more than \
             4096 transactions.", body = ErrorBody),
-        (status = 429, description = "`mempool_full`: the mempool is full, and the batch was not \
-            read; or `busy`: two batches are being admitted and this one waited 30 s for its \
+        (status = 429, description = "`mempool_full`: the mempool is full, or holds more \
+            transactions ready than the validators commit within `[limits] backlog_ms`, and the \
+            batch was not decoded; or `busy`: two batches are being admitted and this one waited 30 s for its \
             turn. Try again.", body = ErrorBody),
     ))]
 pub(super) async fn post_tx_batch(

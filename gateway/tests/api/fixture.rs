@@ -218,6 +218,19 @@ impl Answer {
             .unwrap_or_default()
     }
 
+    /// Checks that this is 429 `mempool_full`, telling the client when to
+    /// try again rather than leaving it to retry at once.
+    pub(crate) fn assert_mempool_full(&self) {
+        assert_eq!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            self.text()
+        );
+        assert_eq!(self.error_code(), "mempool_full");
+        assert_eq!(self.header(header::RETRY_AFTER), "1");
+    }
+
     /// The error code of an error answer, checking its shape on the way.
     pub(crate) fn error_code(&self) -> String {
         let v = self.json();

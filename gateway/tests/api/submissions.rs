@@ -305,24 +305,81 @@ async fn a_batch_sent_to_a_full_mempool_is_refused_unread() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     assert_eq!(a.json()["admitted"], 1);
     // Full now: even a body that is not a batch gets `mempool_full`, since
-    // it is never read.
+    // it is never decoded.
     let a = f
         .post_to("/v1/txs/batch", "application/json", "not json")
         .await;
-    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text());
-    assert_eq!(a.error_code(), "mempool_full");
+    a.assert_mempool_full();
     assert!(a.text().contains("txs_max 1"), "{}", a.text());
-    // Told when to try again, not left to retry at once.
-    assert_eq!(a.header(header::RETRY_AFTER), "1");
     doc.check("post", "/v1/txs/batch", &a);
     // One transaction alone is refused the same way.
     let second = f.next_payment(0, 1_000, "FULL-2");
     let a = f
         .post_to("/v1/txs", "application/octet-stream", second.encode())
         .await;
-    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text());
-    assert_eq!(a.error_code(), "mempool_full");
-    assert_eq!(a.header(header::RETRY_AFTER), "1");
+    a.assert_mempool_full();
+}
+
+/// Past what the validators commit within `[limits] backlog_ms`, a client's
+/// transaction is refused at once, with `Retry-After`, while the pool has
+/// room: a batch up to the bound, then anything; the same transaction
+/// gossiped by a peer is still taken.
+#[tokio::test]
+async fn a_client_is_refused_once_the_pool_holds_its_backlog_and_a_peer_is_not() {
+    let f = Fixture::new(0);
+    let doc = f.document(On::Api).await;
+    let bound = |n| {
+        f.shared
+            .client_txs_max
+            .store(n, std::sync::atomic::Ordering::Relaxed)
+    };
+    // The room left is shared out among the validators, each of which may
+    // be admitting its own clients' transactions at once.
+    let validators = f
+        .shared
+        .state
+        .read()
+        .unwrap()
+        .validators()
+        .validators()
+        .len();
+    bound(2 * validators);
+    // A batch of three finds room for two: the third is refused unchecked.
+    let b64 = |tx: &SignedTx| base64::engine::general_purpose::STANDARD.encode(tx.encode());
+    let txs: Vec<SignedTx> = (0..3)
+        .map(|k| f.next_payment(k, 1_000, &format!("BACKLOG-{k}")))
+        .collect();
+    let body = json!({ "txs": txs.iter().map(b64).collect::<Vec<_>>() }).to_string();
+    let a = f.post_to("/v1/txs/batch", "application/json", body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["admitted"], 2, "{}", a.text());
+    let third = &a.json()["results"][2];
+    assert_eq!(third["error"]["code"], "mempool_full", "{}", a.text());
+    assert!(
+        third["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("first 2 transactions")),
+        "{}",
+        a.text()
+    );
+    // Two are ready now: a bound of two refuses anything more.
+    bound(2);
+    let refused = &txs[2];
+    let a = f
+        .post_to("/v1/txs", "application/octet-stream", refused.encode())
+        .await;
+    a.assert_mempool_full();
+    assert!(a.text().contains("backlog_ms"), "{}", a.text());
+    doc.check("post", "/v1/txs", &a);
+    // A batch is refused before its body is read.
+    let a = f
+        .post_to("/v1/txs/batch", "application/json", "not json")
+        .await;
+    a.assert_mempool_full();
+    // Gossip is not a client: the pool's own limit is all that bounds it.
+    let admitted = f.shared.admit_only(vec![refused.clone()]);
+    assert_eq!(admitted, vec![Ok(refused.hash())]);
+    assert_eq!(f.shared.mempool.lock().unwrap().len(), 3);
 }
 
 /// A full mempool makes room for a signer holding fewer by evicting another

@@ -84,9 +84,11 @@ impl<I: Io> Core<I> {
         self.prune_clocks();
         let now = self.io.now();
         if let Some(prev) = self.last_commit_at.replace(now) {
-            metrics::histogram!("minhbach_block_interval_seconds")
-                .record(now.duration_since(prev).as_secs_f64());
+            let took = now.duration_since(prev);
+            metrics::histogram!("minhbach_block_interval_seconds").record(took.as_secs_f64());
+            self.drain.note(txs, took.as_millis() as u64);
         }
+        self.bound_clients();
         metrics::gauge!("minhbach_height").set(h.0 as f64);
         metrics::counter!("minhbach_committed_txs_total").increment(txs as u64);
         metrics::counter!("minhbach_committed_blocks_total").increment(1);

@@ -57,6 +57,19 @@ impl<I: Io> Core<I> {
         }
     }
 
+    /// Sets what clients may add to the mempool from the last heights'
+    /// commit rate (see [`crate::backlog`]).
+    pub(crate) fn bound_clients(&self) {
+        let max = self.drain.client_txs_max(
+            self.config.limits.backlog_ms,
+            self.config.limits.mempool_txs,
+        );
+        self.shared
+            .client_txs_max
+            .store(max, std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("minhbach_mempool_client_txs_max").set(max as f64);
+    }
+
     /// The share of the current set's power this node is connected to,
     /// its own included.
     pub(crate) fn update_power_share(&self) {

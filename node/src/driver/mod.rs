@@ -257,6 +257,9 @@ pub struct Core<I: Io> {
     /// When the next height starts, after the pause that follows a commit.
     pub(crate) next_height_at: Option<Instant>,
     pub(crate) last_commit_at: Option<Instant>,
+    /// The last heights' commit rates, which bound what clients may add to
+    /// the mempool.
+    pub(crate) drain: crate::backlog::DrainRate,
     /// Block sync: peers' heights, what is asked, and how peers answered.
     pub(crate) sync: sync::SyncState,
     pub(crate) connected: HashSet<PeerId>,
@@ -401,6 +404,7 @@ impl<I: Io> Core<I> {
             prev_set,
             next_height_at: None,
             last_commit_at: None,
+            drain: crate::backlog::DrainRate::default(),
             sync: sync::SyncState::default(),
             connected: HashSet::new(),
             allowed: BTreeSet::new(),
@@ -428,6 +432,7 @@ impl<I: Io> Core<I> {
         };
         core.apply_sign_guard(guard);
         core.runs_version_of(height.0);
+        core.bound_clients();
         Ok((core, fx))
     }
 

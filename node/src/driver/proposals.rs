@@ -413,7 +413,7 @@ impl<I: Io> Core<I> {
             return Validity::Invalid;
         }
         if p.pol_round.is_none() {
-            if let Err(why) = validity::timely(c.block.header.time_ms, arrived_ms) {
+            if let Err(why) = validity::timely(c.block.header.time_ms, arrived_ms, p.round) {
                 warn!(height = p.height.0, "proposal {}: {why}", p.block_hash);
                 return Validity::Untimely;
             }

@@ -733,6 +733,14 @@ impl Mempool {
         self.txs.is_empty()
     }
 
+    /// How many pooled transactions are ready: in their signer's contiguous
+    /// run of nonces after the committed one, so in line for the next
+    /// blocks.
+    pub fn ready_len(&self) -> usize {
+        let futures: usize = self.by_futures.iter().map(|(n, _)| n).sum();
+        self.txs.len().saturating_sub(futures)
+    }
+
     /// The pooled transactions' encoded size, in bytes.
     pub fn bytes(&self) -> usize {
         self.bytes

@@ -8,6 +8,7 @@ impl Mempool {
         let mut count = 0;
         let mut bytes = 0;
         let mut by_futures = BTreeSet::new();
+        let mut ready = 0;
         for (id, q) in &self.signers {
             assert!(!q.nonces.is_empty(), "{id}: empty queues are removed");
             assert!(q.ready_end >= q.committed);
@@ -36,11 +37,13 @@ impl Mempool {
             assert!(q.bytes <= self.limits.bytes_per_signer_max);
             let futures = q.nonces.keys().filter(|&&n| n > q.ready_end).count();
             assert_eq!(q.futures(), futures);
+            ready += q.nonces.keys().filter(|&&n| n <= q.ready_end).count();
             if futures > 0 {
                 by_futures.insert((futures, id.clone()));
             }
         }
         assert_eq!(by_futures, self.by_futures, "future index");
+        assert_eq!(ready, self.ready_len(), "ready transactions");
         assert_eq!(count, self.txs.len());
         assert_eq!(bytes, self.bytes);
         assert!(self.txs.len() <= self.limits.txs_max);

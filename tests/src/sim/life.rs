@@ -44,12 +44,14 @@ impl Sim {
         }));
         let mut config = Config::default();
         config.node.name = node.name.clone();
-        config.consensus.timeout_propose_ms = 400;
-        config.consensus.timeout_prevote_ms = 200;
-        config.consensus.timeout_precommit_ms = 200;
-        config.consensus.timeout_delta_ms = 100;
-        config.consensus.rebroadcast_ms = 500;
-        config.consensus.block_interval_ms = 50;
+        if !self.scenario.node_timeouts {
+            config.consensus.timeout_propose_ms = 400;
+            config.consensus.timeout_prevote_ms = 200;
+            config.consensus.timeout_precommit_ms = 200;
+            config.consensus.timeout_delta_ms = 100;
+            config.consensus.rebroadcast_ms = 500;
+            config.consensus.block_interval_ms = 50;
+        }
         let io = SimIo::new(
             self.time.clone(),
             GENESIS_TIME_MS,

@@ -97,6 +97,14 @@ pub struct Scenario {
     pub forger: bool,
     /// Validator 0's clock is off by this much (ms).
     pub skew_ms: i64,
+    /// Every message between nodes arrives this much later (ms), for the
+    /// whole run: a network, or nodes so loaded, that each message is
+    /// handled seconds after it was sent.
+    pub late_ms: u64,
+    /// Run with the node's default consensus timeouts and block interval
+    /// (seconds) instead of the short ones (hundreds of milliseconds) that
+    /// let the other scenarios cover many heights.
+    pub node_timeouts: bool,
     /// A spare node that joins the validator set and leaves it again.
     pub set_changes: bool,
     /// Heights every honest node must commit with the faults on.
@@ -141,6 +149,8 @@ impl Scenario {
             all_crash: true,
             forger: true,
             skew_ms: 3_000,
+            late_ms: 0,
+            node_timeouts: false,
             set_changes: true,
             heights_with_faults: 30,
             heights_after_heal: 5,

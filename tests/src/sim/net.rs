@@ -217,7 +217,7 @@ impl Sim {
         }
         let copies = if self.rng.gen_bool(0.05) { 2 } else { 1 };
         for _ in 0..copies {
-            let mut delay = self.rng.gen_range(2..40);
+            let mut delay = self.rng.gen_range(2..40) + self.scenario.late_ms;
             if self.rng.gen_bool(0.1) {
                 delay += self.rng.gen_range(0..250);
             }

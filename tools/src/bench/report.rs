@@ -62,6 +62,7 @@ pub(super) struct Report {
     committed_in_window: u64,
     committed_tx_per_s: f64,
     latency_ms: Option<stats::Percentiles>,
+    accepted_latency_ms: Option<stats::Percentiles>,
     submit_lag_ms: Option<stats::Percentiles>,
     blocks_in_window: u64,
     blocks_per_s: f64,
@@ -110,6 +111,7 @@ pub(super) fn report(r: ReportIn<'_>) -> Report {
         .map(|(s, found)| stats::TxRecord {
             due_ns: m.start_ns + r.pace.due_ns(s.index),
             sent_ns: s.sent_ns,
+            accepted_ns: s.accepted_ns,
             accepted: s.fate == Fate::Accepted,
             height: match found {
                 audit::Found::Once(h) => Some(*h),
@@ -179,6 +181,7 @@ pub(super) fn report(r: ReportIn<'_>) -> Report {
         committed_in_window: f.committed_in_window,
         committed_tx_per_s: round1(f.committed_tx_per_s),
         latency_ms: f.latency,
+        accepted_latency_ms: f.accepted_latency,
         submit_lag_ms: f.submit_lag,
         blocks_in_window: f.blocks_in_window,
         blocks_per_s: round1(f.blocks_per_s),
@@ -315,6 +318,10 @@ pub(super) fn print_report(r: &Report, output: Output) {
                 r.committed_tx_per_s, r.committed_in_window, r.offered_tx_per_s
             ),
             format!("  latency ms               {}", percentiles(&r.latency_ms)),
+            format!(
+                "  from acceptance ms       {}",
+                percentiles(&r.accepted_latency_ms)
+            ),
             format!("  submit lag ms            {}", percentiles(&r.submit_lag_ms)),
             format!(
                 "  blocks                   {} /s, {} transactions per block",

@@ -75,6 +75,8 @@ pub struct TxRecord {
     pub due_ns: u64,
     /// When its request was first sent, if it was.
     pub sent_ns: Option<u64>,
+    /// When the request a node accepted it from was sent, if one did.
+    pub accepted_ns: Option<u64>,
     /// Whether a node answered with its hash.
     pub accepted: bool,
     /// The height it is committed at, if it is committed exactly once on
@@ -104,8 +106,12 @@ pub struct Figures {
     pub committed_in_window: u64,
     /// `committed_in_window` per second of window.
     pub committed_tx_per_s: f64,
-    /// Submit-to-commit latency of every committed transaction.
+    /// Submit-to-commit latency of every committed transaction, from its
+    /// first send.
     pub latency: Option<Percentiles>,
+    /// The same from the send a node accepted it from: what a transaction
+    /// waits once it is in, leaving out the retries of a refused one.
+    pub accepted_latency: Option<Percentiles>,
     /// How late requests were sent after the transactions were due.
     pub submit_lag: Option<Percentiles>,
     /// Blocks committed within the window.
@@ -135,6 +141,7 @@ pub fn figures(r: &Recorded<'_>) -> Figures {
     let in_window = |t: u64| (start..=end).contains(&t);
     let seconds = (end - start) as f64 / 1e9;
     let mut latencies = Vec::new();
+    let mut accepted_latencies = Vec::new();
     let mut lags = Vec::new();
     let (mut committed, mut committed_in_window, mut untracked) = (0, 0, 0);
     for tx in r.txs {
@@ -151,6 +158,7 @@ pub fn figures(r: &Recorded<'_>) -> Figures {
         committed += 1;
         committed_in_window += u64::from(in_window(at));
         latencies.push(at.saturating_sub(sent));
+        accepted_latencies.push(at.saturating_sub(tx.accepted_ns.unwrap_or(sent)));
     }
     let (mut blocks, mut block_txs) = (0u64, 0u64);
     for (h, txs) in r.block_txs.iter().enumerate().skip(1) {
@@ -164,6 +172,7 @@ pub fn figures(r: &Recorded<'_>) -> Figures {
         committed_in_window,
         committed_tx_per_s: committed_in_window as f64 / seconds,
         latency: Percentiles::of_ns(latencies),
+        accepted_latency: Percentiles::of_ns(accepted_latencies),
         submit_lag: Percentiles::of_ns(lags),
         blocks_in_window: blocks,
         blocks_per_s: blocks as f64 / seconds,
@@ -224,6 +233,7 @@ mod tests {
         let tx = |due, sent, height| TxRecord {
             due_ns: due,
             sent_ns: Some(sent),
+            accepted_ns: Some(sent),
             accepted: true,
             height: Some(height),
         };
@@ -232,6 +242,13 @@ mod tests {
             tx(S, S + S / 10, 2),        // 1.6 s: 500 ms, sent 100 ms late
             tx(2 * S, 2 * S, 3),         // 2.6 s: 600 ms
             tx(2 * S + S / 2, 3 * S, 4), // 4.1 s: after the window, 1100 ms
+            // Refused once at 0.1 s, accepted when sent again at 1.2 s,
+            // committed at 1.6 s: 1500 ms from its first send, 400 from
+            // the accepted one.
+            TxRecord {
+                accepted_ns: Some(S + S / 5),
+                ..tx(S / 10, S / 10, 2)
+            },
             TxRecord {
                 accepted: false,
                 height: None,
@@ -245,15 +262,18 @@ mod tests {
             window_ns: (0, 3 * S),
         };
         let f = figures(&r);
-        assert_eq!(f.committed, 4);
-        assert_eq!(f.committed_in_window, 3);
-        assert_eq!(f.committed_tx_per_s, 1.0);
+        assert_eq!(f.committed, 5);
+        assert_eq!(f.committed_in_window, 4);
+        assert_eq!(f.committed_tx_per_s, 4.0 / 3.0);
         assert_eq!(f.blocks_in_window, 3);
         assert_eq!(f.blocks_per_s, 1.0);
         assert_eq!(f.txs_per_block, 1.0);
         assert_eq!(f.untracked, 0);
         let l = f.latency.unwrap();
-        assert_eq!((l.p50, l.max), (500.0, 1100.0));
+        assert_eq!((l.p50, l.max), (600.0, 1500.0));
+        // 350, 400, 500, 600, 1100.
+        let a = f.accepted_latency.unwrap();
+        assert_eq!((a.p50, a.max), (500.0, 1100.0));
         assert_eq!(f.submit_lag.unwrap().max, 500.0);
 
         // A height one validator never saw has no commit instant.

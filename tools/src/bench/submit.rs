@@ -9,8 +9,9 @@
 //! not the schedule, and the delay shows as submit lag. With `--rate max`
 //! it sends as soon as there is room under the in-flight bound. A
 //! transaction is *accepted* when the node answers with its hash;
-//! `mempool_full` is retried (keeping its first send instant) until the
-//! window ends; any other refusal is final.
+//! `mempool_full` is retried (keeping its first send instant) until it is
+//! accepted or [`RETRY_AFTER_END`] past the window's end, since a signer's
+//! later nonces wait for it; any other refusal is final.
 //!
 //! A *probe* reads `GET /metrics` every [`PROBE_INTERVAL_MS`] and records
 //! the first instant each height is seen, and the node's count of committed
@@ -29,6 +30,9 @@ use super::load::Signed;
 
 /// How often a submitter sends what is due, at a fixed rate.
 pub const SUBMIT_TICK_MS: u64 = 50;
+/// How long after the window a submitter still sends again what was
+/// refused `mempool_full`.
+const RETRY_AFTER_END: Duration = Duration::from_secs(30);
 /// How long a submitter waits for room under the in-flight bound.
 const ROOM_WAIT_MS: u64 = 2;
 /// How often a probe polls its validator.
@@ -211,6 +215,9 @@ pub struct Sent {
     pub index: usize,
     /// When its request was first sent (ns since the origin).
     pub sent_ns: Option<u64>,
+    /// When the request that a node accepted it from was sent: later than
+    /// `sent_ns` for a transaction refused `mempool_full` and sent again.
+    pub accepted_ns: Option<u64>,
     /// What became of it.
     pub fate: Fate,
 }
@@ -252,6 +259,7 @@ pub fn run_submitter(api: &str, mine: &[usize], submitters: usize, run: &Run<'_>
         .map(|&index| Sent {
             index,
             sent_ns: None,
+            accepted_ns: None,
             fate: Fate::Unsent,
         })
         .collect();
@@ -267,9 +275,13 @@ pub fn run_submitter(api: &str, mine: &[usize], submitters: usize, run: &Run<'_>
     while !run.halt.is_set() && (cursor < mine.len() || !retry.is_empty()) {
         let now = Instant::now();
         // At a fixed rate, what fell due before the end is still sent once
-        // the end has come; as fast as accepted, the end is the end.
+        // the end has come; as fast as accepted, nothing new is. What was
+        // refused `mempool_full` is sent again until it is accepted (or
+        // [`RETRY_AFTER_END`] has passed): a signer's later nonces, already
+        // accepted, would otherwise wait for it for ever.
         let last = now >= run.end;
-        if last && matches!(run.pace, Pace::Max { .. }) {
+        let max_pace = matches!(run.pace, Pace::Max { .. });
+        if last && (max_pace && retry.is_empty() || now >= run.end + RETRY_AFTER_END) {
             break;
         }
         let room = match run.pace {
@@ -299,6 +311,7 @@ pub fn run_submitter(api: &str, mine: &[usize], submitters: usize, run: &Run<'_>
             batch.push(p);
         }
         while cursor < mine.len()
+            && !(last && max_pace)
             && run.pace.due_ns(mine[cursor]) <= due_ns
             && fits(&batch, bytes, cursor)
         {
@@ -307,13 +320,12 @@ pub fn run_submitter(api: &str, mine: &[usize], submitters: usize, run: &Run<'_>
             cursor += 1;
         }
         let full = !batch.is_empty() && batch.len() == room;
-        if !batch.is_empty() {
-            send(&client, &url, mine, &batch, run, &mut out, &mut retry);
-        }
-        if last {
+        let refused =
+            !batch.is_empty() && !send(&client, &url, mine, &batch, run, &mut out, &mut retry);
+        if last && retry.is_empty() {
             break;
         }
-        if full && matches!(run.pace, Pace::Max { .. }) {
+        if full && !refused && max_pace && !last {
             continue;
         }
         next += tick;
@@ -321,7 +333,13 @@ pub fn run_submitter(api: &str, mine: &[usize], submitters: usize, run: &Run<'_>
         if next < now {
             next = now;
         }
-        std::thread::sleep(next.min(run.end).saturating_duration_since(now));
+        // A batch refused whole (the node holds more than it commits soon)
+        // is sent again after a fixed-rate tick, as fast as accepted too.
+        if refused {
+            next = next.max(now + Duration::from_millis(SUBMIT_TICK_MS));
+        }
+        let until = if last { next } else { next.min(run.end) };
+        std::thread::sleep(until.saturating_duration_since(now));
     }
     for p in retry {
         out[p].fate = Fate::Refused("mempool_full".into());
@@ -424,7 +442,7 @@ pub fn submit_client() -> reqwest::blocking::Client {
 }
 
 /// Sends the transactions at positions `batch` of `mine` in one request and
-/// records each one's fate.
+/// records each one's fate; false if the node refused the request whole.
 fn send(
     client: &reqwest::blocking::Client,
     url: &str,
@@ -433,7 +451,7 @@ fn send(
     run: &Run<'_>,
     out: &mut [Sent],
     retry: &mut VecDeque<usize>,
-) {
+) -> bool {
     let body = batch_body(batch.iter().map(|&p| run.signed[mine[p]].bytes.as_slice()));
     let sent_ns = run.ns(Instant::now());
     let mut first_sends = 0;
@@ -449,22 +467,23 @@ fn send(
         Err(r) => {
             // A node with a full mempool refuses the whole batch; it is
             // sent again, as a refused transaction would be.
-            let again = r.code == "mempool_full" && Instant::now() < run.end;
+            let again = r.code == "mempool_full" && Instant::now() < run.end + RETRY_AFTER_END;
             for &p in batch {
                 out[p].fate = Fate::Refused(r.code.clone());
                 if again {
                     retry.push_back(p);
                 }
             }
-            return;
+            return false;
         }
     };
     let mut accepted = 0;
-    let retry_until_end = Instant::now() < run.end;
+    let retry_until_end = Instant::now() < run.end + RETRY_AFTER_END;
     for (&p, result) in batch.iter().zip(results) {
         out[p].fate = match result {
             Ok(hash) if hash == run.signed[mine[p]].hash.0 => {
                 accepted += 1;
+                out[p].accepted_ns = Some(sent_ns);
                 Fate::Accepted
             }
             Ok(_) => Fate::Refused("hash_mismatch".into()),
@@ -476,6 +495,7 @@ fn send(
         };
     }
     run.accepted.fetch_add(accepted, Ordering::SeqCst);
+    true
 }
 
 #[cfg(test)]

@@ -53,8 +53,14 @@ fn wait_committed(
     }
 }
 
+/// How long setup waits before sending again what a node refused
+/// `mempool_full` (its `Retry-After` is 1 s; setup is the only client).
+const SETUP_RETRY_MS: u64 = 250;
+
 /// Sends the setup phases to one validator, each once the previous one is
 /// committed on every validator; returns how many transactions they hold.
+/// What the node refuses `mempool_full` (more than it commits soon) is
+/// sent again until the phase's time is up.
 pub(super) fn send_setup(
     setup: &[Vec<Signed>],
     api: &str,
@@ -67,17 +73,38 @@ pub(super) fn send_setup(
     let mut total = 0;
     for (i, phase) in setup.iter().enumerate() {
         let what = format!("setup phase {} of {}", i + 1, setup.len());
-        for chunk in phase.chunks(submit::BATCH_TXS_MAX) {
-            let body = submit::batch_body(chunk.iter().map(|s| s.bytes.as_slice()));
-            let results = submit::post_batch(&client, &url, body, chunk.len())
-                .map_err(|r| anyhow::anyhow!("{what}: {}: {}", r.code, r.message))?;
-            for (s, r) in chunk.iter().zip(results) {
-                match r {
-                    Ok(hash) if hash == s.hash.0 => {}
-                    Ok(_) => bail!("{what}: the node answered another hash for {}", s.hash),
-                    Err(r) => bail!("{what}: {} refused: {}: {}", s.hash, r.code, r.message),
+        let deadline = Instant::now() + Duration::from_millis(SETUP_PHASE_TIMEOUT_MS);
+        let mut todo: Vec<&Signed> = phase.iter().collect();
+        while !todo.is_empty() {
+            if halt.is_set() {
+                return Ok(total);
+            }
+            let mut refused = Vec::new();
+            for chunk in todo.chunks(submit::BATCH_TXS_MAX) {
+                let body = submit::batch_body(chunk.iter().map(|s| s.bytes.as_slice()));
+                let results = match submit::post_batch(&client, &url, body, chunk.len()) {
+                    Ok(results) => results,
+                    Err(r) if r.code == "mempool_full" && Instant::now() < deadline => {
+                        refused.extend_from_slice(chunk);
+                        continue;
+                    }
+                    Err(r) => bail!("{what}: {}: {}", r.code, r.message),
+                };
+                for (&s, r) in chunk.iter().zip(results) {
+                    match r {
+                        Ok(hash) if hash == s.hash.0 => {}
+                        Ok(_) => bail!("{what}: the node answered another hash for {}", s.hash),
+                        Err(r) if r.code == "mempool_full" && Instant::now() < deadline => {
+                            refused.push(s)
+                        }
+                        Err(r) => bail!("{what}: {} refused: {}: {}", s.hash, r.code, r.message),
+                    }
                 }
             }
+            if !refused.is_empty() {
+                std::thread::sleep(Duration::from_millis(SETUP_RETRY_MS));
+            }
+            todo = refused;
         }
         total += phase.len() as u64;
         let timeout = Duration::from_millis(SETUP_PHASE_TIMEOUT_MS);
