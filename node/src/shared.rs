@@ -199,10 +199,8 @@ impl Shared {
     /// the next blocks, and a full pool makes room among them (see
     /// [`crate::mempool`]).
     ///
-    /// `Ok` holds how many more a client may add now: the room left, shared
-    /// out among the validators, since each may be admitting its own
-    /// clients' transactions at once, before gossip shows them to the
-    /// others.
+    /// `Ok` holds how many more a client may add now
+    /// ([`backlog::client_room`]).
     pub fn client_room(&self) -> Result<usize, TxError> {
         let validators = self
             .state
@@ -214,7 +212,7 @@ impl Shared {
         let ready = self.mempool.lock().expect("mempool lock").ready_len();
         let max = self.client_txs_max.load(Ordering::Relaxed);
         if ready < max {
-            return Ok((max - ready).div_ceil(validators.max(1)));
+            return Ok(backlog::client_room(max, ready, validators));
         }
         Err(TxError::MempoolFull {
             reason: format!(
