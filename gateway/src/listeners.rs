@@ -26,7 +26,7 @@ const FINISH_WAIT: Duration = Duration::from_secs(5);
 pub struct Listeners {
     servers: Vec<JoinHandle<()>>,
     // Dropped last: shutting it down ends whatever is still serving.
-    _runtime: HttpRuntime,
+    runtime: HttpRuntime,
 }
 
 impl node::run::Readers for Listeners {
@@ -75,13 +75,23 @@ impl node::run::Readers for Listeners {
         }
         Ok(Listeners {
             servers,
-            _runtime: http,
+            runtime: http,
         })
     }
 
-    async fn finish(self) {
-        for s in self.servers {
+    async fn finish(mut self) {
+        for s in std::mem::take(&mut self.servers) {
             let _ = tokio::time::timeout(FINISH_WAIT, s).await;
+        }
+        // What handlers left on blocking threads (a page being rendered, a
+        // batch being admitted, an export being written) holds the store.
+        // It gets as long again to end, on a thread that may block, so
+        // that the store is closed before the process exits: a process
+        // that exits under an open RocksDB database can abort, its
+        // background threads outliving what they use.
+        if let Some(runtime) = self.runtime.0.take() {
+            let _ =
+                tokio::task::spawn_blocking(move || runtime.shutdown_timeout(FINISH_WAIT)).await;
         }
     }
 }
@@ -137,8 +147,9 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
     socket.listen(HTTP_BACKLOG)
 }
 
-/// The runtime of the HTTP listeners; shut down without waiting when
-/// dropped, which may happen inside the node's own runtime.
+/// The runtime of the HTTP listeners: shut down with a bounded wait by
+/// [`Listeners`]' `finish`, and without waiting when dropped otherwise,
+/// which may happen inside the node's own runtime.
 struct HttpRuntime(Option<tokio::runtime::Runtime>);
 
 impl HttpRuntime {
