@@ -178,7 +178,13 @@ impl Shared {
     /// Takes a transaction still gathering signatures (see
     /// [`crate::awaiting`]): kept while it waits, admitted to the mempool
     /// (and gossiped) once its signatures suffice.
+    ///
+    /// While clients are refused for the backlog ([`Shared::client_room`]),
+    /// so is every offer, before the pool is touched: a signature that
+    /// completed a transaction would take it out of the pool, and the
+    /// signatures gathered would be lost with its refusal.
     pub fn offer_awaiting(&self, tx: ledger::SignedTx) -> Result<AwaitingOutcome, TxError> {
+        self.client_room()?;
         let offered = {
             let state = self.state.read().expect("state lock");
             self.awaiting

@@ -47,7 +47,9 @@ use super::*;
             operation (`over_budget`, `over_contract`, `year_closed`, …; see `ErrorCode`).",
             body = ErrorBody),
         (status = 429, description = "`mempool_full`: this node holds 1024 transactions awaiting \
-            signatures, or 4 of this signer's; or, complete, the mempool is full.",
+            signatures, or 4 of this signer's; or, complete, the mempool is full; or the mempool \
+            holds more ready transactions than the validators commit within `[limits] \
+            backlog_ms`, and nothing was taken: send it again after `Retry-After`.",
             body = ErrorBody),
     ))]
 pub(super) async fn post_awaiting(

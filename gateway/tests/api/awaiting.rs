@@ -264,6 +264,53 @@ async fn signatures_gather_until_the_payment_is_submitted() {
     api.check("post", "/v1/awaiting", &a);
 }
 
+/// While clients are refused for the backlog, a signature that would
+/// complete a transaction is refused too, before anything leaves the pool:
+/// the signatures gathered stay, and the same signature completes it once
+/// there is room.
+#[tokio::test]
+async fn a_completing_signature_refused_for_the_backlog_loses_nothing() {
+    let f = controlled();
+    let body = big_payment(&f);
+    let id_hex = Hash::digest(&body.signing_bytes()).to_hex();
+    let dept = key("MOH.BVBM");
+    let [k1, k2] = controller_keys();
+    for k in [&dept, &k1] {
+        let a = f
+            .post_to(
+                "/v1/awaiting",
+                "application/octet-stream",
+                body.clone().sign(k).encode(),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    }
+    let bound = |n| {
+        f.shared
+            .client_txs_max
+            .store(n, std::sync::atomic::Ordering::Relaxed)
+    };
+    bound(0);
+    let last = body.clone().sign(&k2).encode();
+    let a = f
+        .post_to("/v1/awaiting", "application/octet-stream", last.clone())
+        .await;
+    a.assert_mempool_full();
+    let kept = f.get(On::Api, &format!("/v1/awaiting/{id_hex}")).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text());
+    assert_eq!(kept.json()["signatures"], hex_sorted(&[&dept, &k1]));
+    bound(node::backlog::CLIENT_TXS_FLOOR);
+    let a = f
+        .post_to("/v1/awaiting", "application/octet-stream", last)
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    let complete = body.sign_all(&[&dept, &k1, &k2]);
+    assert_eq!(
+        a.json(),
+        json!({"status": "submitted", "hash": complete.hash().to_hex()})
+    );
+}
+
 #[tokio::test]
 async fn an_entity_short_of_its_threshold_waits_for_its_own_keys() {
     let f = controlled();
