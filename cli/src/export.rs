@@ -5,7 +5,9 @@
 //!
 //! FILE is never overwritten without `--force`, and nothing is written when
 //! the node refuses (exit 1), cannot be reached (exit 3) or leaves out the
-//! height and block hash an export must carry. Building the export is the
+//! height and block hash an export must carry. The export is saved as it
+//! comes, into a file beside FILE that takes its name once whole: a
+//! download that stops partway leaves FILE as it was. Building the export is the
 //! node's job (`gateway::export`); this command only fetches and saves.
 
 use std::io::Write as _;
@@ -17,7 +19,7 @@ use ledger::Year;
 
 use crate::tx::parse_year;
 use crate::UsageError;
-use tools::client::{Client, ClientError, Download};
+use tools::client::{Client, ClientError, DownloadStream};
 
 /// What to export.
 #[derive(Subcommand, Clone, Debug)]
@@ -71,14 +73,8 @@ impl ExportCommand {
 }
 
 /// The height and block hash the node stamped the export with.
-fn stamp(download: &Download) -> Result<(u64, String), ClientError> {
-    let header = |name: &str| {
-        download
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+fn stamp(download: &DownloadStream) -> Result<(u64, String), ClientError> {
+    let header = |name: &str| download.header(name);
     let height = header(EXPORT_HEIGHT_HEADER).and_then(|h| h.parse::<u64>().ok());
     let hash = header(EXPORT_BLOCK_HASH_HEADER).filter(|h| ledger::Hash::from_hex(h).is_ok());
     match (height, hash) {
@@ -94,25 +90,45 @@ fn stamp(download: &Download) -> Result<(u64, String), ClientError> {
     }
 }
 
-/// Writes `bytes` to `path`: a new file, or over an old one when `replace`
-/// allows it.
-fn write_file(path: &Path, bytes: &[u8], replace: Replace) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    match replace {
-        Replace::Allowed => options.create(true).truncate(true),
-        Replace::Refused => options.create_new(true),
-    };
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::Error::new(exists(path))
-        } else {
-            anyhow::anyhow!("cannot write {}: {e}", path.display())
+/// Writes `path` with what `fill` writes into it: a new file, or over an
+/// old one when `replace` allows it. The bytes go to a file beside it
+/// first, which takes `path`'s name once whole; if `fill` fails, `path` is
+/// as it was. Without `replace`, the name is taken (empty) before `fill`
+/// starts, so that nothing can be overwritten meanwhile.
+fn write_file(
+    path: &Path,
+    replace: Replace,
+    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
+    if replace == Replace::Refused {
+        let reserved = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path);
+        match reserved {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(exists(path).into())
+            }
+            other => drop(other.map_err(cannot)?),
         }
-    })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    let partial = path.with_file_name(format!(".{}", name.to_string_lossy()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&partial).map_err(cannot)?;
+        fill(&mut file)?;
+        file.sync_all().map_err(cannot)?;
+        std::fs::rename(&partial, path).map_err(cannot)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+        if replace == Replace::Refused {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    written
 }
 
 /// Whether an existing file may be replaced (`--force`).
@@ -141,13 +157,18 @@ pub fn run(client: &Client, command: ExportCommand) -> anyhow::Result<u8> {
     if replace == Replace::Refused && args.out.exists() {
         return Err(exists(&args.out).into());
     }
-    let download = client.download(&command.path())?;
+    let mut download = client.download_stream(&command.path())?;
     let (height, hash) = stamp(&download)?;
-    write_file(&args.out, &download.body, replace)?;
+    let mut bytes = 0;
+    write_file(&args.out, replace, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        bytes = download.copy_to(&mut out)?;
+        out.flush()?;
+        Ok(())
+    })?;
     eprintln!(
-        "wrote {} ({} bytes): {} as of height {height}, block {hash}",
+        "wrote {} ({bytes} bytes): {} as of height {height}, block {hash}",
         args.out.display(),
-        download.body.len(),
         command.what()
     );
     Ok(0)
@@ -190,11 +211,29 @@ mod tests {
     fn an_existing_file_is_kept_unless_replacing_is_allowed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("export.csv");
-        write_file(&path, b"first", Replace::Refused).unwrap();
-        let err = write_file(&path, b"second", Replace::Refused).unwrap_err();
+        let put = |bytes: &'static [u8]| move |f: &mut std::fs::File| Ok(f.write_all(bytes)?);
+        write_file(&path, Replace::Refused, put(b"first")).unwrap();
+        let err = write_file(&path, Replace::Refused, put(b"second")).unwrap_err();
         assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
-        write_file(&path, b"2nd", Replace::Allowed).unwrap();
+        write_file(&path, Replace::Allowed, put(b"2nd")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"2nd");
+        // A download that stops partway leaves the old file as it was, and
+        // no new file or partial file behind.
+        let broken = |f: &mut std::fs::File| {
+            f.write_all(b"half a ")?;
+            anyhow::bail!("the download stopped partway")
+        };
+        assert!(write_file(&path, Replace::Allowed, broken).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"2nd");
+        let new = dir.path().join("new.csv");
+        assert!(write_file(&new, Replace::Refused, broken).is_err());
+        assert!(!new.exists());
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["export.csv"]);
     }
 }

@@ -132,6 +132,35 @@ pub struct Download {
     pub body: Vec<u8>,
 }
 
+/// A download under way: the answer's headers, and its body still to read.
+#[derive(Debug)]
+pub struct DownloadStream {
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    url: String,
+    response: reqwest::blocking::Response,
+}
+
+impl DownloadStream {
+    /// The answer's header `name`, if it is there and text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// Copies the rest of the body to `out`, and says how many bytes it
+    /// held. A body cut short (the node stopped the export partway, or the
+    /// connection broke) is [`ClientError::Unreachable`].
+    pub fn copy_to(&mut self, out: &mut impl std::io::Write) -> Result<u64, ClientError> {
+        std::io::copy(&mut self.response, out).map_err(|e| ClientError::Unreachable {
+            url: self.url.clone(),
+            message: format!("the download stopped partway: {e}"),
+        })
+    }
+}
+
 /// A node's API.
 #[derive(Clone)]
 pub struct Client {
@@ -187,6 +216,18 @@ impl Client {
 
     /// `GET path`, the body as bytes (a CSV or JSON file to save as is).
     pub fn download(&self, path: &str) -> Result<Download, ClientError> {
+        let mut stream = self.download_stream(path)?;
+        let mut body = Vec::new();
+        stream.copy_to(&mut body)?;
+        Ok(Download {
+            headers: stream.headers,
+            body,
+        })
+    }
+
+    /// `GET path`: the headers of a successful answer, its body still to
+    /// be read (a large export to save as it comes).
+    pub fn download_stream(&self, path: &str) -> Result<DownloadStream, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -196,9 +237,11 @@ impl Client {
         if !response.status().is_success() {
             return Err(self.rejected(response));
         }
-        let headers = response.headers().clone();
-        let body = response.bytes().map_err(|e| self.unreachable(e))?.to_vec();
-        Ok(Download { headers, body })
+        Ok(DownloadStream {
+            headers: response.headers().clone(),
+            url: self.base.clone(),
+            response,
+        })
     }
 
     /// `GET path`, the body as it came, refusing a body over `max` bytes

@@ -76,20 +76,6 @@ pub(super) struct ExportQuery {
     year: Option<String>,
 }
 
-/// Takes an export off the async threads: it reads every block.
-pub(super) async fn take_export(
-    s: AppState,
-    q: Result<Query<ExportQuery>, QueryRejection>,
-) -> Result<Export, ApiError> {
-    let q = query(q)?;
-    let year = q.year.as_deref().map(parse_year).transpose()?;
-    let _slot = export_slot()?;
-    let export = tokio::task::spawn_blocking(move || export::take_from(&s, year))
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(export)
-}
-
 /// One of the [`EXPORTS_RUNNING_MAX`] exports that may run at once, held
 /// until the export is written; or 429 `busy`.
 fn export_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
@@ -113,20 +99,6 @@ pub(super) fn parse_year(s: &str) -> Result<Year, ApiError> {
                 Year::LAST
             ))
         })
-}
-
-pub(super) fn download(
-    export: &Export,
-    format: Format,
-    content_type: &'static str,
-    body: Vec<u8>,
-) -> Response {
-    let file_name = export.file_name(format);
-    (
-        download_headers(&export.as_of, file_name, content_type),
-        body,
-    )
-        .into_response()
 }
 
 /// The headers of an export's download: its type, its file name, and the
@@ -175,27 +147,53 @@ pub(super) async fn export_csv(
     State(s): State<AppState>,
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    stream_export(s, q, Format::Csv, |view, store, settings, out| {
+        view.write_csv(store, settings, out)
+    })
+    .await
+}
+
+/// Streams an export in `format`: the state lock is held for the capture
+/// only; `write` then writes the export as it reads the store, and it is
+/// sent as it is written, the writer waiting for the reader. Headers name
+/// the height and block; an error partway ends the body early.
+async fn stream_export(
+    s: AppState,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+    format: Format,
+    write: impl FnOnce(StateView, &Store, &export::Settings, Chunks) -> Result<Chunks, ExportError>
+        + Send
+        + 'static,
+) -> Result<Response, ApiError> {
     let q = query(q)?;
     let year = q.year.as_deref().map(parse_year).transpose()?;
     let slot = export_slot()?;
     let settings = export::Settings::from_genesis(&s.genesis);
-    // The state lock is held for the capture only; the table is then
-    // written as the blocks are read, and sent as it is written.
     let (view, as_of, s, settings) = tokio::task::spawn_blocking(move || {
-        let view = export::StateView::capture(&s.state.read().expect("state lock"), year);
+        let view = StateView::capture(&s.state.read().expect("state lock"), year);
+        if format == Format::Ocds && view.is_empty() {
+            return Err(ExportError::NoContracts {
+                year,
+                height: view.height(),
+            });
+        }
         let as_of = view.as_of(&s.store, &settings)?;
         Ok::<_, ExportError>((view, as_of, s, settings))
     })
     .await
     .map_err(ApiError::internal)??;
     let (sender, chunks) = tokio::sync::mpsc::channel(EXPORT_CHUNKS_QUEUED);
-    let file_name = export::file_name(&as_of, year, Format::Csv);
-    let headers = download_headers(&as_of, file_name, "text/csv; charset=utf-8");
+    let file_name = export::file_name(&as_of, year, format);
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ocds => "application/json",
+    };
+    let headers = download_headers(&as_of, file_name, content_type);
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let out = Chunks::new(sender.clone());
-        if let Err(e) = view.write_csv(&s.store, &settings, out) {
-            tracing::error!("the CSV export stopped partway: {e}");
+        if let Err(e) = write(view, &s.store, &settings, out) {
+            tracing::error!("the {format:?} export stopped partway: {e}");
             let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
@@ -282,10 +280,11 @@ pub(super) async fn export_ocds(
     headers: HeaderMap,
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let export = take_export(s, q).await?;
-    let package = export.to_ocds_with(&links.options(&headers))?;
-    let body = serde_json::to_vec_pretty(&package).map_err(ApiError::internal)?;
-    Ok(download(&export, Format::Ocds, "application/json", body))
+    let options = links.options(&headers);
+    stream_export(s, q, Format::Ocds, move |view, store, settings, out| {
+        view.write_ocds(store, settings, &options, out)
+    })
+    .await
 }
 
 /// The OCDS extension of the export

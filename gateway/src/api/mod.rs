@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use ledger::store::{HistoryEntry, TxLocation};
+use ledger::store::{HistoryEntry, Store, TxLocation};
 use ledger::{ContractId, EntityId, Hash, Height, SignedTx, TxError, ValidatorSet, Year};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -34,7 +34,7 @@ use wire::cursor;
 use wire::submission::{self, BatchRefusal, BodyFormat};
 
 use crate::error::{tx_message, ApiError};
-use crate::export::{self, Export, ExportError, Format, OcdsOptions};
+use crate::export::{self, ExportError, Format, OcdsOptions, StateView};
 use crate::time::rfc3339;
 
 mod awaiting;

@@ -10,6 +10,7 @@ use ledger::state::Contract;
 use ledger::store::Store;
 use ledger::{Amount, ContractId, EntityId, Height, Op, State, Year};
 
+use super::ocds::{OcdsOptions, OcdsWriter};
 use super::table::{CsvRows, Parties};
 use super::{
     AmendmentEvent, AsOf, AwardEvent, Committed, ContractExport, DeliveryEvent, Export,
@@ -80,6 +81,16 @@ impl StateView {
     /// The height the view was taken at.
     pub fn height(&self) -> Height {
         self.height
+    }
+
+    /// The fiscal year it holds the contracts of (every year if `None`).
+    pub fn year(&self) -> Option<Year> {
+        self.year
+    }
+
+    /// Whether it holds no contract.
+    pub fn is_empty(&self) -> bool {
+        self.contracts.is_empty()
     }
 
     /// Walks the blocks of `store` up to L (the view's height) for the
@@ -264,6 +275,127 @@ impl StateView {
             )?;
         }
         csv.finish()
+    }
+}
+
+impl StateView {
+    /// Writes the OCDS package of [`Export::write_ocds`], byte for byte, to
+    /// `out` as it reads: the package's fields before `releases` at once,
+    /// then each contract's release as soon as its transactions are read,
+    /// in award order. The transactions of each contract are found through
+    /// the store's index of them (the summaries), read one by one and
+    /// checked against the state as [`StateView::collect`] does; blocks
+    /// are never read whole, and memory holds the view and the contracts
+    /// awarded in one block. A store without complete summaries is read
+    /// block by block and the package written when taken whole. On a
+    /// disagreement `out` already holds part of the package, and the error
+    /// says so.
+    pub fn write_ocds<W: Write>(
+        mut self,
+        store: &Store,
+        settings: &Settings,
+        options: &OcdsOptions,
+        out: W,
+    ) -> Result<W, ExportError> {
+        if !store.summaries_complete()? {
+            return self.collect(store, settings)?.write_ocds(options, out);
+        }
+        let publication = Export {
+            as_of: self.as_of(store, settings)?,
+            year: self.year,
+            currency: settings.currency.clone(),
+            publisher: self.treasury.clone(),
+            contracts: Vec::new(),
+        };
+        if self.contracts.is_empty() {
+            return publication.write_ocds(options, out);
+        }
+        let mut by_award: BTreeMap<Height, Vec<ContractId>> = BTreeMap::new();
+        for (id, p) in &self.contracts {
+            by_award
+                .entry(p.contract.awarded_at)
+                .or_default()
+                .push(id.clone());
+        }
+        let mut times = BlockTimes::default();
+        let mut w = OcdsWriter::start(out, &publication, options)?;
+        for ids in by_award.into_values() {
+            let mut awarded = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(pending) = self.contracts.remove(&id) else {
+                    continue;
+                };
+                let events = self.indexed_events(store, &id, &mut times)?;
+                awarded.push(events.check(pending, self.height)?);
+            }
+            awarded.sort_by_key(|c| (c.award.at.height, c.award.at.index));
+            for c in &awarded {
+                w.release(c)?;
+            }
+        }
+        w.finish()
+    }
+
+    /// The operations on contract `id` up to the view's height, read
+    /// through the store's index of its transactions.
+    fn indexed_events(
+        &self,
+        store: &Store,
+        id: &ContractId,
+        times: &mut BlockTimes,
+    ) -> Result<Events, ExportError> {
+        let mut events = Events::default();
+        for (height, index, tx_hash) in ledger::summary::read::contract_txs(store, id)? {
+            if height > self.height {
+                break;
+            }
+            let tx = store
+                .tx_at(height, index)?
+                .ok_or(ExportError::MissingBlock { height })?;
+            if contract_of(&tx.body.op) != Some(id) {
+                return Err(ExportError::Inconsistent {
+                    contract: id.clone(),
+                    height: self.height,
+                    what: format!(
+                        "the index names transaction {index} of block {height}, \
+                         which is not about this contract"
+                    ),
+                });
+            }
+            let at = Committed {
+                height,
+                index,
+                time_ms: times.get(store, height)?,
+                tx_hash,
+            };
+            events.push(at, &tx.body.op);
+        }
+        Ok(events)
+    }
+}
+
+/// Block times already read, so that a contract's transactions in one
+/// block read its header once. Forgotten whole past
+/// [`BlockTimes::HELD_MAX`] entries, so that memory stays bounded on a
+/// long chain.
+#[derive(Default)]
+struct BlockTimes(HashMap<Height, u64>);
+
+impl BlockTimes {
+    const HELD_MAX: usize = 1 << 16;
+
+    fn get(&mut self, store: &Store, height: Height) -> Result<u64, ExportError> {
+        if let Some(&t) = self.0.get(&height) {
+            return Ok(t);
+        }
+        let header = store
+            .header(height)?
+            .ok_or(ExportError::MissingBlock { height })?;
+        if self.0.len() >= Self::HELD_MAX {
+            self.0.clear();
+        }
+        self.0.insert(height, header.time_ms);
+        Ok(header.time_ms)
     }
 }
 

@@ -18,9 +18,19 @@
 //!    the payments add up to each contract's `paid`, the last amount is its
 //!    `amount`, the deliveries are as many as it counts.
 //!
-//! Cost: step 2 reads and decodes every block up to L, O(blocks + txs) of the
-//! whole chain, for any year filter; memory is O(exported contracts and their
-//! events). This module writes nothing and keeps no index of its own.
+//! Cost: taken whole ([`take`]), step 2 reads and decodes every block up
+//! to L, O(blocks + txs) of the whole chain, for any year filter; memory is
+//! O(exported contracts and their events). The node streams both formats
+//! instead, the first byte at once:
+//! - the CSV ([`StateView::write_csv`]) reads the blocks from the view's
+//!   first award to L, twice, one transaction at a time, and holds a tally
+//!   a contract;
+//! - the OCDS package ([`StateView::write_ocds`]) reads only the view's
+//!   contracts' own transactions, found through the store's index of each
+//!   contract's transactions (the summaries), and holds the contracts of
+//!   one block at a time.
+//!
+//! This module writes nothing and keeps no index of its own.
 //!
 //! This module does not decide what the numbers are (that is the ledger's
 //! state) and does not serve HTTP (that is [`crate::api`]).
@@ -37,8 +47,6 @@ use ledger::state::Contract;
 use ledger::store::{Store, StoreError};
 use ledger::{Amount, ContractId, EntityId, Hash, Height, State, Year};
 use thiserror::Error;
-
-use node::shared::Shared;
 
 mod collect;
 mod ocds;
@@ -87,6 +95,12 @@ pub enum ExportError {
     /// Writing the CSV failed.
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// Writing the export failed (a streamed export's reader has gone).
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+    /// The summaries' index of a contract's transactions could not be read.
+    #[error(transparent)]
+    Summary(#[from] ledger::summary::SummaryError),
 }
 
 fn no_contracts_message(year: Option<Year>, height: Height) -> String {
@@ -235,13 +249,6 @@ pub fn take(
     year: Option<Year>,
 ) -> Result<Export, ExportError> {
     StateView::capture(state, year).collect(store, settings)
-}
-
-/// Takes an export of a running node, holding its state lock only while the
-/// contracts are copied. Blocking: it reads the store.
-pub fn take_from(shared: &Shared, year: Option<Year>) -> Result<Export, ExportError> {
-    let view = StateView::capture(&shared.state.read().expect("state lock"), year);
-    view.collect(&shared.store, &Settings::from_genesis(&shared.genesis))
 }
 
 /// What the export is written as.

@@ -2,8 +2,10 @@
 //! with one release per contract, naming the height and block hash it was
 //! taken at (see docs/exports.md for the mapping).
 
+use std::io::Write;
+
 use ledger::{Amount, ContractId};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{Committed, ContractExport, Export, ExportError, Party};
 use crate::time::rfc3339;
@@ -95,49 +97,90 @@ impl Export {
     /// [`ExportError::NoContracts`] when there is no contract, as a package
     /// needs at least one release.
     pub fn to_ocds_with(&self, options: &OcdsOptions) -> Result<Value, ExportError> {
+        self.check_not_empty()?;
+        let mut package = self.package_head(options);
+        let snapshot = self.snapshot();
+        let releases = self
+            .contracts
+            .iter()
+            .map(|c| self.stamped_release(c, &options.ocid_prefix, &snapshot))
+            .collect();
+        package.insert("releases".into(), Value::Array(releases));
+        Ok(Value::Object(package))
+    }
+
+    /// Writes [`Export::to_ocds_with`]'s package to `out` as
+    /// `serde_json::to_writer_pretty` would, one release at a time.
+    pub fn write_ocds<W: Write>(&self, options: &OcdsOptions, out: W) -> Result<W, ExportError> {
+        self.check_not_empty()?;
+        let mut w = OcdsWriter::start(out, self, options)?;
+        for c in &self.contracts {
+            w.release(c)?;
+        }
+        w.finish()
+    }
+
+    fn check_not_empty(&self) -> Result<(), ExportError> {
         if self.contracts.is_empty() {
             return Err(ExportError::NoContracts {
                 year: self.year,
                 height: self.as_of.height,
             });
         }
+        Ok(())
+    }
+
+    /// The package's fields, with `releases` empty: what precedes and
+    /// follows the releases, in the order they are written.
+    fn package_head(&self, options: &OcdsOptions) -> Map<String, Value> {
         let a = &self.as_of;
         let year = self.year.map(|y| format!(":{y}")).unwrap_or_default();
         let publisher = self
             .publisher
             .as_ref()
             .map_or_else(|| a.chain_id.clone(), |p| p.name.clone());
-        // The snapshot goes on each release: an extension patches the
-        // release schema, and the package schema has no place for it.
-        let snapshot = json!({
+        let mut package = Map::new();
+        let fields = [
+            (
+                "uri",
+                json!(format!(
+                    "urn:minhbach:{}:ocds:{}:{}{year}",
+                    a.chain_id, a.height.0, a.block_hash
+                )),
+            ),
+            ("version", json!(OCDS_VERSION)),
+            ("publishedDate", json!(rfc3339(a.time_ms))),
+            ("publisher", json!({ "name": publisher })),
+            ("license", json!(LICENSE_URI)),
+            ("publicationPolicy", json!(self.publication_policy())),
+            ("releases", json!([])),
+        ];
+        for (key, value) in fields {
+            package.insert(key.into(), value);
+        }
+        if let Some(url) = &options.extension_url {
+            package.insert("extensions".into(), json!([url]));
+        }
+        package
+    }
+
+    /// The snapshot each release carries: an extension patches the release
+    /// schema, and the package schema has no place for it.
+    fn snapshot(&self) -> Value {
+        let a = &self.as_of;
+        json!({
             "chainId": a.chain_id,
             "height": a.height.0,
             "blockHash": a.block_hash,
             "blockTime": rfc3339(a.time_ms),
             "fiscalYear": self.year.map(|y| y.0),
-        });
-        let releases: Vec<Value> = self
-            .contracts
-            .iter()
-            .map(|c| {
-                let mut r = self.release(c, &options.ocid_prefix);
-                r["minhbach"] = snapshot.clone();
-                r
-            })
-            .collect();
-        let mut package = json!({
-            "uri": format!("urn:minhbach:{}:ocds:{}:{}{year}", a.chain_id, a.height.0, a.block_hash),
-            "version": OCDS_VERSION,
-            "publishedDate": rfc3339(a.time_ms),
-            "publisher": {"name": publisher},
-            "license": LICENSE_URI,
-            "publicationPolicy": self.publication_policy(),
-            "releases": releases,
-        });
-        if let Some(url) = &options.extension_url {
-            package["extensions"] = json!([url]);
-        }
-        Ok(package)
+        })
+    }
+
+    fn stamped_release(&self, c: &ContractExport, ocid_prefix: &str, snapshot: &Value) -> Value {
+        let mut r = self.release(c, ocid_prefix);
+        r["minhbach"] = snapshot.clone();
+        r
     }
 
     /// The publication policy, as a `data:` URI since the schema asks for a
@@ -326,6 +369,97 @@ impl Export {
             .map(|(p, r)| json!({"id": p.id, "name": p.name, "roles": r}))
             .collect()
     }
+}
+
+/// Writes a release package as `serde_json::to_writer_pretty` writes it,
+/// a release at a time: the fields before `releases` at once, each release
+/// as it is given, then the fields after.
+pub(super) struct OcdsWriter<'a, W> {
+    out: W,
+    publication: &'a Export,
+    ocid_prefix: String,
+    snapshot: Value,
+    /// The fields after `releases`.
+    tail: Vec<(String, Value)>,
+    releases: usize,
+}
+
+impl<'a, W: Write> OcdsWriter<'a, W> {
+    /// Writes the package's fields up to its `releases`. `publication`
+    /// gives the package's facts; its contracts are not read.
+    pub(super) fn start(
+        mut out: W,
+        publication: &'a Export,
+        options: &OcdsOptions,
+    ) -> Result<Self, ExportError> {
+        let mut tail = Vec::new();
+        let mut at_releases = false;
+        out.write_all(b"{")?;
+        for (n, (key, value)) in publication.package_head(options).into_iter().enumerate() {
+            if n > 0 && !at_releases {
+                out.write_all(b",")?;
+            }
+            if at_releases {
+                tail.push((key, value));
+            } else if key == "releases" {
+                write!(out, "\n  {}: [", Value::String(key))?;
+                at_releases = true;
+            } else {
+                write_field(&mut out, &key, &value)?;
+            }
+        }
+        Ok(OcdsWriter {
+            out,
+            publication,
+            ocid_prefix: options.ocid_prefix.clone(),
+            snapshot: publication.snapshot(),
+            tail,
+            releases: 0,
+        })
+    }
+
+    /// Writes the release of `c`.
+    pub(super) fn release(&mut self, c: &ContractExport) -> Result<(), ExportError> {
+        let release = self
+            .publication
+            .stamped_release(c, &self.ocid_prefix, &self.snapshot);
+        if self.releases > 0 {
+            self.out.write_all(b",")?;
+        }
+        self.out.write_all(b"\n    ")?;
+        write_indented(&mut self.out, &release, 4)?;
+        self.releases += 1;
+        Ok(())
+    }
+
+    /// Closes `releases` and writes the fields after it.
+    pub(super) fn finish(mut self) -> Result<W, ExportError> {
+        let close: &[u8] = if self.releases > 0 { b"\n  ]" } else { b"]" };
+        self.out.write_all(close)?;
+        for (key, value) in std::mem::take(&mut self.tail) {
+            self.out.write_all(b",")?;
+            write_field(&mut self.out, &key, &value)?;
+        }
+        self.out.write_all(b"\n}")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// One field of the package's top level, pretty-printed in place.
+fn write_field(out: &mut impl Write, key: &str, value: &Value) -> Result<(), ExportError> {
+    write!(out, "\n  {}: ", Value::String(key.to_owned()))?;
+    write_indented(out, value, 2)
+}
+
+/// `value` pretty-printed, each line after the first indented by `by`
+/// spaces more: JSON strings hold no raw line break, so every one is
+/// serde_json's own.
+fn write_indented(out: &mut impl Write, value: &Value, by: usize) -> Result<(), ExportError> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::from)?;
+    let indent = format!("\n{}", " ".repeat(by));
+    out.write_all(text.replace('\n', &indent).as_bytes())?;
+    Ok(())
 }
 
 /// `v` without its fields that are null.

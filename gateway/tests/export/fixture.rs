@@ -247,6 +247,12 @@ impl Fixture {
 
     /// The standard chain: 8 blocks, two fiscal years.
     pub(crate) fn standard() -> Fixture {
+        Fixture::standard_spending(Fixture::funded())
+    }
+
+    /// Blocks 1 to 3 of the standard chain: the entities, and both
+    /// departments funded on their line for 2026 and 2027.
+    pub(crate) fn funded() -> Fixture {
         let mut f = Fixture::new();
         // 1: entities.
         let regs = ENTITIES
@@ -293,6 +299,94 @@ impl Fixture {
             }
         }
         f.block_with(ops);
+        f
+    }
+
+    /// Adds `blocks` random blocks (seeded by `seed`) on a
+    /// [`Fixture::funded`] chain: awards in both years, by both
+    /// departments to both vendors, several to a block, under ids whose
+    /// order is not the award order; and payments, amendments up and down
+    /// and deliveries of the contracts awarded in earlier blocks, mixed.
+    pub(crate) fn random_blocks(&mut self, seed: u64, blocks: usize) {
+        let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let departments = [("MOH.BVBM", HEALTH), ("MOET.DHBK", SCHOOLS)];
+        let mut n = self.blocks.len() as u32 * 10;
+        for _ in 0..blocks {
+            // What each contract stands at, from what was submitted so far.
+            let mut open: Vec<(String, String, u64, u64)> = self
+                .awards
+                .iter()
+                .map(|(id, a)| {
+                    let amount = self
+                        .amendments
+                        .get(id)
+                        .and_then(|m| m.last())
+                        .map_or(a.amount, |m| m.1);
+                    let paid = self.payments_of(id).iter().map(|p| p.amount).sum();
+                    (id.clone(), a.department.clone(), amount, paid)
+                })
+                .collect();
+            let mut ops = Vec::new();
+            for _ in 0..1 + next() % 6 {
+                n += 1;
+                let pick = next() % 5;
+                if open.is_empty() || pick == 0 {
+                    let (dept, l) = departments[(next() % 2) as usize];
+                    let vendor = ["V-0001", "V-0002"][(next() % 2) as usize];
+                    let year = [2026, 2027][(next() % 2) as usize];
+                    let contract = format!("C-{:04}-{n}", next() % 10_000);
+                    let amount = 1_000_000 + next() % 50_000_000;
+                    ops.push(award(&contract, dept, vendor, year, l, amount));
+                    continue;
+                }
+                let k = (next() % open.len() as u64) as usize;
+                let (contract, dept, amount, paid) = &mut open[k];
+                let c = cid(contract);
+                match pick {
+                    1 | 2 if *paid < *amount => {
+                        let part = 1 + next() % (*amount - *paid);
+                        *paid += part;
+                        ops.push(pay(contract, dept, part, n));
+                    }
+                    3 => {
+                        let up = next().is_multiple_of(2) || *amount <= *paid + 1;
+                        *amount = if up {
+                            *amount + 1 + next() % 10_000_000
+                        } else {
+                            *paid + 1 + next() % (*amount - *paid - 1)
+                        };
+                        let op = Op::AmendContract {
+                            contract: c,
+                            amount: Amount(*amount),
+                            reason: format!("Điều chỉnh lần {n}"),
+                            document_hash: n
+                                .is_multiple_of(2)
+                                .then(|| Hash::digest(format!("phụ lục {n}").as_bytes())),
+                        };
+                        ops.push(signed(dept, op));
+                    }
+                    _ => {
+                        let op = Op::ConfirmDelivery {
+                            contract: c,
+                            milestone: format!("Đợt {n}"),
+                            note: format!("Biên bản số {n}"),
+                        };
+                        ops.push(signed(dept, op));
+                    }
+                }
+            }
+            self.block_with(ops);
+        }
+    }
+
+    /// Blocks 4 onwards of the standard chain, on [`Fixture::funded`].
+    fn standard_spending(mut f: Fixture) -> Fixture {
         // 4: three awards over two years.
         f.block_with(vec![
             award(
