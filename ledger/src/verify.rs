@@ -158,6 +158,8 @@ pub fn verify_store(
     // the stored ones: a doctored figure on the explorer fails here too.
     let check_summaries = store.summaries_complete()?;
     let mut summaries = std::collections::BTreeMap::new();
+    // Entries written once are checked as they are computed, and counted.
+    let mut written_once: u64 = 0;
     // The history tree, grown here block by block, to hold every stored
     // subtree against: a doctored one would make proofs that fail.
     let mut history = crate::merkle::Frontier::default();
@@ -223,7 +225,18 @@ pub fn verify_store(
                 let params = crate::summary::FlagParams::default();
                 let changes = crate::summary::changes(&block, &walk.state, &summaries, &params)
                     .map_err(|e| bad(h, e.0))?;
-                crate::summary::apply(&mut summaries, changes);
+                let (once, held): (Vec<_>, Vec<_>) = changes
+                    .into_iter()
+                    .partition(|(k, _)| crate::summary::written_once(k));
+                for (k, v) in once {
+                    let stored =
+                        crate::summary::SummaryRead::get(store, &k).map_err(|e| bad(h, e.0))?;
+                    if v.is_none() || stored != v {
+                        return Err(summaries_differ(h, &k));
+                    }
+                    written_once += 1;
+                }
+                crate::summary::apply(&mut summaries, held);
             }
             for (subtree, root) in
                 crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
@@ -292,24 +305,7 @@ pub fn verify_store(
         ));
     }
     if check_summaries {
-        let mut stored = std::collections::BTreeMap::new();
-        crate::summary::SummaryRead::scan(store, &[], &mut |k, v| {
-            stored.insert(k.to_vec(), v.to_vec());
-            true
-        })
-        .map_err(|e| bad(last, e.0))?;
-        if stored != summaries {
-            let first = stored
-                .iter()
-                .zip(&summaries)
-                .find(|(a, b)| a != b)
-                .map(|(a, _)| format!("{:?}", String::from_utf8_lossy(a.0)))
-                .unwrap_or_else(|| "an entry added or missing".into());
-            return Err(bad(
-                last,
-                format!("the stored summaries differ from the chain's at {first}"),
-            ));
-        }
+        compare_summaries(store, last, &summaries, written_once)?;
     }
     Ok(VerifyReport {
         height: last,
@@ -317,4 +313,60 @@ pub fn verify_store(
         last_block_hash: prev_hash,
         state_root: state.root(),
     })
+}
+
+fn summaries_differ(h: Height, key: &[u8]) -> VerifyError {
+    bad(
+        h,
+        format!(
+            "the stored summaries differ from the chain's at {:?}",
+            String::from_utf8_lossy(key)
+        ),
+    )
+}
+
+/// Holds the stored summaries against the ones computed from the chain, in
+/// one pass over the store in key order: `computed`, and `written_once`
+/// entries already found in the store as they were computed, which must be
+/// all the store holds of that kind.
+fn compare_summaries(
+    store: &Store,
+    last: Height,
+    computed: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    written_once: u64,
+) -> Result<(), VerifyError> {
+    let mut expected = computed.iter().peekable();
+    let mut stored_once: u64 = 0;
+    let mut differ: Option<Vec<u8>> = None;
+    crate::summary::SummaryRead::scan(store, &[], &mut |k, v| {
+        if crate::summary::written_once(k) {
+            stored_once += 1;
+            return true;
+        }
+        match expected.next() {
+            Some((ek, ev)) if ek.as_slice() == k && ev.as_slice() == v => true,
+            Some((ek, _)) => {
+                differ = Some(ek.as_slice().min(k).to_vec());
+                false
+            }
+            None => {
+                differ = Some(k.to_vec());
+                false
+            }
+        }
+    })
+    .map_err(|e| bad(last, e.0))?;
+    if let Some(k) = differ.or_else(|| expected.next().map(|(k, _)| k.clone())) {
+        return Err(summaries_differ(last, &k));
+    }
+    if stored_once != written_once {
+        return Err(bad(
+            last,
+            format!(
+                "the stored summaries hold {stored_once} entries of contracts' transactions, \
+                 the chain accounts for {written_once}"
+            ),
+        ));
+    }
+    Ok(())
 }

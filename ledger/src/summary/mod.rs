@@ -82,6 +82,14 @@ pub fn apply(map: &mut BTreeMap<Vec<u8>, Vec<u8>>, changes: Changes) {
     }
 }
 
+/// Whether the entry under `key` is written once, with its transaction's
+/// block, and never changed, deleted or read back by [`changes`]: a
+/// contract's transactions. `verify chain` checks such an entry against
+/// the store as soon as it is computed, instead of holding it to the end.
+pub fn written_once(key: &[u8]) -> bool {
+    key.first() == Some(&tag::CONTRACT)
+}
+
 /// Key tags. Ids match `[A-Z0-9][A-Z0-9._-]*`, so a zero byte ends one.
 pub(crate) mod tag {
     /// Money flow: year, from, to → net amount.

@@ -228,4 +228,29 @@ fn verify_chain_recomputes_the_summaries_and_catches_a_doctored_one() {
         .unwrap();
     let err = check(&w).expect_err("a doctored summary");
     assert!(err.to_string().contains("summaries"), "{err}");
+    w.store
+        .tamper("summary", &key, &paid.to_be_bytes())
+        .unwrap();
+    check(&w).expect("the flow put back");
+    // A contract's transactions, checked as each block is: one pointed at
+    // another transaction, then one more than the chain holds.
+    let mut listed = Vec::new();
+    w.store
+        .scan(b"C", &mut |k, v| {
+            listed.push((k.to_vec(), v.to_vec()));
+            true
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 2, "the award and the payment of C-1");
+    let (award_key, award_hash) = listed[0].clone();
+    w.store.tamper("summary", &award_key, &listed[1].1).unwrap();
+    let err = check(&w).expect_err("a contract's transaction doctored");
+    assert!(err.to_string().contains("summaries differ"), "{err}");
+    w.store.tamper("summary", &award_key, &award_hash).unwrap();
+    check(&w).expect("the award put back");
+    let mut extra = award_key.clone();
+    *extra.last_mut().unwrap() += 1;
+    w.store.tamper("summary", &extra, &award_hash).unwrap();
+    let err = check(&w).expect_err("a contract's transaction added");
+    assert!(err.to_string().contains("hold 3 entries"), "{err}");
 }
