@@ -9,7 +9,7 @@ use crate::block::Block;
 use crate::state::{State, Verdict};
 use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
 use crate::tx::{verify_tx_batch, SignedTx};
-use crate::types::{Hash, Height};
+use crate::types::{EntityId, Hash, Height};
 use crate::validity::{check_block, ChainView, Walk};
 
 /// The first problem found.
@@ -61,6 +61,8 @@ const READ_AHEAD_BLOCKS: usize = 4;
 /// index entries it no longer matches).
 struct Read {
     block: Block,
+    /// Its transactions' hashes, in order.
+    hashes: Vec<Hash>,
     verdicts: Vec<Option<Verdict>>,
     index: Result<(), VerifyError>,
 }
@@ -70,7 +72,8 @@ struct Read {
 /// that does not depend on the state before it.
 fn read_ahead(store: &Store, h: Height) -> Result<Read, VerifyError> {
     let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
-    let index = check_index(store, h, &block);
+    let hashes = block.tx_hashes();
+    let index = check_index(store, h, &hashes);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let part = block.txs.len().div_ceil(threads).max(1);
     let verdicts = std::thread::scope(|scope| {
@@ -92,32 +95,92 @@ fn read_ahead(store: &Store, h: Height) -> Result<Read, VerifyError> {
     });
     Ok(Read {
         block,
+        hashes,
         verdicts,
         index,
     })
 }
 
-/// Checks that the transaction index places each of `block`'s
-/// transactions in it.
-fn check_index(store: &Store, h: Height, block: &Block) -> Result<(), VerifyError> {
-    for (i, tx) in block.txs.iter().enumerate() {
+/// Checks that the transaction index places each of the transactions of
+/// block `h`, whose hashes are `hashes`, in it.
+fn check_index(store: &Store, h: Height, hashes: &[Hash]) -> Result<(), VerifyError> {
+    for (i, hash) in hashes.iter().enumerate() {
         let want = TxLocation {
             height: h,
             index: i as u32,
         };
         // The index entry cannot know its height; name the block's.
-        let found = store.tx_location(&tx.hash()).map_err(|e| match e {
+        let found = store.tx_location(hash).map_err(|e| match e {
             StoreError::Corrupt { what, .. } => StoreError::Corrupt { height: h, what },
             e => e,
         })?;
         if found != Some(want) {
             return Err(bad(
                 h,
-                format!("transaction index entry for {} is wrong", tx.hash()),
+                format!("transaction index entry for {hash} is wrong"),
             ));
         }
     }
     Ok(())
+}
+
+/// An entry the walk expects to find in the store, looked up on another
+/// thread so that the walk, the one step that cannot be shared out, does
+/// not wait for the store.
+enum Lookup {
+    /// The history of `entity` lists transaction `index` of the block,
+    /// whose hash is `hash`.
+    History {
+        entity: EntityId,
+        index: u32,
+        hash: Hash,
+    },
+    /// The summaries hold `value` under `key`, an entry written once.
+    Summary { key: Vec<u8>, value: Vec<u8> },
+}
+
+/// Looks up each block's [`Lookup`]s as the walk sends them, until it
+/// stops sending or one is not found.
+fn check_lookups(
+    store: &Store,
+    blocks: std::sync::mpsc::Receiver<(Height, Vec<Lookup>)>,
+) -> Result<(), VerifyError> {
+    for (h, lookups) in blocks {
+        for lookup in lookups {
+            match lookup {
+                Lookup::History {
+                    entity,
+                    index,
+                    hash,
+                } => {
+                    let location = TxLocation { height: h, index };
+                    if store.history_entry(&entity, location)? != Some(hash) {
+                        return Err(bad(
+                            h,
+                            format!("the history of {entity} lacks transaction {index}"),
+                        ));
+                    }
+                }
+                Lookup::Summary { key, value } => {
+                    let stored =
+                        crate::summary::SummaryRead::get(store, &key).map_err(|e| bad(h, e.0))?;
+                    if stored.as_ref() != Some(&value) {
+                        return Err(summaries_differ(h, &key));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Of two problems found, the one at the lower height.
+fn first_of(a: VerifyError, b: VerifyError) -> VerifyError {
+    if b.height() < a.height() {
+        b
+    } else {
+        a
+    }
 }
 
 fn bad(height: Height, what: impl Into<String>) -> VerifyError {
@@ -182,79 +245,96 @@ pub fn verify_store(
                 }
             }
         });
-        for n in 1..=last_height.0 {
-            let h = Height(n);
-            let Read {
-                block,
-                verdicts,
-                index,
-            } = blocks
-                .recv()
-                .map_err(|_| bad(h, "the block reader stopped"))??;
-            // The one rule every validator judged the block by.
-            let outcome =
-                check_block(&walk, &block, verdicts).map_err(|e| bad(h, e.to_string()))?;
-            let state = &walk.state;
-            let cert = store
-                .cert(h)?
-                .ok_or_else(|| bad(h, "commit certificate missing"))?;
-            cert.verify(state.chain_id(), h, &block.hash(), state.validators())
-                .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
-            index?;
-            let vendors = written_vendors(&outcome);
-            for (i, tx) in block.txs.iter().enumerate() {
-                let location = TxLocation {
-                    height: h,
-                    index: i as u32,
-                };
-                for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
-                    if store.history_entry(&entity, location)? != Some(tx.hash()) {
+        // The store entries the walk expects, looked up on a thread of
+        // their own.
+        let (lookups, expected) = std::sync::mpsc::sync_channel(READ_AHEAD_BLOCKS);
+        let checker = scope.spawn(move || check_lookups(store, expected));
+        let walked = (|| {
+            for n in 1..=last_height.0 {
+                let h = Height(n);
+                let Read {
+                    block,
+                    hashes,
+                    verdicts,
+                    index,
+                } = blocks
+                    .recv()
+                    .map_err(|_| bad(h, "the block reader stopped"))??;
+                // The one rule every validator judged the block by.
+                let outcome =
+                    check_block(&walk, &block, verdicts).map_err(|e| bad(h, e.to_string()))?;
+                let state = &walk.state;
+                let cert = store
+                    .cert(h)?
+                    .ok_or_else(|| bad(h, "commit certificate missing"))?;
+                cert.verify(state.chain_id(), h, &block.hash(), state.validators())
+                    .map_err(|e| bad(h, format!("commit certificate: {e}")))?;
+                index?;
+                let mut expect = Vec::with_capacity(block.txs.len() * 3);
+                let vendors = written_vendors(&outcome);
+                for (i, (tx, hash)) in block.txs.iter().zip(&hashes).enumerate() {
+                    for entity in involved(&tx.body.signer, &tx.body.op, &vendors, state) {
+                        expect.push(Lookup::History {
+                            entity,
+                            index: i as u32,
+                            hash: *hash,
+                        });
+                        history_entries += 1;
+                    }
+                }
+                if block.header.validators_hash != block.header.next_validators_hash {
+                    set_changes.push(h);
+                }
+                txs += block.txs.len() as u64;
+                if check_summaries {
+                    let params = crate::summary::FlagParams::default();
+                    let changes = crate::summary::changes_hashed(
+                        &block,
+                        &hashes,
+                        &walk.state,
+                        &summaries,
+                        &params,
+                    )
+                    .map_err(|e| bad(h, e.0))?;
+                    let (once, held): (Vec<_>, Vec<_>) = changes
+                        .into_iter()
+                        .partition(|(k, _)| crate::summary::written_once(k));
+                    for (key, value) in once {
+                        let value = value.ok_or_else(|| summaries_differ(h, &key))?;
+                        expect.push(Lookup::Summary { key, value });
+                        written_once += 1;
+                    }
+                    crate::summary::apply(&mut summaries, held);
+                }
+                for (subtree, root) in
+                    crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
+                {
+                    if crate::history::Subtrees::subtree(store, subtree)? != root {
                         return Err(bad(
                             h,
-                            format!("the history of {entity} lacks transaction {i}"),
+                            format!(
+                                "the stored history tree differs from the chain's at subtree {}/{}",
+                                subtree.level, subtree.index
+                            ),
                         ));
                     }
-                    history_entries += 1;
                 }
-            }
-            if block.header.validators_hash != block.header.next_validators_hash {
-                set_changes.push(h);
-            }
-            txs += block.txs.len() as u64;
-            if check_summaries {
-                let params = crate::summary::FlagParams::default();
-                let changes = crate::summary::changes(&block, &walk.state, &summaries, &params)
-                    .map_err(|e| bad(h, e.0))?;
-                let (once, held): (Vec<_>, Vec<_>) = changes
-                    .into_iter()
-                    .partition(|(k, _)| crate::summary::written_once(k));
-                for (k, v) in once {
-                    let stored =
-                        crate::summary::SummaryRead::get(store, &k).map_err(|e| bad(h, e.0))?;
-                    if v.is_none() || stored != v {
-                        return Err(summaries_differ(h, &k));
-                    }
-                    written_once += 1;
+                walk.advance(&block, outcome);
+                // The checker is gone once a lookup has failed.
+                if lookups.send((h, expect)).is_err() {
+                    break;
                 }
-                crate::summary::apply(&mut summaries, held);
+                progress(h);
             }
-            for (subtree, root) in
-                crate::history::completed(&mut history, crate::history::leaf(&block.hash()))
-            {
-                if crate::history::Subtrees::subtree(store, subtree)? != root {
-                    return Err(bad(
-                        h,
-                        format!(
-                            "the stored history tree differs from the chain's at subtree {}/{}",
-                            subtree.level, subtree.index
-                        ),
-                    ));
-                }
-            }
-            walk.advance(&block, outcome);
-            progress(h);
+            Ok::<_, VerifyError>(())
+        })();
+        drop(lookups);
+        let checked = checker.join().expect("looking up entries does not panic");
+        match (walked, checked) {
+            (Err(a), Err(b)) => Err(first_of(a, b)),
+            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(())) => Ok(()),
         }
-        Ok::<_, VerifyError>(())
     })?;
     let state = &walk.state;
     let prev_hash = walk.last_hash();
