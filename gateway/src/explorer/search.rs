@@ -152,14 +152,28 @@ impl SearchIndex {
                 }
             }
             None => {
-                let state = state.read().expect("state lock");
-                for e in state.entities() {
-                    index.push(&[&e.name, e.id.as_str()], Target::Entity(e.id.clone()));
+                // Only the names are copied under the state lock, which
+                // commits wait for; they are folded after it is released.
+                let (height, names) = {
+                    let state = state.read().expect("state lock");
+                    let entities = state
+                        .entities()
+                        .map(|e| (e.name.clone(), Target::Entity(e.id.clone())));
+                    let contracts = state
+                        .contracts()
+                        .map(|c| (c.title.clone(), Target::Contract(c.id.clone())));
+                    let names: Vec<(String, Target)> = entities.chain(contracts).collect();
+                    (state.height(), names)
+                };
+                for (name, target) in names {
+                    let id = match &target {
+                        Target::Entity(id) => id.as_str(),
+                        Target::Contract(id) => id.as_str(),
+                    };
+                    let id = id.to_owned();
+                    index.push(&[&name, &id], target);
                 }
-                for c in state.contracts() {
-                    index.push(&[&c.title, c.id.as_str()], Target::Contract(c.id.clone()));
-                }
-                index.height = Some(state.height());
+                index.height = Some(height);
             }
         }
         Ok(())
