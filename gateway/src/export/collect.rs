@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::sync::Arc;
 
 use ledger::state::Contract;
 use ledger::store::Store;
@@ -31,9 +32,9 @@ pub struct StateView {
 #[derive(Clone, Debug)]
 struct Pending {
     contract: Contract,
-    department: Party,
-    ministry: Option<Party>,
-    vendor: Party,
+    department: Arc<Party>,
+    ministry: Option<Arc<Party>>,
+    vendor: Arc<Party>,
 }
 
 fn party(state: &State, id: &EntityId) -> Party {
@@ -47,24 +48,49 @@ fn party(state: &State, id: &EntityId) -> Party {
     }
 }
 
+/// The parties of the contracts captured, each looked up and named once:
+/// a capture holds the state lock, and a year may hold a million
+/// contracts of a few thousand parties.
+struct Names<'s> {
+    state: &'s State,
+    /// A party, and for a department its ministry.
+    known: HashMap<&'s EntityId, (Arc<Party>, Option<Arc<Party>>)>,
+}
+
+impl<'s> Names<'s> {
+    fn get(&mut self, id: &'s EntityId) -> (Arc<Party>, Option<Arc<Party>>) {
+        let state = self.state;
+        if let Some(found) = self.known.get(id) {
+            return found.clone();
+        }
+        let parent = state.entity(id).and_then(|e| e.parent.as_ref());
+        let named = (
+            Arc::new(party(state, id)),
+            parent.map(|m| Arc::new(party(state, m))),
+        );
+        self.known.insert(id, named.clone());
+        named
+    }
+}
+
 impl StateView {
     /// Copies the contracts of fiscal year `year` (every year if `None`) and
     /// the names of their parties from `state`.
     pub fn capture(state: &State, year: Option<Year>) -> StateView {
+        let mut names = Names {
+            state,
+            known: HashMap::new(),
+        };
         let contracts = state
             .contracts()
             .filter(|c| year.is_none_or(|y| c.year == y))
             .map(|c| {
-                let department = party(state, &c.department);
-                let ministry = state
-                    .entity(&c.department)
-                    .and_then(|d| d.parent.as_ref())
-                    .map(|m| party(state, m));
+                let (department, ministry) = names.get(&c.department);
                 let pending = Pending {
                     contract: c.clone(),
                     department,
                     ministry,
-                    vendor: party(state, &c.vendor),
+                    vendor: names.get(&c.vendor).0,
                 };
                 (c.id.clone(), pending)
             })
@@ -449,7 +475,7 @@ impl Pending {
     fn parties(&self) -> Parties<'_> {
         Parties {
             department: &self.department,
-            ministry: self.ministry.as_ref(),
+            ministry: self.ministry.as_deref(),
             vendor: &self.vendor,
         }
     }
@@ -553,9 +579,9 @@ impl Events {
         )?;
         Ok(ContractExport {
             contract: pending.contract,
-            department: pending.department,
-            ministry: pending.ministry,
-            vendor: pending.vendor,
+            department: Party::clone(&pending.department),
+            ministry: pending.ministry.as_deref().cloned(),
+            vendor: Party::clone(&pending.vendor),
             award,
             amendments: self.amendments,
             payments: self.payments,
