@@ -78,6 +78,16 @@ pub enum Target {
     Contract(ContractId),
 }
 
+impl Target {
+    /// The id of the entity or contract.
+    fn id(&self) -> &str {
+        match self {
+            Target::Entity(id) => id.as_str(),
+            Target::Contract(id) => id.as_str(),
+        }
+    }
+}
+
 /// Every entity's name and id and every contract's title and id, folded
 /// ([`fold`]) into one text, so that a search reads a few bytes a contract
 /// in one pass, without the state and its lock. It is built from the
@@ -166,12 +176,7 @@ impl SearchIndex {
                     (state.height(), names)
                 };
                 for (name, target) in names {
-                    let id = match &target {
-                        Target::Entity(id) => id.as_str(),
-                        Target::Contract(id) => id.as_str(),
-                    };
-                    let id = id.to_owned();
-                    index.push(&[&name, &id], target);
+                    index.push(&[&name, target.id()], target.clone());
                 }
                 index.height = Some(height);
             }
