@@ -8,7 +8,7 @@ use thiserror::Error;
 use crate::block::Block;
 use crate::state::{State, Verdict};
 use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
-use crate::tx::{verify_tx_batch, SignedTx};
+use crate::tx::verdicts_on_every_core;
 use crate::types::{EntityId, Hash, Height};
 use crate::validity::{check_block, ChainView, Walk};
 
@@ -74,25 +74,7 @@ fn read_ahead(store: &Store, h: Height) -> Result<Read, VerifyError> {
     let block = store.block(h)?.ok_or_else(|| bad(h, "block missing"))?;
     let hashes = block.tx_hashes();
     let index = check_index(store, h, &hashes);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let part = block.txs.len().div_ceil(threads).max(1);
-    let verdicts = std::thread::scope(|scope| {
-        let parts: Vec<_> = block
-            .txs
-            .chunks(part)
-            .map(|txs| {
-                scope.spawn(move || {
-                    let txs: Vec<&SignedTx> = txs.iter().collect();
-                    verify_tx_batch(&txs)
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("signature verification does not panic"))
-            .map(|valid| Some(Verdict { valid }))
-            .collect()
-    });
+    let verdicts = verdicts_on_every_core(&block.txs);
     Ok(Read {
         block,
         hashes,
@@ -367,18 +349,7 @@ pub fn verify_store(
             format!("the history holds {stored_history} entries, the chain accounts for {history_entries}"),
         ));
     }
-    let stored = store.state_entries()?;
-    let computed: Vec<_> = state
-        .entries()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if stored != computed {
-        let first = stored
-            .iter()
-            .zip(&computed)
-            .find(|(a, b)| a != b)
-            .map(|(a, _)| format!("{:?}", a.0))
-            .unwrap_or_else(|| "an entry added or missing".into());
+    if let Some(first) = store.state_differs(state)? {
         return Err(bad(
             last,
             format!("the stored state differs from re-execution at {first}"),

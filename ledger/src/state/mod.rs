@@ -136,6 +136,19 @@ impl State {
         tree: Nodes,
     ) -> Result<State, String> {
         let map: BTreeMap<StateKey, StateValue> = entries.into_iter().collect();
+        State::check_map(&tree, root)?;
+        Ok(State {
+            chain_id: chain_id.to_owned(),
+            height,
+            root,
+            map,
+            tree,
+        })
+    }
+
+    /// Checks that the nodes of a state map hang together and have the
+    /// root `root`.
+    pub fn check_map(tree: &Nodes, root: Hash) -> Result<(), String> {
         tree.check().map_err(|at| {
             format!(
                 "the state map is broken at depth {} on path {}",
@@ -148,13 +161,7 @@ impl State {
                 tree.root()
             ));
         }
-        Ok(State {
-            chain_id: chain_id.to_owned(),
-            height,
-            root,
-            map,
-            tree,
-        })
+        Ok(())
     }
 
     /// The state of height `height` from its entries alone, as a snapshot

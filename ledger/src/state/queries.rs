@@ -47,6 +47,21 @@ impl State {
         self.map.iter()
     }
 
+    /// The entry under `key`.
+    pub fn value(&self, key: &StateKey) -> Option<&StateValue> {
+        self.map.get(key)
+    }
+
+    /// How many entries the state holds.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the state holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// Whether the state holds an entry under `key`.
     pub fn holds(&self, key: &StateKey) -> bool {
         self.map.contains_key(key)

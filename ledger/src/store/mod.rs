@@ -748,6 +748,16 @@ impl Store {
         db.put_cf(cf(&db, name), key, value)?;
         Ok(())
     }
+
+    /// Deletes a raw entry. Only for tests that tamper with a store to see
+    /// verification fail.
+    #[doc(hidden)]
+    #[cfg(feature = "testkit")]
+    pub fn tamper_remove(&self, name: &str, key: &[u8]) -> Result<(), StoreError> {
+        let db = self.db();
+        db.delete_cf(cf(&db, name), key)?;
+        Ok(())
+    }
 }
 
 /// Writes the transaction index and the entities' history entries of

@@ -212,22 +212,8 @@ impl Store {
 
     /// Reads the whole state back.
     pub(super) fn load_state(&self, meta: &ChainMeta) -> Result<State, StoreError> {
-        let db = self.db();
         let mut entries = Vec::new();
-        for item in db.iterator_cf(cf(&db, CF_STATE), IteratorMode::Start) {
-            let (k, v) = item?;
-            let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
-                .map_err(|e| corrupt(meta.height, format!("state key: {e}")))?;
-            let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
-                .map_err(|e| corrupt(meta.height, format!("state value for {key:?}: {e}")))?;
-            if !key.accepts(&value) {
-                return Err(corrupt(
-                    meta.height,
-                    format!("state entry {key:?} holds the wrong kind of value"),
-                ));
-            }
-            entries.push((key, value));
-        }
+        self.scan_state(meta.height, |key, value| entries.push((key, value)))?;
         let tree = self.load_tree(meta.height)?;
         let state = State::from_parts(&meta.chain_id, meta.height, meta.state_root, entries, tree)
             .map_err(|why| corrupt(meta.height, why))?;
@@ -237,23 +223,66 @@ impl Store {
             StateKey::Validators(crate::state::ValidatorSlot::Current),
             StateKey::Validators(crate::state::ValidatorSlot::Next),
         ] {
-            if !state.entries().any(|(k, _)| *k == key) {
+            if !state.holds(&key) {
                 return Err(corrupt(meta.height, format!("state has no {key:?}")));
             }
         }
         Ok(state)
     }
 
-    /// The stored state entries, decoded, for verification.
-    pub fn state_entries(&self) -> Result<Vec<(StateKey, StateValue)>, StoreError> {
+    /// Calls `f` on every stored state entry, decoded, in the store's
+    /// order; an entry that does not decode, or holds the wrong kind of
+    /// value, is corrupt at `h`, the stored height.
+    fn scan_state(
+        &self,
+        h: Height,
+        mut f: impl FnMut(StateKey, StateValue),
+    ) -> Result<(), StoreError> {
+        let db = self.db();
+        for item in db.iterator_cf(cf(&db, CF_STATE), IteratorMode::Start) {
+            let (k, v) = item?;
+            let key: StateKey = codec::decode::<_, RECORD_BYTES_MAX>(&k)
+                .map_err(|e| corrupt(h, format!("state key: {e}")))?;
+            let value: StateValue = codec::decode::<_, RECORD_BYTES_MAX>(&v)
+                .map_err(|e| corrupt(h, format!("state value for {key:?}: {e}")))?;
+            if !key.accepts(&value) {
+                return Err(corrupt(
+                    h,
+                    format!("state entry {key:?} holds the wrong kind of value"),
+                ));
+            }
+            f(key, value);
+        }
+        Ok(())
+    }
+
+    /// Holds the stored state against `computed`, the state re-execution
+    /// reached: the stored map must check and have the recorded root, and
+    /// the stored entries must be `computed`'s, none added or missing.
+    /// Returns where they first differ, or `None`. One pass over the
+    /// stored entries, none of them held, so that verifying a long
+    /// history does not need a second copy of its state.
+    pub fn state_differs(&self, computed: &State) -> Result<Option<String>, StoreError> {
         let meta = self
             .meta()?
             .ok_or_else(|| corrupt(Height(0), "store is empty"))?;
-        Ok(self
-            .load_state(&meta)?
-            .entries()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        State::check_map(&self.load_tree(meta.height)?, meta.state_root)
+            .map_err(|why| corrupt(meta.height, why))?;
+        let mut stored = 0usize;
+        let mut first = None;
+        self.scan_state(meta.height, |key, value| {
+            stored += 1;
+            if first.is_none() && computed.value(&key) != Some(&value) {
+                first = Some(format!("{key:?}"));
+            }
+        })?;
+        if first.is_none() && stored != computed.len() {
+            first = Some(format!(
+                "its {stored} entries, where re-execution gives {}",
+                computed.len()
+            ));
+        }
+        Ok(first)
     }
 
     /// The latest tree's nodes.

@@ -231,6 +231,19 @@ fn a_bad_signature_among_enough_good_ones_refuses_the_transaction() {
         verify_tx_batch(&[&good_a, &bad, &good_b]),
         vec![true, false, true]
     );
+    // Shared out over the cores, each its verdict in its place, as each
+    // transaction checked alone gives it.
+    let many = [&good_a, &bad, &good_b, &bad, &good_a, &good_b, &bad].map(|t| t.clone());
+    let alone: Vec<_> = many
+        .iter()
+        .map(|t| {
+            Some(Verdict {
+                valid: t.verify_signatures(),
+            })
+        })
+        .collect();
+    assert_eq!(alone.iter().flatten().filter(|v| !v.valid).count(), 3);
+    assert_eq!(ledger::tx::verdicts_on_every_core(&many), alone);
     let block = [good_a.clone(), bad, good_b.clone()];
     assert_eq!(
         chain.state.batch_verdicts(&block),

@@ -143,6 +143,15 @@ fn an_added_state_entry_is_caught_at_the_last_height() {
 }
 
 #[test]
+fn a_removed_state_entry_is_caught_at_the_last_height() {
+    let dept = id("MOH.BVBM");
+    let key = codec::encode(&StateKey::Budget(dept, year(), line()));
+    let (at, corrupt, what) = tampered(|f| f.store().tamper_remove("state", &key).unwrap());
+    assert_eq!((at, corrupt), (Height(TAMPER_BLOCKS), false), "{what}");
+    assert!(what.contains("stored state differs"), "{what}");
+}
+
+#[test]
 fn an_unreadable_state_entry_is_corrupt_at_the_last_height() {
     let dept = id("MOH.BVBM");
     let key = codec::encode(&StateKey::Budget(dept.clone(), year(), line()));
@@ -297,4 +306,9 @@ fn a_broken_state_map_is_corrupt_on_open_never_a_panic() {
         matches!(&err, StoreError::Corrupt { what, .. } if what.contains("state map is broken at depth 1")),
         "{err}"
     );
+    // Verification, which holds the stored entries against re-execution
+    // without loading the state, checks the stored map too.
+    let (at, corrupt, what) = failure(&f.verify().expect_err("a broken tree fails verification"));
+    assert_eq!((at, corrupt), (Height(TAMPER_BLOCKS), true), "{what}");
+    assert!(what.contains("state map is broken at depth 1"), "{what}");
 }

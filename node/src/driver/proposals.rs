@@ -301,13 +301,25 @@ impl<I: Io> Core<I> {
     /// Block H by the one rule of validity, on the committed state, with
     /// the signature verdicts the mempool already holds.
     pub(crate) fn check_block(&mut self, block: &Block) -> Result<BlockOutcome, CheckError> {
+        let verdicts = {
+            let state = self.shared.state.read().expect("state lock");
+            self.shared
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .verdicts_for(&block.txs, &state)
+        };
+        self.check_verified_block(block, verdicts)
+    }
+
+    /// Judges a block by the one rule of validity with its transactions'
+    /// signature verdicts given (`None` where not known).
+    pub(crate) fn check_verified_block(
+        &mut self,
+        block: &Block,
+        verdicts: Vec<Option<ledger::state::Verdict>>,
+    ) -> Result<BlockOutcome, CheckError> {
         let state = self.shared.state.read().expect("state lock");
-        let verdicts = self
-            .shared
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .verdicts_for(&block.txs, &state);
         validity::check_block(&View::new(self, &state), block, verdicts)
     }
 

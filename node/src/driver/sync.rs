@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use ledger::state::Verdict;
 use ledger::validity::CheckError;
 use ledger::{Block, CommitCertificate, Hash, Height};
 use libp2p::PeerId;
@@ -369,59 +370,106 @@ impl<I: Io> Core<I> {
     /// Verifies and commits synced blocks in order; false if one does not
     /// verify (the peer sent something wrong). Blocks this node already has
     /// are skipped; a failed write or a read that failed here stops without
-    /// blaming the peer.
+    /// blaming the peer. A block's signatures do not depend on the state:
+    /// they are verified on the other cores while the block before it is
+    /// checked and committed here.
     fn apply_synced(&mut self, peer: PeerId, blocks: Vec<(Block, CommitCertificate)>) -> bool {
         let mut applied = 0;
         let mut honest = true;
-        for (block, cert) in blocks {
-            let h = block.header.height;
-            if h.0 != self.committed_height() + 1 {
-                continue;
-            }
-            // Consensus may be behind the store only by the pause after a
-            // commit; the block is checked at the height consensus is at.
-            if self.height() != h.0 {
-                self.start_next_height();
-                if self.halted.is_some() {
-                    break; // A height of a version this node does not run.
+        std::thread::scope(|scope| {
+            let (sender, verified) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for (block, cert) in blocks {
+                    let verdicts = ledger::tx::verdicts_on_every_core(&block.txs);
+                    // The receiver is gone once a block was refused.
+                    if sender.send((block, cert, verdicts)).is_err() {
+                        break;
+                    }
                 }
-                // Starting the height feeds the proposal and votes held for
-                // it, which may decide and commit this very block.
-                if h.0 != self.committed_height() + 1 {
-                    continue;
+            });
+            for (block, cert, verdicts) in verified.iter() {
+                match self.apply_one(&peer, block, cert, verdicts) {
+                    Applied::Yes => applied += 1,
+                    Applied::Skipped => {}
+                    Applied::Stop => break,
+                    Applied::Refused => {
+                        honest = false;
+                        break;
+                    }
                 }
             }
-            let certified = {
-                let state = self.shared.state.read().expect("state lock");
-                cert.verify(self.shared.chain_id(), h, &block.hash(), state.validators())
-            };
-            if let Err(e) = certified {
-                warn!(%peer, height = h.0, "synced block refused: certificate: {e}");
-                honest = false;
-                break;
-            }
-            let outcome = match self.check_block(&block) {
-                Ok(o) => o,
-                Err(CheckError::Invalid(e)) => {
-                    warn!(%peer, height = h.0, "synced block refused: {e}");
-                    honest = false;
-                    break;
-                }
-                Err(e) => {
-                    warn!(%peer, height = h.0, "synced block not checked: {e}");
-                    break;
-                }
-            };
-            if !self.commit(block, cert, outcome) {
-                break;
-            }
-            self.synced += 1;
-            applied += 1;
-        }
+            // Lets the verifying thread end if blocks are left.
+            drop(verified);
+        });
         if applied > 0 {
             info!(%peer, applied, height = self.committed_height(), "caught up by sync");
             self.start_next_height();
         }
         honest
     }
+
+    /// Checks and commits one synced block whose signatures' verdicts are
+    /// `verdicts`.
+    fn apply_one(
+        &mut self,
+        peer: &PeerId,
+        block: Block,
+        cert: CommitCertificate,
+        verdicts: Vec<Option<Verdict>>,
+    ) -> Applied {
+        let h = block.header.height;
+        if h.0 != self.committed_height() + 1 {
+            return Applied::Skipped;
+        }
+        // Consensus may be behind the store only by the pause after a
+        // commit; the block is checked at the height consensus is at.
+        if self.height() != h.0 {
+            self.start_next_height();
+            if self.halted.is_some() {
+                return Applied::Stop; // A height of a version this node does not run.
+            }
+            // Starting the height feeds the proposal and votes held for
+            // it, which may decide and commit this very block.
+            if h.0 != self.committed_height() + 1 {
+                return Applied::Skipped;
+            }
+        }
+        let certified = {
+            let state = self.shared.state.read().expect("state lock");
+            cert.verify(self.shared.chain_id(), h, &block.hash(), state.validators())
+        };
+        if let Err(e) = certified {
+            warn!(%peer, height = h.0, "synced block refused: certificate: {e}");
+            return Applied::Refused;
+        }
+        let outcome = match self.check_verified_block(&block, verdicts) {
+            Ok(o) => o,
+            Err(CheckError::Invalid(e)) => {
+                warn!(%peer, height = h.0, "synced block refused: {e}");
+                return Applied::Refused;
+            }
+            Err(e) => {
+                warn!(%peer, height = h.0, "synced block not checked: {e}");
+                return Applied::Stop;
+            }
+        };
+        if !self.commit(block, cert, outcome) {
+            return Applied::Stop;
+        }
+        self.synced += 1;
+        Applied::Yes
+    }
+}
+
+/// What became of one synced block.
+enum Applied {
+    /// Checked and committed.
+    Yes,
+    /// Not the next block (this node has it already): passed over.
+    Skipped,
+    /// Not applied, through no fault of the peer: a failed write or read,
+    /// or a version this node does not run.
+    Stop,
+    /// It does not verify: the peer sent something wrong.
+    Refused,
 }
