@@ -458,31 +458,6 @@ impl SignedTx {
     }
 }
 
-/// Checks the signatures of a block's transactions on every core, each
-/// core taking a batch of them ([`verify_tx_batch`]): a verdict for every
-/// transaction, for checking a block whose transactions no cache has seen
-/// (one read back by `verify chain`, or received by block sync).
-pub fn verdicts_on_every_core(txs: &[SignedTx]) -> Vec<Option<crate::state::Verdict>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let part = txs.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = txs
-            .chunks(part)
-            .map(|txs| {
-                scope.spawn(move || {
-                    let txs: Vec<&SignedTx> = txs.iter().collect();
-                    verify_tx_batch(&txs)
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("signature verification does not panic"))
-            .map(|valid| Some(crate::state::Verdict { valid }))
-            .collect()
-    })
-}
-
 /// Checks many transactions' signatures at once, every signature of every
 /// transaction in one ZIP-215 batch, returning a verdict for each
 /// transaction: true if all its signatures verify under the keys they name.

@@ -6,9 +6,8 @@
 use thiserror::Error;
 
 use crate::block::Block;
-use crate::state::{State, Verdict};
+use crate::state::{verdicts_on_every_core, State, Verdict};
 use crate::store::{involved, written_vendors, Store, StoreError, TxLocation};
-use crate::tx::verdicts_on_every_core;
 use crate::types::{EntityId, Hash, Height};
 use crate::validity::{check_block, ChainView, Walk};
 

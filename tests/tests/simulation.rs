@@ -224,6 +224,23 @@ fn an_insider_node_cannot_stall_or_sway_the_network() {
 }
 
 #[test]
+fn a_certified_block_with_a_forged_signature_is_refused_by_block_sync() {
+    // The forger holds every validator's key and answers a lagging node's
+    // request for blocks with the height's genuine block, one signature
+    // changed, certified by all of them. Sync verifies a block's
+    // signatures apart from its execution; a node that took such a block
+    // would commit another chain than the others, and the checker would
+    // name it.
+    let scenario = Scenario {
+        colluding_forger: true,
+        ..Scenario::chaos(4)
+    };
+    three_seeds(&scenario, |seed, o| {
+        assert!(o.forger_doctored > 0, "seed {seed}: no doctored block sent");
+    });
+}
+
+#[test]
 fn an_equivocating_validator_forks_nobody_stalls_nobody_and_is_punished_in_time() {
     // Validator 3 double-signs every vote and proposes twins, each to half
     // of its peers. The others must agree, decide each height themselves

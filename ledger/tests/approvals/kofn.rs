@@ -243,7 +243,7 @@ fn a_bad_signature_among_enough_good_ones_refuses_the_transaction() {
         })
         .collect();
     assert_eq!(alone.iter().flatten().filter(|v| !v.valid).count(), 3);
-    assert_eq!(ledger::tx::verdicts_on_every_core(&many), alone);
+    assert_eq!(ledger::state::verdicts_on_every_core(&many), alone);
     let block = [good_a.clone(), bad, good_b.clone()];
     assert_eq!(
         chain.state.batch_verdicts(&block),

@@ -380,7 +380,7 @@ impl<I: Io> Core<I> {
             let (sender, verified) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
                 for (block, cert) in blocks {
-                    let verdicts = ledger::tx::verdicts_on_every_core(&block.txs);
+                    let verdicts = ledger::state::verdicts_on_every_core(&block.txs);
                     // The receiver is gone once a block was refused.
                     if sender.send((block, cert, verdicts)).is_err() {
                         break;

@@ -176,6 +176,7 @@ impl Sim {
         }
         if let Some(f) = &self.forger {
             self.out.forger_refused = f.refused;
+            self.out.forger_doctored = f.doctored;
         }
         self.punishments();
         self.out.read_faults = self

@@ -8,6 +8,13 @@
 //! and it answers requests for blocks with nothing or with a block whose
 //! certificate is empty. It stays under the rate of invalid gossip that
 //! gets a peer banned, so that it goes on for the whole run.
+//!
+//! Colluding ([`super::Scenario::colluding_forger`]), it also holds every
+//! validator's key. It holds a request for blocks until some node has
+//! committed a block with transactions at or above the height asked for,
+//! then answers with the genuine blocks up to it and that block, one
+//! transaction's signature changed, certified by all of them: a
+//! certificate is no reason to take a block that breaks the rules.
 
 use ledger::crypto::SigningKey;
 use ledger::{Block, CommitCertificate, Hash, Height, Vote, VoteType};
@@ -38,7 +45,17 @@ pub struct Forger {
     last_vote: Option<Vote>,
     /// Its messages that nodes refused or ignored.
     pub refused: u64,
+    /// Requests for blocks it holds, colluding: the reply and the height
+    /// asked for, and when it was asked (ms of simulated time).
+    held: Vec<(u64, Height, u64)>,
+    /// Certified blocks with a forged signature it sent to a node that had
+    /// not committed that height.
+    pub doctored: u64,
 }
+
+/// How long the colluding forger holds a request, at most: less than a
+/// node waits for an answer.
+const HOLD_MS: u64 = 4_000;
 
 impl Forger {
     /// The key it signs with; no validator's.
@@ -56,6 +73,8 @@ impl Forger {
             last_proposal: None,
             last_vote: None,
             refused: 0,
+            held: Vec::new(),
+            doctored: 0,
         }
     }
 }
@@ -63,6 +82,7 @@ impl Forger {
 impl Sim {
     pub(super) fn forger_hears(&mut self, ev: Event) {
         let chain_id = self.genesis.chain_id.clone();
+        let now = self.now();
         let Some(f) = self.forger.as_mut() else {
             return;
         };
@@ -103,6 +123,13 @@ impl Sim {
                 }
                 _ => {}
             },
+            Event::SyncRequest {
+                request: SyncRequest::Blocks { from, .. },
+                reply,
+                ..
+            } if self.scenario.colluding_forger => {
+                f.held.push((reply.0, from, now));
+            }
             Event::SyncRequest { request, reply, .. } => {
                 let response = match request {
                     SyncRequest::Status => SyncResponse::Status {
@@ -124,8 +151,49 @@ impl Sim {
         }
     }
 
+    /// Answers the requests for blocks the colluding forger holds whose
+    /// height some node has committed, with that block doctored; lets go
+    /// of those held too long.
+    fn forger_answers(&mut self) {
+        let (now, chain_id) = (self.now(), self.genesis.chain_id.clone());
+        let Some(f) = self.forger.as_mut() else {
+            return;
+        };
+        let mut answers = Vec::new();
+        f.held.retain(|&(reply, from, at)| {
+            let genuine = self
+                .nodes
+                .iter()
+                .find_map(|n| genuine_up_to_txs(&n.shared.as_ref()?.store, from));
+            match genuine {
+                Some(blocks) => {
+                    answers.push((reply, blocks));
+                    false
+                }
+                None => now < at + HOLD_MS,
+            }
+        });
+        for (reply, mut blocks) in answers {
+            let (last, _) = blocks.pop().expect("at least the block with transactions");
+            let height = last.header.height;
+            let lagging = self.replies.get(&reply).is_some_and(|&(to, ..)| {
+                let shared = self.nodes[to].shared.as_ref();
+                let committed = shared.and_then(|s| s.store.meta().ok()?);
+                committed.is_some_and(|m| m.height < height)
+            });
+            if lagging {
+                if let Some(f) = self.forger.as_mut() {
+                    f.doctored += 1;
+                }
+            }
+            blocks.push(doctored_block(last, &chain_id, self.scenario.validators));
+            self.respond(From::Forger, reply, SyncResponse::Blocks(blocks));
+        }
+    }
+
     /// What the forger sends on its own, a few times a second.
     pub(super) fn forger_acts(&mut self) {
+        self.forger_answers();
         let chain_id = self.genesis.chain_id.clone();
         let Some(f) = self.forger.as_ref() else {
             return;
@@ -193,6 +261,59 @@ impl Sim {
             self.gossip(From::Forger, topic, bytes, None);
         }
     }
+}
+
+/// The genuine blocks from `from` with their certificates, as `store`
+/// holds them, up to the first that holds a transaction; `None` if it
+/// does not hold one within a sync answer's blocks.
+fn genuine_up_to_txs(
+    store: &ledger::store::Store,
+    from: Height,
+) -> Option<Vec<(Block, CommitCertificate)>> {
+    let mut blocks = Vec::new();
+    for h in from.0..from.0 + u64::from(wire::SYNC_BLOCKS_MAX) {
+        let block = store.block(Height(h)).ok()??;
+        let cert = store.cert(Height(h)).ok()??;
+        let done = !block.txs.is_empty();
+        blocks.push((block, cert));
+        if done {
+            return Some(blocks);
+        }
+    }
+    None
+}
+
+/// `block` with its first transaction's first signature changed, so that
+/// it no longer verifies, and its header's root of the transactions made
+/// again, under a certificate the keys of `validators` validators sign.
+fn doctored_block(
+    mut block: Block,
+    chain_id: &str,
+    validators: usize,
+) -> (Block, CommitCertificate) {
+    block.txs[0].signatures[0].signature.0[0] ^= 1;
+    block.header.txs_root = ledger::merkle::root_from_leaf_hashes(&block.tx_leaf_hashes());
+    let (height, block_hash) = (block.header.height, block.hash());
+    let precommits = (0..validators)
+        .map(|i| {
+            let key = ledger::testkit::key(&format!("sim/consensus/{i}"));
+            Vote::sign(
+                &key,
+                chain_id,
+                VoteType::Precommit,
+                height,
+                0,
+                Some(block_hash),
+            )
+        })
+        .collect();
+    let cert = CommitCertificate {
+        height,
+        round: 0,
+        block_hash,
+        precommits,
+    };
+    (block, cert)
 }
 
 /// A block for height `from` that no validator signed: the header of the

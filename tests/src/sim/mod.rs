@@ -132,6 +132,11 @@ pub struct Scenario {
     /// A validator whose every block names the root of another history
     /// than the committed one (validator 3).
     pub rewriting_proposer: bool,
+    /// The forger also holds every validator's key at genesis, as a
+    /// supermajority that colluded would: asked for a height some node
+    /// has committed, it answers with that block, one transaction's
+    /// signature changed, under a certificate those validators signed.
+    pub colluding_forger: bool,
     /// The share of block reads that fail on every node's store.
     pub read_fault_rate: f64,
     /// The last validator at genesis double-signs every vote and proposes
@@ -163,6 +168,7 @@ impl Scenario {
             // simulated on its own (see the tests), not in every seed.
             oversized_proposer: false,
             rewriting_proposer: false,
+            colluding_forger: false,
             read_fault_rate: 0.0,
             equivocator: false,
         }
@@ -244,6 +250,8 @@ pub struct Outcome {
     pub proposers: BTreeMap<PublicKey, u64>,
     /// Messages of the forger the nodes refused or ignored.
     pub forger_refused: u64,
+    /// Certified blocks with a forged signature the colluding forger sent.
+    pub forger_doctored: u64,
     /// Block reads that failed on purpose.
     pub read_faults: u64,
     /// The most requests for transactions one node sent within a height.
