@@ -114,12 +114,52 @@ fn a_short_run_commits_every_accepted_transaction_exactly_once() {
     assert!(r["ceiling"]["ceiling_tx_per_s"].as_f64().unwrap() > 0.0);
     let nodes = r["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 4);
-    for node in nodes {
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(node["name"], format!("validator-{i}"));
         assert!(node["peak_rss_bytes"].as_u64().unwrap() > 0, "{node}");
         assert!(node["cpu_percent"].as_f64().is_some(), "{node}");
     }
+    assert_eq!(r["bench"]["name"], "bench");
+    assert!(r["bench"]["peak_rss_bytes"].as_u64().unwrap() > 0);
     // The summary is for people; the last line is the whole report.
     assert!(ran.stdout.contains("committed tx/s"), "{ran:?}");
+}
+
+#[test]
+fn readers_read_a_full_node_that_is_reported_beside_the_validators() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = bench(
+        tmp.path(),
+        &[
+            "--validators",
+            "1",
+            "--readers",
+            "2",
+            "--duration",
+            "3s",
+            "--rate",
+            "100",
+        ],
+    );
+    assert!(ran.status.success(), "{ran:?}");
+    let r = last_json(&ran);
+    let names: Vec<&str> = r["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["validator-0", "full-0"], "{r}");
+    assert_eq!(r["bench"]["name"], "bench");
+    assert!(r["bench"]["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let all = r["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["page"] == "all")
+        .expect("a line for all pages");
+    assert!(all["requests"].as_u64().unwrap() > 0, "{all}");
+    assert_eq!(all["failed"], 0, "{all}");
 }
 
 #[test]

@@ -157,8 +157,11 @@ pub(super) fn report(r: ReportIn<'_>) -> Report {
             peak_rss_bytes: m.peak_rss[i],
         }
     };
-    let nodes = (0..validators)
-        .map(|i| usage(format!("validator-{i}"), i))
+    let nodes = m
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| usage(name.clone(), i))
         .collect();
     let ceiling_tx_per_s = r.calibration.ceiling_tx_per_s(validators);
     let offered = match r.pace {
@@ -193,7 +196,7 @@ pub(super) fn report(r: ReportIn<'_>) -> Report {
         chain_agrees: r.audit.first_divergence.is_none(),
         heights: r.audit.heights.clone(),
         nodes,
-        bench: usage("bench".into(), validators),
+        bench: usage("bench".into(), m.names.len()),
         clock_ticks_per_s: ticks_per_s,
         node_settings: r.settings,
         ceiling: Ceiling {

@@ -138,6 +138,9 @@ pub(super) struct Measured {
     pub(super) first_seen: Vec<Vec<Option<u64>>>,
     pub(super) start_ns: u64,
     pub(super) end_ns: u64,
+    /// The nodes' names (validators, then the full node of `--readers`),
+    /// in the order of `cpu` and `peak_rss`, which then give this process.
+    pub(super) names: Vec<String>,
     /// CPU ticks of each node and of this process at the start and end of
     /// the submission, and the seconds between the two samples.
     pub(super) cpu: Vec<(Option<u64>, Option<u64>)>,
@@ -314,6 +317,7 @@ pub(super) fn measure(
         first_seen: Vec::new(),
         start_ns,
         end_ns,
+        names: pids.iter().map(|(name, _)| name.clone()).collect(),
         cpu,
         cpu_s,
         peak_rss,
