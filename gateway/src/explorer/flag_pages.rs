@@ -88,7 +88,7 @@ fn render_list(x: &Explorer, ctx: &Ctx, number: usize) -> Result<Page, PageError
         section {
             p { (t.flags_intro) }
             p.note { (rules(x, ctx)) }
-            p.note { (fill(t.flags_window, &[ctx.block_link(state.height()), csv])) }
+            p.note { (fill(t.flags_window, &[ctx.block_link(flags.height), csv])) }
             p.note { a href=(ctx.href("/flags/feed.atom")) type="application/atom+xml" { (t.follow_feed) } }
             (views::flag_list(ctx, &state, &x.params, shown))
             div.pager {
@@ -114,7 +114,7 @@ fn render_one(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError> {
     let Some(f) = flags.iter().find(|f| f.id() == id) else {
         return Err(PageError::NotFound(fill(
             t.flag_gone,
-            &[html! { code { (id) } }, ctx.block_link(state.height())],
+            &[html! { code { (id) } }, ctx.block_link(flags.height)],
         )));
     };
     let body = html! {
@@ -136,7 +136,7 @@ pub async fn csv(State(x): X, reader: Reader) -> Response {
         Ok(f) => f,
         Err(e) => return x.respond(&ctx, Err(e)),
     };
-    let height = x.tip();
+    let height = flags.height;
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut rows = vec![FLAG_CSV_COLUMNS.map(String::from).to_vec()];
     rows.extend(flags.iter().map(row));

@@ -358,7 +358,7 @@ fn closed_years(ctx: &Ctx, state: &LedgerState) -> Markup {
     html! { p.note { (fill(ctx.t.closed_years, &[links])) } }
 }
 
-fn flags_section(ctx: &Ctx, x: &Explorer, state: &LedgerState, flags: &Arc<Vec<Flag>>) -> Markup {
+fn flags_section(ctx: &Ctx, x: &Explorer, state: &LedgerState, flags: &[Flag]) -> Markup {
     let t = ctx.t;
     // The newest flag of each kind, so that one frequent kind does not
     // hide the others; `/flags` lists them all.

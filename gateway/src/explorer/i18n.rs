@@ -168,7 +168,7 @@ strings! {
     history_heading, no_history, next_page, first_page,
     contract_title, f_department, f_amount_now, f_paid, f_remaining, f_awarded_in,
     payments_section, amendments_section, deliveries_section, history_partial,
-    related_flags, col_from, col_to, col_reason, col_reference, col_milestone, col_note,
+    related_flags, related_flags_more, col_from, col_to, col_reason, col_reference, col_milestone, col_note,
     col_tx,
     validators_title, validators_intro, next_set_heading, total_power,
     evidence_title, evidence_intro, evidence_none, col_recorded_in, col_offence,

@@ -58,7 +58,7 @@ mod years;
 #[cfg(test)]
 mod tests;
 
-use self::flags::{Flag, FlagCache, FlagParams};
+use self::flags::{FlagCache, FlagParams};
 use self::i18n::Lang;
 use self::layout::{fill, fill_text, search_form, text, Ctx, Page, PageError};
 pub use self::ratelimit::RateLimits;
@@ -95,9 +95,9 @@ impl Explorer {
         self.shared.state.read().expect("state lock").height()
     }
 
-    /// The red flags standing at the last committed height, with the state
-    /// they were read at.
-    fn flags(&self) -> Result<Arc<Vec<Flag>>, PageError> {
+    /// The red flags standing at the last committed height, or at the
+    /// height they were last read at while they are kept.
+    fn flags(&self) -> Result<Arc<flags::Standing>, PageError> {
         let state = self.shared.state.read().expect("state lock");
         Ok(self.flags.get(&self.shared.store, &state, &self.params)?)
     }

@@ -259,6 +259,11 @@ fn contract_table(
     }
 }
 
+/// Most red flags a contract's page lists: the newest ones. A contract
+/// with thousands of payments its vendor never acknowledged has a flag
+/// for each; `/flags` lists them all.
+pub const CONTRACT_FLAGS_MAX: usize = 20;
+
 /// Most transactions of one contract a page reads: the newest ones.
 pub const CONTRACT_TXS_MAX: usize = 500;
 
@@ -357,7 +362,11 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
             _ => {}
         }
     }
-    let related: Vec<_> = flags.iter().filter(|f| f.concerns_contract(&id)).collect();
+    let mut related: Vec<&super::flags::Flag> =
+        flags.iter().filter(|f| f.concerns_contract(&id)).collect();
+    let related_count = related.len();
+    related.sort_by_key(|f| std::cmp::Reverse(f.height()));
+    related.truncate(CONTRACT_FLAGS_MAX);
     let body = html! {
         h1 { (fill_text(t.contract_title, &[id.as_str()])) }
         section {
@@ -371,6 +380,13 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
             section {
                 h2 { (t.related_flags) }
                 (views::flag_list(ctx, &state, &x.params, related.into_iter()))
+                @if related_count > CONTRACT_FLAGS_MAX {
+                    p.note { (fill(t.related_flags_more, &[
+                        text(&ctx.number(CONTRACT_FLAGS_MAX as u64)),
+                        text(&ctx.number(related_count as u64)),
+                        html! { a href=(ctx.href("/flags")) { (t.flags_title) } },
+                    ])) }
+                }
             }
         }
         @if let Some(first) = shown_from {

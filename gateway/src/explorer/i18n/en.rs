@@ -245,6 +245,7 @@ pub static EN: Strings = Strings {
     deliveries_section: "Deliveries",
     history_partial: "Only the transactions from block {0} on are listed; older ones are in the history of {1}.",
     related_flags: "Related red flags",
+    related_flags_more: "The newest {0} of {1}; every one is on the page {2}.",
     col_from: "From",
     col_to: "To",
     col_reason: "Reason",

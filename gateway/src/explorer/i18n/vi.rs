@@ -245,6 +245,7 @@ pub static VI: Strings = Strings {
     deliveries_section: "Bàn giao",
     history_partial: "Chỉ hiện các giao dịch từ khối {0}; các giao dịch cũ hơn có trong lịch sử của {1}.",
     related_flags: "Dấu hiệu liên quan",
+    related_flags_more: "{0} dấu hiệu mới nhất trong số {1}; tất cả có ở trang {2}.",
     col_from: "Từ",
     col_to: "Thành",
     col_reason: "Lý do",

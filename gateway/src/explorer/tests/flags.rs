@@ -116,3 +116,72 @@ async fn the_flags_come_a_hundred_to_a_page() {
     all.dedup();
     assert_eq!(all.len(), 150);
 }
+
+#[tokio::test]
+async fn a_contract_lists_its_newest_flags_and_counts_the_others() {
+    use crate::explorer::spending::CONTRACT_FLAGS_MAX;
+    use ledger::tx::EntityKind;
+    use ledger::{Amount, Op};
+    use testkit::ops::{self, cid};
+    use testkit::{GenesisBuilder, NodeFixture, CHAIN_ID};
+
+    const AMENDMENTS: u64 = CONTRACT_FLAGS_MAX as u64 + 5;
+    let genesis = GenesisBuilder::new(CHAIN_ID)
+        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
+        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
+        .entity(
+            "BYT-BVBM",
+            EntityKind::Department,
+            "Bệnh viện Bạch Mai",
+            Some("BYT"),
+        )
+        .entity("V-0001", EntityKind::Vendor, "Công ty Sông Hồng", None)
+        .build();
+    let mut b = NodeFixture::new("contract-flags", genesis);
+    let (year, line) = (2026, "YTE.DTPT");
+    let t = b.tx("BTC", 0, ops::appropriate(year, line, "BYT", 5_000_000));
+    b.commit(vec![t]);
+    let t = b.tx("BYT", 0, ops::allocate(year, line, "BYT-BVBM", 4_000_000));
+    b.commit(vec![t]);
+    let award = ops::award("C-1", year, line, "V-0001", 1_000_000, "Máy thở");
+    let t = b.tx("BYT-BVBM", 0, award);
+    b.commit(vec![t]);
+    // Each amendment upward is a flag of its own: one a block, so that
+    // each is newer than the one before.
+    let mut amendments = Vec::new();
+    for n in 1..=AMENDMENTS {
+        let op = Op::AmendContract {
+            contract: cid("C-1"),
+            amount: Amount(1_000_000 + n * 1_000),
+            reason: format!("Lần {n}"),
+            document_hash: None,
+        };
+        let t = b.tx("BYT-BVBM", 0, op);
+        amendments.push(t.hash());
+        b.commit(vec![t]);
+    }
+    let router = crate::api::explorer_router(b.shared.clone(), super::GENEROUS);
+    let request = axum::http::Request::get("/contracts/C-1?lang=en")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = tower::ServiceExt::oneshot(router, request).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body(r).await;
+    let listed: Vec<&str> = html
+        .split(r#"<li id="amended-upward:"#)
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    // The newest first, as many as a page shows, and the count of all.
+    let newest: Vec<String> = amendments
+        .iter()
+        .rev()
+        .take(CONTRACT_FLAGS_MAX)
+        .map(|h| h.to_hex())
+        .collect();
+    assert_eq!(listed, newest);
+    assert!(
+        html.contains(&format!("The newest {CONTRACT_FLAGS_MAX} of {AMENDMENTS}")),
+        "no count of the others"
+    );
+}
