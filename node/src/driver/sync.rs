@@ -371,16 +371,29 @@ impl<I: Io> Core<I> {
     /// verify (the peer sent something wrong). Blocks this node already has
     /// are skipped; a failed write or a read that failed here stops without
     /// blaming the peer. A block's signatures do not depend on the state:
-    /// they are verified on the other cores while the block before it is
-    /// checked and committed here.
+    /// under a certificate that holds, they are verified on the other
+    /// cores while the block before it is checked and committed here.
     fn apply_synced(&mut self, peer: PeerId, blocks: Vec<(Block, CommitCertificate)>) -> bool {
         let mut applied = 0;
         let mut honest = true;
+        let shared = self.shared.clone();
         std::thread::scope(|scope| {
             let (sender, verified) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
                 for (block, cert) in blocks {
-                    let verdicts = ledger::state::verdicts_on_every_core(&block.txs);
+                    // Signatures are checked ahead only under a certificate
+                    // the validators of the height in progress signed: a
+                    // peer's made-up certificate costs no more than before.
+                    // Across a change of validator set the block is checked
+                    // as a proposal is, once its height comes.
+                    let certified = {
+                        let state = shared.state.read().expect("state lock");
+                        let (h, hash) = (block.header.height, block.hash());
+                        cert.verify(shared.chain_id(), h, &hash, state.validators())
+                            .is_ok()
+                    };
+                    let verdicts =
+                        certified.then(|| ledger::state::verdicts_on_every_core(&block.txs));
                     // The receiver is gone once a block was refused.
                     if sender.send((block, cert, verdicts)).is_err() {
                         break;
@@ -409,13 +422,13 @@ impl<I: Io> Core<I> {
     }
 
     /// Checks and commits one synced block whose signatures' verdicts are
-    /// `verdicts`.
+    /// `verdicts`, if they were checked ahead.
     fn apply_one(
         &mut self,
         peer: &PeerId,
         block: Block,
         cert: CommitCertificate,
-        verdicts: Vec<Option<Verdict>>,
+        verdicts: Option<Vec<Option<Verdict>>>,
     ) -> Applied {
         let h = block.header.height;
         if h.0 != self.committed_height() + 1 {
@@ -442,7 +455,11 @@ impl<I: Io> Core<I> {
             warn!(%peer, height = h.0, "synced block refused: certificate: {e}");
             return Applied::Refused;
         }
-        let outcome = match self.check_verified_block(&block, verdicts) {
+        let checked = match verdicts {
+            Some(verdicts) => self.check_verified_block(&block, verdicts),
+            None => self.check_block(&block),
+        };
+        let outcome = match checked {
             Ok(o) => o,
             Err(CheckError::Invalid(e)) => {
                 warn!(%peer, height = h.0, "synced block refused: {e}");
