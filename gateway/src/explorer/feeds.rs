@@ -18,7 +18,7 @@ use ledger::tx::EntityKind;
 use ledger::{ContractId, EntityId, Hash, Height, Op, SignedTx};
 
 use super::feed::{self, Entry, Feed};
-use super::flags::Flag;
+use super::flags::{self, Flag};
 use super::layout::{fill, text, Ctx, PageError};
 use super::{Explorer, Reader, X};
 use crate::api::ExportLinks;
@@ -183,15 +183,6 @@ fn tx_entries(
     Ok(out)
 }
 
-/// The [`FEED_ENTRIES`] flags raised last, so that a feed reads the block
-/// time of no more flags than it can show.
-fn newest_flags<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<&'a Flag> {
-    let mut v: Vec<&Flag> = flags.collect();
-    v.sort_by_key(|f| std::cmp::Reverse(f.height()));
-    v.truncate(FEED_ENTRIES);
-    v
-}
-
 /// Puts the flags' entries in with the others, newest first, and keeps
 /// [`FEED_ENTRIES`].
 fn finish(mut entries: Vec<Entry>) -> Vec<Entry> {
@@ -286,7 +277,7 @@ fn entity_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
     let concerning = flags
         .iter()
         .filter(|f| followed.iter().any(|e| f.concerns_entity(e)));
-    for f in newest_flags(concerning) {
+    for f in flags::newest(concerning, FEED_ENTRIES) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
@@ -346,7 +337,10 @@ fn contract_feed(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Feed, PageError> {
     let mut entries = tx_entries(x, ctx, &newest)?;
     let mut times = Times::default();
     let flags = x.flags()?;
-    for f in newest_flags(flags.iter().filter(|f| f.concerns_contract(&id))) {
+    for f in flags::newest(
+        flags.iter().filter(|f| f.concerns_contract(&id)),
+        FEED_ENTRIES,
+    ) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);
@@ -371,7 +365,7 @@ fn flags_feed(x: &Explorer, ctx: &Ctx) -> Result<Feed, PageError> {
     let flags = x.flags()?;
     let mut times = Times::default();
     let mut entries = Vec::new();
-    for f in newest_flags(flags.iter()) {
+    for f in flags::newest(flags.iter(), FEED_ENTRIES) {
         entries.push(flag_entry(x, ctx, f, &mut times)?);
     }
     let entries = finish(entries);

@@ -28,6 +28,15 @@ impl std::ops::Deref for Standing {
     }
 }
 
+/// The newest `n` of `flags`, newest first: what a feed or a contract's
+/// page shows, so that it reads no more of them than that.
+pub fn newest<'a>(flags: impl Iterator<Item = &'a Flag>, n: usize) -> Vec<&'a Flag> {
+    let mut v: Vec<&Flag> = flags.collect();
+    v.sort_by_key(|f| std::cmp::Reverse(f.height()));
+    v.truncate(n);
+    v
+}
+
 /// Reading the flags takes longer than this only on a long history: a
 /// million payments unacknowledged past their wait take about a second.
 pub const FLAGS_SLOW: Duration = Duration::from_millis(100);

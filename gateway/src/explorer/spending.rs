@@ -362,11 +362,9 @@ fn render_contract(x: &Explorer, ctx: &Ctx, id: &str) -> Result<Page, PageError>
             _ => {}
         }
     }
-    let mut related: Vec<&super::flags::Flag> =
-        flags.iter().filter(|f| f.concerns_contract(&id)).collect();
+    let related: Vec<_> = flags.iter().filter(|f| f.concerns_contract(&id)).collect();
     let related_count = related.len();
-    related.sort_by_key(|f| std::cmp::Reverse(f.height()));
-    related.truncate(CONTRACT_FLAGS_MAX);
+    let related = super::flags::newest(related.into_iter(), CONTRACT_FLAGS_MAX);
     let body = html! {
         h1 { (fill_text(t.contract_title, &[id.as_str()])) }
         section {

@@ -173,8 +173,7 @@ impl Sim {
                 None => now < at + HOLD_MS,
             }
         });
-        for (reply, mut blocks) in answers {
-            let (last, _) = blocks.pop().expect("at least the block with transactions");
+        for (reply, (mut blocks, last)) in answers {
             let height = last.header.height;
             let lagging = self.replies.get(&reply).is_some_and(|&(to, ..)| {
                 let shared = self.nodes[to].shared.as_ref();
@@ -264,21 +263,19 @@ impl Sim {
 }
 
 /// The genuine blocks from `from` with their certificates, as `store`
-/// holds them, up to the first that holds a transaction; `None` if it
-/// does not hold one within a sync answer's blocks.
+/// holds them, before the first that holds a transaction, and that block;
+/// `None` if it does not hold one within a sync answer's blocks.
 fn genuine_up_to_txs(
     store: &ledger::store::Store,
     from: Height,
-) -> Option<Vec<(Block, CommitCertificate)>> {
-    let mut blocks = Vec::new();
+) -> Option<(Vec<(Block, CommitCertificate)>, Block)> {
+    let mut before = Vec::new();
     for h in from.0..from.0 + u64::from(wire::SYNC_BLOCKS_MAX) {
         let block = store.block(Height(h)).ok()??;
-        let cert = store.cert(Height(h)).ok()??;
-        let done = !block.txs.is_empty();
-        blocks.push((block, cert));
-        if done {
-            return Some(blocks);
+        if !block.txs.is_empty() {
+            return Some((before, block));
         }
+        before.push((block, store.cert(Height(h)).ok()??));
     }
     None
 }

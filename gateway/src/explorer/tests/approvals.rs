@@ -9,7 +9,7 @@ use ledger::tx::EntityKind;
 use ledger::{Op, SignedTx, Year};
 use node::shared::AwaitingOutcome;
 use testkit::ops;
-use testkit::{key, GenesisBuilder, NodeFixture, CHAIN_ID};
+use testkit::{key, NodeFixture};
 
 use super::{body, GENEROUS, LINE, YEAR};
 use crate::api::explorer_router;
@@ -28,16 +28,7 @@ const REFERENCE_HTML: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
 /// block 2 passes 4 tỷ on to Bạch Mai, block 3 awards C-1 (3 tỷ, approved),
 /// block 4 pays 500 triệu on it.
 fn chain() -> NodeFixture {
-    let genesis = GenesisBuilder::new(CHAIN_ID)
-        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
-        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
-        .entity(
-            "BYT-BVBM",
-            EntityKind::Department,
-            "Bệnh viện Bạch Mai",
-            Some("BYT"),
-        )
-        .entity("V-0001", EntityKind::Vendor, VENDOR_NAME, None)
+    let genesis = super::health_world(VENDOR_NAME)
         .entity("KSC", EntityKind::Controller, "Kho bạc Nhà nước", None)
         .keys("BYT", &["BYT 1", "BYT 2"], 2)
         .keys("KSC", &["KSC 1", "KSC 2"], 2)

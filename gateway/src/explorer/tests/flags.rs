@@ -120,25 +120,14 @@ async fn the_flags_come_a_hundred_to_a_page() {
 #[tokio::test]
 async fn a_contract_lists_its_newest_flags_and_counts_the_others() {
     use crate::explorer::spending::CONTRACT_FLAGS_MAX;
-    use ledger::tx::EntityKind;
     use ledger::{Amount, Op};
     use testkit::ops::{self, cid};
-    use testkit::{GenesisBuilder, NodeFixture, CHAIN_ID};
+    use testkit::NodeFixture;
 
     const AMENDMENTS: u64 = CONTRACT_FLAGS_MAX as u64 + 5;
-    let genesis = GenesisBuilder::new(CHAIN_ID)
-        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
-        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
-        .entity(
-            "BYT-BVBM",
-            EntityKind::Department,
-            "Bệnh viện Bạch Mai",
-            Some("BYT"),
-        )
-        .entity("V-0001", EntityKind::Vendor, "Công ty Sông Hồng", None)
-        .build();
+    let genesis = super::health_world("Công ty Sông Hồng").build();
     let mut b = NodeFixture::new("contract-flags", genesis);
-    let (year, line) = (2026, "YTE.DTPT");
+    let (year, line) = (super::YEAR, super::LINE);
     let t = b.tx("BTC", 0, ops::appropriate(year, line, "BYT", 5_000_000));
     b.commit(vec![t]);
     let t = b.tx("BYT", 0, ops::allocate(year, line, "BYT-BVBM", 4_000_000));

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use ledger::crypto::SigningKey;
 use ledger::tx::EntityKind;
 use ledger::{Amount, Hash, Op, SignedTx};
-use testkit::{id, key, GenesisBuilder, NodeFixture, CHAIN_ID};
+use testkit::{id, key, NodeFixture};
 
 use super::{body, GENEROUS};
 use crate::api::explorer_router;
@@ -60,17 +60,7 @@ fn commit(node: &mut NodeFixture, txs: Vec<SignedTx>) -> Vec<Hash> {
 }
 
 fn keyed() -> Keyed {
-    let genesis = GenesisBuilder::new(CHAIN_ID)
-        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
-        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
-        .entity(
-            "BYT-BVBM",
-            EntityKind::Department,
-            "Bệnh viện Bạch Mai",
-            Some("BYT"),
-        )
-        .entity("V-0001", EntityKind::Vendor, VENDOR_NAME, None)
-        .build();
+    let genesis = super::health_world(VENDOR_NAME).build();
     let mut node = NodeFixture::new("keys", genesis);
     // 1: an expenditure control office, two of whose keys must sign.
     let register = node.tx(

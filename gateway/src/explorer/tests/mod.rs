@@ -45,6 +45,22 @@ struct Fixture {
     rotate_hash: Hash,
 }
 
+/// The treasury BTC, the health ministry BYT, its hospital BYT-BVBM and
+/// the vendor V-0001, named `vendor`: the world of the tests that need no
+/// more.
+fn health_world(vendor: &str) -> GenesisBuilder {
+    GenesisBuilder::new(CHAIN_ID)
+        .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
+        .entity("BYT", EntityKind::Ministry, "Bộ Y tế", None)
+        .entity(
+            "BYT-BVBM",
+            EntityKind::Department,
+            "Bệnh viện Bạch Mai",
+            Some("BYT"),
+        )
+        .entity("V-0001", EntityKind::Vendor, vendor, None)
+}
+
 fn fixture() -> Fixture {
     let genesis = GenesisBuilder::new(CHAIN_ID)
         .entity("BTC", EntityKind::Treasury, "Bộ Tài chính", None)
